@@ -1,0 +1,1 @@
+"""Command-line interface: `fedledger.cli.app:main` is the console script."""

@@ -1,0 +1,66 @@
+"""Canonical encodings shared by every part: sha256 names, hex, and canonical JSON.
+
+Every hash that an auditor recomputes is taken over bytes produced here, so the
+rules are fixed by docs/protocol.md ("Encodings") and must not drift.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from fedledger.errors import FedledgerError
+
+__all__ = [
+    "canonical_json",
+    "from_hex",
+    "from_canonical_json",
+    "sha256",
+    "sha256_hex",
+    "to_hex",
+]
+
+
+def sha256(data: bytes) -> bytes:
+    """The 32-byte SHA-256 digest of `data`."""
+    return hashlib.sha256(data).digest()
+
+
+def sha256_hex(data: bytes) -> str:
+    """SHA-256 of `data` as 64 lowercase hex digits (a blob's name)."""
+    return hashlib.sha256(data).hexdigest()
+
+
+def to_hex(data: bytes) -> str:
+    """Bytes as a 0x-prefixed lowercase hex string (the JSON form of bytes)."""
+    return "0x" + data.hex()
+
+
+def from_hex(text: str, *, length: int | None = None, what: str = "value") -> bytes:
+    """Parse 0x-hex (prefix optional); with `length`, insist on that many bytes."""
+    if not isinstance(text, str):
+        raise FedledgerError(f"{what}: expected a hex string, got {type(text).__name__}")
+    body = text[2:] if text[:2] in ("0x", "0X") else text
+    try:
+        raw = bytes.fromhex(body)
+    except ValueError as exc:
+        raise FedledgerError(f"{what}: not valid hex ({exc})") from None
+    if length is not None and len(raw) != length:
+        raise FedledgerError(f"{what}: expected {length} bytes, got {len(raw)}")
+    return raw
+
+
+def canonical_json(obj: Any) -> bytes:
+    """UTF-8 JSON with sorted keys and no insignificant whitespace (hash input form)."""
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    ).encode("utf-8")
+
+
+def from_canonical_json(data: bytes, *, what: str = "document") -> Any:
+    """Parse JSON bytes, naming `what` in the error when they are not valid JSON."""
+    try:
+        return json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise FedledgerError(f"{what}: not valid UTF-8 JSON ({exc})") from None
