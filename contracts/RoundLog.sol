@@ -1,0 +1,286 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
+import {IRewardToken} from "./interfaces/IRewardToken.sol";
+import {IRoundLog, RoundInfo, Stage} from "./interfaces/IRoundLog.sol";
+import {IRoundParams, RoundConfig} from "./interfaces/IRoundParams.sol";
+
+/// @title RoundLog
+/// @notice One SecAgg+ round at a time: open, roster, commitments, finalize or fail, rewards.
+contract RoundLog is IRoundLog, AccessControl {
+    /// @notice Role allowed to open, roster, finalize and fail rounds.
+    bytes32 public constant AGGREGATOR_ROLE = keccak256("AGGREGATOR_ROLE");
+
+    /// @dev Marks "in roster, not committed yet". Written by postRoster so that commit turns a
+    ///      non-zero slot into another non-zero value (~5k gas) instead of filling a fresh one (~22k).
+    bytes32 private constant _ROSTERED = bytes32(uint256(1));
+
+    struct Round {
+        // Slot 0: everything commit() reads or writes.
+        Stage stage;
+        uint32 memberCount;
+        uint32 committedCount;
+        uint64 commitDeadline;
+        uint64 unmaskDeadline;
+        uint48 openedBlock;
+        // Slots 1-2.
+        RoundConfig config;
+        bytes32 modelHash;
+        bytes32 seed;
+        bytes32 rosterHash;
+        bytes32 aggregateHash;
+        bytes32 revealHash;
+        bytes32 newModelHash;
+    }
+
+    IParticipantRegistry private immutable _registry;
+    IRoundParams private immutable _params;
+    IRewardToken private immutable _token;
+
+    mapping(uint256 round => Round) private _rounds;
+    mapping(uint256 round => mapping(address account => bytes32)) private _commitments;
+    mapping(address account => uint256) private _accrued;
+    uint256 private _currentRound;
+    bytes32 private _latestModelHash;
+
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (grants and revokes the aggregator).
+    /// @param aggregator First holder of AGGREGATOR_ROLE.
+    /// @param registry_ The participant allowlist.
+    /// @param params_ The governed round parameters.
+    /// @param token_ The reward token (this contract must hold its MINTER_ROLE).
+    constructor(
+        address admin,
+        address aggregator,
+        IParticipantRegistry registry_,
+        IRoundParams params_,
+        IRewardToken token_
+    ) {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        _grantRole(AGGREGATOR_ROLE, aggregator);
+        _registry = registry_;
+        _params = params_;
+        _token = token_;
+    }
+
+    /// @inheritdoc IRoundLog
+    function openRound(bytes32 modelHash) external onlyRole(AGGREGATOR_ROLE) returns (uint256 round) {
+        uint256 previous = _currentRound;
+        if (previous != 0) {
+            Stage s = _rounds[previous].stage;
+            if (s == Stage.Opened || s == Stage.Rostered) revert RoundLogRoundInProgress(previous);
+        }
+        bytes32 latest = _latestModelHash;
+        if (latest != bytes32(0) && modelHash != latest) revert RoundLogModelMismatch(latest, modelHash);
+
+        round = previous + 1;
+        RoundConfig memory c = _params.config();
+        bytes32 seed = keccak256(abi.encode(blockhash(block.number - 1), block.chainid, address(this), round));
+        // Until the roster arrives, commitDeadline is the roster deadline and unmaskDeadline the
+        // expiry, so a round whose aggregator vanished after opening can still be expired.
+        uint64 rosterDeadline = uint64(block.timestamp) + c.commitWindow;
+
+        _currentRound = round;
+        Round storage r = _rounds[round];
+        r.stage = Stage.Opened;
+        r.commitDeadline = rosterDeadline;
+        r.unmaskDeadline = rosterDeadline + c.unmaskWindow;
+        r.openedBlock = uint48(block.number);
+        r.config = c;
+        r.modelHash = modelHash;
+        r.seed = seed;
+        emit RoundOpened(round, modelHash, seed, c);
+    }
+
+    /// @inheritdoc IRoundLog
+    function postRoster(uint256 round, bytes32 rosterHash, address[] calldata members)
+        external
+        onlyRole(AGGREGATOR_ROLE)
+    {
+        Round storage r = _roundIn(round, Stage.Opened);
+        uint64 rosterDeadline = r.commitDeadline;
+        if (block.timestamp > rosterDeadline) revert RoundLogRosterClosed(round, rosterDeadline);
+        uint256 n = members.length;
+        uint256 required = _max(r.config.minParticipants, uint256(r.config.threshold) + 1);
+        if (n < required) revert RoundLogTooFewMembers(round, n, required);
+
+        mapping(address => bytes32) storage slots = _commitments[round];
+        address previous = address(0);
+        for (uint256 i = 0; i < n; ++i) {
+            address a = members[i];
+            if (a <= previous) revert RoundLogNotAscending(i, a);
+            if (!_registry.isRegistered(a)) revert RoundLogNotRegistered(a);
+            slots[a] = _ROSTERED;
+            previous = a;
+        }
+        uint64 commitDeadline = uint64(block.timestamp) + r.config.commitWindow;
+        uint64 unmaskDeadline = commitDeadline + r.config.unmaskWindow;
+        r.stage = Stage.Rostered;
+        r.memberCount = uint32(n);
+        r.commitDeadline = commitDeadline;
+        r.unmaskDeadline = unmaskDeadline;
+        r.rosterHash = rosterHash;
+        emit RosterPosted(round, rosterHash, members, commitDeadline, unmaskDeadline);
+    }
+
+    /// @inheritdoc IRoundLog
+    function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment) external {
+        Round storage r = _rounds[round];
+        if (r.stage != Stage.Rostered) _revertStage(round, r.stage);
+        if (block.timestamp > r.commitDeadline) revert RoundLogCommitClosed(round, r.commitDeadline);
+        bytes32 current = _commitments[round][msg.sender];
+        if (current != _ROSTERED) _revertCommitRefused(round, current);
+        _commitments[round][msg.sender] = keccak256(abi.encode(maskedUpdateHash, seedCommitment));
+        unchecked {
+            ++r.committedCount; // bounded by memberCount
+        }
+        emit UpdateCommitted(round, msg.sender, maskedUpdateHash, seedCommitment);
+    }
+
+    /// @inheritdoc IRoundLog
+    function finalize(
+        uint256 round,
+        bytes32 aggregateHash,
+        bytes32 revealHash,
+        bytes32 newModelHash,
+        address[] calldata survivors
+    ) external onlyRole(AGGREGATOR_ROLE) {
+        Round storage r = _roundIn(round, Stage.Rostered);
+        if (r.committedCount < r.memberCount && block.timestamp <= r.commitDeadline) {
+            revert RoundLogCommitsPending(round, r.committedCount, r.memberCount, r.commitDeadline);
+        }
+        if (block.timestamp > r.unmaskDeadline) revert RoundLogUnmaskClosed(round, r.unmaskDeadline);
+        if (newModelHash == bytes32(0)) revert RoundLogZeroModelHash();
+        uint256 n = survivors.length;
+        uint256 required = _max(r.config.minParticipants, r.config.threshold);
+        if (n < required) revert RoundLogTooFewSurvivors(round, n, required);
+
+        r.stage = Stage.Finalized;
+        r.aggregateHash = aggregateHash;
+        r.revealHash = revealHash;
+        r.newModelHash = newModelHash;
+        _latestModelHash = newModelHash;
+        emit RoundFinalized(round, aggregateHash, revealHash, newModelHash, survivors);
+        _credit(round, survivors, _rewardEach(r.config, n));
+    }
+
+    /// @inheritdoc IRoundLog
+    function failRound(uint256 round, string calldata reason) external onlyRole(AGGREGATOR_ROLE) {
+        Round storage r = _rounds[round];
+        if (r.stage != Stage.Opened && r.stage != Stage.Rostered) _revertStage(round, r.stage);
+        r.stage = Stage.Failed;
+        emit RoundFailed(round, reason);
+    }
+
+    /// @inheritdoc IRoundLog
+    function expireRound(uint256 round) external {
+        Round storage r = _rounds[round];
+        if (r.stage != Stage.Opened && r.stage != Stage.Rostered) _revertStage(round, r.stage);
+        if (block.timestamp <= r.unmaskDeadline) revert RoundLogNotExpired(round, r.unmaskDeadline);
+        r.stage = Stage.Failed;
+        emit RoundFailed(round, "expired");
+    }
+
+    /// @inheritdoc IRoundLog
+    function claimRewards() external returns (uint256 amount) {
+        amount = _accrued[msg.sender];
+        if (amount == 0) revert RoundLogNothingToClaim(msg.sender);
+        _accrued[msg.sender] = 0;
+        _token.mint(msg.sender, amount);
+        emit RewardsClaimed(msg.sender, amount);
+    }
+
+    /// @inheritdoc IRoundLog
+    function getRound(uint256 round) external view returns (RoundInfo memory info) {
+        Round storage r = _rounds[round];
+        if (r.stage == Stage.None) revert RoundLogUnknownRound(round);
+        // Field by field: a struct literal of this size is too deep for the legacy code generator.
+        info.stage = r.stage;
+        info.modelHash = r.modelHash;
+        info.seed = r.seed;
+        info.config = r.config;
+        info.rosterHash = r.rosterHash;
+        info.memberCount = r.memberCount;
+        info.committedCount = r.committedCount;
+        info.commitDeadline = r.commitDeadline;
+        info.unmaskDeadline = r.unmaskDeadline;
+        info.aggregateHash = r.aggregateHash;
+        info.revealHash = r.revealHash;
+        info.newModelHash = r.newModelHash;
+        info.openedBlock = r.openedBlock;
+    }
+
+    /// @inheritdoc IRoundLog
+    function commitmentOf(uint256 round, address account) external view returns (bytes32) {
+        return _commitments[round][account];
+    }
+
+    /// @inheritdoc IRoundLog
+    function currentRound() external view returns (uint256) {
+        return _currentRound;
+    }
+
+    /// @inheritdoc IRoundLog
+    function latestModelHash() external view returns (bytes32) {
+        return _latestModelHash;
+    }
+
+    /// @inheritdoc IRoundLog
+    function accruedRewards(address account) external view returns (uint256) {
+        return _accrued[account];
+    }
+
+    /// @notice The registry, parameter store and token this log is wired to.
+    /// @return registry_ ParticipantRegistry address.
+    /// @return params_ RoundParams address.
+    /// @return token_ RewardToken address.
+    function wiring() external view returns (address registry_, address params_, address token_) {
+        return (address(_registry), address(_params), address(_token));
+    }
+
+    function _roundIn(uint256 round, Stage wanted) private view returns (Round storage r) {
+        r = _rounds[round];
+        if (r.stage != wanted) _revertStage(round, r.stage);
+    }
+
+    function _revertStage(uint256 round, Stage stage) private pure {
+        if (stage == Stage.None) revert RoundLogUnknownRound(round);
+        revert RoundLogWrongStage(round, uint8(stage));
+    }
+
+    /// @dev Failure path only, so the registry lookup costs nothing on a successful commit.
+    function _revertCommitRefused(uint256 round, bytes32 current) private view {
+        if (current != bytes32(0)) revert RoundLogAlreadyCommitted(round, msg.sender);
+        if (!_registry.isRegistered(msg.sender)) revert RoundLogNotRegistered(msg.sender);
+        revert RoundLogNotInRoster(round, msg.sender);
+    }
+
+    /// @dev Mode 0: a fixed amount each, scaled down so the round never pays more than the cap.
+    function _rewardEach(RoundConfig storage c, uint256 survivors) private view returns (uint256 amount) {
+        amount = c.rewardPerContribution;
+        if (amount * survivors > c.rewardCap) amount = c.rewardCap / survivors;
+    }
+
+    /// @dev Checks each survivor committed (strictly ascending) and credits `amount` to it.
+    function _credit(uint256 round, address[] calldata survivors, uint256 amount) private {
+        mapping(address => bytes32) storage slots = _commitments[round];
+        address previous = address(0);
+        uint256 n = survivors.length;
+        for (uint256 i = 0; i < n; ++i) {
+            address a = survivors[i];
+            if (a <= previous) revert RoundLogNotAscending(i, a);
+            bytes32 slot = slots[a];
+            if (slot == bytes32(0) || slot == _ROSTERED) revert RoundLogNotCommitted(round, a);
+            if (amount != 0) {
+                _accrued[a] += amount;
+                emit RewardAccrued(a, round, amount);
+            }
+            previous = a;
+        }
+    }
+
+    function _max(uint256 a, uint256 b) private pure returns (uint256) {
+        return a > b ? a : b;
+    }
+}

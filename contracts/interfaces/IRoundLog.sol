@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity 0.8.37;
+
+import {RoundConfig} from "./IRoundParams.sol";
+
+/// @notice Where a round is in its life.
+/// @dev None = no such round; Opened = seed fixed, roster pending; Rostered = commits open;
+///      Finalized and Failed are terminal.
+enum Stage {
+    None,
+    Opened,
+    Rostered,
+    Finalized,
+    Failed
+}
+
+/// @notice Everything the contract stores about a round (returned by `getRound`).
+struct RoundInfo {
+    Stage stage;
+    bytes32 modelHash;
+    bytes32 seed;
+    RoundConfig config;
+    bytes32 rosterHash;
+    uint32 memberCount;
+    uint32 committedCount;
+    uint64 commitDeadline;
+    uint64 unmaskDeadline;
+    bytes32 aggregateHash;
+    bytes32 revealHash;
+    bytes32 newModelHash;
+    uint48 openedBlock;
+}
+
+/// @title IRoundLog
+/// @notice The audit log of fedledger rounds: open, roster, commitments, finalize or fail.
+interface IRoundLog {
+    /// @notice Emitted after round `round` was opened.
+    /// @param round Round id (starts at 1).
+    /// @param modelHash SHA-256 of the model the round trains from.
+    /// @param seed Neighbour-graph seed derived from chain data.
+    /// @param config Snapshot of the round parameters.
+    event RoundOpened(uint256 indexed round, bytes32 modelHash, bytes32 seed, RoundConfig config);
+
+    /// @notice Emitted after the roster of `round` was posted; commits are open.
+    /// @param round Round id.
+    /// @param rosterHash SHA-256 of the roster blob (signed key bundles).
+    /// @param members Roster addresses, strictly ascending.
+    /// @param commitDeadline Last timestamp at which `commit` is accepted.
+    /// @param unmaskDeadline Last timestamp at which `finalize` is accepted.
+    event RosterPosted(
+        uint256 indexed round, bytes32 rosterHash, address[] members, uint64 commitDeadline, uint64 unmaskDeadline
+    );
+
+    /// @notice Emitted after `participant` committed its masked update in `round`.
+    /// @param round Round id.
+    /// @param participant The committing roster member (msg.sender).
+    /// @param maskedUpdateHash SHA-256 of the masked-update blob.
+    /// @param seedCommitment Commitment to the participant's self-mask seed.
+    event UpdateCommitted(
+        uint256 indexed round, address indexed participant, bytes32 maskedUpdateHash, bytes32 seedCommitment
+    );
+
+    /// @notice Emitted after `round` was finalized.
+    /// @param round Round id.
+    /// @param aggregateHash SHA-256 of the aggregate blob.
+    /// @param revealHash SHA-256 of the reveal blob.
+    /// @param newModelHash SHA-256 of the new model.
+    /// @param survivors Survivors, strictly ascending.
+    event RoundFinalized(
+        uint256 indexed round, bytes32 aggregateHash, bytes32 revealHash, bytes32 newModelHash, address[] survivors
+    );
+
+    /// @notice Emitted after `round` failed (by the aggregator or by expiry).
+    /// @param round Round id.
+    /// @param reason Human-readable cause ("expired" for `expireRound`).
+    event RoundFailed(uint256 indexed round, string reason);
+
+    /// @notice Emitted after `amount` was credited to `participant` for `round`.
+    /// @param participant The survivor.
+    /// @param round Round id.
+    /// @param amount Token units credited.
+    event RewardAccrued(address indexed participant, uint256 indexed round, uint256 amount);
+
+    /// @notice Emitted after `participant` claimed (minted) its accrued rewards.
+    /// @param participant The claimer.
+    /// @param amount Token units minted.
+    event RewardsClaimed(address indexed participant, uint256 amount);
+
+    /// @notice No round with this id exists.
+    /// @param round The id given.
+    error RoundLogUnknownRound(uint256 round);
+    /// @notice The round is not in the stage this call needs.
+    /// @param round Round id.
+    /// @param stage The round's current stage (see `Stage`).
+    error RoundLogWrongStage(uint256 round, uint8 stage);
+    /// @notice Another round is still open or rostered.
+    /// @param round The round in progress.
+    error RoundLogRoundInProgress(uint256 round);
+    /// @notice The model chain is continuous: a round must start from the latest finalized model.
+    /// @param expected The latest finalized model hash.
+    /// @param given The model hash given.
+    error RoundLogModelMismatch(bytes32 expected, bytes32 given);
+    /// @notice The roster came after the roster deadline (open time + commit window).
+    /// @param round Round id.
+    /// @param deadline The roster deadline.
+    error RoundLogRosterClosed(uint256 round, uint64 deadline);
+    /// @notice An address list is not strictly ascending (so may hold duplicates).
+    /// @param index Position of the first offending entry.
+    /// @param account The offending entry.
+    error RoundLogNotAscending(uint256 index, address account);
+    /// @notice Too few roster members: needs max(minParticipants, threshold + 1).
+    /// @param round Round id.
+    /// @param count Members given.
+    /// @param required Members needed.
+    error RoundLogTooFewMembers(uint256 round, uint256 count, uint256 required);
+    /// @notice The account is not in the participant registry.
+    /// @param account The account.
+    error RoundLogNotRegistered(address account);
+    /// @notice The account is registered but not in this round's roster.
+    /// @param round Round id.
+    /// @param account The account.
+    error RoundLogNotInRoster(uint256 round, address account);
+    /// @notice The account already committed in this round.
+    /// @param round Round id.
+    /// @param account The account.
+    error RoundLogAlreadyCommitted(uint256 round, address account);
+    /// @notice The commit deadline has passed.
+    /// @param round Round id.
+    /// @param deadline The commit deadline.
+    error RoundLogCommitClosed(uint256 round, uint64 deadline);
+    /// @notice Finalize came while roster members may still commit.
+    /// @param round Round id.
+    /// @param committed Commitments so far.
+    /// @param members Roster size.
+    /// @param deadline The commit deadline.
+    error RoundLogCommitsPending(uint256 round, uint32 committed, uint32 members, uint64 deadline);
+    /// @notice The unmask deadline has passed; the round can only fail now.
+    /// @param round Round id.
+    /// @param deadline The unmask deadline.
+    error RoundLogUnmaskClosed(uint256 round, uint64 deadline);
+    /// @notice A survivor has no commitment in this round.
+    /// @param round Round id.
+    /// @param account The survivor.
+    error RoundLogNotCommitted(uint256 round, address account);
+    /// @notice Too few survivors: needs max(minParticipants, threshold).
+    /// @param round Round id.
+    /// @param count Survivors given.
+    /// @param required Survivors needed.
+    error RoundLogTooFewSurvivors(uint256 round, uint256 count, uint256 required);
+    /// @notice `expireRound` came before the round's unmask deadline.
+    /// @param round Round id.
+    /// @param deadline The unmask deadline.
+    error RoundLogNotExpired(uint256 round, uint64 deadline);
+    /// @notice A finalized round must name a new model (zero would break the model chain).
+    error RoundLogZeroModelHash();
+    /// @notice The caller has no accrued rewards.
+    /// @param account The caller.
+    error RoundLogNothingToClaim(address account);
+
+    /// @notice Open the next round on `modelHash` (aggregator only).
+    /// @param modelHash SHA-256 of the starting model; must equal `latestModelHash` once set.
+    /// @return round The new round id.
+    function openRound(bytes32 modelHash) external returns (uint256 round);
+
+    /// @notice Post the roster of the open round (aggregator only); opens commits.
+    /// @param round Round id.
+    /// @param rosterHash SHA-256 of the roster blob.
+    /// @param members Registered addresses, strictly ascending.
+    function postRoster(uint256 round, bytes32 rosterHash, address[] calldata members) external;
+
+    /// @notice Commit the caller's masked update (roster members only, once, before the deadline).
+    /// @param round Round id.
+    /// @param maskedUpdateHash SHA-256 of the masked-update blob.
+    /// @param seedCommitment Commitment to the self-mask seed.
+    function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment) external;
+
+    /// @notice Finalize a round and credit rewards to the survivors (aggregator only).
+    /// @param round Round id.
+    /// @param aggregateHash SHA-256 of the aggregate blob.
+    /// @param revealHash SHA-256 of the reveal blob.
+    /// @param newModelHash SHA-256 of the new model.
+    /// @param survivors Committed members, strictly ascending.
+    function finalize(
+        uint256 round,
+        bytes32 aggregateHash,
+        bytes32 revealHash,
+        bytes32 newModelHash,
+        address[] calldata survivors
+    ) external;
+
+    /// @notice Mark the open round failed (aggregator only).
+    /// @param round Round id.
+    /// @param reason Why.
+    function failRound(uint256 round, string calldata reason) external;
+
+    /// @notice Fail a round whose unmask deadline passed without finalize (anyone).
+    /// @param round Round id.
+    function expireRound(uint256 round) external;
+
+    /// @notice Mint the caller's accrued rewards to the caller.
+    /// @return amount Token units minted.
+    function claimRewards() external returns (uint256 amount);
+
+    /// @notice Everything stored about `round`.
+    /// @param round Round id.
+    /// @return The round record.
+    function getRound(uint256 round) external view returns (RoundInfo memory);
+
+    /// @notice The stored commitment slot of `account` in `round`.
+    /// @dev 0 = not in roster; 1 = in roster, not committed;
+    ///      otherwise keccak256(abi.encode(maskedUpdateHash, seedCommitment)).
+    /// @param round Round id.
+    /// @param account The member.
+    /// @return The slot value.
+    function commitmentOf(uint256 round, address account) external view returns (bytes32);
+
+    /// @notice Id of the latest round opened (0 before the first).
+    /// @return The round id.
+    function currentRound() external view returns (uint256);
+
+    /// @notice Model hash of the latest finalized round (0 before the first).
+    /// @return The hash.
+    function latestModelHash() external view returns (bytes32);
+
+    /// @notice Rewards credited to `account` and not yet claimed.
+    /// @param account The participant.
+    /// @return Token units.
+    function accruedRewards(address account) external view returns (uint256);
+}
