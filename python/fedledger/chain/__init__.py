@@ -1,1 +1,53 @@
-"""fedledger.chain."""
+"""fedledger.chain: contracts' artifacts, backends, typed clients, events and deployment."""
+
+from fedledger.chain.accounts import TEST_MNEMONIC, derive_accounts, fund, mnemonic_accounts
+from fedledger.chain.backend import ChainBackend, EmbeddedChain, RpcChain, connect
+from fedledger.chain.datatypes import (
+    DEFAULT_GOVERNANCE,
+    DEFAULT_ROUND_CONFIG,
+    DecodedEvent,
+    GovernanceSettings,
+    RoundConfig,
+    RoundInfo,
+    Stage,
+    TxResult,
+)
+from fedledger.chain.deploy import Contracts, Deployment, deploy_all
+from fedledger.chain.events import fetch_events
+from fedledger.chain.governor import GovernorClient, ProposalState, TimelockClient, VoteType
+from fedledger.chain.params import RoundParamsClient
+from fedledger.chain.registry import RegistryClient
+from fedledger.chain.reward_token import RewardTokenClient
+from fedledger.chain.round_log import RoundLogClient, commitment_slot
+
+__all__ = [
+    "DEFAULT_GOVERNANCE",
+    "DEFAULT_ROUND_CONFIG",
+    "TEST_MNEMONIC",
+    "ChainBackend",
+    "Contracts",
+    "DecodedEvent",
+    "Deployment",
+    "EmbeddedChain",
+    "GovernanceSettings",
+    "GovernorClient",
+    "ProposalState",
+    "RegistryClient",
+    "RewardTokenClient",
+    "RoundConfig",
+    "RoundInfo",
+    "RoundLogClient",
+    "RoundParamsClient",
+    "RpcChain",
+    "Stage",
+    "TimelockClient",
+    "TxResult",
+    "VoteType",
+    "commitment_slot",
+    "connect",
+    "deploy_all",
+    "derive_accounts",
+    "fetch_events",
+    "fund",
+    "mnemonic_accounts",
+]

@@ -1,0 +1,181 @@
+"""Chain backends behind one small interface: embedded eth-tester and any JSON-RPC node."""
+
+from __future__ import annotations
+
+import threading
+from abc import ABC, abstractmethod
+from typing import Any
+from urllib.parse import urlparse
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+from web3 import Web3
+
+from fedledger.chain.accounts import TEST_MNEMONIC, mnemonic_accounts
+from fedledger.errors import ChainError
+
+__all__ = ["ChainBackend", "EmbeddedChain", "RpcChain", "connect"]
+
+
+class ChainBackend(ABC):
+    """A chain to talk to: a Web3 instance plus the test-chain controls fedledger needs."""
+
+    w3: Web3
+    rpc_url: str | None
+
+    def __init__(self) -> None:
+        self._nonce_lock = threading.Lock()
+        self._nonces: dict[str, int] = {}
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id (EIP-155)."""
+        return int(self.w3.eth.chain_id)
+
+    @property
+    def block_number(self) -> int:
+        """The latest block number."""
+        return int(self.w3.eth.block_number)
+
+    def timestamp(self) -> int:
+        """Timestamp of the latest block."""
+        return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    @abstractmethod
+    def funded_accounts(self) -> list[LocalAccount]:
+        """Accounts with ether on this chain, with their private keys (test chains only)."""
+
+    @abstractmethod
+    def advance_time(self, seconds: int) -> None:
+        """Move chain time forward by `seconds` and mine a block."""
+
+    @abstractmethod
+    def mine(self, blocks: int = 1) -> None:
+        """Mine `blocks` empty blocks."""
+
+    @abstractmethod
+    def snapshot(self) -> Any:
+        """Remember the chain state (test chains only)."""
+
+    @abstractmethod
+    def revert(self, snapshot_id: Any) -> None:
+        """Go back to a snapshot; forgets cached nonces."""
+
+    def next_nonce(self, address: str) -> int:
+        """Reserve the next nonce of `address` (cached, so many txs in a row need no round trip)."""
+        with self._nonce_lock:
+            if address not in self._nonces:
+                self._nonces[address] = int(self.w3.eth.get_transaction_count(address, "pending"))
+            nonce = self._nonces[address]
+            self._nonces[address] = nonce + 1
+            return nonce
+
+    def forget_nonce(self, address: str) -> None:
+        """Drop the cached nonce of `address` (after a send failed before reaching the chain)."""
+        with self._nonce_lock:
+            self._nonces.pop(address, None)
+
+    def _forget_all_nonces(self) -> None:
+        with self._nonce_lock:
+            self._nonces.clear()
+
+
+class EmbeddedChain(ChainBackend):
+    """In-process eth-tester (py-evm); every transaction is mined at once."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        from eth_tester import EthereumTester
+        from web3 import EthereumTesterProvider
+
+        self.tester = EthereumTester()
+        self.w3 = Web3(EthereumTesterProvider(self.tester))
+        self.rpc_url = None
+
+    def funded_accounts(self) -> list[LocalAccount]:
+        """eth-tester's ten default keys (each funded with 1,000,000 ether)."""
+        keys = self.tester.backend.account_keys
+        return [Account.from_key(k.to_bytes() if hasattr(k, "to_bytes") else k) for k in keys]
+
+    def advance_time(self, seconds: int) -> None:
+        """Mine a block `seconds` after the latest one."""
+        self.tester.time_travel(self.timestamp() + int(seconds))
+
+    def mine(self, blocks: int = 1) -> None:
+        """Mine `blocks` empty blocks."""
+        self.tester.mine_blocks(blocks)
+
+    def snapshot(self) -> Any:
+        """eth-tester snapshot id."""
+        return self.tester.take_snapshot()
+
+    def revert(self, snapshot_id: Any) -> None:
+        """Revert to a snapshot."""
+        self.tester.revert_to_snapshot(snapshot_id)
+        self._forget_all_nonces()
+
+
+class RpcChain(ChainBackend):
+    """Any Ethereum JSON-RPC node (anvil, geth); test-chain controls use anvil's evm_* methods."""
+
+    def __init__(self, url: str, *, mnemonic: str = TEST_MNEMONIC, timeout: float = 30.0) -> None:
+        super().__init__()
+        parsed = urlparse(url)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ChainError(f"malformed RPC URL {url!r}: expected http(s)://host:port")
+        try:
+            _ = parsed.port
+        except ValueError:
+            raise ChainError(f"malformed RPC URL {url!r}: bad port") from None
+        self.rpc_url = url
+        self.mnemonic = mnemonic
+        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        try:
+            self._chain_id = int(self.w3.eth.chain_id)
+        except Exception as exc:
+            raise ChainError(f"no Ethereum node answers at {url} ({type(exc).__name__})") from None
+
+    @property
+    def chain_id(self) -> int:
+        """The chain id (asked once, at connect)."""
+        return self._chain_id
+
+    def funded_accounts(self) -> list[LocalAccount]:
+        """The first ten accounts of the node's development mnemonic (anvil's default)."""
+        return mnemonic_accounts(self.mnemonic, 10)
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        response = self.w3.provider.make_request(method, params)  # type: ignore[arg-type]
+        if "error" in response:
+            raise ChainError(f"{method} failed on {self.rpc_url}: {response['error']}")
+        return response.get("result")
+
+    def advance_time(self, seconds: int) -> None:
+        """evm_increaseTime then evm_mine."""
+        self._rpc("evm_increaseTime", [int(seconds)])
+        self._rpc("evm_mine", [])
+
+    def mine(self, blocks: int = 1) -> None:
+        """anvil_mine (falls back to repeated evm_mine)."""
+        try:
+            self._rpc("anvil_mine", [hex(blocks)])
+        except ChainError:
+            for _ in range(blocks):
+                self._rpc("evm_mine", [])
+
+    def snapshot(self) -> Any:
+        """evm_snapshot id."""
+        return self._rpc("evm_snapshot", [])
+
+    def revert(self, snapshot_id: Any) -> None:
+        """evm_revert to a snapshot."""
+        if not self._rpc("evm_revert", [snapshot_id]):
+            raise ChainError(f"evm_revert({snapshot_id}) refused by {self.rpc_url}")
+        self._forget_all_nonces()
+
+
+def connect(rpc_url: str | None = None) -> ChainBackend:
+    """An RpcChain for `rpc_url`, or a fresh EmbeddedChain when it is None."""
+    if rpc_url is None:
+        return EmbeddedChain()
+    return RpcChain(rpc_url)

@@ -1,0 +1,66 @@
+"""The base of the typed contract clients: encode, transact, call, decode."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
+
+from fedledger.chain.abi import normalize
+from fedledger.chain.artifacts import load_artifact
+from fedledger.chain.backend import ChainBackend
+from fedledger.chain.tx import _fail, send_transaction
+from fedledger.chain.datatypes import TxResult
+
+__all__ = ["ContractClient"]
+
+
+class ContractClient:
+    """A deployed contract of kind `CONTRACT` at `address`; subclasses add typed methods."""
+
+    CONTRACT = ""
+
+    def __init__(self, backend: ChainBackend, address: str) -> None:
+        self.backend = backend
+        self.address = to_checksum_address(address)
+        self.artifact = load_artifact(self.CONTRACT)
+        self.contract = backend.w3.eth.contract(address=self.address, abi=self.artifact.abi)
+
+    def encode(self, fn: str, *args: Any) -> bytes:
+        """ABI-encoded calldata of `fn(*args)`."""
+        return bytes.fromhex(self.contract.encode_abi(fn, list(args))[2:])
+
+    def transact(self, fn: str, *args: Any, sender: LocalAccount, gas: int | None = None) -> TxResult:
+        """Send `fn(*args)` from `sender`; a revert raises ContractRevert."""
+        return send_transaction(
+            self.backend, sender, to=self.address, data=self.encode(fn, *args), gas=gas, contract=self.CONTRACT
+        )
+
+    def view(self, fn: str, *args: Any, sender: str | None = None) -> Any:
+        """Call a view function; returns web3's decoded output."""
+        options = {"from": sender} if sender else {}
+        try:
+            return self.contract.functions[fn](*args).call(options)  # type: ignore[arg-type]
+        except Exception as exc:
+            raise _fail(exc, contract=self.CONTRACT, action=f"{self.CONTRACT}.{fn}") from None
+
+    def has_role(self, role: str | bytes, account: str) -> bool:
+        """AccessControl.hasRole, where the contract has it; `role` may be a constant's name."""
+        role_id = self.view(role) if isinstance(role, str) else role
+        return bool(self.view("hasRole", role_id, to_checksum_address(account)))
+
+    def grant_role(self, role: str | bytes, account: str, *, sender: LocalAccount) -> TxResult:
+        """AccessControl.grantRole (sender must hold the role's admin role)."""
+        role_id = self.view(role) if isinstance(role, str) else role
+        return self.transact("grantRole", role_id, to_checksum_address(account), sender=sender)
+
+    def renounce_role(self, role: str | bytes, *, sender: LocalAccount) -> TxResult:
+        """AccessControl.renounceRole for the sender itself."""
+        role_id = self.view(role) if isinstance(role, str) else role
+        return self.transact("renounceRole", role_id, sender.address, sender=sender)
+
+
+def plain(value: Any) -> Any:
+    """Decoded web3 output as plain Python values (see abi.normalize)."""
+    return normalize(value)

@@ -1,0 +1,164 @@
+"""Typed values exchanged with the contracts: round configuration, round record, tx results."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import IntEnum
+from typing import Any
+
+__all__ = [
+    "DEFAULT_GOVERNANCE",
+    "DEFAULT_ROUND_CONFIG",
+    "DecodedEvent",
+    "GovernanceSettings",
+    "RoundConfig",
+    "RoundInfo",
+    "Stage",
+    "TxResult",
+]
+
+TOKEN_UNIT = 10**18
+
+
+class Stage(IntEnum):
+    """RoundLog's `Stage` enum; the numbers are the on-chain values."""
+
+    NONE = 0
+    OPENED = 1
+    ROSTERED = 2
+    FINALIZED = 3
+    FAILED = 4
+
+
+@dataclass(frozen=True)
+class RoundConfig:
+    """The governed round parameters (Solidity `RoundConfig`, same field order)."""
+
+    neighbours: int
+    threshold: int
+    clip_range_micros: int
+    quant_bits: int
+    max_weight: int
+    min_participants: int
+    commit_window: int
+    unmask_window: int
+    reward_mode: int
+    reward_per_contribution: int
+    reward_cap: int
+
+    @property
+    def clip_range(self) -> float:
+        """Clipping range c: values are clipped to [-c, c]."""
+        return self.clip_range_micros / 1_000_000
+
+    def as_tuple(self) -> tuple[int, ...]:
+        """ABI form (a tuple in Solidity field order)."""
+        return (
+            self.neighbours,
+            self.threshold,
+            self.clip_range_micros,
+            self.quant_bits,
+            self.max_weight,
+            self.min_participants,
+            self.commit_window,
+            self.unmask_window,
+            self.reward_mode,
+            self.reward_per_contribution,
+            self.reward_cap,
+        )
+
+    @classmethod
+    def from_abi(cls, value: Sequence[Any] | Mapping[str, Any]) -> RoundConfig:
+        """Build from a decoded ABI tuple (positional or named)."""
+        if isinstance(value, Mapping):
+            names = (
+                "neighbours threshold clipRangeMicros quantBits maxWeight minParticipants "
+                "commitWindow unmaskWindow rewardMode rewardPerContribution rewardCap"
+            ).split()
+            value = [value[n] for n in names]
+        return cls(*(int(v) for v in value))
+
+    def to_json(self) -> dict[str, int]:
+        """Plain dict with snake_case keys (for records and CLIs)."""
+        return {k: int(v) for k, v in self.__dict__.items()}
+
+
+DEFAULT_ROUND_CONFIG = RoundConfig(
+    neighbours=6,  # for ~10 participants: each talks to 6, any 4 of them recover its secrets
+    threshold=4,
+    clip_range_micros=500_000,  # c = 0.5
+    quant_bits=16,
+    max_weight=4096,
+    min_participants=3,
+    commit_window=600,
+    unmask_window=600,
+    reward_mode=0,
+    reward_per_contribution=10 * TOKEN_UNIT,
+    reward_cap=1000 * TOKEN_UNIT,
+)
+
+
+@dataclass(frozen=True)
+class GovernanceSettings:
+    """Deploy-time Governor and timelock settings (small defaults suit devnets)."""
+
+    voting_delay: int = 1  # blocks
+    voting_period: int = 20  # blocks
+    proposal_threshold: int = 0  # token units
+    quorum_percent: int = 4
+    timelock_delay: int = 60  # seconds
+
+    def to_json(self) -> dict[str, int]:
+        """Plain dict (for the deployment record)."""
+        return {k: int(v) for k, v in self.__dict__.items()}
+
+
+DEFAULT_GOVERNANCE = GovernanceSettings()
+
+
+@dataclass(frozen=True)
+class RoundInfo:
+    """Everything RoundLog stores about one round (`getRound`)."""
+
+    round: int
+    stage: Stage
+    model_hash: bytes
+    seed: bytes
+    config: RoundConfig
+    roster_hash: bytes
+    member_count: int
+    committed_count: int
+    commit_deadline: int
+    unmask_deadline: int
+    aggregate_hash: bytes
+    reveal_hash: bytes
+    new_model_hash: bytes
+    opened_block: int
+
+
+@dataclass(frozen=True)
+class DecodedEvent:
+    """One decoded log: bytes32 values are `bytes`, addresses EIP-55 strings."""
+
+    name: str
+    args: dict[str, Any]
+    address: str
+    block_number: int
+    tx_hash: str
+    log_index: int
+
+
+@dataclass(frozen=True)
+class TxResult:
+    """A mined, successful transaction."""
+
+    tx_hash: str
+    gas_used: int
+    block_number: int
+    events: tuple[DecodedEvent, ...] = field(default_factory=tuple)
+    contract_address: str | None = None
+
+    def named(self, name: str) -> list[DecodedEvent]:
+        """The events called `name`, in log order."""
+        return [e for e in self.events if e.name == name]
