@@ -1,0 +1,121 @@
+"""A BlobStore in a local folder: fan-out directories and atomic, idempotent writes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+from pathlib import Path
+
+from fedledger.encoding import sha256_hex
+from fedledger.errors import StoreError
+from fedledger.store.base import BlobNotFoundError, blob_name, validate_name, verify_blob
+
+__all__ = ["FilesystemBlobStore"]
+
+# Temporary files start with this prefix, so they can never be mistaken for a blob name.
+TMP_PREFIX = ".tmp-"
+
+
+class FilesystemBlobStore:
+    """Blobs at ``root/ab/cd/<name>`` where ``ab``, ``cd`` are the name's first two byte pairs.
+
+    Writes go to a temporary file in the target directory, are fsynced, then renamed
+    into place, so a crash never leaves a partial blob under a real name.
+    """
+
+    def __init__(self, root: str | Path, *, fsync: bool = True) -> None:
+        self.root = Path(root)
+        self._fsync = fsync
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"blob store root {self.root}: cannot create ({exc})") from None
+        if not self.root.is_dir():
+            raise StoreError(f"blob store root {self.root}: not a directory")
+
+    def __repr__(self) -> str:
+        return f"FilesystemBlobStore({str(self.root)!r})"
+
+    def path_for(self, name: str) -> Path:
+        """Where blob `name` lives (whether or not it exists)."""
+        validate_name(name)
+        return self.root / name[:2] / name[2:4] / name
+
+    def put(self, data: bytes) -> str:
+        """Store `data` and return its name; storing the same bytes again is a no-op."""
+        name = blob_name(bytes(data))
+        self._write(name, bytes(data))
+        return name
+
+    def put_expected(self, name: str, data: bytes) -> None:
+        """Store `data` under `name` after checking that it hashes to `name`."""
+        validate_name(name)
+        verify_blob(name, bytes(data), where="refused on write")
+        self._write(name, bytes(data))
+
+    def get(self, name: str) -> bytes:
+        """Read and verify a blob; BlobIntegrityError (naming it) if its file was altered."""
+        path = self.path_for(name)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"blob {name}: not found in {self.root}") from None
+        except OSError as exc:
+            raise StoreError(f"blob {name}: cannot read {path} ({exc})") from None
+        verify_blob(name, data, where=f"file {path}")
+        return data
+
+    def has(self, name: str) -> bool:
+        """Whether a file exists under that name (content is verified on `get`)."""
+        return self.path_for(name).is_file()
+
+    def size(self, name: str) -> int:
+        """Size in bytes of a stored blob."""
+        try:
+            return self.path_for(name).stat().st_size
+        except FileNotFoundError:
+            raise BlobNotFoundError(f"blob {name}: not found in {self.root}") from None
+
+    def _write(self, name: str, data: bytes) -> None:
+        path = self.path_for(name)
+        if path.is_file() and self._intact(path, name):
+            return
+        directory = path.parent
+        tmp = directory / f"{TMP_PREFIX}{name[:16]}-{secrets.token_hex(8)}"
+        try:
+            directory.mkdir(parents=True, exist_ok=True)
+            with tmp.open("xb") as fh:
+                fh.write(data)
+                fh.flush()
+                if self._fsync:
+                    os.fsync(fh.fileno())
+            os.replace(tmp, path)
+            if self._fsync:
+                _fsync_dir(directory)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise StoreError(f"blob {name}: cannot write to {directory} ({exc})") from None
+
+    @staticmethod
+    def _intact(path: Path, name: str) -> bool:
+        """True if the existing file hashes to its name (a corrupt copy gets rewritten)."""
+        try:
+            return sha256_hex(path.read_bytes()) == name
+        except OSError:
+            return False
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Persist a rename by fsyncing its directory (a no-op where directories cannot be opened)."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

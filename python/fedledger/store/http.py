@@ -1,0 +1,220 @@
+"""The blob store over HTTP: a FastAPI router to serve any BlobStore, and an httpx client."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, HTTPException, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.params import Depends
+
+from fedledger.encoding import sha256_hex
+from fedledger.errors import StoreError
+from fedledger.store.base import (
+    BlobIntegrityError,
+    BlobNameError,
+    BlobNotFoundError,
+    BlobStore,
+    BlobTooLargeError,
+    blob_name,
+    validate_name,
+    verify_blob,
+)
+
+__all__ = ["DEFAULT_MAX_BYTES", "HttpBlobStore", "blob_router"]
+
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+_OCTET = "application/octet-stream"
+
+
+def _checked_name(name: str) -> str:
+    try:
+        return validate_name(name)
+    except BlobNameError as exc:
+        raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+def blob_router(
+    store: BlobStore,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    put_dependencies: Sequence[Depends] = (),
+) -> APIRouter:
+    """Routes ``GET|HEAD|PUT /blobs/{name}`` serving `store`.
+
+    Status codes: 400 malformed name; 404 unknown blob; 413 body over `max_bytes`;
+    422 body does not hash to the name; 201 stored, 200 already present;
+    500 if the stored copy is corrupt. `put_dependencies` lets the mounting app
+    guard uploads (e.g. require a signature) without changing this router.
+    """
+    if max_bytes < 1:
+        raise ValueError(f"blob_router: max_bytes must be >= 1, got {max_bytes}")
+    router = APIRouter(prefix="/blobs", tags=["blobs"])
+
+    def _read(name: str) -> bytes:
+        _checked_name(name)
+        try:
+            return store.get(name)
+        except BlobNotFoundError:
+            raise HTTPException(status_code=404, detail=f"blob {name}: not found") from None
+        except BlobIntegrityError as exc:
+            raise HTTPException(status_code=500, detail=str(exc)) from None
+
+    @router.get("/{name}", response_class=Response, summary="Fetch a blob by its SHA-256")
+    def get_blob(name: str) -> Response:
+        return Response(content=_read(name), media_type=_OCTET, headers={"ETag": f'"{name}"'})
+
+    @router.head("/{name}", response_class=Response, summary="Whether a blob exists")
+    def head_blob(name: str) -> Response:
+        _checked_name(name)
+        if not store.has(name):
+            raise HTTPException(status_code=404, detail=f"blob {name}: not found")
+        # Content-Length must be what GET would send; use a cheap size() when the store has one.
+        sizer = getattr(store, "size", None)
+        size = sizer(name) if callable(sizer) else len(_read(name))
+        return Response(
+            status_code=200,
+            media_type=_OCTET,
+            headers={"ETag": f'"{name}"', "Content-Length": str(size)},
+        )
+
+    @router.put(
+        "/{name}",
+        summary="Upload a blob; its body must hash to the name",
+        dependencies=list(put_dependencies),
+        status_code=201,
+    )
+    async def put_blob(name: str, request: Request, response: Response) -> dict[str, Any]:
+        _checked_name(name)
+        declared = request.headers.get("content-length")
+        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+            raise HTTPException(
+                status_code=413, detail=f"blob {name}: {declared} bytes exceeds {max_bytes}"
+            )
+        body = bytearray()
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > max_bytes:
+                raise HTTPException(
+                    status_code=413, detail=f"blob {name}: body exceeds {max_bytes} bytes"
+                )
+        data = bytes(body)
+        actual = sha256_hex(data)
+        if actual != name:
+            raise HTTPException(
+                status_code=422,
+                detail=f"blob {name}: body ({len(data)} bytes) hashes to {actual}, not to the name",
+            )
+        existed = await run_in_threadpool(store.has, name)
+        try:
+            await run_in_threadpool(store.put_expected, name, data)
+        except StoreError as exc:
+            raise HTTPException(status_code=500, detail=str(exc)) from None
+        if existed:
+            response.status_code = 200
+        return {"name": name, "size": len(data), "created": not existed}
+
+    return router
+
+
+class HttpBlobStore:
+    """A BlobStore client for `blob_router` served under `base_url` (blobs at ``/blobs/<name>``).
+
+    Every `get` re-verifies the hash locally, so a lying server is caught.
+    """
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        client: httpx.Client | None = None,
+        timeout: float = 30.0,
+    ) -> None:
+        if not base_url.startswith(("http://", "https://")):
+            raise StoreError(f"blob store URL {base_url!r}: must start with http:// or https://")
+        self.base_url = base_url.rstrip("/")
+        self._owns_client = client is None
+        self._client = client if client is not None else httpx.Client(timeout=timeout)
+
+    def __repr__(self) -> str:
+        return f"HttpBlobStore({self.base_url!r})"
+
+    def close(self) -> None:
+        """Close the underlying httpx client if this object created it."""
+        if self._owns_client:
+            self._client.close()
+
+    def __enter__(self) -> HttpBlobStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _url(self, name: str) -> str:
+        return f"{self.base_url}/blobs/{validate_name(name)}"
+
+    def _request(self, method: str, name: str, **kwargs: Any) -> httpx.Response:
+        url = self._url(name)
+        try:
+            return self._client.request(method, url, **kwargs)
+        except httpx.HTTPError as exc:
+            raise StoreError(
+                f"blob {name}: {method} {url} failed ({type(exc).__name__}: {exc})"
+            ) from None
+
+    @staticmethod
+    def _detail(resp: httpx.Response) -> str:
+        try:
+            detail = resp.json().get("detail")
+        except (ValueError, AttributeError):
+            detail = None
+        return str(detail) if detail else resp.text[:200] or resp.reason_phrase
+
+    def put(self, data: bytes) -> str:
+        """Upload `data` and return its name."""
+        name = blob_name(bytes(data))
+        self.put_expected(name, data)
+        return name
+
+    def put_expected(self, name: str, data: bytes) -> None:
+        """Upload `data` under `name`; refuses locally first if the hash does not match."""
+        validate_name(name)
+        verify_blob(name, bytes(data), where="refused before upload")
+        resp = self._request("PUT", name, content=bytes(data), headers={"content-type": _OCTET})
+        if resp.status_code in (200, 201):
+            return
+        detail = self._detail(resp)
+        if resp.status_code == 413:
+            raise BlobTooLargeError(
+                f"blob {name}: rejected by {self.base_url} as too large ({detail})"
+            )
+        if resp.status_code == 422:
+            raise BlobIntegrityError(f"blob {name}: server says {detail}")
+        raise StoreError(
+            f"blob {name}: PUT to {self.base_url} returned {resp.status_code} ({detail})"
+        )
+
+    def get(self, name: str) -> bytes:
+        """Download a blob and verify that it hashes to `name`."""
+        resp = self._request("GET", name)
+        if resp.status_code == 404:
+            raise BlobNotFoundError(f"blob {name}: not found at {self.base_url}")
+        if resp.status_code != 200:
+            raise StoreError(
+                f"blob {name}: GET from {self.base_url} returned {resp.status_code} "
+                f"({self._detail(resp)})"
+            )
+        data = resp.content
+        verify_blob(name, data, where=f"served by {self.base_url}")
+        return data
+
+    def has(self, name: str) -> bool:
+        """Whether the server holds the blob (HEAD request)."""
+        resp = self._request("HEAD", name)
+        if resp.status_code == 200:
+            return True
+        if resp.status_code == 404:
+            return False
+        raise StoreError(f"blob {name}: HEAD at {self.base_url} returned {resp.status_code}")
