@@ -1,10 +1,51 @@
-"""`fedledger devnet`: not built yet (its issue fills this module in)."""
+"""`fedledger devnet start|stop|status`: the local anvil devnet with persistent state."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
+
+from fedledger.chain.devnet import default_state_dir, devnet_start, devnet_status, devnet_stop
+
+devnet_app = typer.Typer(
+    help="Local anvil devnet on 127.0.0.1 (chain id 31337, test mnemonic, state kept across restarts).",
+    no_args_is_help=True,
+)
+
+_STATE_HELP = "Directory holding the pid file, log and state.json (default: hardhat-free-devnet/.state)."
+
+
+@devnet_app.command("start")
+def start(
+    port: int = typer.Option(8545, help="TCP port on 127.0.0.1."),
+    state_dir: Path | None = typer.Option(None, help=_STATE_HELP),
+) -> None:
+    """Start anvil (loads the saved state if there is one) and wait until it answers."""
+    status = devnet_start(port=port, state_dir=state_dir)
+    typer.echo(
+        f"devnet running: {status.url} (chain id {status.chain_id}, block {status.block_number}, "
+        f"pid {status.pid}, state {status.state_file})"
+    )
+
+
+@devnet_app.command("stop")
+def stop(state_dir: Path | None = typer.Option(None, help=_STATE_HELP)) -> None:
+    """Stop anvil; it writes its state on the way out."""
+    where = state_dir or default_state_dir()
+    typer.echo("devnet stopped" if devnet_stop(state_dir=state_dir) else f"devnet not running ({where})")
+
+
+@devnet_app.command("status")
+def status(state_dir: Path | None = typer.Option(None, help=_STATE_HELP)) -> None:
+    """Print whether the devnet runs, its URL, chain id and block number."""
+    s = devnet_status(state_dir=state_dir)
+    if not s.running:
+        typer.echo(f"devnet not running ({state_dir or default_state_dir()})")
+        raise typer.Exit(1)
+    typer.echo(f"devnet running: {s.url} (chain id {s.chain_id}, block {s.block_number}, pid {s.pid})")
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this command group to the root app (nothing yet)."""
-    del app
+    """Attach `fedledger devnet` to the root app."""
+    app.add_typer(devnet_app, name="devnet")
