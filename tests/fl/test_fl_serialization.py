@@ -180,3 +180,18 @@ def test_apply_aggregate_rejects_non_finite_result() -> None:
     wsum[0] = np.inf
     with pytest.raises(ModelFormatError, match="non-finite"):
         apply_aggregate(old, Decoded(3, wsum))
+
+
+def test_file_data_section_is_the_flat_vector() -> None:
+    # safetensors lays out same-dtype tensors in sorted name order, so the raw data
+    # section is exactly the flat vector (a verifier can rely on either).
+    state = {
+        "é": np.ones(2, np.float32),
+        "Z": np.zeros(3, np.float32),
+        "a_b": np.full(1, 7.0, np.float32),
+    }
+    data = model_to_bytes(state)
+    header_len = int.from_bytes(data[:8], "little")
+    raw = np.frombuffer(data[8 + header_len :], dtype="<f4")
+    np.testing.assert_array_equal(raw, flatten_model(data))
+    np.testing.assert_array_equal(raw, [0, 0, 0, 7, 1, 1])
