@@ -1,1 +1,55 @@
-"""fedledger.secagg."""
+"""SecAgg+ secure aggregation whose result anyone can verify (no chain or HTTP dependency)."""
+
+from fedledger.secagg.client import SecAggClient
+from fedledger.secagg.commitments import Commitment, seed_commitment
+from fedledger.secagg.graph import NeighbourGraph, build_graph
+from fedledger.secagg.messages import (
+    EncryptedShare,
+    KeyBundle,
+    MaskedInput,
+    Reveal,
+    Roster,
+    ShareKeysMessage,
+    UnmaskRequest,
+    UnmaskResponse,
+)
+from fedledger.secagg.params import RoundContext, SecAggParams
+from fedledger.secagg.quantize import DecodedSum, decode_sum, quantize
+from fedledger.secagg.server import AggregationResult, RoundAborted, SecAggServer
+from fedledger.secagg.simulation import SimulationResult, simulate_round
+from fedledger.secagg.transcript import PublicTranscript
+from fedledger.secagg.vectors import VectorFormatError, decode_vector, encode_vector
+from fedledger.secagg.verify import Check, Report, verify_round
+
+__all__ = [
+    "AggregationResult",
+    "Check",
+    "Commitment",
+    "DecodedSum",
+    "EncryptedShare",
+    "KeyBundle",
+    "MaskedInput",
+    "NeighbourGraph",
+    "PublicTranscript",
+    "Report",
+    "Reveal",
+    "Roster",
+    "RoundAborted",
+    "RoundContext",
+    "SecAggClient",
+    "SecAggParams",
+    "SecAggServer",
+    "ShareKeysMessage",
+    "SimulationResult",
+    "UnmaskRequest",
+    "UnmaskResponse",
+    "VectorFormatError",
+    "build_graph",
+    "decode_sum",
+    "decode_vector",
+    "encode_vector",
+    "quantize",
+    "seed_commitment",
+    "simulate_round",
+    "verify_round",
+]

@@ -1,0 +1,188 @@
+"""The participant's side of a round: advertise keys -> share keys -> masked input -> unmask."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from fedledger.encoding import sha256
+from fedledger.errors import ProtocolError
+from fedledger.secagg.commitments import seed_commitment
+from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.crypto import shamir
+from fedledger.secagg.crypto.keys import KeyPair
+from fedledger.secagg.crypto.symmetric import DecryptionError, decrypt, encrypt, share_aad
+from fedledger.secagg.graph import NeighbourGraph, build_graph
+from fedledger.secagg.masking import apply_masks, channel_key, pair_sign, pairwise_seed
+from fedledger.secagg.messages import (
+    EncryptedShare,
+    KeyBundle,
+    MaskedInput,
+    Roster,
+    ShareKeysMessage,
+    UnmaskRequest,
+    UnmaskResponse,
+    check_address,
+)
+from fedledger.secagg.params import RoundContext, SecAggParams
+from fedledger.secagg.vectors import encode_vector
+
+__all__ = ["SecAggClient"]
+
+_ORDER = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK, "done")
+
+
+class SecAggClient:
+    """One participant in one round; methods must be called in protocol order."""
+
+    def __init__(
+        self, ctx: RoundContext, params: SecAggParams, account: Any, *, vector_length: int
+    ) -> None:
+        """`account` is an eth-account LocalAccount (its key signs the bundle)."""
+        self.ctx = ctx
+        self.params = params
+        self.address = check_address(ADVERTISE_KEYS, "account", account.address)
+        self.vector_length = vector_length
+        self._account = account
+        self._next = ADVERTISE_KEYS
+        self._channel = KeyPair.generate()
+        self._mask = KeyPair.generate()
+        self._self_seed = os.urandom(32)
+        self.roster: Roster | None = None
+        self.graph: NeighbourGraph | None = None
+        self._neighbours: list[str] = []
+        self._channel_keys: dict[str, bytes] = {}
+        self._pair_seeds: dict[str, bytes] = {}
+        self._held: dict[str, tuple[bytes, bytes]] = {}  # neighbour -> (b share, s^SK share)
+
+    def _enter(self, stage: str) -> None:
+        if self._next != stage:
+            raise ProtocolError(stage, "stage", f"called out of order; expected {self._next}")
+        self._next = _ORDER[_ORDER.index(stage) + 1]
+
+    def advertise_keys(self) -> KeyBundle:
+        """Stage 1: fresh X25519 channel and mask keys, signed with the Ethereum key (EIP-712)."""
+        self._enter(ADVERTISE_KEYS)
+        return KeyBundle.create(
+            self.ctx,
+            self._account.key,
+            self.address,
+            channel_key=self._channel.public,
+            mask_key=self._mask.public,
+        )
+
+    def share_keys(self, roster: Roster, seed: bytes) -> ShareKeysMessage:
+        """Stage 2: check the roster, derive the graph, share b_u and s_u^SK to neighbours."""
+        self._enter(SHARE_KEYS)
+        if roster.ctx != self.ctx:
+            raise ProtocolError(SHARE_KEYS, "roster", f"roster is for {roster.ctx}, not {self.ctx}")
+        mine = roster.bundle(self.address)
+        if (mine.channel_key, mine.mask_key) != (self._channel.public, self._mask.public):
+            raise ProtocolError(SHARE_KEYS, "roster", "my own key bundle was replaced")
+        self.params.check_capacity(len(roster))
+        graph = build_graph(len(roster), self.params.neighbours, seed)
+        if graph.degree < self.params.threshold:
+            raise ProtocolError(
+                SHARE_KEYS,
+                "threshold",
+                f"threshold {self.params.threshold} > graph degree {graph.degree}",
+            )
+        me = roster.index(self.address)
+        neighbours = [roster.addresses[j] for j in graph.neighbours(me)]
+        # Only neighbours' keys are ever used, so only their signatures matter to us.
+        roster.verify_signatures(neighbours)
+        self.roster, self.graph, self._neighbours = roster, graph, neighbours
+
+        xs = [roster.index(v) + 1 for v in neighbours]
+        t = self.params.threshold
+        b_shares = shamir.share(self._self_seed, xs, t)
+        s_shares = shamir.share(self._mask.private, xs, t)
+        out = []
+        for v, yb, ys in zip(neighbours, b_shares, s_shares, strict=True):
+            bundle = roster.bundle(v)
+            try:
+                key = channel_key(
+                    self.ctx, self._channel.private, bundle.channel_key, self.address, v
+                )
+                self._pair_seeds[v] = pairwise_seed(
+                    self.ctx, self._mask.private, bundle.mask_key, self.address, v
+                )
+            except ValueError as exc:  # low-order public key
+                raise ProtocolError(SHARE_KEYS, "roster", f"unusable key of {v}: {exc}") from None
+            self._channel_keys[v] = key
+            plaintext = shamir.share_to_bytes(yb) + shamir.share_to_bytes(ys)
+            aad = share_aad(**self.ctx.fields(), sender=self.address, recipient=v)
+            out.append(EncryptedShare(self.address, v, encrypt(key, plaintext, aad)))
+        return ShareKeysMessage(self.address, tuple(out))
+
+    def masked_input(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> MaskedInput:
+        """Stage 3: store neighbours' shares; y = x + PRG(b) + sum over sharers of +/-PRG(s_uv)."""
+        self._enter(MASKED_INPUT)
+        if (
+            not isinstance(x, np.ndarray)
+            or x.dtype != np.uint32
+            or x.shape != (self.vector_length,)
+        ):
+            raise ProtocolError(
+                MASKED_INPUT, "x", f"expected uint32 vector of length {self.vector_length}"
+            )
+        for item in shares:
+            v = item.sender
+            if item.recipient != self.address:
+                raise ProtocolError(
+                    SHARE_KEYS, "recipient", f"share for {item.recipient} delivered to me"
+                )
+            if v not in self._channel_keys:
+                raise ProtocolError(SHARE_KEYS, "sender", f"{v} is not my neighbour")
+            if v in self._held:
+                raise ProtocolError(SHARE_KEYS, "sender", f"two shares from {v}")
+            aad = share_aad(**self.ctx.fields(), sender=v, recipient=self.address)
+            try:
+                plain = decrypt(self._channel_keys[v], item.ciphertext, aad)
+            except DecryptionError as exc:
+                raise ProtocolError(SHARE_KEYS, "ciphertext", f"from {v}: {exc}") from None
+            n = shamir.SHARE_BYTES
+            try:
+                shamir.share_from_bytes(plain[:n]), shamir.share_from_bytes(plain[n:])
+            except ValueError as exc:
+                raise ProtocolError(SHARE_KEYS, "ciphertext", f"from {v}: {exc}") from None
+            self._held[v] = (plain[:n], plain[n:])
+        pairs = [
+            (self._pair_seeds[v], pair_sign(self.address, v))
+            for v in self._neighbours
+            if v in self._held
+        ]
+        y = apply_masks(x, self._self_seed, pairs)
+        blob = encode_vector(y)
+        return MaskedInput(
+            self.address,
+            blob,
+            sha256(blob),
+            seed_commitment(self._self_seed, self.ctx.round_id, self.address),
+        )
+
+    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
+        """Stage 4: shares of b_v for surviving neighbours, s_v^SK for dropped ones; never both."""
+        self._enter(UNMASK)
+        assert self.roster is not None
+        survivors, dropped = set(request.survivors), set(request.dropped)
+        if self.address not in survivors:
+            raise ProtocolError(UNMASK, "survivors", "I am not listed as a survivor")
+        for a in survivors | dropped:
+            if a not in self.roster:
+                raise ProtocolError(UNMASK, "survivors", f"{a} is not in the roster")
+        b_out: dict[str, bytes] = {}
+        s_out: dict[str, bytes] = {}
+        for v, (b_share, s_share) in self._held.items():
+            if v in survivors:
+                b_out[v] = b_share
+            elif v in dropped:
+                s_out[v] = s_share
+            else:
+                raise ProtocolError(
+                    UNMASK, "dropped", f"neighbour {v} shared keys but is in neither list"
+                )
+        return UnmaskResponse(self.address, b_out, s_out)

@@ -1,0 +1,116 @@
+"""X25519 key pairs and EIP-712 signed key bundles (the participant's Ethereum key signs)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from eth_account import Account
+from eth_account.messages import encode_typed_data
+from eth_utils import to_checksum_address
+
+__all__ = [
+    "EIP712_DOMAIN_NAME",
+    "EIP712_DOMAIN_VERSION",
+    "KEY_BUNDLE_TYPE",
+    "KeyPair",
+    "bundle_typed_data",
+    "public_from_private",
+    "recover_bundle_signer",
+    "sign_bundle",
+    "x25519",
+]
+
+EIP712_DOMAIN_NAME = "fedledger"
+EIP712_DOMAIN_VERSION = "1"
+KEY_BUNDLE_TYPE = "KeyBundle(uint256 round,address participant,bytes32 channelKey,bytes32 maskKey)"
+
+
+@dataclass(frozen=True, repr=False)
+class KeyPair:
+    """An X25519 key pair as raw bytes (32-byte private scalar, 32-byte public u-coordinate)."""
+
+    private: bytes
+    public: bytes
+
+    @classmethod
+    def generate(cls) -> KeyPair:
+        """A fresh key pair from the OS randomness."""
+        sk = X25519PrivateKey.generate()
+        return cls(private=sk.private_bytes_raw(), public=_raw_public(sk.public_key()))
+
+    def __repr__(self) -> str:  # never print a private key
+        return f"KeyPair(public=0x{self.public.hex()})"
+
+
+def public_from_private(private: bytes) -> bytes:
+    """The X25519 public key of a raw 32-byte private key."""
+    return _raw_public(X25519PrivateKey.from_private_bytes(private).public_key())
+
+
+def x25519(private: bytes, peer_public: bytes) -> bytes:
+    """The raw X25519 shared secret; ValueError for a low-order (all-zero result) peer key."""
+    sk = X25519PrivateKey.from_private_bytes(private)
+    return sk.exchange(X25519PublicKey.from_public_bytes(peer_public))
+
+
+def bundle_typed_data(
+    *,
+    chain_id: int,
+    contract: str,
+    round_id: int,
+    participant: str,
+    channel_key: bytes,
+    mask_key: bytes,
+) -> dict[str, Any]:
+    """The full EIP-712 message of a key bundle (domain + KeyBundle struct)."""
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            "KeyBundle": [
+                {"name": "round", "type": "uint256"},
+                {"name": "participant", "type": "address"},
+                {"name": "channelKey", "type": "bytes32"},
+                {"name": "maskKey", "type": "bytes32"},
+            ],
+        },
+        "primaryType": "KeyBundle",
+        "domain": {
+            "name": EIP712_DOMAIN_NAME,
+            "version": EIP712_DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(contract),
+        },
+        "message": {
+            "round": round_id,
+            "participant": to_checksum_address(participant),
+            "channelKey": channel_key,
+            "maskKey": mask_key,
+        },
+    }
+
+
+def sign_bundle(private_key: Any, **fields: Any) -> bytes:
+    """The 65-byte (r || s || v) EIP-712 signature of a key bundle; fields as bundle_typed_data."""
+    signable = encode_typed_data(full_message=bundle_typed_data(**fields))
+    return bytes(Account.sign_message(signable, private_key).signature)
+
+
+def recover_bundle_signer(signature: bytes, **fields: Any) -> str:
+    """The checksummed address that produced `signature` over the bundle; ValueError if invalid."""
+    signable = encode_typed_data(full_message=bundle_typed_data(**fields))
+    try:
+        return str(Account.recover_message(signable, signature=signature))
+    except Exception as exc:  # eth-keys raises several types for malformed signatures
+        raise ValueError(f"signature does not recover: {exc}") from None
+
+
+def _raw_public(pk: X25519PublicKey) -> bytes:
+    return pk.public_bytes(Encoding.Raw, PublicFormat.Raw)

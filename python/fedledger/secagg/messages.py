@@ -1,0 +1,428 @@
+"""Typed secagg messages and documents, each checked on arrival (errors name stage and field)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+
+from fedledger.encoding import canonical_json, from_canonical_json, sha256, to_hex
+from fedledger.errors import FedledgerError, ProtocolError
+from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.crypto.kdf import address_bytes
+from fedledger.secagg.crypto.keys import recover_bundle_signer, sign_bundle
+from fedledger.secagg.crypto.shamir import SHARE_BYTES
+from fedledger.secagg.params import RoundContext
+
+__all__ = [
+    "DOCUMENT_VERSION",
+    "EncryptedShare",
+    "KeyBundle",
+    "MaskedInput",
+    "Reveal",
+    "Roster",
+    "ShareKeysMessage",
+    "UnmaskRequest",
+    "UnmaskResponse",
+    "check_address",
+    "sort_addresses",
+]
+
+DOCUMENT_VERSION = 1
+
+
+def check_address(stage: str, name: str, value: Any) -> str:
+    """`value` as an EIP-55 address, or ProtocolError(stage, name)."""
+    if not isinstance(value, str) or not is_address(value):
+        raise ProtocolError(stage, name, f"not an Ethereum address: {value!r}")
+    return str(to_checksum_address(value))
+
+
+def sort_addresses(addresses: Iterable[str]) -> list[str]:
+    """Addresses ordered by their 20 raw bytes (ascending): the roster order."""
+    return sorted(addresses, key=address_bytes)
+
+
+def _bytes(stage: str, name: str, value: Any, length: int) -> bytes:
+    if isinstance(value, str):
+        try:
+            body = value[2:] if value[:2] in ("0x", "0X") else value
+            value = bytes.fromhex(body)
+        except ValueError:
+            raise ProtocolError(stage, name, "not valid hex") from None
+    if not isinstance(value, bytes | bytearray):
+        raise ProtocolError(stage, name, f"expected bytes, got {type(value).__name__}")
+    if len(value) != length:
+        raise ProtocolError(stage, name, f"expected {length} bytes, got {len(value)}")
+    return bytes(value)
+
+
+def _int(stage: str, name: str, value: Any) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ProtocolError(stage, name, f"expected a non-negative integer, got {value!r}")
+    return value
+
+
+def _get(stage: str, obj: Any, name: str) -> Any:
+    if not isinstance(obj, Mapping):
+        raise ProtocolError(stage, "document", f"expected an object, got {type(obj).__name__}")
+    if name not in obj:
+        raise ProtocolError(stage, name, "missing")
+    return obj[name]
+
+
+@dataclass(frozen=True)
+class KeyBundle:
+    """Stage 1: a participant's X25519 public keys, signed with its Ethereum key (EIP-712)."""
+
+    round_id: int
+    participant: str
+    channel_key: bytes
+    mask_key: bytes
+    signature: bytes
+
+    def __post_init__(self) -> None:
+        s = ADVERTISE_KEYS
+        object.__setattr__(self, "round_id", _int(s, "round", self.round_id))
+        object.__setattr__(self, "participant", check_address(s, "participant", self.participant))
+        object.__setattr__(self, "channel_key", _bytes(s, "channelKey", self.channel_key, 32))
+        object.__setattr__(self, "mask_key", _bytes(s, "maskKey", self.mask_key, 32))
+        object.__setattr__(self, "signature", _bytes(s, "signature", self.signature, 65))
+
+    @classmethod
+    def create(
+        cls,
+        ctx: RoundContext,
+        private_key: Any,
+        participant: str,
+        *,
+        channel_key: bytes,
+        mask_key: bytes,
+    ) -> KeyBundle:
+        """Sign a bundle with the participant's Ethereum private key."""
+        signature = sign_bundle(
+            private_key,
+            **ctx.fields(),
+            participant=participant,
+            channel_key=channel_key,
+            mask_key=mask_key,
+        )
+        return cls(ctx.round_id, participant, channel_key, mask_key, signature)
+
+    def signer(self, ctx: RoundContext) -> str | None:
+        """The address that signed this bundle under ctx's domain (None if unrecoverable)."""
+        try:
+            return recover_bundle_signer(
+                self.signature,
+                chain_id=ctx.chain_id,
+                contract=ctx.contract,
+                round_id=self.round_id,
+                participant=self.participant,
+                channel_key=self.channel_key,
+                mask_key=self.mask_key,
+            )
+        except ValueError:
+            return None
+
+    def verify(self, ctx: RoundContext) -> None:
+        """Refuse a bundle for another round or not signed by its participant (under ctx)."""
+        if self.round_id != ctx.round_id:
+            raise ProtocolError(
+                ADVERTISE_KEYS, "round", f"bundle is for round {self.round_id}, not {ctx.round_id}"
+            )
+        signer = self.signer(ctx)
+        if signer != self.participant:
+            raise ProtocolError(
+                ADVERTISE_KEYS,
+                "signature",
+                f"bundle of {self.participant} recovers to {signer} "
+                "(wrong key, chain, contract or round)",
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object form (inside the roster document)."""
+        return {
+            "round": self.round_id,
+            "participant": self.participant,
+            "channelKey": to_hex(self.channel_key),
+            "maskKey": to_hex(self.mask_key),
+            "signature": to_hex(self.signature),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> KeyBundle:
+        """Parse and type-check (the signature is checked by `verify`)."""
+        s = ADVERTISE_KEYS
+        return cls(
+            _get(s, obj, "round"),
+            _get(s, obj, "participant"),
+            _get(s, obj, "channelKey"),
+            _get(s, obj, "maskKey"),
+            _get(s, obj, "signature"),
+        )
+
+
+@dataclass(frozen=True)
+class Roster:
+    """The published list of signed bundles, sorted by participant address ascending."""
+
+    ctx: RoundContext
+    bundles: tuple[KeyBundle, ...]
+    _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        addresses = [b.participant for b in self.bundles]
+        if addresses != sort_addresses(addresses):
+            raise ProtocolError(
+                ADVERTISE_KEYS, "bundles", "roster is not sorted by address ascending"
+            )
+        if len(set(addresses)) != len(addresses):
+            raise ProtocolError(
+                ADVERTISE_KEYS, "bundles", "a participant appears twice in the roster"
+            )
+        for b in self.bundles:
+            if b.round_id != self.ctx.round_id:
+                raise ProtocolError(
+                    ADVERTISE_KEYS, "round", f"bundle of {b.participant} is for round {b.round_id}"
+                )
+        self._index.update({a: i for i, a in enumerate(addresses)})
+
+    @classmethod
+    def build(cls, ctx: RoundContext, bundles: Iterable[KeyBundle]) -> Roster:
+        """Sort bundles into roster order."""
+        return cls(ctx, tuple(sorted(bundles, key=lambda b: address_bytes(b.participant))))
+
+    @property
+    def addresses(self) -> list[str]:
+        """Participants in roster order."""
+        return [b.participant for b in self.bundles]
+
+    def __len__(self) -> int:
+        return len(self.bundles)
+
+    def __contains__(self, address: object) -> bool:
+        return address in self._index
+
+    def index(self, address: str) -> int:
+        """Roster position of `address` (0-based); the Shamir x coordinate is index + 1."""
+        try:
+            return self._index[address]
+        except KeyError:
+            raise ProtocolError(
+                ADVERTISE_KEYS, "participant", f"{address} is not in the roster"
+            ) from None
+
+    def bundle(self, address: str) -> KeyBundle:
+        """The signed bundle of `address`."""
+        return self.bundles[self.index(address)]
+
+    def verify_signatures(self, addresses: Iterable[str] | None = None) -> None:
+        """Check the signatures of the given participants (all by default)."""
+        chosen = self.bundles if addresses is None else [self.bundle(a) for a in addresses]
+        for b in chosen:
+            b.verify(self.ctx)
+
+    def to_bytes(self) -> bytes:
+        """The roster blob: canonical JSON {version, chainId, contract, round, bundles}."""
+        return canonical_json(
+            {
+                "version": DOCUMENT_VERSION,
+                "chainId": self.ctx.chain_id,
+                "contract": self.ctx.contract,
+                "round": self.ctx.round_id,
+                "bundles": [b.to_json() for b in self.bundles],
+            }
+        )
+
+    def hash(self) -> bytes:
+        """sha256 of the roster blob (posted on chain)."""
+        return sha256(self.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Roster:
+        """Parse a roster blob; structure is checked here, signatures by verify_signatures."""
+        s = ADVERTISE_KEYS
+        try:
+            obj = from_canonical_json(blob, what="roster")
+        except FedledgerError as exc:
+            raise ProtocolError(s, "roster", str(exc)) from None
+        if _get(s, obj, "version") != DOCUMENT_VERSION:
+            raise ProtocolError(s, "version", f"unsupported roster version {obj['version']!r}")
+        try:
+            ctx = RoundContext(
+                _get(s, obj, "chainId"), _get(s, obj, "contract"), _get(s, obj, "round")
+            )
+        except FedledgerError as exc:
+            raise ProtocolError(s, "roster", str(exc)) from None
+        bundles = _get(s, obj, "bundles")
+        if not isinstance(bundles, list):
+            raise ProtocolError(s, "bundles", "expected a list")
+        return cls(ctx, tuple(KeyBundle.from_json(b) for b in bundles))
+
+
+@dataclass(frozen=True)
+class EncryptedShare:
+    """Stage 2: AES-GCM(share of b_sender || share of s_sender^SK) from sender to recipient."""
+
+    sender: str
+    recipient: str
+    ciphertext: bytes
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sender", check_address(SHARE_KEYS, "sender", self.sender))
+        object.__setattr__(
+            self, "recipient", check_address(SHARE_KEYS, "recipient", self.recipient)
+        )
+        expected = 12 + 2 * SHARE_BYTES + 16
+        _bytes(SHARE_KEYS, "ciphertext", self.ciphertext, expected)
+
+
+@dataclass(frozen=True)
+class ShareKeysMessage:
+    """Stage 2: everything one participant sends, one encrypted share pair per neighbour."""
+
+    sender: str
+    shares: tuple[EncryptedShare, ...]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sender", check_address(SHARE_KEYS, "sender", self.sender))
+        for s in self.shares:
+            if s.sender != self.sender:
+                raise ProtocolError(
+                    SHARE_KEYS, "shares", f"share from {s.sender} inside {self.sender}'s message"
+                )
+
+
+@dataclass(frozen=True)
+class MaskedInput:
+    """Stage 3: the masked vector blob and the two values committed on chain."""
+
+    sender: str
+    vector: bytes
+    masked_hash: bytes
+    seed_commitment: bytes
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sender", check_address(MASKED_INPUT, "sender", self.sender))
+        _bytes(MASKED_INPUT, "maskedHash", self.masked_hash, 32)
+        _bytes(MASKED_INPUT, "seedCommitment", self.seed_commitment, 32)
+
+
+@dataclass(frozen=True)
+class UnmaskRequest:
+    """Stage 4: whose self-mask seed (survivors) and whose mask key (dropped) to reveal."""
+
+    survivors: tuple[str, ...]
+    dropped: tuple[str, ...]
+
+    def __post_init__(self) -> None:
+        surv = tuple(check_address(UNMASK, "survivors", a) for a in self.survivors)
+        drop = tuple(check_address(UNMASK, "dropped", a) for a in self.dropped)
+        both = set(surv) & set(drop)
+        if both:
+            raise ProtocolError(
+                UNMASK, "dropped", f"{sorted(both)[0]} is both a survivor and dropped"
+            )
+        if len(set(surv)) != len(surv) or len(set(drop)) != len(drop):
+            raise ProtocolError(UNMASK, "survivors", "duplicate address")
+        object.__setattr__(self, "survivors", surv)
+        object.__setattr__(self, "dropped", drop)
+
+
+@dataclass(frozen=True)
+class UnmaskResponse:
+    """Stage 4: the responder's shares (33 bytes each), keyed by whose secret they are."""
+
+    sender: str
+    self_mask_shares: Mapping[str, bytes]
+    mask_key_shares: Mapping[str, bytes]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sender", check_address(UNMASK, "sender", self.sender))
+        for name, shares in (
+            ("selfMaskShares", self.self_mask_shares),
+            ("maskKeyShares", self.mask_key_shares),
+        ):
+            for owner, raw in shares.items():
+                check_address(UNMASK, name, owner)
+                _bytes(UNMASK, name, raw, SHARE_BYTES)
+        both = set(self.self_mask_shares) & set(self.mask_key_shares)
+        if both:
+            raise ProtocolError(
+                UNMASK, "maskKeyShares", f"both secrets of {sorted(both)[0]} revealed"
+            )
+
+
+@dataclass(frozen=True)
+class Reveal:
+    """Stage 5 blob: the partition of the roster and the secrets that unmask the sum."""
+
+    ctx: RoundContext
+    survivors: tuple[str, ...]
+    """Committed with a matching blob: their b_u is revealed."""
+    dropped: tuple[str, ...]
+    """Shared keys but did not survive: s^SK revealed when a survivor neighbours them."""
+    unshared: tuple[str, ...]
+    """In the roster but never completed share keys: nobody masked with them."""
+    self_mask_seeds: Mapping[str, bytes]
+    mask_keys: Mapping[str, bytes]
+
+    def to_bytes(self) -> bytes:
+        """Canonical JSON; lists in roster order, secrets as 0x-hex keyed by address."""
+        return canonical_json(
+            {
+                "version": DOCUMENT_VERSION,
+                "chainId": self.ctx.chain_id,
+                "contract": self.ctx.contract,
+                "round": self.ctx.round_id,
+                "survivors": sort_addresses(self.survivors),
+                "dropped": sort_addresses(self.dropped),
+                "unshared": sort_addresses(self.unshared),
+                "selfMaskSeeds": {a: to_hex(v) for a, v in self.self_mask_seeds.items()},
+                "maskKeys": {a: to_hex(v) for a, v in self.mask_keys.items()},
+            }
+        )
+
+    def hash(self) -> bytes:
+        """sha256 of the reveal blob (the on-chain revealHash)."""
+        return sha256(self.to_bytes())
+
+    @classmethod
+    def from_bytes(cls, blob: bytes) -> Reveal:
+        """Parse a reveal blob, checking types (consistency is the verifier's job)."""
+        s = FINALIZE
+        try:
+            obj = from_canonical_json(blob, what="reveal")
+        except FedledgerError as exc:
+            raise ProtocolError(s, "reveal", str(exc)) from None
+        if _get(s, obj, "version") != DOCUMENT_VERSION:
+            raise ProtocolError(s, "version", f"unsupported reveal version {obj['version']!r}")
+        try:
+            ctx = RoundContext(
+                _get(s, obj, "chainId"), _get(s, obj, "contract"), _get(s, obj, "round")
+            )
+        except FedledgerError as exc:
+            raise ProtocolError(s, "reveal", str(exc)) from None
+
+        def addresses(name: str) -> tuple[str, ...]:
+            value = _get(s, obj, name)
+            if not isinstance(value, list):
+                raise ProtocolError(s, name, "expected a list")
+            return tuple(check_address(s, name, a) for a in value)
+
+        def secrets(name: str) -> dict[str, bytes]:
+            value = _get(s, obj, name)
+            if not isinstance(value, dict):
+                raise ProtocolError(s, name, "expected an object")
+            return {check_address(s, name, a): _bytes(s, name, v, 32) for a, v in value.items()}
+
+        return cls(
+            ctx,
+            addresses("survivors"),
+            addresses("dropped"),
+            addresses("unshared"),
+            secrets("selfMaskSeeds"),
+            secrets("maskKeys"),
+        )

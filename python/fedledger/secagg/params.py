@@ -1,0 +1,126 @@
+"""Round parameters and round context (chain id, RoundLog address, round number)."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+from eth_utils import is_address, to_checksum_address
+
+from fedledger.errors import ConfigError
+
+__all__ = ["MODULUS", "RoundContext", "SecAggParams"]
+
+MODULUS = 1 << 32
+
+
+@dataclass(frozen=True)
+class SecAggParams:
+    """Masking and quantization parameters of a round (snapshotted from governance)."""
+
+    neighbours: int
+    """k: neighbours per participant in the graph (k >= n-1 means the complete graph)."""
+    threshold: int
+    """t: shares needed to reconstruct a secret; 1 <= t <= k."""
+    clip_range: float
+    """c: each weighted coordinate is clipped to [-c, c] before quantization."""
+    quant_bits: int
+    """b: quantized coordinates lie in [0, 2^b - 1]."""
+    max_weight: int
+    """M: a participant's FedAvg weight is min(examples, M)."""
+    modulus_bits: int = 32
+    """log2 of the modulus; only 32 is supported (vectors are uint32)."""
+
+    def __post_init__(self) -> None:
+        def bad(field: str, detail: str) -> ConfigError:
+            return ConfigError(f"SecAggParams.{field}: {detail}")
+
+        for name in ("neighbours", "threshold", "quant_bits", "max_weight", "modulus_bits"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise bad(name, f"must be an integer, got {value!r}")
+        if self.modulus_bits != 32:
+            raise bad("modulus_bits", f"only 32 is supported, got {self.modulus_bits}")
+        if self.neighbours < 1:
+            raise bad("neighbours", f"must be >= 1, got {self.neighbours}")
+        if not 1 <= self.threshold <= self.neighbours:
+            raise bad(
+                "threshold", f"must be in 1..neighbours={self.neighbours}, got {self.threshold}"
+            )
+        if not 1 <= self.quant_bits <= 31:
+            raise bad("quant_bits", f"must be in 1..31, got {self.quant_bits}")
+        if not 1 <= self.max_weight < MODULUS:
+            raise bad("max_weight", f"must be in 1..2^32-1, got {self.max_weight}")
+        c = self.clip_range
+        if not isinstance(c, int | float) or isinstance(c, bool) or not math.isfinite(c) or c <= 0:
+            raise bad("clip_range", f"must be a finite number > 0, got {c!r}")
+        object.__setattr__(self, "clip_range", float(c))
+
+    @property
+    def levels(self) -> int:
+        """2^b - 1, the largest quantized coordinate."""
+        return (1 << self.quant_bits) - 1
+
+    def check_capacity(self, n: int) -> None:
+        """Refuse a round of `n` summands whose sum could wrap around 2^32."""
+        worst = n * max(self.levels, self.max_weight)
+        if worst >= MODULUS:
+            raise ConfigError(
+                f"sum of {n} inputs could overflow 2^32: n * max(2^{self.quant_bits}-1, "
+                f"max_weight={self.max_weight}) = {worst} >= {MODULUS}; "
+                "lower quant_bits or max_weight, or the number of participants"
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """The JSON form used in transcripts (camelCase keys)."""
+        return {
+            "neighbours": self.neighbours,
+            "threshold": self.threshold,
+            "clipRange": self.clip_range,
+            "quantBits": self.quant_bits,
+            "maxWeight": self.max_weight,
+            "modulusBits": self.modulus_bits,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> SecAggParams:
+        """Parse the JSON form, naming a missing field."""
+        if not isinstance(obj, dict):
+            raise ConfigError(f"SecAggParams: expected an object, got {type(obj).__name__}")
+        try:
+            return cls(
+                neighbours=obj["neighbours"],
+                threshold=obj["threshold"],
+                clip_range=obj["clipRange"],
+                quant_bits=obj["quantBits"],
+                max_weight=obj["maxWeight"],
+                modulus_bits=obj.get("modulusBits", 32),
+            )
+        except KeyError as exc:
+            raise ConfigError(f"SecAggParams: missing field {exc}") from None
+
+
+@dataclass(frozen=True)
+class RoundContext:
+    """What binds every signature, key and ciphertext to one round of one deployment."""
+
+    chain_id: int
+    contract: str
+    """The RoundLog address (EIP-55 checksummed after construction)."""
+    round_id: int
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.chain_id, int) or self.chain_id <= 0:
+            raise ConfigError(
+                f"RoundContext.chain_id: must be a positive integer, got {self.chain_id!r}"
+            )
+        if not isinstance(self.round_id, int) or not 0 <= self.round_id < 1 << 256:
+            raise ConfigError(f"RoundContext.round_id: must be a uint256, got {self.round_id!r}")
+        if not isinstance(self.contract, str) or not is_address(self.contract):
+            raise ConfigError(f"RoundContext.contract: not an address: {self.contract!r}")
+        object.__setattr__(self, "contract", to_checksum_address(self.contract))
+
+    def fields(self) -> dict[str, Any]:
+        """Keyword arguments for the crypto helpers (chain_id, contract, round_id)."""
+        return {"chain_id": self.chain_id, "contract": self.contract, "round_id": self.round_id}

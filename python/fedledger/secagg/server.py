@@ -1,0 +1,366 @@
+"""The aggregator's side of a round: collect each stage's messages, unmask, sum, reveal."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from itertools import combinations
+from math import comb
+
+import numpy as np
+
+from fedledger.encoding import sha256
+from fedledger.errors import ConfigError, ProtocolError
+from fedledger.secagg.commitments import Commitment, seed_commitment
+from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.crypto import shamir
+from fedledger.secagg.crypto.keys import public_from_private
+from fedledger.secagg.graph import NeighbourGraph, build_graph
+from fedledger.secagg.masking import recompute_aggregate
+from fedledger.secagg.messages import (
+    EncryptedShare,
+    KeyBundle,
+    Reveal,
+    Roster,
+    ShareKeysMessage,
+    UnmaskRequest,
+    UnmaskResponse,
+    check_address,
+)
+from fedledger.secagg.params import RoundContext, SecAggParams
+from fedledger.secagg.quantize import DecodedSum, decode_sum
+from fedledger.secagg.vectors import VectorFormatError, decode_vector, encode_vector
+
+__all__ = ["AggregationResult", "RoundAborted", "SecAggServer", "reconstruct_secret"]
+
+_ORDER = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK, FINALIZE)
+# How many random t-subsets to try when the first t shares do not reconstruct.
+_SUBSET_TRIES = 2000
+
+
+class RoundAborted(ProtocolError):
+    """The round cannot complete; `reason` is a stable name recorded on chain."""
+
+    def __init__(self, stage: str, reason: str, detail: str) -> None:
+        super().__init__(stage, reason, detail)
+        self.reason = reason
+
+
+@dataclass
+class AggregationResult:
+    """What the aggregator publishes after unmasking (stage 5 inputs)."""
+
+    aggregate: np.ndarray
+    aggregate_blob: bytes
+    decoded: DecodedSum
+    reveal: Reveal
+    reveal_blob: bytes
+    survivors: tuple[str, ...]
+    dropped: tuple[str, ...]
+    unshared: tuple[str, ...]
+    cheaters: dict[str, str] = field(default_factory=dict)
+    """Responders whose stage-4 shares did not lie on the committed polynomial, with why."""
+
+
+def reconstruct_secret(
+    points: dict[str, tuple[int, int]],
+    threshold: int,
+    is_valid: Callable[[bytes], bool],
+    *,
+    what: str,
+) -> tuple[bytes, list[str]]:
+    """Recover a secret from responder -> (x, y) shares; return (secret, blamed responders).
+
+    The first t shares (by x) are tried; if they do not give the committed value, random
+    t-subsets (seeded by `what`, so reruns agree) are tried up to a bound. Once a subset
+    reproduces the commitment it fixes the polynomial, and every share off it is blamed.
+    """
+    if len(points) < threshold:
+        raise RoundAborted(
+            UNMASK,
+            "too_few_shares",
+            f"{what}: got {len(points)} shares, need threshold {threshold}",
+        )
+    order = sorted(points, key=lambda r: points[r][0])
+
+    def attempt(subset: tuple[str, ...]) -> bytes | None:
+        try:
+            secret = shamir.combine([points[r] for r in subset])
+        except ValueError:
+            return None
+        return secret if is_valid(secret) else None
+
+    subsets: list[tuple[str, ...]] = [tuple(order[:threshold])]
+    if comb(len(order), threshold) <= _SUBSET_TRIES:
+        subsets += list(combinations(order, threshold))
+    else:
+        rng = random.Random(what)
+        subsets += [tuple(rng.sample(order, threshold)) for _ in range(_SUBSET_TRIES)]
+    for subset in subsets:
+        secret = attempt(subset)
+        if secret is None:
+            continue
+        basis = [points[r] for r in subset]
+        bad = [r for r in order if shamir.interpolate_at(basis, points[r][0]) != points[r][1]]
+        return secret, bad
+    raise RoundAborted(
+        UNMASK,
+        "unreconstructable_secret",
+        f"{what}: no {threshold} of the {len(points)} shares reproduce the committed value",
+    )
+
+
+class SecAggServer:
+    """Collects one round's messages stage by stage; every `close_*` may raise RoundAborted."""
+
+    def __init__(
+        self,
+        ctx: RoundContext,
+        params: SecAggParams,
+        *,
+        seed: bytes,
+        vector_length: int,
+        min_survivors: int = 1,
+    ) -> None:
+        if len(seed) != 32:
+            raise ConfigError(f"round seed must be 32 bytes, got {len(seed)}")
+        if vector_length < 1:
+            raise ConfigError(f"vector_length must be >= 1, got {vector_length}")
+        self.ctx, self.params, self.seed = ctx, params, seed
+        self.vector_length = vector_length
+        self.min_survivors = max(1, min_survivors)
+        self.stage = ADVERTISE_KEYS
+        self._bundles: dict[str, KeyBundle] = {}
+        self.roster: Roster | None = None
+        self.graph: NeighbourGraph | None = None
+        self._neigh: dict[str, list[str]] = {}
+        self._shares: dict[str, ShareKeysMessage] = {}
+        self._vectors: dict[str, np.ndarray] = {}
+        self._commitments: dict[str, Commitment] = {}
+        self._request: UnmaskRequest | None = None
+        self._responses: dict[str, UnmaskResponse] = {}
+
+    # -- helpers -----------------------------------------------------------------
+    def _expect(self, stage: str) -> None:
+        if self.stage != stage:
+            raise ProtocolError(stage, "stage", f"server is in stage {self.stage}")
+
+    def _advance(self) -> None:
+        self.stage = _ORDER[_ORDER.index(self.stage) + 1]
+
+    def _member(self, stage: str, name: str, address: str) -> str:
+        address = check_address(stage, name, address)
+        assert self.roster is not None
+        if address not in self.roster:
+            raise ProtocolError(stage, name, f"{address} is not in the roster")
+        return address
+
+    @property
+    def sharers(self) -> list[str]:
+        """U2: roster members whose share-keys message was accepted (roster order)."""
+        assert self.roster is not None
+        return [a for a in self.roster.addresses if a in self._shares]
+
+    # -- stage 1 -----------------------------------------------------------------
+    def add_bundle(self, bundle: KeyBundle) -> None:
+        """Accept a signed key bundle (ProtocolError if forged, for another round, or repeated)."""
+        self._expect(ADVERTISE_KEYS)
+        bundle.verify(self.ctx)
+        if bundle.participant in self._bundles:
+            raise ProtocolError(
+                ADVERTISE_KEYS, "participant", f"{bundle.participant} already advertised"
+            )
+        self._bundles[bundle.participant] = bundle
+
+    def close_advertise_keys(self) -> Roster:
+        """Fix the roster (sorted by address) and the neighbour graph."""
+        self._expect(ADVERTISE_KEYS)
+        n = len(self._bundles)
+        if n < max(2, self.min_survivors):
+            raise RoundAborted(
+                ADVERTISE_KEYS,
+                "too_few_participants",
+                f"{n} advertised, need {max(2, self.min_survivors)}",
+            )
+        try:
+            self.params.check_capacity(n)
+        except ConfigError as exc:
+            raise RoundAborted(ADVERTISE_KEYS, "overflow_risk", str(exc)) from None
+        self.roster = Roster.build(self.ctx, self._bundles.values())
+        self.graph = build_graph(n, self.params.neighbours, self.seed)
+        if self.graph.degree < self.params.threshold:
+            raise RoundAborted(
+                ADVERTISE_KEYS,
+                "threshold_above_degree",
+                f"threshold {self.params.threshold} > graph degree {self.graph.degree} "
+                f"with {n} participants",
+            )
+        addrs = self.roster.addresses
+        self._neigh = {a: [addrs[j] for j in self.graph.neighbours(i)] for i, a in enumerate(addrs)}
+        self._advance()
+        return self.roster
+
+    # -- stage 2 -----------------------------------------------------------------
+    def add_shares(self, message: ShareKeysMessage) -> None:
+        """Accept one participant's encrypted shares: exactly one per neighbour."""
+        self._expect(SHARE_KEYS)
+        sender = self._member(SHARE_KEYS, "sender", message.sender)
+        if sender in self._shares:
+            raise ProtocolError(SHARE_KEYS, "sender", f"{sender} already shared keys")
+        recipients = [s.recipient for s in message.shares]
+        if sorted(recipients) != sorted(self._neigh[sender]):
+            raise ProtocolError(
+                SHARE_KEYS, "shares", f"{sender} must send one share to each of its neighbours"
+            )
+        self._shares[sender] = message
+
+    def close_share_keys(self) -> dict[str, list[EncryptedShare]]:
+        """U2 is fixed; returns, per recipient, the shares addressed to it."""
+        self._expect(SHARE_KEYS)
+        if len(self._shares) < self.min_survivors:
+            raise RoundAborted(
+                SHARE_KEYS, "too_few_participants", f"only {len(self._shares)} shared keys"
+            )
+        inbox: dict[str, list[EncryptedShare]] = {a: [] for a in self._shares}
+        for message in self._shares.values():
+            for item in message.shares:
+                if item.recipient in inbox:
+                    inbox[item.recipient].append(item)
+        self._advance()
+        return inbox
+
+    # -- stage 3 -----------------------------------------------------------------
+    def add_masked_input(self, sender: str, blob: bytes, commitment: Commitment) -> None:
+        """Accept a masked vector whose blob hash equals the sender's on-chain commitment."""
+        self._expect(MASKED_INPUT)
+        sender = self._member(MASKED_INPUT, "sender", sender)
+        if sender not in self._shares:
+            raise ProtocolError(MASKED_INPUT, "sender", f"{sender} did not share keys")
+        if sender in self._vectors:
+            raise ProtocolError(MASKED_INPUT, "sender", f"{sender} already sent a masked input")
+        if sha256(blob) != commitment.masked_hash:
+            raise ProtocolError(
+                MASKED_INPUT, "vector", f"blob of {sender} does not match its on-chain commitment"
+            )
+        try:
+            vector = decode_vector(blob, length=self.vector_length)
+        except VectorFormatError as exc:
+            raise ProtocolError(MASKED_INPUT, "vector", f"from {sender}: {exc}") from None
+        self._vectors[sender] = vector
+        self._commitments[sender] = commitment
+
+    def close_masked_input(self) -> UnmaskRequest:
+        """U3 = accepted masked inputs; ask for b of survivors and s^SK of dropped sharers."""
+        self._expect(MASKED_INPUT)
+        survivors = [a for a in self.sharers if a in self._vectors]
+        if len(survivors) < self.min_survivors:
+            raise RoundAborted(
+                MASKED_INPUT,
+                "too_few_survivors",
+                f"{len(survivors)} survivors, need {self.min_survivors}",
+            )
+        dropped = [a for a in self.sharers if a not in self._vectors]
+        self._request = UnmaskRequest(tuple(survivors), tuple(dropped))
+        self._advance()
+        return self._request
+
+    # -- stage 4 -----------------------------------------------------------------
+    def add_unmask(self, response: UnmaskResponse) -> None:
+        """Accept a survivor's shares: b for surviving neighbours, s^SK for dropped ones only."""
+        self._expect(UNMASK)
+        assert self._request is not None
+        sender = self._member(UNMASK, "sender", response.sender)
+        if sender not in self._request.survivors:
+            raise ProtocolError(UNMASK, "sender", f"{sender} is not a survivor")
+        if sender in self._responses:
+            raise ProtocolError(UNMASK, "sender", f"{sender} already answered")
+        neighbours = set(self._neigh[sender])
+        survivors, dropped = set(self._request.survivors), set(self._request.dropped)
+        for owner in response.self_mask_shares:
+            if owner not in survivors or owner not in neighbours:
+                raise ProtocolError(
+                    UNMASK, "selfMaskShares", f"share of {owner} was not requested from {sender}"
+                )
+        for owner in response.mask_key_shares:
+            if owner not in dropped or owner not in neighbours:
+                raise ProtocolError(
+                    UNMASK, "maskKeyShares", f"share of {owner} was not requested from {sender}"
+                )
+        self._responses[sender] = response
+
+    def close_unmask(self) -> AggregationResult:
+        """Reconstruct every needed secret, blame bad shares, unmask and decode the sum."""
+        self._expect(UNMASK)
+        assert self._request is not None and self.roster is not None
+        roster, round_id = self.roster, self.ctx.round_id
+        survivors = list(self._request.survivors)
+        surv_set = set(survivors)
+        cheaters: dict[str, str] = {}
+
+        def gather(owner: str, kind: str) -> dict[str, tuple[int, int]]:
+            points = {}
+            for r, resp in self._responses.items():
+                raw = (resp.self_mask_shares if kind == "b" else resp.mask_key_shares).get(owner)
+                if raw is None:
+                    continue
+                try:
+                    y = shamir.share_from_bytes(raw)
+                except ValueError as exc:
+                    cheaters[r] = f"share of {owner}: {exc}"
+                    continue
+                points[r] = (roster.index(r) + 1, y)
+            return points
+
+        seeds: dict[str, bytes] = {}
+        for u in survivors:
+            commit = self._commitments[u].seed_commitment
+            seed, bad = reconstruct_secret(
+                gather(u, "b"),
+                self.params.threshold,
+                lambda s, u=u, c=commit: seed_commitment(s, round_id, u) == c,  # type: ignore[misc]
+                what=f"self-mask seed of {u}",
+            )
+            seeds[u] = seed
+            cheaters.update({r: f"bad share of the self-mask seed of {u}" for r in bad})
+        mask_keys: dict[str, bytes] = {}
+        for v in self._request.dropped:
+            if not surv_set.intersection(self._neigh[v]):
+                continue  # no survivor masked with v: nothing to remove
+            pk = roster.bundle(v).mask_key
+            sk, bad = reconstruct_secret(
+                gather(v, "s"),
+                self.params.threshold,
+                lambda s, pk=pk: public_from_private(s) == pk,  # type: ignore[misc]
+                what=f"mask key of dropped {v}",
+            )
+            mask_keys[v] = sk
+            cheaters.update({r: f"bad share of the mask key of {v}" for r in bad})
+
+        aggregate = recompute_aggregate(
+            self.ctx,
+            addresses=roster.addresses,
+            mask_keys_public={b.participant: b.mask_key for b in roster.bundles},
+            neighbours=self._neigh,
+            survivors=survivors,
+            vectors=self._vectors,
+            self_mask_seeds=seeds,
+            mask_keys=mask_keys,
+            length=self.vector_length,
+        )
+        unshared = tuple(a for a in roster.addresses if a not in self._shares)
+        reveal = Reveal(
+            self.ctx, tuple(survivors), self._request.dropped, unshared, seeds, mask_keys
+        )
+        self._advance()
+        return AggregationResult(
+            aggregate=aggregate,
+            aggregate_blob=encode_vector(aggregate),
+            decoded=decode_sum(aggregate, len(survivors), self.params),
+            reveal=reveal,
+            reveal_blob=reveal.to_bytes(),
+            survivors=tuple(survivors),
+            dropped=self._request.dropped,
+            unshared=unshared,
+            cheaters=cheaters,
+        )

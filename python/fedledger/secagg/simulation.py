@@ -1,0 +1,186 @@
+"""simulate_round: the whole protocol in-process for n participants, with chosen dropouts."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from eth_account import Account
+
+from fedledger.encoding import sha256
+from fedledger.errors import ConfigError, ProtocolError
+from fedledger.secagg.client import SecAggClient
+from fedledger.secagg.commitments import Commitment
+from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.crypto import shamir
+from fedledger.secagg.messages import UnmaskResponse
+from fedledger.secagg.params import RoundContext, SecAggParams
+from fedledger.secagg.quantize import local_rng, quantize
+from fedledger.secagg.server import AggregationResult, SecAggServer
+from fedledger.secagg.transcript import PublicTranscript
+
+__all__ = ["DEFAULT_CONTRACT", "SimulationResult", "simulate_round"]
+
+DEFAULT_CONTRACT = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+_DROP_STAGES = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK)
+
+
+@dataclass
+class SimulationResult:
+    """Everything a simulated round produced."""
+
+    result: AggregationResult
+    transcript: PublicTranscript
+    addresses: list[str]
+    """Participant addresses in the order of `updates` (not roster order)."""
+    quantized: dict[str, np.ndarray] = field(default_factory=dict)
+    """Each participant's quantized input x_u (those that reached stage 3)."""
+    clients: dict[str, SecAggClient] = field(default_factory=dict)
+
+
+def _default_model(d: int) -> bytes:
+    from fedledger.fl.serialization import model_to_bytes
+
+    return model_to_bytes({"weight": np.zeros(d, dtype=np.float32)})
+
+
+def simulate_round(
+    updates: Sequence[tuple[np.ndarray, int]],
+    *,
+    params: SecAggParams,
+    dropout: Mapping[str, Collection[int]] | None = None,
+    bad_shares: Collection[int] = (),
+    seed: bytes | None = None,
+    ctx: RoundContext | None = None,
+    accounts: Sequence[Any] | None = None,
+    min_participants: int = 1,
+    old_model: bytes | None = None,
+    rng: np.random.Generator | None = None,
+) -> SimulationResult:
+    """Run stages 1-5 for len(updates) participants and return the result and public transcript.
+
+    `updates[i]` is participant i's (delta, example count). `dropout` maps a stage name
+    (advertise_keys, share_keys, masked_input, unmask) to the indices that go silent
+    instead of sending that stage's message. `bad_shares` lists indices whose stage-4
+    shares are corrupted (the server must blame them). RoundAborted propagates.
+    """
+    n = len(updates)
+    if n < 2:
+        raise ConfigError(f"simulate_round needs at least 2 participants, got {n}")
+    dropout = {k: set(v) for k, v in (dropout or {}).items()}
+    for stage in dropout:
+        if stage not in _DROP_STAGES:
+            raise ConfigError(f"dropout stage must be one of {_DROP_STAGES}, got {stage!r}")
+    ctx = ctx or RoundContext(31337, DEFAULT_CONTRACT, 1)
+    seed = seed if seed is not None else os.urandom(32)
+    accounts = list(accounts) if accounts is not None else [Account.create() for _ in range(n)]
+    if len(accounts) != n:
+        raise ConfigError(f"{len(accounts)} accounts for {n} updates")
+    d = int(np.asarray(updates[0][0]).size)
+    length = d + 1
+    old_model = old_model if old_model is not None else _default_model(d)
+    rng = rng or local_rng()
+
+    server = SecAggServer(
+        ctx, params, seed=seed, vector_length=length, min_survivors=min_participants
+    )
+    clients = [SecAggClient(ctx, params, acct, vector_length=length) for acct in accounts]
+    addresses = [c.address for c in clients]
+    by_address = dict(zip(addresses, range(n), strict=True))
+
+    def active(stage: str, i: int) -> bool:
+        return all(
+            i not in dropout.get(s, ()) for s in _DROP_STAGES[: _DROP_STAGES.index(stage) + 1]
+        )
+
+    # Stage 1: advertise keys.
+    for i, c in enumerate(clients):
+        bundle = c.advertise_keys()
+        if active(ADVERTISE_KEYS, i):
+            server.add_bundle(bundle)
+    roster = server.close_advertise_keys()
+
+    # Stage 2: share keys.
+    for i, c in enumerate(clients):
+        if active(SHARE_KEYS, i):
+            server.add_shares(c.share_keys(roster, seed))
+    inbox = server.close_share_keys()
+
+    # Stage 3: masked input; the "chain" is the commitments dict.
+    commitments: dict[str, Commitment] = {}
+    blobs: dict[str, bytes] = {}
+    quantized: dict[str, np.ndarray] = {}
+    for i, c in enumerate(clients):
+        if not active(MASKED_INPUT, i) or c.address not in inbox:
+            continue
+        delta, examples = updates[i]
+        x = quantize(delta, examples, params, rng=rng)
+        quantized[c.address] = x
+        msg = c.masked_input(x, inbox[c.address])
+        commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
+        blobs[msg.masked_hash.hex()] = msg.vector
+        server.add_masked_input(c.address, msg.vector, commitments[c.address])
+    request = server.close_masked_input()
+
+    # Stage 4: unmask.
+    for address in request.survivors:
+        i = by_address[address]
+        if not active(UNMASK, i):
+            continue
+        response = clients[i].unmask(request)
+        if i in bad_shares:
+            response = _corrupt(response)
+        server.add_unmask(response)
+    result = server.close_unmask()
+
+    # Stage 5: finalize (model update and the public transcript).
+    from fedledger.fl.serialization import apply_aggregate
+
+    new_model = apply_aggregate(old_model, result.decoded)
+    transcript = PublicTranscript(
+        chain_id=ctx.chain_id,
+        contract=ctx.contract,
+        round_id=ctx.round_id,
+        seed=seed,
+        params=params,
+        min_participants=min_participants,
+        roster=roster.to_bytes(),
+        roster_hash=roster.hash(),
+        commitments=commitments,
+        masked_vectors={name: blob for name, blob in blobs.items()},
+        reveal=result.reveal_blob,
+        reveal_hash=sha256(result.reveal_blob),
+        survivors=list(result.survivors),
+        aggregate=result.aggregate_blob,
+        aggregate_hash=sha256(result.aggregate_blob),
+        old_model=old_model,
+        old_model_hash=sha256(old_model),
+        new_model=new_model,
+        new_model_hash=sha256(new_model),
+    )
+    return SimulationResult(
+        result=result,
+        transcript=transcript,
+        addresses=addresses,
+        quantized=quantized,
+        clients={c.address: c for c in clients},
+    )
+
+
+def _corrupt(response: UnmaskResponse) -> UnmaskResponse:
+    """Shift every share by one field element (what a cheating responder might send)."""
+
+    def shift(raw: bytes) -> bytes:
+        return shamir.share_to_bytes((shamir.share_from_bytes(raw) + 1) % shamir.PRIME)
+
+    try:
+        return UnmaskResponse(
+            response.sender,
+            {a: shift(v) for a, v in response.self_mask_shares.items()},
+            {a: shift(v) for a, v in response.mask_key_shares.items()},
+        )
+    except ProtocolError:  # pragma: no cover - shifting keeps lengths valid
+        raise

@@ -1,0 +1,407 @@
+"""verify_round: recompute a round from public material only and report every check by name."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from fedledger.encoding import sha256, to_hex
+from fedledger.errors import FedledgerError
+from fedledger.secagg.commitments import seed_commitment
+from fedledger.secagg.crypto.keys import public_from_private
+from fedledger.secagg.graph import NeighbourGraph, build_graph
+from fedledger.secagg.masking import recompute_aggregate
+from fedledger.secagg.messages import Reveal, Roster, check_address, sort_addresses
+from fedledger.secagg.params import RoundContext
+from fedledger.secagg.quantize import decode_sum
+from fedledger.secagg.transcript import PublicTranscript
+from fedledger.secagg.vectors import decode_vector, encode_vector
+
+__all__ = ["CHECKS", "Check", "Report", "verify_round"]
+
+CHECKS = (
+    "roster_hash",
+    "roster_signatures",
+    "neighbour_graph",
+    "reveal_hash",
+    "survivors_dropped_partition",
+    "survivor_commitments",
+    "self_mask_seeds",
+    "dropped_mask_keys",
+    "aggregate_recomputed",
+    "model_update",
+    "participation",
+)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One named check: pass/fail with what was expected and what was found."""
+
+    name: str
+    passed: bool
+    expected: Any = None
+    found: Any = None
+    detail: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object form."""
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "expected": self.expected,
+            "found": self.found,
+            "detail": self.detail,
+        }
+
+
+@dataclass
+class Report:
+    """Outcome of verify_round; `ok` only when every check passed."""
+
+    round_id: int
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when every check passed."""
+        return all(c.passed for c in self.checks)
+
+    @property
+    def failed(self) -> list[str]:
+        """Names of the failed checks."""
+        return [c.name for c in self.checks if not c.passed]
+
+    def check(self, name: str) -> Check:
+        """The check called `name`."""
+        return next(c for c in self.checks if c.name == name)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-serialisable form."""
+        return {"round": self.round_id, "ok": self.ok, "checks": [c.to_json() for c in self.checks]}
+
+
+class _Fail(Exception):
+    def __init__(self, detail: str, expected: Any = None, found: Any = None) -> None:
+        super().__init__(detail)
+        self.detail, self.expected, self.found = detail, expected, found
+
+
+@dataclass
+class _State:
+    ctx: RoundContext | None = None
+    roster: Roster | None = None
+    graph: NeighbourGraph | None = None
+    neighbours: dict[str, list[str]] = field(default_factory=dict)
+    reveal: Reveal | None = None
+    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    aggregate: np.ndarray | None = None
+    broken: dict[str, str] = field(default_factory=dict)
+
+
+def verify_round(transcript: PublicTranscript) -> Report:
+    """Run every check of docs/protocol.md section 6; never raises for a bad round."""
+    t = transcript
+    report = Report(round_id=t.round_id)
+    st = _State()
+
+    def run(name: str, fn: Callable[[], tuple[Any, Any]]) -> None:
+        try:
+            expected, found = fn()
+            report.checks.append(Check(name, True, expected, found))
+        except _Fail as f:
+            st.broken[name] = f.detail
+            report.checks.append(Check(name, False, f.expected, f.found, f.detail))
+        except (FedledgerError, ValueError, KeyError) as exc:
+            st.broken[name] = str(exc)
+            report.checks.append(Check(name, False, None, None, f"{type(exc).__name__}: {exc}"))
+
+    def need(*names: str) -> None:
+        # Checks run on whatever parsed; only a missing prerequisite stops one.
+        missing = [n for n in names if n in st.broken]
+        if missing:
+            raise _Fail(f"cannot check: {', '.join(missing)} failed")
+
+    def need_documents() -> tuple[Roster, Reveal]:
+        if st.roster is None or st.reveal is None:
+            raise _Fail("cannot check: the roster or reveal blob does not parse")
+        return st.roster, st.reveal
+
+    def roster_hash() -> tuple[Any, Any]:
+        found = to_hex(sha256(t.roster))
+        if found != to_hex(t.roster_hash):
+            raise _Fail(
+                "roster blob hash differs from the on-chain roster hash",
+                to_hex(t.roster_hash),
+                found,
+            )
+        return to_hex(t.roster_hash), found
+
+    def roster_signatures() -> tuple[Any, Any]:
+        st.ctx = RoundContext(t.chain_id, t.contract, t.round_id)
+        roster = Roster.from_bytes(t.roster)
+        if roster.ctx != st.ctx:
+            raise _Fail(
+                "roster is for another chain, contract or round", str(st.ctx), str(roster.ctx)
+            )
+        st.roster = roster
+        bad = [b.participant for b in roster.bundles if b.signer(st.ctx) != b.participant]
+        if bad:
+            raise _Fail(
+                f"{len(bad)} bundle signature(s) do not recover to their participant", [], bad
+            )
+        return "every bundle signed by its participant", f"{len(roster)} valid bundles"
+
+    def neighbour_graph() -> tuple[Any, Any]:
+        if st.roster is None:
+            raise _Fail("cannot check: the roster blob does not parse")
+        n = len(st.roster)
+        st.graph = build_graph(n, t.params.neighbours, t.seed)
+        addrs = st.roster.addresses
+        st.neighbours = {a: [addrs[j] for j in st.graph.neighbours(i)] for i, a in enumerate(addrs)}
+        found = {"n": n, "degree": st.graph.degree, "digest": st.graph.digest()}
+        if st.graph.degree < t.params.threshold:
+            raise _Fail(
+                "threshold exceeds the graph degree", f"degree >= {t.params.threshold}", found
+            )
+        return f"graph from seed {to_hex(t.seed)}", found
+
+    def reveal_hash() -> tuple[Any, Any]:
+        reveal = Reveal.from_bytes(t.reveal)
+        ctx = RoundContext(t.chain_id, t.contract, t.round_id)
+        if reveal.ctx != ctx:
+            raise _Fail("reveal is for another chain, contract or round", str(ctx), str(reveal.ctx))
+        st.reveal = reveal
+        found = to_hex(sha256(t.reveal))
+        if found != to_hex(t.reveal_hash):
+            raise _Fail(
+                "reveal blob hash differs from the on-chain reveal hash",
+                to_hex(t.reveal_hash),
+                found,
+            )
+        return to_hex(t.reveal_hash), found
+
+    def partition() -> tuple[Any, Any]:
+        roster, r = need_documents()
+        on_chain = [check_address("finalize", "survivors", a) for a in t.survivors]
+        if len(set(on_chain)) != len(on_chain):
+            raise _Fail("on-chain survivor list has duplicates", "distinct", on_chain)
+        if sort_addresses(on_chain) != sort_addresses(r.survivors):
+            raise _Fail(
+                "reveal survivors differ from the on-chain survivors", on_chain, list(r.survivors)
+            )
+        parts = [set(r.survivors), set(r.dropped), set(r.unshared)]
+        sizes = sum(len(p) for p in parts)
+        union = parts[0] | parts[1] | parts[2]
+        if sizes != len(union) or sizes != len(r.survivors) + len(r.dropped) + len(r.unshared):
+            raise _Fail(
+                "survivors, dropped and unshared overlap", "disjoint", [sorted(p) for p in parts]
+            )
+        if union != set(roster.addresses):
+            raise _Fail(
+                "survivors, dropped and unshared do not cover the roster",
+                sorted(roster.addresses),
+                sorted(union),
+            )
+        both = set(r.self_mask_seeds) & set(r.mask_keys)
+        if both:
+            raise _Fail("both secrets revealed for the same participant", [], sorted(both))
+        if set(r.self_mask_seeds) != parts[0]:
+            raise _Fail(
+                "self-mask seeds revealed for a set other than the survivors",
+                sorted(parts[0]),
+                sorted(r.self_mask_seeds),
+            )
+        if not set(r.mask_keys) <= parts[1]:
+            raise _Fail(
+                "mask keys revealed for non-dropped participants",
+                sorted(parts[1]),
+                sorted(r.mask_keys),
+            )
+        counts = {
+            "survivors": len(r.survivors),
+            "dropped": len(r.dropped),
+            "unshared": len(r.unshared),
+        }
+        return f"partition of {len(roster)} roster members", counts
+
+    def survivor_commitments() -> tuple[Any, Any]:
+        _, reveal = need_documents()
+        problems: dict[str, str] = {}
+        lengths = set()
+        for u in reveal.survivors:
+            commitment = t.commitments.get(u)
+            if commitment is None:
+                problems[u] = "no on-chain commitment"
+                continue
+            name = commitment.masked_hash.hex()
+            blob = t.masked_vectors.get(name)
+            if blob is None:
+                problems[u] = f"masked vector blob {name} missing"
+                continue
+            if sha256(blob) != commitment.masked_hash:
+                problems[u] = f"blob hash {sha256(blob).hex()} != committed {name}"
+                continue
+            try:
+                st.vectors[u] = decode_vector(blob)
+            except FedledgerError as exc:
+                problems[u] = f"malformed vector: {exc}"
+                continue
+            lengths.add(st.vectors[u].size)
+        if problems:
+            raise _Fail(
+                f"{len(problems)} survivor(s) without a matching committed blob", {}, problems
+            )
+        if len(lengths) > 1:
+            raise _Fail("masked vectors have different lengths", "one length", sorted(lengths))
+        return "sha256(blob) == on-chain maskedHash", f"{len(st.vectors)} survivors match"
+
+    def self_mask_seeds() -> tuple[Any, Any]:
+        _, reveal = need_documents()
+        bad = {}
+        for u in reveal.survivors:
+            commitment = t.commitments.get(u)
+            seed = reveal.self_mask_seeds.get(u)
+            if seed is None:
+                bad[u] = "not revealed"
+                continue
+            got = seed_commitment(seed, t.round_id, u)
+            if commitment is None or got != commitment.seed_commitment:
+                bad[u] = to_hex(got)
+        if bad:
+            raise _Fail(
+                f"{len(bad)} revealed seed(s) do not match the on-chain seed commitment", {}, bad
+            )
+        return "sha256(b_u || round || u) == seedCommitment", f"{len(reveal.survivors)} seeds match"
+
+    def dropped_mask_keys() -> tuple[Any, Any]:
+        need("neighbour_graph")
+        need_documents()
+        assert st.reveal is not None and st.roster is not None
+        survivors = set(st.reveal.survivors)
+        needed = {v for v in st.reveal.dropped if survivors.intersection(st.neighbours[v])}
+        if set(st.reveal.mask_keys) != needed:
+            raise _Fail(
+                "mask keys must be revealed exactly for dropped participants "
+                "with a surviving neighbour",
+                sorted(needed),
+                sorted(st.reveal.mask_keys),
+            )
+        bad = {}
+        for v, sk in st.reveal.mask_keys.items():
+            pk = public_from_private(sk)
+            if pk != st.roster.bundle(v).mask_key:
+                bad[v] = {"expected": to_hex(st.roster.bundle(v).mask_key), "found": to_hex(pk)}
+        if bad:
+            raise _Fail(f"{len(bad)} revealed mask key(s) do not match the signed bundle", {}, bad)
+        return "X25519 public(s_v^SK) == signed maskKey", f"{len(needed)} keys match"
+
+    def aggregate_recomputed() -> tuple[Any, Any]:
+        need(
+            "survivor_commitments",
+            "self_mask_seeds",
+            "dropped_mask_keys",
+            "neighbour_graph",
+            "survivors_dropped_partition",
+        )
+        assert st.reveal is not None and st.roster is not None and st.ctx is not None
+        length = next(iter(st.vectors.values())).size
+        agg = recompute_aggregate(
+            st.ctx,
+            addresses=st.roster.addresses,
+            mask_keys_public={b.participant: b.mask_key for b in st.roster.bundles},
+            neighbours=st.neighbours,
+            survivors=st.reveal.survivors,
+            vectors=st.vectors,
+            self_mask_seeds=dict(st.reveal.self_mask_seeds),
+            mask_keys=dict(st.reveal.mask_keys),
+            length=length,
+        )
+        found = to_hex(sha256(encode_vector(agg)))
+        expected = to_hex(t.aggregate_hash)
+        if found != expected:
+            detail = "recomputed aggregate hash differs from the on-chain aggregate hash"
+            try:
+                published = decode_vector(t.aggregate)
+                if published.size == agg.size:
+                    diff = np.flatnonzero(published != agg)
+                    if diff.size:
+                        detail += (
+                            f"; published blob differs at {diff.size} coordinate(s), "
+                            f"first {int(diff[0])}"
+                        )
+            except FedledgerError:
+                pass
+            raise _Fail(detail, expected, found)
+        blob_hash = to_hex(sha256(t.aggregate))
+        if blob_hash != expected:
+            raise _Fail(
+                "published aggregate blob differs from the on-chain aggregate hash",
+                expected,
+                blob_hash,
+            )
+        st.aggregate = agg
+        return expected, found
+
+    def model_update() -> tuple[Any, Any]:
+        need("aggregate_recomputed")
+        assert st.aggregate is not None and st.reveal is not None
+        from fedledger.fl.serialization import apply_aggregate  # numpy + safetensors only
+
+        old = to_hex(sha256(t.old_model))
+        if old != to_hex(t.old_model_hash):
+            raise _Fail(
+                "old model blob differs from the on-chain model hash", to_hex(t.old_model_hash), old
+            )
+        decoded = decode_sum(st.aggregate, len(st.reveal.survivors), t.params)
+        found = to_hex(sha256(apply_aggregate(t.old_model, decoded)))
+        expected = to_hex(t.new_model_hash)
+        if found != expected:
+            raise _Fail(
+                "old model + decoded aggregate does not give the on-chain new model",
+                expected,
+                found,
+            )
+        blob = to_hex(sha256(t.new_model))
+        if blob != expected:
+            raise _Fail(
+                "published new model blob differs from the on-chain new model hash", expected, blob
+            )
+        return expected, found
+
+    def participation() -> tuple[Any, Any]:
+        need_documents()
+        assert st.reveal is not None and st.roster is not None
+        found = {
+            "roster": len(st.roster),
+            "survivors": len(st.reveal.survivors),
+            "dropped": len(st.reveal.dropped),
+            "unshared": len(st.reveal.unshared),
+        }
+        expected = {
+            "survivors_at_least": max(1, t.min_participants),
+            "threshold": t.params.threshold,
+        }
+        if len(st.reveal.survivors) < max(1, t.min_participants):
+            raise _Fail("fewer survivors than the round's minimum participants", expected, found)
+        try:
+            t.params.check_capacity(len(st.reveal.survivors))
+        except FedledgerError as exc:
+            raise _Fail(str(exc), expected, found) from None
+        return expected, found
+
+    run("roster_hash", roster_hash)
+    run("roster_signatures", roster_signatures)
+    run("neighbour_graph", neighbour_graph)
+    run("reveal_hash", reveal_hash)
+    run("survivors_dropped_partition", partition)
+    run("survivor_commitments", survivor_commitments)
+    run("self_mask_seeds", self_mask_seeds)
+    run("dropped_mask_keys", dropped_mask_keys)
+    run("aggregate_recomputed", aggregate_recomputed)
+    run("model_update", model_update)
+    run("participation", participation)
+    return report
