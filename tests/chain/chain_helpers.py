@@ -1,0 +1,102 @@
+"""Shared helpers of the chain tests: the test configuration, World, reverts(), anvil start."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+import pytest
+from eth_account.signers.local import LocalAccount
+
+from fedledger.chain import ChainBackend, Contracts, Deployment, RoundConfig
+from fedledger.chain.devnet import anvil_binary
+from fedledger.errors import ContractRevert
+
+TOKEN = 10**18
+
+TEST_CONFIG = RoundConfig(
+    neighbours=4,
+    threshold=3,
+    clip_range_micros=500_000,
+    quant_bits=16,
+    max_weight=4096,
+    min_participants=3,
+    commit_window=600,
+    unmask_window=600,
+    reward_mode=0,
+    reward_per_contribution=10 * TOKEN,
+    reward_cap=1000 * TOKEN,
+)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def start_anvil(port: int, *extra: str) -> subprocess.Popen[bytes]:
+    """Start a throw-away anvil on 127.0.0.1:`port` and wait until it answers."""
+    proc = subprocess.Popen(
+        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            assert proc.poll() is None, "anvil exited at start"
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("anvil did not start")
+
+
+@dataclass
+class World:
+    """A deployed fedledger with funded, registered participants."""
+
+    backend: ChainBackend
+    deployment: Deployment
+    c: Contracts
+    deployer: LocalAccount
+    aggregator: LocalAccount
+    outsider: LocalAccount
+    participants: list[LocalAccount]  # registered; sorted by address
+    unregistered: LocalAccount
+
+    @property
+    def addresses(self) -> list[str]:
+        return [p.address for p in self.participants]
+
+    def open_round(self, model_hash: bytes = b"\x01" * 32) -> int:
+        result = self.c.round_log.open_round(model_hash, sender=self.aggregator)
+        return int(result.named("RoundOpened")[0].args["round"])
+
+    def rostered_round(self, members: list[LocalAccount] | None = None) -> int:
+        rid = self.open_round(self.c.round_log.latest_model_hash() or b"\x01" * 32)
+        chosen = members or self.participants
+        self.c.round_log.post_roster(
+            rid, b"\x02" * 32, [m.address for m in chosen], sender=self.aggregator
+        )
+        return rid
+
+    def commit_all(self, rid: int, members: list[LocalAccount]) -> None:
+        for i, m in enumerate(members):
+            self.c.round_log.commit(rid, bytes([0x10 + i]) * 32, bytes([0x20 + i]) * 32, sender=m)
+
+
+@contextmanager
+def reverts(name: str, **args: object) -> Iterator[pytest.ExceptionInfo[ContractRevert]]:
+    """Expect a ContractRevert with exactly this custom error name and these arguments."""
+    with pytest.raises(ContractRevert) as info:
+        yield info
+    assert info.value.name == name, str(info.value)
+    assert info.value.args_ == args, str(info.value)
