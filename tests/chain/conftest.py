@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from chain_helpers import TEST_CONFIG, World, free_port, start_anvil
+
+sys.path.insert(0, str(Path(__file__).parent))  # chain_helpers, whichever way pytest is started
+
+from chain_helpers import TEST_CONFIG, World, free_port, start_anvil  # noqa: E402
 
 from fedledger.chain import ChainBackend, EmbeddedChain, RpcChain, deploy_all, derive_accounts, fund
 

@@ -42,7 +42,9 @@ def status(state_dir: Path | None = typer.Option(None, help=_STATE_HELP)) -> Non
     s = devnet_status(state_dir=state_dir)
     if not s.running:
         typer.echo(f"devnet not running ({state_dir or default_state_dir()})")
-        raise typer.Exit(1)
+        # SystemExit, not typer.Exit: cli.app.main runs click with standalone_mode=False,
+        # which turns typer.Exit into a return value and loses the code.
+        raise SystemExit(1)
     typer.echo(f"devnet running: {s.url} (chain id {s.chain_id}, block {s.block_number}, pid {s.pid})")
 
 
