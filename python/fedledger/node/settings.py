@@ -1,0 +1,50 @@
+"""Settings of a participant node process (pydantic-settings, env prefix FEDLEDGER_NODE_)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+
+__all__ = ["DROP_STAGES", "NodeSettings"]
+
+# Where a node can be told to vanish (fault tests): it stops answering *before* that stage.
+DROP_STAGES = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK)
+
+
+class NodeSettings(BaseSettings):
+    """Everything `fedledger node run` needs; every field can also come from the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="FEDLEDGER_NODE_", extra="forbid")
+
+    coordinator: str
+    """Base URL of the coordinator service, e.g. http://127.0.0.1:8600."""
+    rpc: str
+    """JSON-RPC URL of the chain the deployment lives on."""
+    deployment: Path
+    """Deployment record written by `fedledger deploy --out` (must match the coordinator's)."""
+    partition: Path
+    """This participant's partition file (.npz written by fl.partition)."""
+    key_file: Path | None = None
+    """File holding the participant's Ethereum private key (0x-hex, one line)."""
+    key_index: int | None = Field(default=None, ge=0)
+    """Use participant key number N derived from the public test seed (devnets only)."""
+    key_seed: str = "fedledger-devnet"
+    """Seed of the test participant keys (with key_index)."""
+    rounds: int = Field(default=1, ge=1)
+    """Take part in this many rounds, then exit."""
+    poll_interval: float = Field(default=0.2, gt=0)
+    """Seconds between status polls while waiting for the next stage."""
+    round_timeout: float = Field(default=600.0, gt=0)
+    """Give up (exit 1) if one round takes longer than this many seconds."""
+    http_timeout: float = Field(default=30.0, gt=0)
+    """Timeout of one HTTP request to the coordinator."""
+    retries: int = Field(default=5, ge=0)
+    """Retries of a request that failed transiently (connection error, 502/503/504)."""
+    drop_at: str | None = None
+    """Fault injection: vanish before this stage (advertise_keys|share_keys|masked_input|unmask)."""
+    drop_round: int | None = Field(default=None, ge=0)
+    """Fault injection: the round (1-based count of rounds this node saw) in which to drop."""
