@@ -1,0 +1,194 @@
+"""The auditor's own transcript assembly: on-chain events and state, plus blobs fetched by hash."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from fedledger.audit.blobs import BlobFetch, BlobSource
+from fedledger.chain.datatypes import DecodedEvent, RoundInfo, Stage
+from fedledger.chain.deploy import Contracts, Deployment
+from fedledger.chain.events import fetch_events
+from fedledger.errors import FedledgerError
+from fedledger.secagg.commitments import Commitment
+from fedledger.secagg.params import SecAggParams
+from fedledger.secagg.transcript import PublicTranscript
+
+__all__ = ["AssembledRound", "ChainRound", "assemble_round", "read_chain_round", "secagg_params"]
+
+ROUND_EVENTS = (
+    "RoundOpened",
+    "RosterPosted",
+    "UpdateCommitted",
+    "RoundFinalized",
+    "RoundFailed",
+    "RewardAccrued",
+)
+
+
+@dataclass
+class ChainRound:
+    """Everything the chain says about one round: its record, its events and the stored slots."""
+
+    info: RoundInfo
+    opened: DecodedEvent | None = None
+    roster: DecodedEvent | None = None
+    commits: list[DecodedEvent] = field(default_factory=list)
+    finalized: DecodedEvent | None = None
+    failed: DecodedEvent | None = None
+    rewards: list[DecodedEvent] = field(default_factory=list)
+    slots: dict[str, bytes] = field(default_factory=dict)
+    """commitmentOf(round, a) for every roster member and every committer."""
+    previous_new_model: bytes | None = None
+    """newModelHash of the latest finalized round before this one (None if there is none)."""
+
+    @property
+    def members(self) -> list[str]:
+        """Roster addresses as posted on chain (ascending), empty before the roster."""
+        return list(self.roster.args["members"]) if self.roster else []
+
+    @property
+    def survivors(self) -> list[str]:
+        """The finalize argument (empty unless finalized)."""
+        return list(self.finalized.args["survivors"]) if self.finalized else []
+
+    @property
+    def commitments(self) -> dict[str, Commitment]:
+        """participant -> (maskedHash, seedCommitment) of its first UpdateCommitted event."""
+        out: dict[str, Commitment] = {}
+        for e in self.commits:
+            out.setdefault(
+                e.args["participant"],
+                Commitment(e.args["maskedUpdateHash"], e.args["seedCommitment"]),
+            )
+        return out
+
+
+def read_chain_round(contracts: Contracts, round_id: int) -> ChainRound:
+    """Read round `round_id` from RoundLog: getRound, its events, and its commitment slots."""
+    log = contracts.round_log
+    info = log.get_round(round_id)
+    # A round's events lie between its open block and the next round's open block (rounds are
+    # sequential), except RewardAccrued, which is emitted inside finalize: same window.
+    to_block: int | str = "latest"
+    if log.current_round() > round_id:
+        to_block = log.get_round(round_id + 1).opened_block
+    events = fetch_events(
+        log.backend,
+        log.address,
+        from_block=info.opened_block,
+        to_block=to_block,
+        names=ROUND_EVENTS,
+    )
+    cr = ChainRound(info=info)
+    for e in events:
+        if int(e.args.get("round", -1)) != round_id:
+            continue
+        if e.name == "RoundOpened":
+            cr.opened = e
+        elif e.name == "RosterPosted":
+            cr.roster = e
+        elif e.name == "UpdateCommitted":
+            cr.commits.append(e)
+        elif e.name == "RoundFinalized":
+            cr.finalized = e
+        elif e.name == "RoundFailed":
+            cr.failed = e
+        elif e.name == "RewardAccrued":
+            cr.rewards.append(e)
+    for a in {*cr.members, *(e.args["participant"] for e in cr.commits)}:
+        cr.slots[a] = log.commitment_of(round_id, a)
+    for previous in range(round_id - 1, 0, -1):
+        before = log.get_round(previous)
+        if before.stage == Stage.FINALIZED:
+            cr.previous_new_model = before.new_model_hash
+            break
+    return cr
+
+
+def secagg_params(info: RoundInfo) -> SecAggParams:
+    """The SecAgg parameters of a round, from its on-chain snapshot (ConfigError if unusable)."""
+    c = info.config
+    return SecAggParams(
+        neighbours=c.neighbours,
+        threshold=c.threshold,
+        clip_range=c.clip_range,
+        quant_bits=c.quant_bits,
+        max_weight=c.max_weight,
+    )
+
+
+@dataclass
+class AssembledRound:
+    """A round as the auditor sees it: chain facts, every fetched blob, and the transcript."""
+
+    chain: ChainRound
+    blobs: dict[str, BlobFetch] = field(default_factory=dict)
+    """Role (roster, reveal, aggregate, old_model, new_model, masked:<addr>) -> fetch."""
+    transcript: PublicTranscript | None = None
+    """Built for finalized rounds whose parameter snapshot is usable."""
+    params_error: str = ""
+
+    def blob(self, role: str) -> bytes | None:
+        """The fetched bytes of a role (possibly altered), or None when nothing was returned."""
+        fetch = self.blobs.get(role)
+        return fetch.data if fetch is not None else None
+
+
+_ZERO = bytes(32)
+
+
+def assemble_round(
+    contracts: Contracts, deployment: Deployment, source: BlobSource, round_id: int
+) -> AssembledRound:
+    """Read the chain, fetch every blob the chain names by hash, and build the PublicTranscript."""
+    cr = read_chain_round(contracts, round_id)
+    out = AssembledRound(chain=cr)
+    info = cr.info
+
+    def fetch(role: str, digest: bytes) -> None:
+        if digest != _ZERO:
+            out.blobs[role] = source.fetch(digest.hex())
+
+    fetch("roster", info.roster_hash)
+    for participant, commitment in sorted(cr.commitments.items()):
+        fetch(f"masked:{participant}", commitment.masked_hash)
+    if info.stage != Stage.FINALIZED:
+        return out
+    fetch("reveal", info.reveal_hash)
+    fetch("aggregate", info.aggregate_hash)
+    fetch("old_model", info.model_hash)
+    fetch("new_model", info.new_model_hash)
+    try:
+        params = secagg_params(info)
+    except FedledgerError as exc:
+        out.params_error = str(exc)
+        return out
+    vectors = {
+        c.masked_hash.hex(): data
+        for p, c in cr.commitments.items()
+        if (data := out.blob(f"masked:{p}")) is not None
+    }
+    out.transcript = PublicTranscript(
+        chain_id=deployment.chain_id,
+        contract=contracts.round_log.address,
+        round_id=round_id,
+        seed=info.seed,
+        params=params,
+        min_participants=info.config.min_participants,
+        # A blob that could not be fetched stands in as b"": its hash check then fails by name.
+        roster=out.blob("roster") or b"",
+        roster_hash=info.roster_hash,
+        commitments=cr.commitments,
+        masked_vectors=vectors,
+        reveal=out.blob("reveal") or b"",
+        reveal_hash=info.reveal_hash,
+        survivors=cr.survivors,
+        aggregate=out.blob("aggregate") or b"",
+        aggregate_hash=info.aggregate_hash,
+        old_model=out.blob("old_model") or b"",
+        old_model_hash=info.model_hash,
+        new_model=out.blob("new_model") or b"",
+        new_model_hash=info.new_model_hash,
+        extra={"assembledBy": "fedledger.audit", "blobStore": source.location},
+    )
+    return out

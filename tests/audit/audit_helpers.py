@@ -1,0 +1,209 @@
+"""Drive real rounds for the audit tests: eth-tester + a filesystem blob store, honest or tampered."""
+
+from __future__ import annotations
+
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+import numpy as np
+from eth_account.signers.local import LocalAccount
+
+from fedledger.chain import (
+    ChainBackend,
+    Contracts,
+    Deployment,
+    EmbeddedChain,
+    RoundConfig,
+    deploy_all,
+    derive_accounts,
+    fund,
+)
+from fedledger.encoding import sha256
+from fedledger.fl.serialization import apply_aggregate, model_to_bytes
+from fedledger.secagg import SecAggClient, SecAggServer, quantize
+from fedledger.secagg.commitments import Commitment
+from fedledger.secagg.params import RoundContext, SecAggParams
+from fedledger.store import FilesystemBlobStore
+
+TOKEN = 10**18
+D = 6  # model parameters
+
+AUDIT_CONFIG = RoundConfig(
+    neighbours=4,
+    threshold=2,
+    clip_range_micros=500_000,
+    quant_bits=16,
+    max_weight=4096,
+    min_participants=3,
+    commit_window=600,
+    unmask_window=600,
+    reward_mode=0,
+    reward_per_contribution=10 * TOKEN,
+    reward_cap=1000 * TOKEN,
+)
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class AuditWorld:
+    """A deployment with registered participants and the blobs of every model so far."""
+
+    backend: ChainBackend
+    deployment: Deployment
+    c: Contracts
+    deployer: LocalAccount
+    aggregator: LocalAccount
+    participants: list[LocalAccount]
+    models: dict[bytes, bytes] = field(default_factory=dict)
+    """model hash -> model bytes (every model any round started from or produced)."""
+
+
+def build_world(n: int = 5) -> AuditWorld:
+    """Deploy on a fresh eth-tester chain and register `n` funded participants."""
+    backend = EmbeddedChain()
+    funded = backend.funded_accounts()
+    deployer, aggregator = funded[0], funded[1]
+    deployment = deploy_all(
+        backend, deployer=deployer, aggregator=aggregator.address, params=AUDIT_CONFIG
+    )
+    contracts = deployment.attach(backend)
+    people = sorted(derive_accounts(b"fedledger-audit-tests", n), key=lambda a: int(a.address, 16))
+    fund(backend, deployer, [p.address for p in people], 10**18)
+    for p in people:
+        contracts.registry.register(p.address, sender=deployer)
+    genesis = model_to_bytes(
+        {"bias": np.zeros(2, np.float32), "weight": np.zeros(D - 2, np.float32)}
+    )
+    return AuditWorld(
+        backend, deployment, contracts, deployer, aggregator, people, {sha256(genesis): genesis}
+    )
+
+
+@dataclass
+class Publication:
+    """What the aggregator publishes at finalize; a tamper hook may change any of it."""
+
+    aggregate_blob: bytes
+    reveal_blob: bytes
+    new_model: bytes
+    survivors: list[str]
+
+
+@dataclass
+class RoundRun:
+    """A finished round: its id, what was published, and the honest values for comparison."""
+
+    round_id: int
+    store: FilesystemBlobStore
+    publication: Publication
+    honest: Publication
+    survivors: list[str]
+    dropped: list[str]
+    commitments: dict[str, Commitment]
+    finalize_gas: int
+
+
+def run_round(
+    world: AuditWorld,
+    store: FilesystemBlobStore,
+    *,
+    drop_before_commit: tuple[int, ...] = (),
+    hide_from_aggregate: tuple[int, ...] = (),
+    tamper: Callable[[Publication], Publication] | None = None,
+    seed: int = 0,
+) -> RoundRun:
+    """One full round on chain: open, roster, shares, commits, unmask, finalize.
+
+    `drop_before_commit` participants share keys but never commit. `hide_from_aggregate`
+    participants commit and upload their blob, but the aggregator acts as if it never got it
+    (so it asks for their mask keys and leaves them out of the survivors). `tamper` edits the
+    publication before it is uploaded and finalized on chain.
+    """
+    log = world.c.round_log
+    latest = log.latest_model_hash()
+    old_model = world.models[latest] if latest != bytes(32) else next(iter(world.models.values()))
+    store.put(old_model)
+    rid = int(
+        log.open_round(sha256(old_model), sender=world.aggregator)
+        .named("RoundOpened")[0]
+        .args["round"]
+    )
+    info = log.get_round(rid)
+    cfg = info.config
+    params = SecAggParams(
+        neighbours=cfg.neighbours,
+        threshold=cfg.threshold,
+        clip_range=cfg.clip_range,
+        quant_bits=cfg.quant_bits,
+        max_weight=cfg.max_weight,
+    )
+    ctx = RoundContext(world.backend.chain_id, log.address, rid)
+    length = D + 1
+    server = SecAggServer(
+        ctx, params, seed=info.seed, vector_length=length, min_survivors=cfg.min_participants
+    )
+    clients = [SecAggClient(ctx, params, p, vector_length=length) for p in world.participants]
+    for c in clients:
+        server.add_bundle(c.advertise_keys())
+    roster = server.close_advertise_keys()
+    store.put(roster.to_bytes())
+    log.post_roster(rid, roster.hash(), roster.addresses, sender=world.aggregator)
+    for c in clients:
+        server.add_shares(c.share_keys(roster, info.seed))
+    inbox = server.close_share_keys()
+
+    rng = np.random.default_rng(seed)
+    commitments: dict[str, Commitment] = {}
+    for i, (c, p) in enumerate(zip(clients, world.participants, strict=True)):
+        if i in drop_before_commit:
+            continue
+        delta = rng.normal(0.0, 0.05, D)
+        x = quantize(delta, 100 + 10 * i, params, rng=rng)
+        msg = c.masked_input(x, inbox[c.address])
+        store.put(msg.vector)
+        log.commit(rid, msg.masked_hash, msg.seed_commitment, sender=p)
+        commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
+        if i not in hide_from_aggregate:
+            server.add_masked_input(c.address, msg.vector, commitments[c.address])
+    request = server.close_masked_input()
+    by_address = {c.address: c for c in clients}
+    for a in request.survivors:
+        server.add_unmask(by_address[a].unmask(request))
+    result = server.close_unmask()
+
+    new_model = apply_aggregate(old_model, result.decoded)
+    honest = Publication(
+        result.aggregate_blob, result.reveal_blob, new_model, list(result.survivors)
+    )
+    pub = tamper(replace(honest, survivors=list(honest.survivors))) if tamper else honest
+    for blob in (pub.aggregate_blob, pub.reveal_blob, pub.new_model):
+        store.put(blob)
+    if len(commitments) < len(clients):
+        # finalize waits for every member until the commit deadline has passed.
+        world.backend.advance_time(cfg.commit_window + 1)
+    tx = log.finalize(
+        rid,
+        aggregate_hash=sha256(pub.aggregate_blob),
+        reveal_hash=sha256(pub.reveal_blob),
+        new_model_hash=sha256(pub.new_model),
+        survivors=pub.survivors,
+        sender=world.aggregator,
+    )
+    world.models[sha256(pub.new_model)] = pub.new_model
+    return RoundRun(
+        rid,
+        store,
+        pub,
+        honest,
+        list(result.survivors),
+        list(result.dropped),
+        commitments,
+        tx.gas_used,
+    )
