@@ -1,4 +1,4 @@
-"""Chain test fixtures: one deployment per backend (eth-tester, anvil), reset per test by snapshot."""
+"""Chain fixtures: one deployment per backend (eth-tester, anvil), reset per test by snapshot."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # chain_helpers, whichever way pytest is started
 
-from chain_helpers import TEST_CONFIG, World, free_port, start_anvil  # noqa: E402
+from chain_helpers import TEST_CONFIG, World, free_port, start_anvil
 
 from fedledger.chain import ChainBackend, EmbeddedChain, RpcChain, deploy_all, derive_accounts, fund
 

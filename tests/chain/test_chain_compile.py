@@ -24,7 +24,9 @@ def test_recompiling_gives_byte_identical_artifacts() -> None:
     assert sorted(fresh) == sorted(CONTRACT_NAMES)
     for name, doc in fresh.items():
         committed = (ARTIFACTS_DIR / f"{name}.json").read_bytes()
-        assert render_artifact(doc) == committed, f"{name}.json differs: run scripts/compile_contracts.py"
+        assert render_artifact(doc) == committed, (
+            f"{name}.json differs: run scripts/compile_contracts.py"
+        )
 
 
 def test_runtime_code_fits_the_contract_size_limit() -> None:
@@ -34,17 +36,27 @@ def test_runtime_code_fits_the_contract_size_limit() -> None:
 
 def test_solcjs_shim_answers_like_native_solc() -> None:
     compiler = resolve_solc()
-    out = subprocess.run([str(compiler.binary), "--version"], capture_output=True, text=True, check=True)
-    assert "Version: 0.8.37+commit." in out.stdout
-    std = '{"language":"Solidity","sources":{"a.sol":{"content":"pragma solidity 0.8.37; contract A {}"}},' \
-        '"settings":{"outputSelection":{"*":{"*":["abi"]}}}}'  # fmt: skip
     out = subprocess.run(
-        [str(compiler.binary), "--standard-json"], input=std, capture_output=True, text=True, check=True
+        [str(compiler.binary), "--version"], capture_output=True, text=True, check=True
+    )
+    assert "Version: 0.8.37+commit." in out.stdout
+    std = (
+        '{"language":"Solidity","sources":{"a.sol":{"content":"pragma solidity 0.8.37; '
+        'contract A {}"}},"settings":{"outputSelection":{"*":{"*":["abi"]}}}}'
+    )
+    out = subprocess.run(
+        [str(compiler.binary), "--standard-json"],
+        input=std,
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert out.stdout.lstrip().startswith("{")  # no ">>>" line before the JSON
 
 
-def test_solc_binary_pointing_nowhere_is_a_config_error(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+def test_solc_binary_pointing_nowhere_is_a_config_error(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     monkeypatch.setenv("SOLC_BINARY", str(tmp_path / "missing-solc"))
     with pytest.raises(ConfigError, match="SOLC_BINARY"):
         resolve_solc()

@@ -14,7 +14,9 @@ from fedledger.chain.devnet import devnet_start, devnet_status, devnet_stop
 from fedledger.errors import ChainError, ConfigError
 
 
-def test_record_round_trips_and_refuses_overwrite_without_force(world: World, tmp_path: Path) -> None:
+def test_record_round_trips_and_refuses_overwrite_without_force(
+    world: World, tmp_path: Path
+) -> None:
     path = world.deployment.save(tmp_path / "deployment.json")
     assert Deployment.load(path) == world.deployment
     doc = json.loads(path.read_bytes())
@@ -28,7 +30,9 @@ def test_record_round_trips_and_refuses_overwrite_without_force(world: World, tm
 def test_attach_fails_in_one_line_on_a_chain_without_deployment(world: World) -> None:
     empty = EmbeddedChain()
     record = replace(world.deployment, chain_id=empty.chain_id)
-    with pytest.raises(ChainError, match=r"^no fedledger deployment at 0x[0-9a-fA-F]{40} \(\w+\) on chain \d+$"):
+    with pytest.raises(
+        ChainError, match=r"^no fedledger deployment at 0x[0-9a-fA-F]{40} \(\w+\) on chain \d+$"
+    ):
         record.attach(empty)
 
 
@@ -46,7 +50,9 @@ def test_load_names_a_missing_or_malformed_record(tmp_path: Path) -> None:
         Deployment.load(tmp_path / "bad.json")
 
 
-@pytest.mark.parametrize("url", ["notaurl", "ftp://127.0.0.1:8545", "http://", "http://127.0.0.1:99999"])
+@pytest.mark.parametrize(
+    "url", ["notaurl", "ftp://127.0.0.1:8545", "http://", "http://127.0.0.1:99999"]
+)
 def test_connect_rejects_malformed_rpc_url_in_one_line(url: str) -> None:
     with pytest.raises(ChainError, match="malformed RPC URL") as info:
         connect(url)

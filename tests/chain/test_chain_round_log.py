@@ -78,7 +78,9 @@ def test_open_round_reverts_when_sender_is_not_aggregator(world: World) -> None:
 
 def test_post_roster_sets_deadlines_and_marks_members(world: World) -> None:
     rid = world.open_round()
-    result = world.c.round_log.post_roster(rid, b"\x02" * 32, world.addresses, sender=world.aggregator)
+    result = world.c.round_log.post_roster(
+        rid, b"\x02" * 32, world.addresses, sender=world.aggregator
+    )
     now = world.backend.w3.eth.get_block(result.block_number)["timestamp"]
     [event] = result.named("RosterPosted")
     assert event.args == {
@@ -99,7 +101,9 @@ def test_post_roster_reverts_when_members_not_ascending(world: World) -> None:
     a = world.addresses
     members = [a[1], a[0], a[2], a[3]]
     with reverts("RoundLogNotAscending", index=1, account=a[0]):
-        world.c.round_log.transact("postRoster", rid, b"\x02" * 32, members, sender=world.aggregator)
+        world.c.round_log.transact(
+            "postRoster", rid, b"\x02" * 32, members, sender=world.aggregator
+        )
 
 
 def test_post_roster_reverts_on_duplicate_member(world: World) -> None:
@@ -115,7 +119,9 @@ def test_post_roster_reverts_when_too_few_members(world: World) -> None:
     rid = world.open_round()
     # needs max(minParticipants=3, threshold+1=4) = 4
     with reverts("RoundLogTooFewMembers", round=rid, count=3, required=4):
-        world.c.round_log.post_roster(rid, b"\x02" * 32, world.addresses[:3], sender=world.aggregator)
+        world.c.round_log.post_roster(
+            rid, b"\x02" * 32, world.addresses[:3], sender=world.aggregator
+        )
 
 
 def test_post_roster_reverts_when_member_not_registered(world: World) -> None:
@@ -331,12 +337,15 @@ def test_finalize_caps_total_reward_per_round(world: World) -> None:
     # A RoundLog wired to a params store whose cap is below 5 x reward: each gets cap / 5.
     capped = replace(TEST_CONFIG, reward_per_contribution=10 * TOKEN, reward_cap=25 * TOKEN)
     code = _creation_code("RoundParams", world.deployer.address, capped.as_tuple())
-    params = RoundParamsClient(world.backend, deploy_contract(world.backend, world.deployer, bytecode=code, name="RoundParams").contract_address or "")  # fmt: skip
+    created = deploy_contract(world.backend, world.deployer, bytecode=code, name="RoundParams")
+    params = RoundParamsClient(world.backend, created.contract_address or "")
     code = _creation_code(
         "RoundLog", world.deployer.address, world.aggregator.address,
         world.c.registry.address, params.address, world.c.token.address,
     )  # fmt: skip
-    log_address = deploy_contract(world.backend, world.deployer, bytecode=code, name="RoundLog").contract_address
+    log_address = deploy_contract(
+        world.backend, world.deployer, bytecode=code, name="RoundLog"
+    ).contract_address
     from fedledger.chain import RoundLogClient
 
     log = RoundLogClient(world.backend, log_address or "")
@@ -358,7 +367,9 @@ def test_finalize_caps_total_reward_per_round(world: World) -> None:
 def test_fail_round_marks_failed_with_reason(world: World) -> None:
     rid = world.rostered_round()
     result = world.c.round_log.fail_round(rid, "fewer than t shares", sender=world.aggregator)
-    assert [e.args for e in result.named("RoundFailed")] == [{"round": rid, "reason": "fewer than t shares"}]
+    assert [e.args for e in result.named("RoundFailed")] == [
+        {"round": rid, "reason": "fewer than t shares"}
+    ]
     assert world.c.round_log.get_round(rid).stage is Stage.FAILED
     assert world.open_round() == rid + 1  # a failed round does not block the next one
 
@@ -417,7 +428,9 @@ def test_claim_rewards_mints_accrued_tokens_once(world: World) -> None:
     _finalize(world, rid, world.addresses)
     p = world.participants[1]
     result = world.c.round_log.claim_rewards(sender=p)
-    assert [e.args for e in result.named("RewardsClaimed")] == [{"participant": p.address, "amount": 10 * TOKEN}]
+    assert [e.args for e in result.named("RewardsClaimed")] == [
+        {"participant": p.address, "amount": 10 * TOKEN}
+    ]
     [transfer] = result.named("Transfer")
     assert transfer.args == {"from": "0x" + "00" * 20, "to": p.address, "value": 10 * TOKEN}
     assert world.c.token.balance_of(p.address) == 10 * TOKEN
@@ -446,8 +459,18 @@ def test_fetch_events_returns_a_round_in_chain_order(world: World) -> None:
     _finalize(world, rid, world.addresses)
     events = fetch_events(world.backend, world.c.round_log.address, from_block=start)
     names = [e.name for e in events]
-    assert names == ["RoundOpened", "RosterPosted"] + ["UpdateCommitted"] * 5 + ["RoundFinalized"] + [
-        "RewardAccrued"
-    ] * 5
-    commits = fetch_events(world.backend, world.c.round_log.address, from_block=start, names=["UpdateCommitted"], chunk=2)
+    assert (
+        names
+        == ["RoundOpened", "RosterPosted"]
+        + ["UpdateCommitted"] * 5
+        + ["RoundFinalized"]
+        + ["RewardAccrued"] * 5
+    )
+    commits = fetch_events(
+        world.backend,
+        world.c.round_log.address,
+        from_block=start,
+        names=["UpdateCommitted"],
+        chunk=2,
+    )
     assert [e.args["participant"] for e in commits] == world.addresses

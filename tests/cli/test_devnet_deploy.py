@@ -1,4 +1,4 @@
-"""`fedledger devnet start` + `fedledger deploy --rpc` + restart, through the real console script."""
+"""`fedledger devnet start` + `fedledger deploy --rpc` + restart, via the console script."""
 
 from __future__ import annotations
 

@@ -38,7 +38,7 @@ def _errors() -> dict[bytes, tuple[str, list[dict[str, Any]]]]:
     for art in all_artifacts():
         for item in art.abi:
             if item["type"] == "error":
-                table[function_abi_to_4byte_selector(item)] = (item["name"], item["inputs"])
+                table[function_abi_to_4byte_selector(item)] = (item["name"], item["inputs"])  # type: ignore[arg-type]
     return table
 
 
@@ -48,7 +48,7 @@ def _events() -> dict[bytes, list[dict[str, Any]]]:
     for art in all_artifacts():
         for item in art.abi:
             if item["type"] == "event":
-                bucket = table.setdefault(event_abi_to_log_topic(item), [])
+                bucket = table.setdefault(event_abi_to_log_topic(item), [])  # type: ignore[arg-type]
                 if item not in bucket:
                     bucket.append(item)
     return table
@@ -76,15 +76,22 @@ def decode_revert(data: bytes, *, contract: str = "") -> ContractRevert:
     if not data:
         return ContractRevert("EmptyRevert", {}, contract=contract)
     if selector == _ERROR_STRING:
-        return ContractRevert("Error", {"message": abi_decode(["string"], body)[0]}, contract=contract)
+        return ContractRevert(
+            "Error", {"message": abi_decode(["string"], body)[0]}, contract=contract
+        )
     if selector == _PANIC:
-        return ContractRevert("Panic", {"code": abi_decode(["uint256"], body)[0]}, contract=contract)
+        return ContractRevert(
+            "Panic", {"code": abi_decode(["uint256"], body)[0]}, contract=contract
+        )
     known = _errors().get(selector)
     if known is None:
         return ContractRevert("UnknownError", {"data": "0x" + data.hex()}, contract=contract)
     name, inputs = known
     values = abi_decode([abi_type(i) for i in inputs], body)
-    args = {i["name"] or f"arg{n}": normalize(v, hex_bytes=True) for n, (i, v) in enumerate(zip(inputs, values, strict=True))}
+    args = {
+        i["name"] or f"arg{n}": normalize(v, hex_bytes=True)
+        for n, (i, v) in enumerate(zip(inputs, values, strict=True))
+    }
     return ContractRevert(name, args, contract=contract)
 
 

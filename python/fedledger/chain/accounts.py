@@ -33,7 +33,9 @@ def derive_accounts(seed: bytes, n: int, *, label: str = "participant") -> list[
     for i in range(n):
         counter = 0
         while True:
-            material = label.encode() + b"\x00" + seed + i.to_bytes(4, "big") + counter.to_bytes(4, "big")
+            material = (
+                label.encode() + b"\x00" + seed + i.to_bytes(4, "big") + counter.to_bytes(4, "big")
+            )
             k = int.from_bytes(keccak(material), "big")
             if 0 < k < _SECP256K1_N:
                 break
@@ -49,5 +51,6 @@ def fund(
     from fedledger.chain.tx import send_transaction
 
     return [
-        send_transaction(backend, funder, to=a, data=b"", value=amount_wei, gas=21_000) for a in addresses
+        send_transaction(backend, funder, to=a, data=b"", value=amount_wei, gas=21_000)
+        for a in addresses
     ]

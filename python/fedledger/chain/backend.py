@@ -9,6 +9,7 @@ from urllib.parse import urlparse
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 from web3 import Web3
 
 from fedledger.chain.accounts import TEST_MNEMONIC, mnemonic_accounts
@@ -65,7 +66,9 @@ class ChainBackend(ABC):
         """Reserve the next nonce of `address` (cached, so many txs in a row need no round trip)."""
         with self._nonce_lock:
             if address not in self._nonces:
-                self._nonces[address] = int(self.w3.eth.get_transaction_count(address, "pending"))
+                self._nonces[address] = int(
+                    self.w3.eth.get_transaction_count(to_checksum_address(address), "pending")
+                )
             nonce = self._nonces[address]
             self._nonces[address] = nonce + 1
             return nonce

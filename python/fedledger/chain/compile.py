@@ -87,14 +87,17 @@ def _solcjs_shim(node: str, solcjs: Path) -> Path:
         "done\n"
         "# solc-js reads stdin with readFileSync, which fails on a non-blocking pipe, and may\n"
         "# cut long output on a pipe: go through regular files both ways.\n"
-        'dir=$(mktemp -d) || exit 1\n'
+        "dir=$(mktemp -d) || exit 1\n"
         "trap 'rm -rf \"$dir\"' EXIT\n"
         'cat > "$dir/in.json" || exit 1\n'
         f"'{node}' '{solcjs}' --standard-json < \"$dir/in.json\" > \"$dir/out.json\" || exit $?\n"
         "# It may print a '>>>' notice line before the JSON document.\n"
         "sed '/^>>>/d' \"$dir/out.json\"\n"
     )
-    folder = Path(tempfile.gettempdir()) / f"fedledger-solc-shim-{os.getuid()}-{sha256_hex(script.encode())[:12]}"
+    folder = (
+        Path(tempfile.gettempdir())
+        / f"fedledger-solc-shim-{os.getuid()}-{sha256_hex(script.encode())[:12]}"
+    )
     shim = folder / "solc"
     if not shim.exists():
         folder.mkdir(parents=True, exist_ok=True)
@@ -117,7 +120,7 @@ def resolve_solc() -> SolcCompiler:
     from packaging.version import Version
 
     if Version(SOLC_VERSION) in solcx.get_installed_solc_versions():
-        path = Path(solcx.get_executable(SOLC_VERSION))
+        path = Path(solcx.install.get_executable(SOLC_VERSION))
         return _checked(SolcCompiler(path, "solcx", _version_of(path)))
     solcjs = NODE_MODULES / "solc" / "solc.js"
     node = shutil.which("node")
@@ -148,7 +151,9 @@ def _read_unit(unit: str) -> str:
     else:
         raise ConfigError(f"import {unit!r} is outside contracts/ and @openzeppelin/")
     if not path.is_file():
-        raise ConfigError(f"source {unit} not found at {path} (run `npm ci` in hardhat-free-devnet?)")
+        raise ConfigError(
+            f"source {unit} not found at {path} (run `npm ci` in hardhat-free-devnet?)"
+        )
     return path.read_text(encoding="utf-8")
 
 
@@ -189,8 +194,15 @@ def compile_all(compiler: SolcCompiler | None = None) -> dict[str, dict[str, Any
     import solcx
 
     compiler = compiler or resolve_solc()
-    roots = sorted({*ARTIFACT_CONTRACTS, *(f"contracts/{p.relative_to(CONTRACTS_DIR).as_posix()}"
-                                          for p in CONTRACTS_DIR.rglob("*.sol"))})
+    roots = sorted(
+        {
+            *ARTIFACT_CONTRACTS,
+            *(
+                f"contracts/{p.relative_to(CONTRACTS_DIR).as_posix()}"
+                for p in CONTRACTS_DIR.rglob("*.sol")
+            ),
+        }
+    )
     sources = collect_sources(roots)
     selection = ["abi", "evm.bytecode.object", "evm.deployedBytecode.object"]
     standard = {
@@ -198,7 +210,9 @@ def compile_all(compiler: SolcCompiler | None = None) -> dict[str, dict[str, Any
         "sources": {unit: {"content": text} for unit, text in sources.items()},
         "settings": {
             **SETTINGS,
-            "outputSelection": {unit: {name: selection} for unit, name in ARTIFACT_CONTRACTS.items()},
+            "outputSelection": {
+                unit: {name: selection} for unit, name in ARTIFACT_CONTRACTS.items()
+            },
         },
     }
     try:
@@ -231,7 +245,9 @@ def build_artifacts(
             "deployedBytecode": "0x" + c["evm"]["deployedBytecode"]["object"],
             "compiler": {"name": "solc", "version": version},
             "settings": SETTINGS,
-            "sourceHashes": {u: sha256_hex(sources[u].encode("utf-8")) for u in _closure(unit, sources)},
+            "sourceHashes": {
+                u: sha256_hex(sources[u].encode("utf-8")) for u in _closure(unit, sources)
+            },
         }
     return artifacts
 
@@ -241,7 +257,9 @@ def render_artifact(doc: dict[str, Any]) -> bytes:
     return (json.dumps(doc, sort_keys=True, indent=1, ensure_ascii=False) + "\n").encode("utf-8")
 
 
-def write_artifacts(artifacts: dict[str, dict[str, Any]], out_dir: Path = ARTIFACTS_DIR) -> list[Path]:
+def write_artifacts(
+    artifacts: dict[str, dict[str, Any]], out_dir: Path = ARTIFACTS_DIR
+) -> list[Path]:
     """Write each artifact as `<Contract>.json`; returns the paths written."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []

@@ -10,8 +10,8 @@ from eth_utils import to_checksum_address
 from fedledger.chain.abi import normalize
 from fedledger.chain.artifacts import load_artifact
 from fedledger.chain.backend import ChainBackend
-from fedledger.chain.tx import _fail, send_transaction
 from fedledger.chain.datatypes import TxResult
+from fedledger.chain.tx import _fail, send_transaction
 
 __all__ = ["ContractClient"]
 
@@ -31,10 +31,17 @@ class ContractClient:
         """ABI-encoded calldata of `fn(*args)`."""
         return bytes.fromhex(self.contract.encode_abi(fn, list(args))[2:])
 
-    def transact(self, fn: str, *args: Any, sender: LocalAccount, gas: int | None = None) -> TxResult:
+    def transact(
+        self, fn: str, *args: Any, sender: LocalAccount, gas: int | None = None
+    ) -> TxResult:
         """Send `fn(*args)` from `sender`; a revert raises ContractRevert."""
         return send_transaction(
-            self.backend, sender, to=self.address, data=self.encode(fn, *args), gas=gas, contract=self.CONTRACT
+            self.backend,
+            sender,
+            to=self.address,
+            data=self.encode(fn, *args),
+            gas=gas,
+            contract=self.CONTRACT,
         )
 
     def view(self, fn: str, *args: Any, sender: str | None = None) -> Any:

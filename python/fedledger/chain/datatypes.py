@@ -72,10 +72,19 @@ class RoundConfig:
     def from_abi(cls, value: Sequence[Any] | Mapping[str, Any]) -> RoundConfig:
         """Build from a decoded ABI tuple (positional or named)."""
         if isinstance(value, Mapping):
-            names = (
-                "neighbours threshold clipRangeMicros quantBits maxWeight minParticipants "
-                "commitWindow unmaskWindow rewardMode rewardPerContribution rewardCap"
-            ).split()
+            names = [
+                "neighbours",
+                "threshold",
+                "clipRangeMicros",
+                "quantBits",
+                "maxWeight",
+                "minParticipants",
+                "commitWindow",
+                "unmaskWindow",
+                "rewardMode",
+                "rewardPerContribution",
+                "rewardCap",
+            ]
             value = [value[n] for n in names]
         return cls(*(int(v) for v in value))
 

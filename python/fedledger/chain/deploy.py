@@ -98,7 +98,9 @@ class Deployment:
         try:
             doc = json.loads(target.read_bytes())
             if doc.get("version") != RECORD_VERSION:
-                raise ConfigError(f"deployment record {target}: unsupported version {doc.get('version')!r}")
+                raise ConfigError(
+                    f"deployment record {target}: unsupported version {doc.get('version')!r}"
+                )
             return cls(
                 chain_id=int(doc["chainId"]),
                 rpc_url=doc.get("rpcUrl"),
@@ -128,7 +130,7 @@ class Deployment:
         for name in CONTRACT_NAMES:
             address = self.addresses[name]
             try:
-                code = backend.w3.eth.get_code(address)
+                code = backend.w3.eth.get_code(to_checksum_address(address))
             except Exception as exc:
                 raise ChainError(f"cannot read code at {address}: {exc}") from None
             if len(code) == 0:
@@ -185,7 +187,13 @@ def deploy_all(
     token = create("RewardToken", me)
     timelock = create("TimelockController", g.timelock_delay, [], [ZERO_ADDRESS], me)
     governor = create(
-        "FedGovernor", token, timelock, g.voting_delay, g.voting_period, g.proposal_threshold, g.quorum_percent
+        "FedGovernor",
+        token,
+        timelock,
+        g.voting_delay,
+        g.voting_period,
+        g.proposal_threshold,
+        g.quorum_percent,
     )
     params_addr = create("RoundParams", timelock, params.as_tuple())
     registry = create("ParticipantRegistry", timelock, registrar)

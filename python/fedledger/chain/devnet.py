@@ -57,7 +57,12 @@ def default_state_dir() -> Path:
 
 
 def _files(state_dir: Path) -> tuple[Path, Path, Path, Path]:
-    return (state_dir / "anvil.pid", state_dir / "anvil.port", state_dir / "state.json", state_dir / "anvil.log")
+    return (
+        state_dir / "anvil.pid",
+        state_dir / "anvil.port",
+        state_dir / "state.json",
+        state_dir / "anvil.log",
+    )
 
 
 def _alive_anvil(pid: int) -> bool:
@@ -85,17 +90,25 @@ def _rpc_answers(url: str) -> tuple[int, int] | None:
 
     try:
         with httpx.Client(timeout=2.0) as client:
-            cid = client.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []})
-            bn = client.post(url, json={"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []})
+            cid = client.post(
+                url, json={"jsonrpc": "2.0", "id": 1, "method": "eth_chainId", "params": []}
+            )
+            bn = client.post(
+                url, json={"jsonrpc": "2.0", "id": 2, "method": "eth_blockNumber", "params": []}
+            )
         return int(cid.json()["result"], 16), int(bn.json()["result"], 16)
     except Exception:
         return None
 
 
 def devnet_start(
-    *, port: int = 8545, state_dir: Path | None = None, timeout: float = 30.0, state_interval: int = 5
+    *,
+    port: int = 8545,
+    state_dir: Path | None = None,
+    timeout: float = 30.0,
+    state_interval: int = 5,
 ) -> DevnetStatus:
-    """Start anvil on 127.0.0.1:`port` with the test mnemonic, chain id 31337 and state in `state_dir`.
+    """Start anvil on 127.0.0.1:`port` (test mnemonic, chain id 31337, state in `state_dir`).
 
     The state is loaded at start and dumped on exit and every `state_interval` seconds, so a
     stop/start keeps contracts and history. Returns once the RPC answers.
@@ -121,7 +134,11 @@ def devnet_start(
     ]  # fmt: skip
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
-            command, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+            command,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     pid_file.write_text(f"{proc.pid}\n")
     port_file.write_text(f"{port}\n")
@@ -172,7 +189,9 @@ def devnet_status(*, state_dir: Path | None = None) -> DevnetStatus:
     _, port_file, state_file, _ = _files(state_dir)
     pid = _read_pid(state_dir)
     if pid is None or not _alive_anvil(pid):
-        return DevnetStatus(False, None, None, state_file=state_file if state_file.exists() else None)
+        return DevnetStatus(
+            False, None, None, state_file=state_file if state_file.exists() else None
+        )
     port = int(port_file.read_text().strip())
     url = f"http://127.0.0.1:{port}"
     answer = _rpc_answers(url)

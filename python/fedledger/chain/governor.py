@@ -41,22 +41,38 @@ class GovernorClient(ContractClient):
     CONTRACT = "FedGovernor"
 
     def propose(
-        self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes], description: str,
-        *, sender: LocalAccount,
+        self,
+        targets: Sequence[str],
+        values: Sequence[int],
+        calldatas: Sequence[bytes],
+        description: str,
+        *,
+        sender: LocalAccount,
     ) -> TxResult:
         """Create a proposal; its id is in the ProposalCreated event (or `proposal_id`)."""
         return self.transact(
-            "propose", [to_checksum_address(t) for t in targets], list(values), list(calldatas), description,
+            "propose",
+            [to_checksum_address(t) for t in targets],
+            list(values),
+            list(calldatas),
+            description,
             sender=sender,
         )
 
     def proposal_id(
-        self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes], description: str
+        self,
+        targets: Sequence[str],
+        values: Sequence[int],
+        calldatas: Sequence[bytes],
+        description: str,
     ) -> int:
         """The id a proposal gets (hashProposal)."""
         return int(
             self.view(
-                "hashProposal", [to_checksum_address(t) for t in targets], list(values), list(calldatas),
+                "hashProposal",
+                [to_checksum_address(t) for t in targets],
+                list(values),
+                list(calldatas),
                 keccak(text=description),
             )
         )
@@ -66,23 +82,41 @@ class GovernorClient(ContractClient):
         return self.transact("castVote", proposal_id, int(support), sender=sender)
 
     def queue(
-        self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes], description: str,
-        *, sender: LocalAccount,
+        self,
+        targets: Sequence[str],
+        values: Sequence[int],
+        calldatas: Sequence[bytes],
+        description: str,
+        *,
+        sender: LocalAccount,
     ) -> TxResult:
         """Queue a succeeded proposal in the timelock."""
         return self.transact(
-            "queue", [to_checksum_address(t) for t in targets], list(values), list(calldatas),
-            keccak(text=description), sender=sender,
+            "queue",
+            [to_checksum_address(t) for t in targets],
+            list(values),
+            list(calldatas),
+            keccak(text=description),
+            sender=sender,
         )
 
     def execute(
-        self, targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes], description: str,
-        *, sender: LocalAccount,
+        self,
+        targets: Sequence[str],
+        values: Sequence[int],
+        calldatas: Sequence[bytes],
+        description: str,
+        *,
+        sender: LocalAccount,
     ) -> TxResult:
         """Execute a queued proposal once the timelock delay has passed."""
         return self.transact(
-            "execute", [to_checksum_address(t) for t in targets], list(values), list(calldatas),
-            keccak(text=description), sender=sender,
+            "execute",
+            [to_checksum_address(t) for t in targets],
+            list(values),
+            list(calldatas),
+            keccak(text=description),
+            sender=sender,
         )
 
     def state(self, proposal_id: int) -> ProposalState:

@@ -25,7 +25,9 @@ def commitment_slot(masked_update_hash: bytes, seed_commitment: bytes) -> bytes:
     """What RoundLog stores per commit: keccak256(abi.encode(maskedUpdateHash, seedCommitment))."""
     from eth_utils import keccak
 
-    return keccak(_b32(masked_update_hash, "masked_update_hash") + _b32(seed_commitment, "seed_commitment"))
+    return keccak(
+        _b32(masked_update_hash, "masked_update_hash") + _b32(seed_commitment, "seed_commitment")
+    )
 
 
 class RoundLogClient(ContractClient):
@@ -40,12 +42,19 @@ class RoundLogClient(ContractClient):
     def post_roster(
         self, round_id: int, roster_hash: bytes, members: Sequence[str], *, sender: LocalAccount
     ) -> TxResult:
-        """postRoster (aggregator); `members` are sorted ascending here, as the contract requires."""
+        """postRoster (aggregator); `members` are sorted ascending here, as the contract needs."""
         ordered = sorted((to_checksum_address(m) for m in members), key=lambda a: int(a, 16))
-        return self.transact("postRoster", round_id, _b32(roster_hash, "roster_hash"), ordered, sender=sender)
+        return self.transact(
+            "postRoster", round_id, _b32(roster_hash, "roster_hash"), ordered, sender=sender
+        )
 
     def commit(
-        self, round_id: int, masked_update_hash: bytes, seed_commitment: bytes, *, sender: LocalAccount
+        self,
+        round_id: int,
+        masked_update_hash: bytes,
+        seed_commitment: bytes,
+        *,
+        sender: LocalAccount,
     ) -> TxResult:
         """commit from the participant's own account."""
         return self.transact(
@@ -133,7 +142,18 @@ class RoundLogClient(ContractClient):
         return (to_checksum_address(r), to_checksum_address(p), to_checksum_address(t))
 
 
-_ROUND_FIELDS = (
-    "stage modelHash seed config rosterHash memberCount committedCount commitDeadline "
-    "unmaskDeadline aggregateHash revealHash newModelHash openedBlock"
-).split()
+_ROUND_FIELDS = [
+    "stage",
+    "modelHash",
+    "seed",
+    "config",
+    "rosterHash",
+    "memberCount",
+    "committedCount",
+    "commitDeadline",
+    "unmaskDeadline",
+    "aggregateHash",
+    "revealHash",
+    "newModelHash",
+    "openedBlock",
+]

@@ -25,7 +25,9 @@ def _fail(exc: Exception, *, contract: str, action: str) -> ChainError:
     return ChainError(f"{action} failed: {text}")
 
 
-def call(backend: ChainBackend, *, to: str, data: bytes, contract: str = "", sender: str | None = None) -> bytes:
+def call(
+    backend: ChainBackend, *, to: str, data: bytes, contract: str = "", sender: str | None = None
+) -> bytes:
     """eth_call; a revert raises the decoded ContractRevert."""
     tx: dict[str, Any] = {"to": to, "data": "0x" + data.hex()}
     if sender:
@@ -87,7 +89,8 @@ def send_transaction(
     if receipt["status"] != 1:
         # Replay against the parent block's state to recover the revert data.
         try:
-            w3.eth.call({**base, "gas": gas}, receipt["blockNumber"] - 1)  # type: ignore[arg-type]
+            replay: Any = {**base, "gas": gas}
+            w3.eth.call(replay, receipt["blockNumber"] - 1)
         except Exception as exc:
             raise _fail(exc, contract=contract, action=what) from None
         raise ChainError(f"{what} {tx_hash.to_0x_hex()} reverted on chain (no reason recovered)")
@@ -106,7 +109,9 @@ def send_transaction(
     )
 
 
-def deploy_contract(backend: ChainBackend, sender: LocalAccount, *, bytecode: bytes, name: str) -> TxResult:
+def deploy_contract(
+    backend: ChainBackend, sender: LocalAccount, *, bytecode: bytes, name: str
+) -> TxResult:
     """Send a contract-creation transaction; the result carries `contract_address`."""
     result = send_transaction(backend, sender, to=None, data=bytecode, contract=name)
     if not result.contract_address:

@@ -12,11 +12,13 @@ from fedledger.errors import ConfigError
 
 
 def deploy(
-    rpc: str | None = typer.Option(None, help="JSON-RPC URL (default: a fresh embedded eth-tester chain)."),
+    rpc: str | None = typer.Option(
+        None, help="JSON-RPC URL (default: a fresh embedded eth-tester chain)."
+    ),
     out: Path | None = typer.Option(None, help="Write the deployment record (JSON) here."),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing record."),
 ) -> None:
-    """Deploy the contracts with the chain's first funded account as deployer, aggregator and registrar."""
+    """Deploy everything; the first funded account is deployer, aggregator and registrar."""
     if out is not None and out.exists() and not force:
         # Checked before deploying, so a refused overwrite costs no transactions.
         raise ConfigError(f"deployment record {out} exists; pass --force to overwrite it")

@@ -9,11 +9,13 @@ import typer
 from fedledger.chain.devnet import default_state_dir, devnet_start, devnet_status, devnet_stop
 
 devnet_app = typer.Typer(
-    help="Local anvil devnet on 127.0.0.1 (chain id 31337, test mnemonic, state kept across restarts).",
+    help="Local anvil devnet on 127.0.0.1 (chain id 31337, test mnemonic, state kept).",
     no_args_is_help=True,
 )
 
-_STATE_HELP = "Directory holding the pid file, log and state.json (default: hardhat-free-devnet/.state)."
+_STATE_HELP = (
+    "Directory holding the pid file, log and state.json (default: hardhat-free-devnet/.state)."
+)
 
 
 @devnet_app.command("start")
@@ -33,7 +35,9 @@ def start(
 def stop(state_dir: Path | None = typer.Option(None, help=_STATE_HELP)) -> None:
     """Stop anvil; it writes its state on the way out."""
     where = state_dir or default_state_dir()
-    typer.echo("devnet stopped" if devnet_stop(state_dir=state_dir) else f"devnet not running ({where})")
+    typer.echo(
+        "devnet stopped" if devnet_stop(state_dir=state_dir) else f"devnet not running ({where})"
+    )
 
 
 @devnet_app.command("status")
@@ -45,7 +49,9 @@ def status(state_dir: Path | None = typer.Option(None, help=_STATE_HELP)) -> Non
         # SystemExit, not typer.Exit: cli.app.main runs click with standalone_mode=False,
         # which turns typer.Exit into a return value and loses the code.
         raise SystemExit(1)
-    typer.echo(f"devnet running: {s.url} (chain id {s.chain_id}, block {s.block_number}, pid {s.pid})")
+    typer.echo(
+        f"devnet running: {s.url} (chain id {s.chain_id}, block {s.block_number}, pid {s.pid})"
+    )
 
 
 def register(app: typer.Typer) -> None:
