@@ -38,7 +38,10 @@ _err = Console(stderr=True)
 def main() -> None:
     """Console-script entry point: known errors become one red line and exit code 1."""
     try:
-        app(standalone_mode=False)
+        # standalone_mode=False returns typer.Exit's code instead of exiting: pass it on.
+        code = app(standalone_mode=False)
+        if isinstance(code, int) and code:
+            sys.exit(code)
     except FedledgerError as exc:
         _err.print(f"[bold red]error:[/] {exc}", highlight=False)
         sys.exit(1)
