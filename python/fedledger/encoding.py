@@ -14,8 +14,8 @@ from fedledger.errors import FedledgerError
 
 __all__ = [
     "canonical_json",
-    "from_hex",
     "from_canonical_json",
+    "from_hex",
     "sha256",
     "sha256_hex",
     "to_hex",

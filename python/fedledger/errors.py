@@ -18,7 +18,9 @@ class ChainError(FedledgerError):
 class ContractRevert(ChainError):
     """A contract call reverted; `name` and `args` carry the decoded custom error."""
 
-    def __init__(self, name: str, args: dict[str, object] | None = None, *, contract: str = "") -> None:
+    def __init__(
+        self, name: str, args: dict[str, object] | None = None, *, contract: str = ""
+    ) -> None:
         self.name = name
         self.args_ = dict(args or {})
         self.contract = contract
