@@ -19,9 +19,10 @@ log = logging.getLogger("fedledger.coordinator")
 _CONFLICT_FIELDS = frozenset({"stage", "round", "duplicate", "already"})
 
 
-def problem(status: int, detail: str) -> JSONResponse:
-    """A JSON problem response {"detail": ...}."""
-    return JSONResponse(status_code=status, content={"detail": detail})
+def problem(status: int, detail: str, *, code: str = "") -> JSONResponse:
+    """A JSON problem response {"detail": ..., "code": ...}; `code` names the refusal's kind."""
+    content = {"detail": detail, "code": code} if code else {"detail": detail}
+    return JSONResponse(status_code=status, content=content)
 
 
 def _location(loc: tuple[int | str, ...]) -> str:
@@ -42,7 +43,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(AuthError)
     async def _auth(_: Request, exc: AuthError) -> JSONResponse:
-        return problem(exc.status, str(exc))
+        return problem(exc.status, str(exc), code="AuthError")
 
     @app.exception_handler(ProtocolError)
     async def _protocol(_: Request, exc: ProtocolError) -> JSONResponse:
