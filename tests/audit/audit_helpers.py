@@ -10,6 +10,7 @@ import numpy as np
 from eth_account.signers.local import LocalAccount
 
 from fedledger.chain import (
+    VoteType,
     ChainBackend,
     Contracts,
     Deployment,
@@ -206,4 +207,33 @@ def run_round(
         list(result.dropped),
         commitments,
         tx.gas_used,
+    )
+
+
+def govern(
+    world: AuditWorld, voter: LocalAccount, new_config: RoundConfig, description: str
+) -> int:
+    """Claim rewards, delegate, propose a parameter change, vote for it, queue and execute it."""
+    c, backend = world.c, world.backend
+    c.round_log.claim_rewards(sender=voter)
+    c.token.delegate(voter.address, sender=voter)
+    backend.mine(1)
+    target, data = c.params.address, c.params.set_config_calldata(new_config)
+    c.governor.propose([target], [0], [data], description, sender=voter)
+    pid = c.governor.proposal_id([target], [0], [data], description)
+    backend.mine(c.governor.voting_delay() + 1)
+    c.governor.cast_vote(pid, VoteType.FOR, sender=voter)
+    backend.mine(c.governor.voting_period() + 1)
+    c.governor.queue([target], [0], [data], description, sender=voter)
+    backend.advance_time(c.timelock.min_delay() + 1)
+    c.governor.execute([target], [0], [data], description, sender=voter)
+    return pid
+
+
+def publish_report(store: FilesystemBlobStore, round_id: int, accuracy: float) -> str:
+    """A coordinator-style per-round report blob (the auditor only plots it, labelled as reported)."""
+    from fedledger.encoding import canonical_json
+
+    return store.put(
+        canonical_json({"round": round_id, "accuracy": accuracy, "loss": 1.0 - accuracy})
     )

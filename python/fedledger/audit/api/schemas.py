@@ -1,0 +1,227 @@
+"""The auditor API's response schemas (the public contract of `fedledger audit serve`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+__all__ = [
+    "AccuracyPoint",
+    "AccuracyPublic",
+    "CheckPublic",
+    "CommitmentPublic",
+    "GovernanceParamsPublic",
+    "MemberPublic",
+    "ParticipantDetail",
+    "ParticipantPublic",
+    "ParticipantsPublic",
+    "ProposalPublic",
+    "ProposalsPublic",
+    "RewardPublic",
+    "RewardsPublic",
+    "RoundDetail",
+    "RoundPublic",
+    "RoundsPublic",
+    "VerificationPublic",
+    "VotePublic",
+    "VotesPublic",
+]
+
+
+class RoundPublic(BaseModel):
+    """One round in a list."""
+
+    round: int
+    stage: str
+    model_hash: str | None = None
+    new_model_hash: str | None = None
+    members: int = 0
+    committed: int = 0
+    survivors: int = 0
+    opened_block: int | None = None
+    closed_block: int | None = None
+    failure_reason: str | None = None
+    verified: bool | None = Field(None, description="None until the round is finished and audited")
+    failed_checks: list[str] = Field(default_factory=list)
+
+
+class RoundsPublic(BaseModel):
+    """A page of rounds, newest first; `count` is the total."""
+
+    data: list[RoundPublic]
+    count: int
+
+
+class CommitmentPublic(BaseModel):
+    """One UpdateCommitted event."""
+
+    round: int
+    participant: str
+    masked_hash: str
+    seed_commitment: str
+    block_number: int
+    tx_hash: str
+    gas_used: int | None = None
+
+
+class MemberPublic(BaseModel):
+    """A roster member and how far it got."""
+
+    address: str
+    status: str = Field(
+        description="survivor, dropped, unshared, committed_not_aggregated or no_commit"
+    )
+    stage_dropped: str | None = Field(None, description="protocol stage at which it dropped out")
+    committed: bool
+    reward: str | None = None
+
+
+class CheckPublic(BaseModel):
+    """One named verification check."""
+
+    name: str
+    source: str
+    passed: bool
+    expected: Any = None
+    found: Any = None
+    detail: str = ""
+
+
+class VerificationPublic(BaseModel):
+    """The audit report of a round."""
+
+    round: int
+    stage: str
+    ok: bool
+    failed: list[str]
+    checks: list[CheckPublic]
+    blobs: list[dict[str, Any]] = Field(default_factory=list)
+    block: int
+    failure_reason: str | None = None
+
+
+class RoundDetail(RoundPublic):
+    """A round with its roster, commitments, gas and verification."""
+
+    seed: str | None = None
+    config: dict[str, Any] = Field(default_factory=dict)
+    roster_hash: str | None = None
+    aggregate_hash: str | None = None
+    reveal_hash: str | None = None
+    commit_deadline: int | None = None
+    unmask_deadline: int | None = None
+    roster: list[MemberPublic] = Field(default_factory=list)
+    commitments: list[CommitmentPublic] = Field(default_factory=list)
+    gas: dict[str, int] = Field(default_factory=dict, description="gasUsed per transaction kind")
+    verification: VerificationPublic | None = None
+    metrics: dict[str, float | None] = Field(
+        default_factory=dict, description="reported by aggregator, not verified"
+    )
+
+
+class ParticipantPublic(BaseModel):
+    """A registry entry with its totals."""
+
+    address: str
+    registered: bool
+    registered_block: int | None = None
+    rounds: int = 0
+    survived: int = 0
+    rewards_accrued: str = "0"
+
+
+class ParticipantsPublic(BaseModel):
+    """A page of participants."""
+
+    data: list[ParticipantPublic]
+    count: int
+
+
+class RewardPublic(BaseModel):
+    """Rewards of one participant (token units as decimal strings)."""
+
+    participant: str
+    accrued_total: str
+    claimed_total: str
+    rounds: int
+
+
+class RewardsPublic(BaseModel):
+    """A page of reward totals."""
+
+    data: list[RewardPublic]
+    count: int
+
+
+class ParticipantDetail(ParticipantPublic):
+    """A participant's rounds, commitments and rewards."""
+
+    round_ids: list[int] = Field(default_factory=list)
+    commitments: list[CommitmentPublic] = Field(default_factory=list)
+    rewards: list[dict[str, Any]] = Field(default_factory=list)
+    claimed_total: str = "0"
+
+
+class GovernanceParamsPublic(BaseModel):
+    """The round parameters now in force and the history of changes."""
+
+    current: dict[str, Any]
+    updates: list[dict[str, Any]]
+
+
+class ProposalPublic(BaseModel):
+    """A governance proposal."""
+
+    id: str
+    proposer: str | None
+    description: str | None
+    status: str
+    state: str | None = Field(None, description="live Governor state")
+    vote_start: int | None = None
+    vote_end: int | None = None
+    created_block: int | None = None
+    targets: list[str] = Field(default_factory=list)
+    votes_for: str = "0"
+    votes_against: str = "0"
+    votes_abstain: str = "0"
+
+
+class ProposalsPublic(BaseModel):
+    """A page of proposals."""
+
+    data: list[ProposalPublic]
+    count: int
+
+
+class VotePublic(BaseModel):
+    """One vote."""
+
+    proposal_id: str
+    voter: str
+    support: int
+    weight: str
+    reason: str
+    block_number: int
+
+
+class VotesPublic(BaseModel):
+    """A page of votes."""
+
+    data: list[VotePublic]
+    count: int
+
+
+class AccuracyPoint(BaseModel):
+    """Reported metrics of one finalized round."""
+
+    round: int
+    accuracy: float | None
+    loss: float | None = None
+
+
+class AccuracyPublic(BaseModel):
+    """Per-round accuracy as reported by the aggregator (not verifiable from the chain)."""
+
+    source: str = "reported by aggregator"
+    data: list[AccuracyPoint]

@@ -1,0 +1,131 @@
+"""AuditService: the indexer, the verifier and the read models the auditor API serves."""
+
+from __future__ import annotations
+
+import json
+import threading
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from fedledger.audit.blobs import BlobSource, open_blob_source
+from fedledger.audit.indexer import Indexer, SyncResult
+from fedledger.audit.reports import ReportIndex, report_metrics
+from fedledger.audit.verify import verify_round_from_chain
+from fedledger.chain.backend import ChainBackend
+from fedledger.chain.deploy import Contracts, Deployment
+from fedledger.errors import FedledgerError
+from fedledger.secagg.messages import Reveal
+
+__all__ = ["AuditService"]
+
+
+class AuditService:
+    """Everything behind `fedledger audit serve`; safe to share between request threads."""
+
+    def __init__(
+        self,
+        backend: ChainBackend,
+        deployment: Deployment,
+        store: str | Path | BlobSource,
+        db_path: str | Path,
+        *,
+        confirmations: int = 0,
+        reports: ReportIndex | None = None,
+    ) -> None:
+        self.backend = backend
+        self.deployment = deployment
+        self.contracts: Contracts = deployment.attach(backend)
+        self.source = store if isinstance(store, BlobSource) else open_blob_source(store)
+        self.indexer = Indexer(backend, deployment, db_path, confirmations=confirmations)
+        self.reports = dict(reports or {})
+        self._lock = threading.RLock()
+        self._reveal = lru_cache(maxsize=256)(self._load_reveal)
+
+    # -- refresh ----------------------------------------------------------------------
+    def refresh(self) -> SyncResult:
+        """Index new blocks, then verify (and cache) every finished round not verified yet."""
+        with self._lock:
+            result = self.indexer.sync()
+            for rid in self.unverified_rounds():
+                self.verify(rid, refresh=True)
+            return result
+
+    def unverified_rounds(self) -> list[int]:
+        """Finalized or failed rounds with no cached report."""
+        rows = self.query(
+            "SELECT round FROM rounds WHERE stage IN ('finalized', 'failed') "
+            "AND round NOT IN (SELECT round FROM verifications) ORDER BY round"
+        )
+        return [int(r["round"]) for r in rows]
+
+    def verify(self, round_id: int, *, refresh: bool = False) -> dict[str, Any]:
+        """The audit report of a round (cached in the database; `refresh` recomputes it)."""
+        with self._lock:
+            cached = None if refresh else self.indexer.cached_verification(round_id)
+            if cached is not None:
+                return cached
+            report = verify_round_from_chain(
+                self.backend, self.deployment, self.source, round_id, contracts=self.contracts
+            ).model_dump(mode="json")
+            if report["stage"] in ("finalized", "failed"):
+                self.indexer.store_verification(report)
+            return report
+
+    # -- reads ---------------------------------------------------------------------------
+    def query(self, sql: str, params: tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        """Rows of a read-only query as dicts."""
+        with self.indexer._lock:
+            return [dict(r) for r in self.indexer.conn.execute(sql, params).fetchall()]
+
+    def gas_of(self, tx_hashes: list[str | None]) -> dict[str, int]:
+        """gasUsed per transaction hash (those indexed)."""
+        wanted = [t for t in tx_hashes if t]
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        rows = self.query(
+            f"SELECT tx_hash, gas_used FROM txs WHERE tx_hash IN ({marks})", tuple(wanted)
+        )  # noqa: S608
+        return {r["tx_hash"]: int(r["gas_used"]) for r in rows}
+
+    def _load_reveal(self, name: str) -> Reveal | None:
+        fetch = self.source.fetch(name)
+        if not fetch.ok or fetch.data is None:
+            return None
+        try:
+            return Reveal.from_bytes(fetch.data)
+        except FedledgerError:
+            return None
+
+    def reveal(self, reveal_hash: str | None) -> Reveal | None:
+        """The parsed reveal blob of a round (None when missing, altered or malformed)."""
+        if not reveal_hash or int(reveal_hash, 16) == 0:
+            return None
+        return self._reveal(reveal_hash.removeprefix("0x"))
+
+    def metrics(self, round_id: int) -> dict[str, float | None]:
+        """Aggregator-reported accuracy/loss of a round ({} when no report is known)."""
+        name = self.reports.get(round_id)
+        return report_metrics(self.source, name) if name else {}
+
+    def current_params(self) -> dict[str, int]:
+        """The configuration new rounds will snapshot (live read of RoundParams)."""
+        return self.contracts.params.config().to_json()
+
+    def proposal_state(self, proposal_id: str) -> str | None:
+        """Live Governor state of a proposal, lower case (None if the node cannot say)."""
+        try:
+            return self.contracts.governor.state(int(proposal_id)).name.lower()
+        except FedledgerError:
+            return None
+
+    def close(self) -> None:
+        """Release the database and the blob source."""
+        self.indexer.close()
+        self.source.close()
+
+
+def decode_json(value: str | None, default: Any) -> Any:
+    """A JSON column (None -> default)."""
+    return default if value is None else json.loads(value)
