@@ -15,7 +15,7 @@ from fedledger.errors import ConfigError, ProtocolError
 from fedledger.secagg.commitments import Commitment, seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
-from fedledger.secagg.crypto.keys import public_from_private
+from fedledger.secagg.crypto.keys import is_clamped, public_from_private
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
@@ -72,9 +72,13 @@ def reconstruct_secret(
 ) -> tuple[bytes, list[str]]:
     """Recover a secret from responder -> (x, y) shares; return (secret, blamed responders).
 
-    The first t shares (by x) are tried; if they do not give the committed value, random
-    t-subsets (seeded by `what`, so reruns agree) are tried up to a bound. Once a subset
-    reproduces the commitment it fixes the polynomial, and every share off it is blamed.
+    The first t shares (by x) are tried; if they reproduce the commitment and every other
+    share lies on the same polynomial, nobody is blamed. Otherwise t-subsets are searched
+    (all of them when few, else a bounded random sample seeded by `what`). Among the
+    polynomials that reproduce the commitment, the one most shares agree with wins and
+    the shares off it are blamed. (Wrong shares can still interpolate to the right
+    secret, e.g. a common offset with Lagrange weights summing to zero, so the first
+    valid subset is not enough to assign blame.)
     """
     if len(points) < threshold:
         raise RoundAborted(
@@ -84,31 +88,46 @@ def reconstruct_secret(
         )
     order = sorted(points, key=lambda r: points[r][0])
 
-    def attempt(subset: tuple[str, ...]) -> bytes | None:
+    def attempt(subset: tuple[str, ...]) -> tuple[bytes, frozenset[str]] | None:
         try:
             secret = shamir.combine([points[r] for r in subset])
         except ValueError:
             return None
-        return secret if is_valid(secret) else None
+        if not is_valid(secret):
+            return None
+        basis = [points[r] for r in subset]
+        agree = frozenset(
+            r for r in order if shamir.interpolate_at(basis, points[r][0]) == points[r][1]
+        )
+        return secret, agree
 
-    subsets: list[tuple[str, ...]] = [tuple(order[:threshold])]
+    first = attempt(tuple(order[:threshold]))
+    if first is not None and len(first[1]) == len(order):
+        return first[0], []
     if comb(len(order), threshold) <= _SUBSET_TRIES:
-        subsets += list(combinations(order, threshold))
+        subsets: list[tuple[str, ...]] = list(combinations(order, threshold))
     else:
         rng = random.Random(what)
-        subsets += [tuple(rng.sample(order, threshold)) for _ in range(_SUBSET_TRIES)]
+        subsets = [tuple(rng.sample(order, threshold)) for _ in range(_SUBSET_TRIES)]
+    best = first
+    seen: list[frozenset[str]] = [first[1]] if first is not None else []
     for subset in subsets:
-        secret = attempt(subset)
-        if secret is None:
+        if any(seen_set.issuperset(subset) for seen_set in seen):
+            continue  # same polynomial as one already scored
+        found = attempt(subset)
+        if found is None:
             continue
-        basis = [points[r] for r in subset]
-        bad = [r for r in order if shamir.interpolate_at(basis, points[r][0]) != points[r][1]]
-        return secret, bad
-    raise RoundAborted(
-        UNMASK,
-        "unreconstructable_secret",
-        f"{what}: no {threshold} of the {len(points)} shares reproduce the committed value",
-    )
+        seen.append(found[1])
+        if best is None or len(found[1]) > len(best[1]):
+            best = found
+    if best is None:
+        raise RoundAborted(
+            UNMASK,
+            "unreconstructable_secret",
+            f"{what}: no {threshold} of the {len(points)} shares reproduce the committed value",
+        )
+    secret, agree = best
+    return secret, [r for r in order if r not in agree]
 
 
 class SecAggServer:
@@ -331,7 +350,7 @@ class SecAggServer:
             sk, bad = reconstruct_secret(
                 gather(v, "s"),
                 self.params.threshold,
-                lambda s, pk=pk: public_from_private(s) == pk,  # type: ignore[misc]
+                lambda s, pk=pk: is_clamped(s) and public_from_private(s) == pk,  # type: ignore[misc]
                 what=f"mask key of dropped {v}",
             )
             mask_keys[v] = sk

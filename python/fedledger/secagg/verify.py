@@ -11,7 +11,7 @@ import numpy as np
 from fedledger.encoding import sha256, to_hex
 from fedledger.errors import FedledgerError
 from fedledger.secagg.commitments import seed_commitment
-from fedledger.secagg.crypto.keys import public_from_private
+from fedledger.secagg.crypto.keys import is_clamped, public_from_private
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import Reveal, Roster, check_address, sort_addresses
@@ -292,6 +292,9 @@ def verify_round(transcript: PublicTranscript) -> Report:
             )
         bad = {}
         for v, sk in st.reveal.mask_keys.items():
+            if not is_clamped(sk):
+                bad[v] = {"expected": "clamped (RFC 7748) private key", "found": to_hex(sk)}
+                continue
             pk = public_from_private(sk)
             if pk != st.roster.bundle(v).mask_key:
                 bad[v] = {"expected": to_hex(st.roster.bundle(v).mask_key), "found": to_hex(pk)}

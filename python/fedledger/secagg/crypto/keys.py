@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,8 @@ __all__ = [
     "KEY_BUNDLE_TYPE",
     "KeyPair",
     "bundle_typed_data",
+    "clamp",
+    "is_clamped",
     "public_from_private",
     "recover_bundle_signer",
     "sign_bundle",
@@ -37,12 +40,27 @@ class KeyPair:
 
     @classmethod
     def generate(cls) -> KeyPair:
-        """A fresh key pair from the OS randomness."""
-        sk = X25519PrivateKey.generate()
-        return cls(private=sk.private_bytes_raw(), public=_raw_public(sk.public_key()))
+        """A fresh key pair from the OS randomness; the private key is stored clamped."""
+        private = clamp(os.urandom(32))
+        return cls(private=private, public=public_from_private(private))
 
     def __repr__(self) -> str:  # never print a private key
         return f"KeyPair(public=0x{self.public.hex()})"
+
+
+def clamp(scalar: bytes) -> bytes:
+    """RFC 7748 clamping; X25519 ignores the clamped bits, so revealed keys must be clamped
+    (canonical) or a tampered reveal could differ from the real key yet act the same."""
+    raw = bytearray(scalar)
+    raw[0] &= 248
+    raw[31] &= 127
+    raw[31] |= 64
+    return bytes(raw)
+
+
+def is_clamped(scalar: bytes) -> bool:
+    """Whether a 32-byte private key is in canonical (clamped) form."""
+    return len(scalar) == 32 and clamp(scalar) == scalar
 
 
 def public_from_private(private: bytes) -> bytes:
