@@ -111,12 +111,14 @@ class AuditService:
 
     def current_params(self) -> dict[str, int]:
         """The configuration new rounds will snapshot (live read of RoundParams)."""
-        return self.contracts.params.config().to_json()
+        with self._lock:  # eth-tester is not thread-safe; one chain read at a time
+            return self.contracts.params.config().to_json()
 
     def proposal_state(self, proposal_id: str) -> str | None:
         """Live Governor state of a proposal, lower case (None if the node cannot say)."""
         try:
-            return self.contracts.governor.state(int(proposal_id)).name.lower()
+            with self._lock:
+                return self.contracts.governor.state(int(proposal_id)).name.lower()
         except FedledgerError:
             return None
 

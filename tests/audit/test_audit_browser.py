@@ -1,0 +1,122 @@
+"""The dashboard in headless Chromium over a real populated chain (rounds table, a round page)."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from audit_helpers import free_port
+
+from fedledger.audit.api import create_app
+from fedledger.audit.service import AuditService
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def base_url(populated, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    w = populated.world
+    db = Path(tmp_path_factory.mktemp("browser")) / "audit.db"
+    service = AuditService(w.backend, w.deployment, str(populated.store_dir), db, reports=populated.reports)
+    service.refresh()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        service.close()
+
+
+@pytest.fixture(scope="module")
+def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromium = shutil.which("chromium") or "/usr/bin/chromium"
+    chromedriver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+        "--window-size=1280,1400",
+        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
+    ):
+        options.add_argument(flag)
+    d = webdriver.Chrome(service=Service(chromedriver), options=options)
+    try:
+        yield d
+    finally:
+        d.quit()
+
+
+def wait_for(driver, css: str, timeout: float = 15.0):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def test_rounds_table_shows_green_and_red_badges_and_the_accuracy_plot(driver, base_url, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    driver.get(base_url + "/")
+    wait_for(driver, "#rounds-table tr[data-round]")
+    rows = driver.find_elements(By.CSS_SELECTOR, "#rounds-table tr[data-round]")
+    badges = {
+        int(r.get_attribute("data-round")): r.find_element(By.CSS_SELECTOR, ".badge").get_attribute("data-verified")
+        for r in rows
+    }
+    assert badges == {1: "ok", 2: "ok", 3: "failed", 4: "ok"}
+    bad = driver.find_element(By.CSS_SELECTOR, 'tr[data-round="3"] .badge')
+    assert bad.value_of_css_property("background-color") == "rgba(207, 34, 46, 1)"
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#accuracy-plot circle")) == 4
+    assert "reported by aggregator" in driver.find_element(By.TAG_NAME, "main").text
+    shot = tmp_path / "dashboard-rounds.png"
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+
+
+def test_round_page_lists_participants_commitments_and_failed_check(driver, base_url, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    driver.get(base_url + "/")
+    wait_for(driver, 'tr[data-round="3"] a').click()
+    wait_for(driver, "#checks-table")
+    assert driver.find_element(By.TAG_NAME, "h1").text.startswith("Round #3")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#members-table tbody tr")) == 5
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#commitments-table tbody tr")) == 5
+    failed = driver.find_elements(By.CSS_SELECTOR, "#checks-table tr.check-fail")
+    assert {f.get_attribute("data-check") for f in failed} == {"aggregate_recomputed", "model_update"}
+    assert "differs" in failed[0].text or "differs" in failed[1].text
+    shot = tmp_path / "dashboard-round.png"
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    shutil.copy(shot, "/tmp/audit-dashboard-round.png")
+
+
+def test_round_page_of_a_dropout_round_names_the_stage(driver, base_url):
+    from selenium.webdriver.common.by import By
+
+    driver.get(base_url + "/#/round/2")
+    wait_for(driver, "#members-table tbody tr")
+    text = driver.find_element(By.ID, "members-table").text
+    assert "dropped" in text and "masked_input" in text
+    assert not driver.find_elements(By.CSS_SELECTOR, "#checks-table tr.check-fail")
