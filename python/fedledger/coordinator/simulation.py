@@ -1,0 +1,384 @@
+"""In-process simulation: N participants and one RoundCoordinator on a real chain, no HTTP.
+
+The same protocol code as the service and the node processes runs here; only the
+transport (direct method calls) and the clock (simulated, jumped forward when everybody
+is idle) differ. Chain time is moved forward with the backend's test-chain controls when
+the round waits for an on-chain deadline.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tempfile
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from fedledger.chain.accounts import derive_accounts, fund
+from fedledger.chain.backend import ChainBackend, EmbeddedChain
+from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, RoundConfig
+from fedledger.chain.deploy import Contracts, Deployment, deploy_all
+from fedledger.coordinator.round import FINALIZE, MASKED_INPUT, RoundCoordinator, RoundStatus
+from fedledger.coordinator.spec import ModelSpec, StageDurations
+from fedledger.coordinator.transcript import build_transcript
+from fedledger.errors import ConfigError
+from fedledger.fl.datasets import Dataset, load_dataset
+from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
+from fedledger.fl.partition import Partition, dirichlet_partition, iid_partition
+from fedledger.fl.train import TrainConfig, evaluate
+from fedledger.node.participant import DROP_POINTS, Participant
+from fedledger.store.base import BlobStore
+from fedledger.store.filesystem import FilesystemBlobStore
+
+__all__ = [
+    "SimClock",
+    "Simulation",
+    "SimulationConfig",
+    "SimulationRound",
+    "make_evaluator",
+    "run_simulation",
+]
+
+_PARTICIPANT_FUNDS = 10**18  # 1 ether: plenty for a few hundred commits at devnet gas prices
+
+
+class SimClock:
+    """The coordinator's clock in a simulation: real time plus jumps made when everyone is idle."""
+
+    def __init__(self) -> None:
+        self.offset = 0.0
+
+    def __call__(self) -> float:
+        return time.time() + self.offset
+
+    def advance_to(self, when: float) -> None:
+        """Jump forward so that now > `when`."""
+        gap = when - self() + 0.001
+        if gap > 0:
+            self.offset += gap
+
+
+@dataclass(frozen=True)
+class SimulationConfig:
+    """What to simulate (defaults are the `fedledger demo` defaults)."""
+
+    participants: int = 10
+    rounds: int = 5
+    dataset: str = "digits"
+    model: str = "mlp"
+    partition: str = "dirichlet"
+    alpha: float = 0.5
+    min_size: int = 10
+    seed: int = 0
+    train: TrainConfig = field(default_factory=TrainConfig)
+    round_config: RoundConfig = DEFAULT_ROUND_CONFIG
+    dropouts: Mapping[int, Mapping[int, str]] = field(default_factory=dict)
+    """round id -> participant index -> drop point (see node.participant.DROP_POINTS)."""
+    durations: StageDurations = field(default_factory=StageDurations)
+    verify: bool = True
+    fsync: bool = False
+
+    def __post_init__(self) -> None:
+        if self.participants < 2:
+            raise ConfigError(f"simulation: participants must be >= 2, got {self.participants}")
+        if self.rounds < 1:
+            raise ConfigError(f"simulation: rounds must be >= 1, got {self.rounds}")
+        if self.partition not in ("dirichlet", "iid"):
+            raise ConfigError(
+                f"simulation: partition must be 'dirichlet' or 'iid', got {self.partition!r}"
+            )
+        for r, drops in self.dropouts.items():
+            for i, point in drops.items():
+                if not 0 <= i < self.participants:
+                    raise ConfigError(
+                        f"simulation: dropout of round {r} names participant {i}, out of range"
+                    )
+                if point not in DROP_POINTS:
+                    raise ConfigError(
+                        f"simulation: dropout point {point!r} is not one of "
+                        f"{', '.join(DROP_POINTS)}"
+                    )
+
+
+@dataclass
+class SimulationRound:
+    """One simulated round's outcome."""
+
+    round_id: int
+    outcome: str
+    reason: str
+    accuracy: float | None
+    loss: float | None
+    survivors: int
+    dropped: dict[str, str]
+    """participant address -> the stage it went silent in."""
+    gas: dict[str, Any]
+    timings: dict[str, float]
+    verified: bool | None
+    failed_checks: list[str]
+    model_hash: str
+    new_model_hash: str
+
+    def to_json(self) -> dict[str, Any]:
+        """Plain JSON object."""
+        return dataclasses.asdict(self)
+
+
+def make_evaluator(
+    dataset: Dataset, spec: ModelSpec, *, seed: int = 0
+) -> Callable[[bytes], tuple[float, float]]:
+    """evaluate(model_bytes) -> (accuracy, loss) on the dataset's held-out test split."""
+    module = build_model(
+        spec.model, n_features=spec.n_features, n_classes=spec.n_classes, seed=seed
+    )
+
+    def run(model: bytes) -> tuple[float, float]:
+        load_model_bytes(module, model)
+        return evaluate(module, dataset.test.X, dataset.test.y, num_threads=1)
+
+    return run
+
+
+def _partition(cfg: SimulationConfig, ds: Dataset) -> Partition:
+    if cfg.partition == "dirichlet":
+        return dirichlet_partition(
+            ds.train.y, cfg.participants, alpha=cfg.alpha, seed=cfg.seed, min_size=cfg.min_size
+        )
+    return iid_partition(len(ds.train), cfg.participants, seed=cfg.seed, min_size=cfg.min_size)
+
+
+class Simulation:
+    """Deployment, accounts, data and participants; then `run_round()` as often as wanted."""
+
+    def __init__(
+        self,
+        config: SimulationConfig,
+        *,
+        chain: ChainBackend | None = None,
+        deployment: Deployment | None = None,
+        state_dir: str | Path | None = None,
+        store: BlobStore | None = None,
+        on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    ) -> None:
+        """Deploys on `chain` (default: a fresh embedded chain) unless `deployment` is given."""
+        self.config = cfg = config
+        self.on_event = on_event or (lambda kind, data: None)
+        torch.set_num_threads(1)
+        self._tmp = None
+        if state_dir is None:
+            self._tmp = tempfile.TemporaryDirectory(prefix="fedledger-sim-")
+            state_dir = self._tmp.name
+        self.state_dir = Path(state_dir)
+        self.chain = chain if chain is not None else EmbeddedChain()
+        funded = self.chain.funded_accounts()
+        self.deployer, self.aggregator = funded[0], funded[1]
+        self._event("setup", {"step": "deploy"})
+        if deployment is None:
+            deployment = deploy_all(
+                self.chain,
+                deployer=self.deployer,
+                aggregator=self.aggregator.address,
+                params=cfg.round_config,
+            )
+        self.deployment = deployment
+        self.contracts: Contracts = deployment.attach(self.chain)
+        self.store = (
+            store
+            if store is not None
+            else FilesystemBlobStore(self.state_dir / "blobs", fsync=cfg.fsync)
+        )
+
+        self.dataset = load_dataset(cfg.dataset, seed=cfg.seed)
+        self.partition = _partition(cfg, self.dataset)
+        self.spec = ModelSpec(
+            cfg.model, cfg.dataset, self.dataset.n_features, self.dataset.n_classes
+        )
+        genesis = module_to_bytes(
+            build_model(
+                cfg.model,
+                n_features=self.spec.n_features,
+                n_classes=self.spec.n_classes,
+                seed=cfg.seed,
+            )
+        )
+        self._event("setup", {"step": "accounts"})
+        label = f"sim-{cfg.seed}-{self.deployment.addresses['RoundLog']}".encode()
+        self.accounts = derive_accounts(label, cfg.participants)
+        self._enrol()
+        self.clock = SimClock()
+        self.coordinator = RoundCoordinator(
+            chain=self.chain,
+            deployment=deployment,
+            contracts=self.contracts,
+            aggregator=self.aggregator,
+            store=self.store,
+            state_dir=self.state_dir / "coordinator",
+            model_spec=self.spec,
+            genesis_model=genesis,
+            durations=cfg.durations,
+            clock=self.clock,
+            evaluate=make_evaluator(self.dataset, self.spec, seed=cfg.seed),
+            expected_participants=cfg.participants,
+            fsync=cfg.fsync,
+        )
+        shared = build_model(
+            cfg.model, n_features=self.spec.n_features, n_classes=self.spec.n_classes, seed=cfg.seed
+        )
+        X, y = self.dataset.train.X, self.dataset.train.y
+        self.participants = [
+            Participant(
+                account=acct,
+                X=X[idx],
+                y=y[idx],
+                index=i,
+                model_spec=self.spec,
+                train_config=cfg.train,
+                seed=cfg.seed,
+                chain=self.chain,
+                contracts=self.contracts,
+                store=self.store,
+                dropout={r: d[i] for r, d in cfg.dropouts.items() if i in d},
+                module=shared,
+            )
+            for i, (acct, idx) in enumerate(zip(self.accounts, self.partition.parts, strict=True))
+        ]
+        self.results: list[SimulationRound] = []
+
+    def _event(self, kind: str, data: dict[str, Any]) -> None:
+        self.on_event(kind, data)
+
+    def _enrol(self) -> None:
+        """Fund and register every participant account that is not already (reruns on a devnet)."""
+        registry = self.contracts.registry
+        todo = [a for a in self.accounts if not registry.is_registered(a.address)]
+        poor = [
+            a.address
+            for a in self.accounts
+            if self.chain.w3.eth.get_balance(a.address) < _PARTICIPANT_FUNDS // 10
+        ]
+        if poor:
+            fund(self.chain, self.deployer, poor, _PARTICIPANT_FUNDS)
+        for i, a in enumerate(todo):
+            registry.register(a.address, sender=self.deployer)
+            self._event("enrol", {"done": i + 1, "total": len(todo)})
+
+    def _advance_time(self, status: RoundStatus) -> bool:
+        """Everyone is idle: jump the clock (or chain time) past the deadline the round awaits."""
+        if status.stage_deadline is not None:
+            self.clock.advance_to(status.stage_deadline)
+            return True
+        if status.stage == MASKED_INPUT or (
+            status.stage == FINALIZE and status.waiting_for == "commit_deadline"
+        ):
+            self.chain.advance_time(max(1, status.commit_deadline - self.chain.timestamp() + 1))
+            return True
+        return False
+
+    def run_round(self) -> SimulationRound:
+        """Open, drive and close one round; verify it from chain + store when it finalized."""
+        coord = self.coordinator
+        before = dict(coord.timings)
+        t_start = time.perf_counter()
+        status = coord.open_round()
+        round_id = status.round_id
+        self._event("round", {"round": round_id, "stage": status.stage})
+        for _ in range(10_000):
+            acted = False
+            for p in self.participants:
+                acted = p.step(coord) or acted
+            new = coord.tick()
+            moved = (new.stage, new.counts) != (status.stage, status.counts)
+            if new.stage != status.stage:
+                self._event("round", {"round": round_id, "stage": new.stage})
+            status = new
+            if status.done:
+                break
+            if not acted and not moved and not self._advance_time(status):
+                raise ConfigError(f"round {round_id} is stuck in stage {status.stage}")
+        else:
+            raise ConfigError(f"round {round_id} did not finish")
+        coord.tick()  # publish the report
+        wall = time.perf_counter() - t_start
+        report = coord.report(round_id)
+        assert report is not None
+
+        verified: bool | None = None
+        failed: list[str] = []
+        t_verify = 0.0
+        if report.outcome == "finalized" and self.config.verify:
+            from fedledger.secagg.verify import verify_round
+
+            t0 = time.perf_counter()
+            result = verify_round(
+                build_transcript(self.chain, self.contracts, self.store, round_id)
+            )
+            t_verify = time.perf_counter() - t0
+            verified, failed = result.ok, result.failed
+
+        timings = {
+            k: coord.timings.get(k, 0.0) - before.get(k, 0.0) for k in ("chain", "store", "secagg")
+        }
+        timings = {f"coordinator_{k}": round(v, 4) for k, v in timings.items()}
+        parts = {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
+        commit_gas: list[int] = []
+        dropped = dict(report.dropped)
+        for p in self.participants:
+            rec = p.rounds.get(round_id)
+            if rec is None:
+                continue
+            for k in parts:
+                parts[k] += rec.timings[k]
+            if rec.commit_gas is not None:
+                commit_gas.append(rec.commit_gas)
+            if rec.dropped_at == "before_keys":
+                dropped[p.address] = "advertise_keys"
+        timings.update({f"participants_{k}": round(v, 4) for k, v in parts.items()})
+        timings["verify"] = round(t_verify, 4)
+        timings["wall"] = round(wall, 4)
+        gas: dict[str, Any] = dict(report.gas)
+        gas["commit_total"] = sum(commit_gas)
+        gas["commit_each"] = round(sum(commit_gas) / len(commit_gas)) if commit_gas else None
+        gas["total"] = sum(v for v in report.gas.values() if v) + sum(commit_gas)
+        out = SimulationRound(
+            round_id=round_id,
+            outcome=report.outcome,
+            reason=str(report.doc.get("reason", "")),
+            accuracy=report.accuracy,
+            loss=report.doc.get("loss"),
+            survivors=len(report.survivors),
+            dropped=dropped,
+            gas=gas,
+            timings=timings,
+            verified=verified,
+            failed_checks=failed,
+            model_hash=str(report.doc["modelHash"]),
+            new_model_hash=str(report.doc.get("newModelHash") or ""),
+        )
+        self.results.append(out)
+        self._event("done", out.to_json())
+        return out
+
+    def run(self) -> list[SimulationRound]:
+        """All configured rounds."""
+        for _ in range(self.config.rounds):
+            self.run_round()
+        return self.results
+
+    def close(self) -> None:
+        """Release files (and the temporary state dir, if one was made)."""
+        self.coordinator.close()
+        if self._tmp is not None:
+            self._tmp.cleanup()
+
+
+def run_simulation(config: SimulationConfig, **kwargs: Any) -> list[SimulationRound]:
+    """Set up a Simulation, run every round, clean up; see `Simulation` for the keyword options."""
+    sim = Simulation(config, **kwargs)
+    try:
+        return sim.run()
+    finally:
+        sim.close()

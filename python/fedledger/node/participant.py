@@ -1,0 +1,317 @@
+"""Participant: one data owner's side of every round, independent of how it reaches the coordinator.
+
+It trusts the chain, not the coordinator: round parameters, seed, model hash and roster
+hash are read from RoundLog; the model and roster are fetched from the blob store and
+checked against those hashes; the masked-input commitment is sent from its own account.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+from eth_account.signers.local import LocalAccount
+from torch import nn
+
+from fedledger.chain.backend import ChainBackend
+from fedledger.chain.datatypes import RoundInfo, Stage
+from fedledger.chain.deploy import Contracts
+from fedledger.coordinator.round import NotInRoster, NotReady, RoundStatus, WrongStage
+from fedledger.coordinator.spec import ModelSpec, secagg_params
+from fedledger.encoding import sha256
+from fedledger.errors import ConfigError, ProtocolError, StoreError
+from fedledger.fl.models import build_model
+from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed, train_local
+from fedledger.secagg.client import SecAggClient
+from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.messages import (
+    EncryptedShare,
+    KeyBundle,
+    Roster,
+    ShareKeysMessage,
+    UnmaskRequest,
+    UnmaskResponse,
+)
+from fedledger.secagg.params import RoundContext
+from fedledger.secagg.quantize import quantize
+from fedledger.store.base import BlobStore
+
+__all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound"]
+
+# Where a simulated participant can go silent, in protocol order.
+DROP_POINTS = ("before_keys", "after_keys", "after_shares", "after_commit", "during_unmask")
+
+
+class CoordinatorPort(Protocol):
+    """What a participant needs from the coordinator (RoundCoordinator, or an HTTP client)."""
+
+    def status(self) -> RoundStatus: ...
+
+    def submit_keys(self, bundle: KeyBundle) -> None: ...
+
+    def submit_shares(self, message: ShareKeysMessage) -> None: ...
+
+    def shares_for(self, address: str) -> list[EncryptedShare]: ...
+
+    def submit_masked(self, address: str, masked_hash: bytes, seed_commitment: bytes) -> None: ...
+
+    def unmask_request_for(self, address: str) -> UnmaskRequest: ...
+
+    def submit_unmask(self, response: UnmaskResponse) -> None: ...
+
+
+@dataclass
+class ParticipantRound:
+    """What one participant did in one round (for reports and benchmarks)."""
+
+    round_id: int
+    done: list[str] = field(default_factory=list)  # stages whose message was sent
+    dropped_at: str = ""  # the simulated drop point, if any
+    left_out: str = ""  # why the coordinator left us out, if it did
+    train_loss: float | None = None
+    examples: int = 0
+    commit_gas: int | None = None
+    timings: dict[str, float] = field(
+        default_factory=lambda: {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
+    )
+
+
+class Participant:
+    """Drive with `step(port)` until the round is over; each call does at most one stage's work."""
+
+    def __init__(
+        self,
+        *,
+        account: LocalAccount,
+        X: np.ndarray,
+        y: np.ndarray,
+        index: int,
+        model_spec: ModelSpec,
+        train_config: TrainConfig,
+        seed: int,
+        chain: ChainBackend,
+        contracts: Contracts,
+        store: BlobStore,
+        dropout: Mapping[int, str] | None = None,
+        module: nn.Module | None = None,
+    ) -> None:
+        """`index` and `seed` fix the local training seed: derive_seed(seed, round - 1, index).
+
+        `dropout` maps a round id to a point in DROP_POINTS where this participant goes
+        silent (simulation only). `module` may be shared between participants of one thread.
+        """
+        for r, point in (dropout or {}).items():
+            if point not in DROP_POINTS:
+                raise ConfigError(
+                    f"dropout of round {r}: {point!r} is not one of {', '.join(DROP_POINTS)}"
+                )
+        if len(y) == 0:
+            raise ConfigError(f"participant {account.address}: the partition is empty")
+        self.account = account
+        self.address: str = account.address
+        self.X, self.y = X, y
+        self.index = index
+        self.model_spec = model_spec
+        self.train_config = train_config
+        self.seed = seed
+        self.chain = chain
+        self.contracts = contracts
+        self.store = store
+        self.dropout = dict(dropout or {})
+        self.module = module or build_model(
+            model_spec.model,
+            n_features=model_spec.n_features,
+            n_classes=model_spec.n_classes,
+            seed=seed,
+        )
+        self.rounds: dict[int, ParticipantRound] = {}
+        self._round_id = 0
+        self._client: SecAggClient | None = None
+        self._info: RoundInfo | None = None
+        self._update: LocalUpdate | None = None
+        self._masked: tuple[bytes, bytes] | None = None
+
+    # -- timing --------------------------------------------------------------------------
+    def _add(self, kind: str, t0: float) -> None:
+        rec = self.rounds[self._round_id]
+        rec.timings[kind] += time.perf_counter() - t0
+
+    @property
+    def current(self) -> ParticipantRound | None:
+        """The record of the round in progress (or last seen)."""
+        return self.rounds.get(self._round_id)
+
+    def _drops(self, point: str) -> bool:
+        if self.dropout.get(self._round_id) == point:
+            rec = self.rounds[self._round_id]
+            rec.dropped_at = point
+            return True
+        return False
+
+    def _silent(self) -> bool:
+        rec = self.rounds.get(self._round_id)
+        return rec is None or bool(rec.dropped_at or rec.left_out)
+
+    # -- driving -------------------------------------------------------------------------
+    def step(self, port: CoordinatorPort) -> bool:
+        """Do the next thing the round needs from us, if any; True when a message was sent."""
+        status = port.status()
+        if status.round_id == 0 or status.stage in ("idle",):
+            return False
+        if status.round_id != self._round_id:
+            self._start(status.round_id)
+        if self._silent():
+            return False
+        rec = self.rounds[self._round_id]
+        try:
+            if status.stage == ADVERTISE_KEYS and ADVERTISE_KEYS not in rec.done:
+                if self._drops("before_keys"):
+                    return False
+                port.submit_keys(self.advertise_keys())
+                rec.done.append(ADVERTISE_KEYS)
+                return True
+            if status.stage == SHARE_KEYS and status.roster_posted and SHARE_KEYS not in rec.done:
+                if ADVERTISE_KEYS not in rec.done:
+                    rec.left_out = "joined after the key stage"
+                    return False
+                if self._drops("after_keys"):
+                    return False
+                port.submit_shares(self.share_keys())
+                rec.done.append(SHARE_KEYS)
+                return True
+            if status.stage == MASKED_INPUT and MASKED_INPUT not in rec.done:
+                if SHARE_KEYS not in rec.done or self._drops("after_shares"):
+                    return False
+                masked_hash, seed_c = self.masked_input(port.shares_for(self.address))
+                rec.done.append(MASKED_INPUT)
+                if self._drops("after_commit"):
+                    return True  # committed and uploaded, but never tells the coordinator
+                port.submit_masked(self.address, masked_hash, seed_c)
+                return True
+            if status.stage == UNMASK and UNMASK not in rec.done:
+                if MASKED_INPUT not in rec.done or self._drops("during_unmask"):
+                    return False
+                port.submit_unmask(self.unmask(port.unmask_request_for(self.address)))
+                rec.done.append(UNMASK)
+                return True
+        except NotInRoster as exc:
+            rec.left_out = str(exc)
+            return False
+        except (NotReady, WrongStage):
+            return False  # the coordinator moved on or is not there yet: look again later
+        return False
+
+    def _start(self, round_id: int) -> None:
+        self._round_id = round_id
+        self.rounds[round_id] = ParticipantRound(round_id)
+        self._client = None
+        self._info = None
+        self._update = None
+        self._masked = None
+
+    def _read_round(self) -> RoundInfo:
+        t0 = time.perf_counter()
+        info = self.contracts.round_log.get_round(self._round_id)
+        self._add("chain", t0)
+        return info
+
+    # -- the stages (callable directly by a transport that drives them itself) ------------
+    def advertise_keys(self) -> KeyBundle:
+        """Read the round from chain, fetch and check the model, train, and sign fresh keys."""
+        if self._round_id not in self.rounds:
+            raise ProtocolError(ADVERTISE_KEYS, "round", "no round started (call step or _start)")
+        info = self._read_round()
+        if info.stage != Stage.OPENED:
+            raise ProtocolError(
+                ADVERTISE_KEYS, "round", f"round {self._round_id} is {info.stage.name} on chain"
+            )
+        self._info = info
+        t0 = time.perf_counter()
+        try:
+            model = self.store.get(info.model_hash.hex())
+        except StoreError as exc:
+            raise ProtocolError(
+                ADVERTISE_KEYS, "modelHash", f"global model unavailable: {exc}"
+            ) from None
+        self._add("store", t0)
+        if sha256(model) != info.model_hash:
+            raise ProtocolError(ADVERTISE_KEYS, "modelHash", "the store returned another model")
+        t0 = time.perf_counter()
+        self._update = train_local(
+            self.module,
+            model,
+            self.X,
+            self.y,
+            config=self.train_config,
+            seed=derive_seed(self.seed, self._round_id - 1, self.index),
+        )
+        self._add("training", t0)
+        rec = self.rounds[self._round_id]
+        rec.train_loss, rec.examples = self._update.train_loss, self._update.weight
+        t0 = time.perf_counter()
+        ctx = RoundContext(self.chain.chain_id, self.contracts.round_log.address, self._round_id)
+        params = secagg_params(info.config)
+        self._client = SecAggClient(
+            ctx, params, self.account, vector_length=self._update.delta.size + 1
+        )
+        bundle = self._client.advertise_keys()
+        self._add("secagg", t0)
+        return bundle
+
+    def share_keys(self) -> ShareKeysMessage:
+        """Fetch the roster named on chain, check it, and share our secrets with our neighbours."""
+        assert self._client is not None
+        info = self._read_round()
+        if info.stage != Stage.ROSTERED:
+            raise NotReady(
+                SHARE_KEYS, "roster", f"round {self._round_id} is {info.stage.name} on chain"
+            )
+        t0 = time.perf_counter()
+        try:
+            blob = self.store.get(info.roster_hash.hex())
+        except StoreError as exc:
+            raise ProtocolError(SHARE_KEYS, "rosterHash", f"roster unavailable: {exc}") from None
+        self._add("store", t0)
+        t0 = time.perf_counter()
+        roster = Roster.from_bytes(blob)
+        if self.address not in roster:
+            self._add("secagg", t0)
+            raise NotInRoster(SHARE_KEYS, "roster", f"{self.address} is not in the on-chain roster")
+        message = self._client.share_keys(roster, info.seed)
+        self._add("secagg", t0)
+        return message
+
+    def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
+        """Quantize and mask our update, upload the blob, commit on chain from our own account."""
+        assert self._client is not None and self._update is not None and self._info is not None
+        t0 = time.perf_counter()
+        params = secagg_params(self._info.config)
+        x = quantize(self._update.delta, self._update.weight, params)
+        masked = self._client.masked_input(x, shares)
+        self._add("secagg", t0)
+        t0 = time.perf_counter()
+        self.store.put_expected(masked.masked_hash.hex(), masked.vector)
+        self._add("store", t0)
+        t0 = time.perf_counter()
+        tx = self.contracts.round_log.commit(
+            self._round_id, masked.masked_hash, masked.seed_commitment, sender=self.account
+        )
+        self._add("chain", t0)
+        self.rounds[self._round_id].commit_gas = tx.gas_used
+        self._masked = (masked.masked_hash, masked.seed_commitment)
+        return self._masked
+
+    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
+        """Our shares of survivors' self-mask seeds and of dropped neighbours' mask keys."""
+        assert self._client is not None
+        t0 = time.perf_counter()
+        response = self._client.unmask(request)
+        self._add("secagg", t0)
+        return response
+
+    def summary(self) -> dict[str, Any]:
+        """Per-round records as JSON."""
+        return {str(r): rec.__dict__ for r, rec in self.rounds.items()}
