@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+import subprocess
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -66,9 +71,9 @@ class AuditWorld:
     """model hash -> model bytes (every model any round started from or produced)."""
 
 
-def build_world(n: int = 5) -> AuditWorld:
-    """Deploy on a fresh eth-tester chain and register `n` funded participants."""
-    backend = EmbeddedChain()
+def build_world(n: int = 5, backend: ChainBackend | None = None) -> AuditWorld:
+    """Deploy (on a fresh eth-tester chain by default) and register `n` funded participants."""
+    backend = backend or EmbeddedChain()
     funded = backend.funded_accounts()
     deployer, aggregator = funded[0], funded[1]
     deployment = deploy_all(
@@ -237,3 +242,44 @@ def publish_report(store: FilesystemBlobStore, round_id: int, accuracy: float) -
     return store.put(
         canonical_json({"round": round_id, "accuracy": accuracy, "loss": 1.0 - accuracy})
     )
+
+
+def start_anvil(port: int) -> subprocess.Popen[bytes]:
+    """A throw-away anvil on 127.0.0.1:`port`, answering before this returns."""
+    from fedledger.chain.devnet import anvil_binary
+
+    proc = subprocess.Popen(
+        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--silent"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            assert proc.poll() is None, "anvil exited at start"
+            time.sleep(0.05)
+    proc.kill()
+    raise RuntimeError("anvil did not start")
+
+
+@contextmanager
+def serve_in_thread(app: Any, port: int) -> Iterator[str]:
+    """Run an ASGI app with uvicorn on 127.0.0.1:`port` in a thread; yields its base URL."""
+    import uvicorn
+
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        if time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)

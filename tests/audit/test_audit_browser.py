@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import uvicorn
-from audit_helpers import free_port
+from audit_helpers import free_port, serve_in_thread
 
 from fedledger.audit.api import create_app
 from fedledger.audit.service import AuditService
@@ -22,21 +19,14 @@ pytestmark = pytest.mark.browser
 def base_url(populated, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     w = populated.world
     db = Path(tmp_path_factory.mktemp("browser")) / "audit.db"
-    service = AuditService(w.backend, w.deployment, str(populated.store_dir), db, reports=populated.reports)
+    service = AuditService(
+        w.backend, w.deployment, str(populated.store_dir), db, reports=populated.reports
+    )
     service.refresh()
-    port = free_port()
-    server = uvicorn.Server(uvicorn.Config(create_app(service), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        with serve_in_thread(create_app(service), free_port()) as url:
+            yield url
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         service.close()
 
 
@@ -73,7 +63,9 @@ def wait_for(driver, css: str, timeout: float = 15.0):
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+    return WebDriverWait(driver, timeout).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, css))
+    )
 
 
 def test_rounds_table_shows_green_and_red_badges_and_the_accuracy_plot(driver, base_url, tmp_path):
@@ -83,7 +75,9 @@ def test_rounds_table_shows_green_and_red_badges_and_the_accuracy_plot(driver, b
     wait_for(driver, "#rounds-table tr[data-round]")
     rows = driver.find_elements(By.CSS_SELECTOR, "#rounds-table tr[data-round]")
     badges = {
-        int(r.get_attribute("data-round")): r.find_element(By.CSS_SELECTOR, ".badge").get_attribute("data-verified")
+        int(r.get_attribute("data-round")): r.find_element(By.CSS_SELECTOR, ".badge").get_attribute(
+            "data-verified"
+        )
         for r in rows
     }
     assert badges == {1: "ok", 2: "ok", 3: "failed", 4: "ok"}
@@ -105,7 +99,10 @@ def test_round_page_lists_participants_commitments_and_failed_check(driver, base
     assert len(driver.find_elements(By.CSS_SELECTOR, "#members-table tbody tr")) == 5
     assert len(driver.find_elements(By.CSS_SELECTOR, "#commitments-table tbody tr")) == 5
     failed = driver.find_elements(By.CSS_SELECTOR, "#checks-table tr.check-fail")
-    assert {f.get_attribute("data-check") for f in failed} == {"aggregate_recomputed", "model_update"}
+    assert {f.get_attribute("data-check") for f in failed} == {
+        "aggregate_recomputed",
+        "model_update",
+    }
     assert "differs" in failed[0].text or "differs" in failed[1].text
     shot = tmp_path / "dashboard-round.png"
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000

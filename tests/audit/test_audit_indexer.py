@@ -37,7 +37,9 @@ def test_rereading_the_same_blocks_adds_nothing(world, store, tmp_path):
     run_round(world, store, drop_before_commit=(0,))
     ix = Indexer(world.backend, world.deployment, tmp_path / "audit.db", chunk=7)
     assert ix.sync()["events"] > 0
-    before = {t: count(ix, t) for t in ("events", "commitments", "rewards", "rounds", "participants")}
+    before = {
+        t: count(ix, t) for t in ("events", "commitments", "rewards", "rounds", "participants")
+    }
 
     again = ix.sync(from_block=0)
 
@@ -79,7 +81,11 @@ def test_database_of_another_deployment_is_refused(world, tmp_path):
     db = tmp_path / "audit.db"
     Indexer(world.backend, world.deployment, db).close()
     other = replace(
-        world.deployment, addresses={**world.deployment.addresses, "RoundLog": world.deployment.addresses["RoundParams"]}
+        world.deployment,
+        addresses={
+            **world.deployment.addresses,
+            "RoundLog": world.deployment.addresses["RoundParams"],
+        },
     )
     with pytest.raises(ChainError, match="another deployment"):
         Indexer(world.backend, other, db)

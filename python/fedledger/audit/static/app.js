@@ -59,11 +59,11 @@ async function renderRound(id) {
   const v = r.verification || (["finalized", "failed"].includes(r.stage) ? await api(`/rounds/${id}/verification`) : null);
   const members = r.roster.map((m) => `<tr><td>${addr(m.address)}</td><td>${esc(m.status)}</td><td>${esc(m.stage_dropped || "—")}</td><td>${m.committed ? "yes" : "no"}</td><td>${tokens(m.reward)}</td></tr>`).join("");
   const commits = r.commitments.map((c) => `<tr><td>${addr(c.participant)}</td><td>${short(c.masked_hash)}</td><td>${short(c.seed_commitment)}</td><td>${c.block_number}</td><td>${c.gas_used ?? "—"}</td></tr>`).join("");
-  const checks = v ? v.checks.map((c) => `<tr class="${c.passed ? "check-ok" : "check-fail"}" data-check="${esc(c.name)}" id="check-${esc(c.name)}"><td><code>${esc(c.name)}</code></td><td>${esc(c.source)}</td><td>${c.passed ? '<span class="badge ok">pass</span>' : '<span class="badge bad">FAIL</span>'}</td>
+  const checks = v ? v.checks.map((c) => `<tr class="${c.passed ? "check-ok" : "check-fail"}" data-check="${esc(c.name)}"><td><code>${esc(c.name)}</code></td><td>${esc(c.source)}</td><td>${c.passed ? '<span class="badge ok">pass</span>' : '<span class="badge bad">FAIL</span>'}</td>
     <td>${c.passed ? "" : `<div class="detail">${esc(c.detail)}</div><div class="muted">expected: <code>${esc(JSON.stringify(c.expected))}</code><br>found: <code>${esc(JSON.stringify(c.found))}</code></div>`}</td></tr>`).join("") : "";
   const gas = Object.entries(r.gas).map(([k, g]) => `<div class="kv"><span>${esc(k)}</span><span>${g.toLocaleString()}</span></div>`).join("");
   const acc = r.metrics && r.metrics.accuracy != null ? `<div class="kv"><span>accuracy (reported by aggregator)</span><span>${(r.metrics.accuracy * 100).toFixed(2)}%</span></div>` : "";
-  const failedNote = v && !v.ok ? `<p class="detail" id="failed-summary">Failed checks: ${v.failed.map((n) => `<a href="#check-${esc(n)}"><code>${esc(n)}</code></a>`).join(", ")}</p>` : "";
+  const failedNote = v && !v.ok ? `<p class="detail" id="failed-summary">Failed checks: ${v.failed.map((n) => `<code>${esc(n)}</code>`).join(", ")}</p>` : "";
   view.innerHTML = `<h1>Round #${r.round} ${badge(v ? v.ok : null, v ? v.failed : [])}</h1>${failedNote}
   <div class="grid"><div>
     <div class="kv"><span>stage</span><span>${esc(r.stage)}</span></div>
