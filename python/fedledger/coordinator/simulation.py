@@ -210,21 +210,8 @@ class Simulation:
         self.accounts = derive_accounts(label, cfg.participants)
         self._enrol()
         self.clock = SimClock()
-        self.coordinator = RoundCoordinator(
-            chain=self.chain,
-            deployment=deployment,
-            contracts=self.contracts,
-            aggregator=self.aggregator,
-            store=self.store,
-            state_dir=self.state_dir / "coordinator",
-            model_spec=self.spec,
-            genesis_model=genesis,
-            durations=cfg.durations,
-            clock=self.clock,
-            evaluate=make_evaluator(self.dataset, self.spec, seed=cfg.seed),
-            expected_participants=cfg.participants,
-            fsync=cfg.fsync,
-        )
+        self.genesis = genesis
+        self.coordinator = self._new_coordinator()
         shared = build_model(
             cfg.model, n_features=self.spec.n_features, n_classes=self.spec.n_classes, seed=cfg.seed
         )
@@ -247,6 +234,30 @@ class Simulation:
             for i, (acct, idx) in enumerate(zip(self.accounts, self.partition.parts, strict=True))
         ]
         self.results: list[SimulationRound] = []
+
+    def _new_coordinator(self) -> RoundCoordinator:
+        cfg = self.config
+        return RoundCoordinator(
+            chain=self.chain,
+            deployment=self.deployment,
+            contracts=self.contracts,
+            aggregator=self.aggregator,
+            store=self.store,
+            state_dir=self.state_dir / "coordinator",
+            model_spec=self.spec,
+            genesis_model=self.genesis,
+            durations=cfg.durations,
+            clock=self.clock,
+            evaluate=make_evaluator(self.dataset, self.spec, seed=cfg.seed),
+            expected_participants=cfg.participants,
+            fsync=cfg.fsync,
+        )
+
+    def restart_coordinator(self) -> RoundCoordinator:
+        """Throw the coordinator away and build a new one from its state dir (a crash and restart)."""
+        self.coordinator.close()
+        self.coordinator = self._new_coordinator()
+        return self.coordinator
 
     def _event(self, kind: str, data: dict[str, Any]) -> None:
         self.on_event(kind, data)
@@ -278,8 +289,12 @@ class Simulation:
             return True
         return False
 
-    def run_round(self) -> SimulationRound:
-        """Open, drive and close one round; verify it from chain + store when it finalized."""
+    def run_round(self, *, restart_every_step: bool = False) -> SimulationRound:
+        """Open, drive and close one round; verify it from chain + store when it finalized.
+
+        With `restart_every_step`, the coordinator is rebuilt from its state dir after every
+        pass of the participants and after every tick (crash-recovery testing).
+        """
         coord = self.coordinator
         before = dict(coord.timings)
         t_start = time.perf_counter()
@@ -290,7 +305,11 @@ class Simulation:
             acted = False
             for p in self.participants:
                 acted = p.step(coord) or acted
+            if restart_every_step:
+                coord = self.restart_coordinator()
             new = coord.tick()
+            if restart_every_step:
+                coord = self.restart_coordinator()
             moved = (new.stage, new.counts) != (status.stage, status.counts)
             if new.stage != status.stage:
                 self._event("round", {"round": round_id, "stage": new.stage})
@@ -302,6 +321,7 @@ class Simulation:
         else:
             raise ConfigError(f"round {round_id} did not finish")
         coord.tick()  # publish the report
+        coord = self.coordinator
         wall = time.perf_counter() - t_start
         report = coord.report(round_id)
         assert report is not None
@@ -320,7 +340,8 @@ class Simulation:
             verified, failed = result.ok, result.failed
 
         timings = {
-            k: coord.timings.get(k, 0.0) - before.get(k, 0.0) for k in ("chain", "store", "secagg")
+            k: max(0.0, coord.timings.get(k, 0.0) - before.get(k, 0.0))
+            for k in ("chain", "store", "secagg")
         }
         timings = {f"coordinator_{k}": round(v, 4) for k, v in timings.items()}
         parts = {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}

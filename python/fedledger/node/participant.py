@@ -162,7 +162,7 @@ class Participant:
         if status.round_id == 0 or status.stage in ("idle",):
             return False
         if status.round_id != self._round_id:
-            self._start(status.round_id)
+            self.start_round(status.round_id)
         if self._silent():
             return False
         rec = self.rounds[self._round_id]
@@ -204,7 +204,8 @@ class Participant:
             return False  # the coordinator moved on or is not there yet: look again later
         return False
 
-    def _start(self, round_id: int) -> None:
+    def start_round(self, round_id: int) -> None:
+        """Forget the previous round's secrets and get ready for `round_id`."""
         self._round_id = round_id
         self.rounds[round_id] = ParticipantRound(round_id)
         self._client = None
@@ -222,7 +223,7 @@ class Participant:
     def advertise_keys(self) -> KeyBundle:
         """Read the round from chain, fetch and check the model, train, and sign fresh keys."""
         if self._round_id not in self.rounds:
-            raise ProtocolError(ADVERTISE_KEYS, "round", "no round started (call step or _start)")
+            raise ProtocolError(ADVERTISE_KEYS, "round", "no round started (call step or start_round)")
         info = self._read_round()
         if info.stage != Stage.OPENED:
             raise ProtocolError(
