@@ -65,22 +65,45 @@ def build() -> str:
     out: list[str] = []
     p = out.append
 
-    p("Parameters: n = 3, d = 4 (vector length d + 1 = 5), k = 2, t = 2, clipping c = 0.5, b = 16 bits,")
-    p(f"M = {params.max_weight}, modulus 2^32. Context: chain id {ctx.chain_id}, RoundLog `{ctx.contract}`,")
-    p("round 1. Secrets below come from fixed labels (`sha256(\"fedledger/worked-example/\" || label)`)")
-    p("instead of `os.urandom`, so anyone can regenerate this section with `scripts/worked_example.py`.")
-    p("C shares keys but never commits (it drops at stage 3), so the example shows both unmasking paths.\n")
+    p(
+        "Parameters: n = 3, d = 4 (vector length d + 1 = 5), k = "
+        "2, t = 2, clipping c = 0.5, b = 16 bits,"
+    )
+    p(
+        f"M = {params.max_weight}, modulus 2^32. Context: chain id "
+        f"{ctx.chain_id}, RoundLog `{ctx.contract}`,"
+    )
+    p(
+        'round 1. Secrets below come from fixed labels (`sha256("fedledger/worked-example/" '
+        "|| label)`)"
+    )
+    p(
+        "instead of `os.urandom`, so anyone can regenerate this "
+        "section with `scripts/worked_example.py`."
+    )
+    p(
+        "C shares keys but never commits (it drops at stage 3), "
+        "so the example shows both unmasking paths.\n"
+    )
     p("**Participants** (roster order = ascending 20-byte address):\n")
     p("| | address | s_pk (mask key) | b_u (self-mask seed) |\n|---|---|---|---|")
     for i, n in enumerate(names):
         p(f"| {n} | `{addr[i]}` | `{to_hex(mask_pk[i])}` | `{to_hex(self_seed[i])}` |")
     graph = build_graph(3, params.neighbours, seed)
-    p(f"\n**Round seed** `{to_hex(seed)}` (on chain: `keccak256(abi.encode(blockhash(open-1), chainid, RoundLog, round))`).")
-    p(f"**Graph**: n = 3, k = 2 >= n - 1, so it is complete: degree {graph.degree}, adjacency "
-      f"{[list(a) for a in graph.adjacency]}, digest `{graph.digest()}`.\n")
+    p(
+        f"\n**Round seed** `{to_hex(seed)}` (on chain: `keccak256(abi.encode(blockhash(open-1), "
+        "chainid, RoundLog, round))`)."
+    )
+    p(
+        f"**Graph**: n = 3, k = 2 >= n - 1, so it is complete: degree {graph.degree}, adjacency "
+        f"{[list(a) for a in graph.adjacency]}, digest `{graph.digest()}`.\n"
+    )
 
-    p("**Pairwise seeds** s_uv = HKDF-SHA256(X25519(s_u, s_v), PAIRWISE_INFO || ctx || lower || higher); "
-      "sign(u, v) = +1 when u's address sorts below v's:\n")
+    p(
+        "**Pairwise seeds** s_uv = HKDF-SHA256(X25519(s_u, s_v), "
+        "PAIRWISE_INFO || ctx || lower || higher); "
+        "sign(u, v) = +1 when u's address sorts below v's:\n"
+    )
     p("| pair | s_uv | PRG(s_uv) (uint32 words) |\n|---|---|---|")
     pair_seeds = {}
     for i in range(3):
@@ -88,73 +111,145 @@ def build() -> str:
             s = pairwise_seed(ctx, mask_sk[i], mask_pk[j], addr[i], addr[j])
             assert s == pairwise_seed(ctx, mask_sk[j], mask_pk[i], addr[j], addr[i])
             pair_seeds[(i, j)] = s
-            p(f"| {names[i]}-{names[j]} | `{to_hex(s)}` | {vec(prg_uint32(s, PRG_PAIRWISE_INFO, length))} |")
+            p(
+                f"| {names[i]}-{names[j]} | `{to_hex(s)}` | "
+                f"{vec(prg_uint32(s, PRG_PAIRWISE_INFO, length))} |"
+            )
 
     rng = np.random.Generator(np.random.PCG64(7))  # stochastic rounding only; masks never use numpy
-    p("\n**Quantization** x_u = [w_u, q_1..q_4], w_u = min(examples, M), "
-      "q_i = floor((clip(w_u/M * delta_i, -c, c) + c) * (2^b-1)/(2c) + U_i):\n")
+    p(
+        "\n**Quantization** x_u = [w_u, q_1..q_4], w_u = min(examples, M), "
+        "q_i = floor((clip(w_u/M * delta_i, -c, c) + c) * (2^b-1)/(2c) + U_i):\n"
+    )
     p("| | delta_u | examples | x_u | PRG(b_u) | y_u (masked) |\n|---|---|---|---|---|---|")
     xs, ys, commits, blobs = {}, {}, {}, {}
     for i, n in enumerate(names):
         x = quantize(deltas[i], examples[i], params, rng=rng)
-        pairs = [(pair_seeds[tuple(sorted((i, j)))], pair_sign(addr[i], addr[j])) for j in range(3) if j != i]  # type: ignore[index]
+        pairs = [
+            (pair_seeds[tuple(sorted((i, j)))], pair_sign(addr[i], addr[j]))
+            for j in range(3)
+            if j != i
+        ]  # type: ignore[index]
         y = apply_masks(x, self_seed[i], pairs)
         xs[n], ys[n] = x, y
         committed = "" if n == "C" else " "
-        p(f"| {n} | {[float(v) for v in deltas[i]]} | {examples[i]} | {vec(x)} | {vec(prg_uint32(self_seed[i], PRG_SELF_INFO, length))} | "
-          f"{vec(y) if committed else '(never sent)'} |")
+        p(
+            f"| {n} | {[float(v) for v in deltas[i]]} | {examples[i]} "
+            f"| {vec(x)} | {vec(prg_uint32(self_seed[i], PRG_SELF_INFO, length))} | "
+            f"{vec(y) if committed else '(never sent)'} |"
+        )
         if n != "C":
             blob = encode_vector(y)
             blobs[sha256(blob).hex()] = blob
             commits[addr[i]] = Commitment(sha256(blob), seed_commitment(self_seed[i], 1, addr[i]))
-    p("\nEach y_u = x_u + PRG(b_u) + sum_v sign(u,v) * PRG(s_uv) mod 2^32. "
-      "PRG(seed) = AES-256-CTR(HKDF-SHA256(seed, info), IV = 0) read as little-endian uint32.\n")
+    p(
+        "\nEach y_u = x_u + PRG(b_u) + sum_v sign(u,v) * PRG(s_uv) mod 2^32. "
+        "PRG(seed) = AES-256-CTR(HKDF-SHA256(seed, info), IV = 0) read as little-endian uint32.\n"
+    )
     p("**On-chain commitments** (`commit(round, maskedHash, seedCommitment)` from A and B):\n")
     for a, c in commits.items():
-        p(f"- `{a}`: maskedHash `{to_hex(c.masked_hash)}`, seedCommitment = sha256(b_u || uint256(1) || address) = `{to_hex(c.seed_commitment)}`")
+        p(
+            f"- `{a}`: maskedHash `{to_hex(c.masked_hash)}`, seedCommitment "
+            f"= sha256(b_u || uint256(1) || address) = `{to_hex(c.seed_commitment)}`"
+        )
 
-    roster = Roster.build(ctx, [
-        KeyBundle.create(ctx, accounts[i].key, addr[i], channel_key=chan_pk[i], mask_key=mask_pk[i]) for i in range(3)
-    ])
-    reveal = Reveal(ctx, (addr[0], addr[1]), (addr[2],), (), {addr[0]: self_seed[0], addr[1]: self_seed[1]}, {addr[2]: mask_sk[2]})
-    p(f"\n**Roster blob** sha256 `{to_hex(roster.hash())}` ({len(roster.to_bytes())} bytes of canonical JSON, three EIP-712-signed bundles).")
-    p(f"**Reveal blob** sha256 `{to_hex(reveal.hash())}`: survivors A, B with their b_u; dropped C with s_C^SK = `{to_hex(mask_sk[2])}` "
-      f"(whose X25519 public key is C's signed maskKey).\n")
+    roster = Roster.build(
+        ctx,
+        [
+            KeyBundle.create(
+                ctx, accounts[i].key, addr[i], channel_key=chan_pk[i], mask_key=mask_pk[i]
+            )
+            for i in range(3)
+        ],
+    )
+    reveal = Reveal(
+        ctx,
+        (addr[0], addr[1]),
+        (addr[2],),
+        (),
+        {addr[0]: self_seed[0], addr[1]: self_seed[1]},
+        {addr[2]: mask_sk[2]},
+    )
+    p(
+        f"\n**Roster blob** sha256 `{to_hex(roster.hash())}` ({len(roster.to_bytes())} "
+        "bytes of canonical JSON, three EIP-712-signed bundles)."
+    )
+    p(
+        f"**Reveal blob** sha256 `{to_hex(reveal.hash())}`: survivors "
+        f"A, B with their b_u; dropped C with s_C^SK = `{to_hex(mask_sk[2])}` "
+        f"(whose X25519 public key is C's signed maskKey).\n"
+    )
     neighbours = {addr[i]: [addr[j] for j in graph.neighbours(i)] for i in range(3)}
     agg = recompute_aggregate(
-        ctx, addresses=roster.addresses, mask_keys_public=dict(zip(addr, mask_pk, strict=True)), neighbours=neighbours,
-        survivors=[addr[0], addr[1]], vectors={addr[0]: ys["A"], addr[1]: ys["B"]},
-        self_mask_seeds=dict(reveal.self_mask_seeds), mask_keys=dict(reveal.mask_keys), length=length,
+        ctx,
+        addresses=roster.addresses,
+        mask_keys_public=dict(zip(addr, mask_pk, strict=True)),
+        neighbours=neighbours,
+        survivors=[addr[0], addr[1]],
+        vectors={addr[0]: ys["A"], addr[1]: ys["B"]},
+        self_mask_seeds=dict(reveal.self_mask_seeds),
+        mask_keys=dict(reveal.mask_keys),
+        length=length,
     )
     assert np.array_equal(agg, xs["A"] + xs["B"])
     agg_blob = encode_vector(agg)
-    p("**Unmasking**: aggregate = y_A + y_B - PRG(b_A) - PRG(b_B) - sign(A,C) PRG(s_AC) - sign(B,C) PRG(s_BC) mod 2^32, "
-      "where s_AC and s_BC are recomputed from the revealed s_C^SK and A's and B's signed mask keys:\n")
+    p(
+        "**Unmasking**: aggregate = y_A + y_B - PRG(b_A) - PRG(b_B) "
+        "- sign(A,C) PRG(s_AC) - sign(B,C) PRG(s_BC) mod 2^32, "
+        "where s_AC and s_BC are recomputed from the revealed s_C^SK "
+        "and A's and B's signed mask keys:\n"
+    )
     p(f"- aggregate = {vec(agg)} (= x_A + x_B), blob sha256 `{to_hex(sha256(agg_blob))}`")
     decoded = decode_sum(agg, 2, params)
-    p(f"- decoded: W = agg[0] = {decoded.total_weight}; S = M * (agg[1:] * 2c/(2^b-1) - n*c) = "
-      f"{[float(f'{v:.9g}') for v in decoded.weighted_sum]} (float64, in exactly that order of operations)")
+    p(
+        f"- decoded: W = agg[0] = {decoded.total_weight}; S = M * (agg[1:] * 2c/(2^b-1) - n*c) = "
+        f"{[float(f'{v:.9g}') for v in decoded.weighted_sum]} (float64, "
+        "in exactly that order of operations)"
+    )
     new_model = apply_aggregate(old_model, decoded)
-    p(f"- model update (FedAvg, see formats.md): old model {list(map(float, flatten_model(old_model)))} "
-      f"(sha256 `{to_hex(sha256(old_model))}`) -> new model {[float(f'{v:.9g}') for v in flatten_model(new_model)]} "
-      f"(sha256 `{to_hex(sha256(new_model))}`)\n")
+    p(
+        "- model update (FedAvg, see formats.md): old model "
+        f"{list(map(float, flatten_model(old_model)))} "
+        f"(sha256 `{to_hex(sha256(old_model))}`) -> new model "
+        f"{[float(f'{v:.9g}') for v in flatten_model(new_model)]} "
+        f"(sha256 `{to_hex(sha256(new_model))}`)\n"
+    )
     transcript = PublicTranscript(
-        chain_id=ctx.chain_id, contract=ctx.contract, round_id=1, seed=seed, params=params, min_participants=2,
-        roster=roster.to_bytes(), roster_hash=roster.hash(), commitments=commits, masked_vectors=blobs,
-        reveal=reveal.to_bytes(), reveal_hash=reveal.hash(), survivors=[addr[0], addr[1]], aggregate=agg_blob,
-        aggregate_hash=sha256(agg_blob), old_model=old_model, old_model_hash=sha256(old_model),
-        new_model=new_model, new_model_hash=sha256(new_model),
+        chain_id=ctx.chain_id,
+        contract=ctx.contract,
+        round_id=1,
+        seed=seed,
+        params=params,
+        min_participants=2,
+        roster=roster.to_bytes(),
+        roster_hash=roster.hash(),
+        commitments=commits,
+        masked_vectors=blobs,
+        reveal=reveal.to_bytes(),
+        reveal_hash=reveal.hash(),
+        survivors=[addr[0], addr[1]],
+        aggregate=agg_blob,
+        aggregate_hash=sha256(agg_blob),
+        old_model=old_model,
+        old_model_hash=sha256(old_model),
+        new_model=new_model,
+        new_model_hash=sha256(new_model),
     )
     report = verify_round(transcript)
     assert report.ok, report.failed
-    p(f"`verify_round` on this transcript passes all {len(report.checks)} cryptographic checks: "
-      + ", ".join(f"`{c.name}`" for c in report.checks) + ".")
+    p(
+        f"`verify_round` on this transcript passes all {len(report.checks)} cryptographic checks: "
+        + ", ".join(f"`{c.name}`" for c in report.checks)
+        + "."
+    )
     return "\n".join(out) + "\n"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--write", action="store_true", help="replace section 7 of docs/protocol.md")
+    parser.add_argument(
+        "--write", action="store_true", help="replace section 7 of docs/protocol.md"
+    )
     args = parser.parse_args()
     text = build()
     if not args.write:

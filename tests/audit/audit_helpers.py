@@ -1,4 +1,4 @@
-"""Drive real rounds for the audit tests: eth-tester + a filesystem blob store, honest or tampered."""
+"""Drive real rounds for the audit tests on a real chain and blob store, honest or tampered."""
 
 from __future__ import annotations
 
@@ -8,19 +8,19 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 from eth_account.signers.local import LocalAccount
 
 from fedledger.chain import (
-    VoteType,
     ChainBackend,
     Contracts,
     Deployment,
     EmbeddedChain,
     RoundConfig,
+    VoteType,
     deploy_all,
     derive_accounts,
     fund,
@@ -174,7 +174,7 @@ def run_round(
         x = quantize(delta, 100 + 10 * i, params, rng=rng)
         msg = c.masked_input(x, inbox[c.address])
         store.put(msg.vector)
-        log.commit(rid, msg.masked_hash, msg.seed_commitment, sender=p)
+        log.commit(rid, msg.masked_hash, msg.seed_commitment, weight=int(x[0]), sender=p)
         commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
         if i not in hide_from_aggregate:
             server.add_masked_input(c.address, msg.vector, commitments[c.address])
@@ -236,7 +236,7 @@ def govern(
 
 
 def publish_report(store: FilesystemBlobStore, round_id: int, accuracy: float) -> str:
-    """A coordinator-style per-round report blob (the auditor only plots it, labelled as reported)."""
+    """A coordinator-style per-round report blob (the auditor plots it, labelled as reported)."""
     from fedledger.encoding import canonical_json
 
     return store.put(

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # audit_helpers, whichever way pytest is started
-from audit_helpers import (  # noqa: E402
+from audit_helpers import (
     AuditWorld,
     Publication,
     RoundRun,
@@ -21,8 +21,8 @@ from audit_helpers import (  # noqa: E402
     run_round,
 )
 
-from fedledger.secagg import decode_vector, encode_vector  # noqa: E402
-from fedledger.store import FilesystemBlobStore  # noqa: E402
+from fedledger.secagg import decode_vector, encode_vector
+from fedledger.store import FilesystemBlobStore
 
 
 @pytest.fixture(scope="session")

@@ -53,6 +53,7 @@ def test_round_detail_shows_dropout_stage_commitments_and_gas(client, populated)
     assert len(body["commitments"]) == 4 and all(
         c["gas_used"] > 21_000 for c in body["commitments"]
     )
+    assert body["total_weight"] == sum(c["weight"] for c in body["commitments"]) > 0
     assert body["gas"]["finalize"] == populated.runs[1].finalize_gas
     assert body["verification"]["ok"] is True
     assert body["metrics"]["accuracy"] == pytest.approx(0.75)

@@ -1,4 +1,4 @@
-"""`fedledger audit verify` against anvil and an HTTP blob store: exit 0 when clean, 1 with details."""
+"""`fedledger audit verify` on anvil + an HTTP blob store: exit 0 when clean, 1 with details."""
 
 from __future__ import annotations
 

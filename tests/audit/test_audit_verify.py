@@ -1,4 +1,4 @@
-"""verify_round_from_chain on real rounds: honest rounds pass; each tampering fails the right check."""
+"""verify_round_from_chain on real rounds: honest ones pass; each tampering fails its check."""
 
 from __future__ import annotations
 
@@ -78,6 +78,21 @@ def test_aggregate_off_by_one_in_one_coordinate_fails_aggregate_recomputed(world
     assert check.expected == "0x" + sha256(run.publication.aggregate_blob).hex()
     assert check.found == "0x" + sha256(run.honest.aggregate_blob).hex()
     assert "1 coordinate(s), first 3" in check.detail
+
+
+def test_aggregate_weight_element_off_by_one_fails_total_weight(world, store):
+    def heavier(pub: Publication) -> Publication:
+        agg = np.array(decode_vector(pub.aggregate_blob))
+        agg[0] += np.uint32(1)
+        pub.aggregate_blob = encode_vector(agg)
+        return pub
+
+    run = run_round(world, store, tamper=heavier)
+    report = audit(world, run)
+
+    assert {"total_weight", "aggregate_recomputed"} <= set(report.failed)
+    check = report.check("total_weight")
+    assert check.found == check.expected + 1
 
 
 def test_reveal_with_a_wrong_self_mask_seed_fails_self_mask_seeds(world, store):

@@ -10,7 +10,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def load_script():
-    spec = importlib.util.spec_from_file_location("worked_example", ROOT / "scripts" / "worked_example.py")
+    spec = importlib.util.spec_from_file_location(
+        "worked_example", ROOT / "scripts" / "worked_example.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

@@ -32,7 +32,9 @@ INDEXED_CONTRACTS = ("RoundLog", "ParticipantRegistry", "RewardToken", "RoundPar
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS blocks (number INTEGER PRIMARY KEY, hash TEXT NOT NULL, timestamp INTEGER);
+CREATE TABLE IF NOT EXISTS blocks (
+    number INTEGER PRIMARY KEY, hash TEXT NOT NULL, timestamp INTEGER
+);
 CREATE TABLE IF NOT EXISTS events (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     block_number INTEGER NOT NULL,
@@ -51,12 +53,13 @@ CREATE TABLE IF NOT EXISTS rounds (
     round INTEGER PRIMARY KEY, stage TEXT NOT NULL, model_hash TEXT, seed TEXT, config TEXT,
     opened_block INTEGER, opened_tx TEXT, roster_hash TEXT, members TEXT, roster_tx TEXT,
     commit_deadline INTEGER, unmask_deadline INTEGER, aggregate_hash TEXT, reveal_hash TEXT,
-    new_model_hash TEXT, survivors TEXT, closed_block INTEGER, closed_tx TEXT, failure_reason TEXT
+    new_model_hash TEXT, survivors TEXT, closed_block INTEGER, closed_tx TEXT, failure_reason TEXT,
+    total_weight INTEGER
 );
 CREATE TABLE IF NOT EXISTS commitments (
     round INTEGER NOT NULL, participant TEXT NOT NULL, masked_hash TEXT NOT NULL,
     seed_commitment TEXT NOT NULL, block_number INTEGER NOT NULL, tx_hash TEXT NOT NULL,
-    PRIMARY KEY (round, participant)
+    weight INTEGER, PRIMARY KEY (round, participant)
 );
 CREATE TABLE IF NOT EXISTS rewards (
     participant TEXT NOT NULL, round INTEGER NOT NULL, amount TEXT NOT NULL,
@@ -81,7 +84,12 @@ CREATE TABLE IF NOT EXISTS proposals (
 );
 CREATE TABLE IF NOT EXISTS votes (
     tx_hash TEXT NOT NULL, log_index INTEGER NOT NULL, proposal_id TEXT NOT NULL, voter TEXT,
-    support INTEGER, weight TEXT, reason TEXT, block_number INTEGER, PRIMARY KEY (tx_hash, log_index)
+    support INTEGER, weight TEXT, reason TEXT, block_number INTEGER,
+    PRIMARY KEY (tx_hash, log_index)
+);
+CREATE TABLE IF NOT EXISTS slashes (
+    round INTEGER NOT NULL, account TEXT NOT NULL, reason_code INTEGER, evidence_hash TEXT,
+    amount TEXT, recipient TEXT, block_number INTEGER, tx_hash TEXT, PRIMARY KEY (round, account)
 );
 CREATE TABLE IF NOT EXISTS verifications (
     round INTEGER PRIMARY KEY, ok INTEGER NOT NULL, failed TEXT NOT NULL, report TEXT NOT NULL,
@@ -98,6 +106,7 @@ _PROJECTIONS = (
     "params_updates",
     "proposals",
     "votes",
+    "slashes",
 )
 
 
@@ -136,7 +145,7 @@ class Indexer:
         self.confirmations = confirmations
         self.chunk = chunk
         self._lock = threading.RLock()
-        self._addresses = {
+        self._addresses: dict[str, str] = {
             to_checksum_address(deployment.addresses[n]): n for n in INDEXED_CONTRACTS
         }
         self.conn = sqlite3.connect(self.db_path, check_same_thread=False)
@@ -209,7 +218,7 @@ class Indexer:
 
     def _rebuild(self, c: sqlite3.Connection) -> None:
         for table in _PROJECTIONS:
-            c.execute(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            c.execute(f"DELETE FROM {table}")
         for row in c.execute("SELECT * FROM events ORDER BY block_number, log_index").fetchall():
             self._apply(
                 c,
@@ -222,7 +231,7 @@ class Indexer:
 
     # -- sync ---------------------------------------------------------------------------
     def sync(self, *, from_block: int | None = None) -> SyncResult:
-        """Read new blocks up to head - confirmations; `from_block` re-reads from there (idempotent)."""
+        """Read new blocks up to head - confirmations; `from_block` re-reads (idempotently)."""
         with self._lock:
             try:
                 head = self.backend.block_number - self.confirmations
@@ -248,7 +257,11 @@ class Indexer:
     def _read_range(self, start: int, end: int) -> int:
         try:
             logs = self.backend.w3.eth.get_logs(
-                {"address": list(self._addresses), "fromBlock": start, "toBlock": end}
+                {
+                    "address": [to_checksum_address(a) for a in self._addresses],
+                    "fromBlock": start,
+                    "toBlock": end,
+                }
             )
         except Exception as exc:
             raise ChainError(f"eth_getLogs {start}..{end} failed: {exc}") from None
@@ -272,7 +285,8 @@ class Indexer:
     def _insert(self, c: sqlite3.Connection, e: DecodedEvent) -> int:
         args = _plain(e.args)
         cur = c.execute(
-            "INSERT OR IGNORE INTO events (block_number, tx_hash, log_index, contract, name, args) VALUES (?, ?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO events (block_number, tx_hash, log_index, "
+            "contract, name, args) VALUES (?, ?, ?, ?, ?, ?)",
             (
                 e.block_number,
                 e.tx_hash,
@@ -287,7 +301,8 @@ class Indexer:
         if c.execute("SELECT 1 FROM txs WHERE tx_hash = ?", (e.tx_hash,)).fetchone() is None:
             receipt = self.backend.w3.eth.get_transaction_receipt(e.tx_hash)  # type: ignore[arg-type]
             c.execute(
-                "INSERT OR REPLACE INTO txs (tx_hash, block_number, sender, gas_used) VALUES (?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO txs (tx_hash, block_number, sender, "
+                "gas_used) VALUES (?, ?, ?, ?)",
                 (
                     e.tx_hash,
                     e.block_number,
@@ -306,12 +321,16 @@ class Indexer:
         if name == "RoundOpened":
             config = RoundConfig.from_abi(a["config"]).to_json()
             c.execute(
-                "INSERT OR REPLACE INTO rounds (round, stage, model_hash, seed, config, opened_block, opened_tx) VALUES (?, 'opened', ?, ?, ?, ?, ?)",
+                "INSERT OR REPLACE INTO rounds (round, stage, model_hash, "
+                "seed, config, opened_block, opened_tx) VALUES (?, 'opened', "
+                "?, ?, ?, ?, ?)",
                 (a["round"], a["modelHash"], a["seed"], json.dumps(config), block, tx),
             )
         elif name == "RosterPosted":
             c.execute(
-                "UPDATE rounds SET stage = 'rostered', roster_hash = ?, members = ?, roster_tx = ?, commit_deadline = ?, unmask_deadline = ? WHERE round = ?",
+                "UPDATE rounds SET stage = 'rostered', roster_hash = ?, "
+                "members = ?, roster_tx = ?, commit_deadline = ?, unmask_deadline "
+                "= ? WHERE round = ?",
                 (
                     a["rosterHash"],
                     json.dumps(a["members"]),
@@ -323,7 +342,7 @@ class Indexer:
             )
         elif name == "UpdateCommitted":
             c.execute(
-                "INSERT OR IGNORE INTO commitments VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT OR IGNORE INTO commitments VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (
                     a["round"],
                     a["participant"],
@@ -331,11 +350,14 @@ class Indexer:
                     a["seedCommitment"],
                     block,
                     tx,
+                    a.get("weight"),
                 ),
             )
         elif name == "RoundFinalized":
             c.execute(
-                "UPDATE rounds SET stage = 'finalized', aggregate_hash = ?, reveal_hash = ?, new_model_hash = ?, survivors = ?, closed_block = ?, closed_tx = ? WHERE round = ?",
+                "UPDATE rounds SET stage = 'finalized', aggregate_hash = "
+                "?, reveal_hash = ?, new_model_hash = ?, survivors = ?, "
+                "closed_block = ?, closed_tx = ?, total_weight = ? WHERE round = ?",
                 (
                     a["aggregateHash"],
                     a["revealHash"],
@@ -343,12 +365,28 @@ class Indexer:
                     json.dumps(a["survivors"]),
                     block,
                     tx,
+                    a.get("totalWeight"),
                     a["round"],
+                ),
+            )
+        elif name == "ParticipantSlashed":
+            c.execute(
+                "INSERT OR IGNORE INTO slashes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    a["round"],
+                    a["account"],
+                    a["reasonCode"],
+                    a["evidenceHash"],
+                    str(a["amount"]),
+                    a["recipient"],
+                    block,
+                    tx,
                 ),
             )
         elif name == "RoundFailed":
             c.execute(
-                "UPDATE rounds SET stage = 'failed', failure_reason = ?, closed_block = ?, closed_tx = ? WHERE round = ?",
+                "UPDATE rounds SET stage = 'failed', failure_reason = ?, "
+                "closed_block = ?, closed_tx = ? WHERE round = ?",
                 (a["reason"], block, tx, a["round"]),
             )
         elif name == "RewardAccrued":
@@ -364,13 +402,16 @@ class Indexer:
         elif name == "ParticipantRegistered":
             c.execute(
                 "INSERT INTO participants (address, registered, registered_block) VALUES (?, 1, ?) "
-                "ON CONFLICT(address) DO UPDATE SET registered = 1, registered_block = excluded.registered_block, deregistered_block = NULL",
+                "ON CONFLICT(address) DO UPDATE SET registered = 1, registered_block "
+                "= excluded.registered_block, deregistered_block = NULL",
                 (a["account"], block),
             )
         elif name == "ParticipantDeregistered":
             c.execute(
-                "INSERT INTO participants (address, registered, deregistered_block) VALUES (?, 0, ?) "
-                "ON CONFLICT(address) DO UPDATE SET registered = 0, deregistered_block = excluded.deregistered_block",
+                "INSERT INTO participants (address, registered, deregistered_block) "
+                "VALUES (?, 0, ?) "
+                "ON CONFLICT(address) DO UPDATE SET registered = 0, deregistered_block "
+                "= excluded.deregistered_block",
                 (a["account"], block),
             )
         elif name == "RoundParamsUpdated":
@@ -381,7 +422,9 @@ class Indexer:
             )
         elif name == "ProposalCreated":
             c.execute(
-                "INSERT OR REPLACE INTO proposals (id, proposer, description, targets, calldatas, vote_start, vote_end, created_block, tx_hash, status) "
+                "INSERT OR REPLACE INTO proposals (id, proposer, description, "
+                "targets, calldatas, vote_start, vote_end, created_block, "
+                "tx_hash, status) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'created')",
                 (
                     str(a["proposalId"]),

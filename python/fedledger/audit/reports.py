@@ -18,7 +18,7 @@ ReportIndex = dict[int, str]
 
 
 def load_report_index(location: str | Path) -> ReportIndex:
-    """Read a round -> report-hash map from a JSON file or URL ({"1": "<hex>"} or {"rounds": {...}})."""
+    """A round -> report-hash map from a JSON file or URL: {"1": "<hex>"} or {"rounds": {...}}."""
     text = str(location)
     try:
         if text.startswith(("http://", "https://")):
@@ -42,7 +42,7 @@ def load_report_index(location: str | Path) -> ReportIndex:
 
 
 def report_metrics(source: BlobSource, name: str) -> dict[str, float | None]:
-    """accuracy/loss from a report blob that hashes to `name`; {} if absent, altered or unparsable."""
+    """accuracy/loss from a report blob hashing to `name`; {} if absent, altered or unparsable."""
     fetch = source.fetch(name)
     if not fetch.ok or fetch.data is None:
         return {}
@@ -52,7 +52,8 @@ def report_metrics(source: BlobSource, name: str) -> dict[str, float | None]:
         return {}
     if not isinstance(doc, dict):
         return {}
-    metrics = doc.get("metrics") if isinstance(doc.get("metrics"), dict) else doc
+    nested = doc.get("metrics")
+    metrics: dict[str, Any] = nested if isinstance(nested, dict) else doc
     out: dict[str, float | None] = {}
     for key in ("accuracy", "loss"):
         value = metrics.get(key)

@@ -86,7 +86,7 @@ class AuditService:
         marks = ",".join("?" * len(wanted))
         rows = self.query(
             f"SELECT tx_hash, gas_used FROM txs WHERE tx_hash IN ({marks})", tuple(wanted)
-        )  # noqa: S608
+        )
         return {r["tx_hash"]: int(r["gas_used"]) for r in rows}
 
     def _load_reveal(self, name: str) -> Reveal | None:

@@ -17,6 +17,7 @@ from fedledger.chain.round_log import ROSTERED, commitment_slot
 from fedledger.encoding import to_hex
 from fedledger.errors import FedledgerError
 from fedledger.secagg.messages import Roster
+from fedledger.secagg.vectors import decode_vector
 from fedledger.secagg.verify import verify_round
 
 __all__ = ["CHAIN_CHECKS", "AuditReport", "BlobReport", "CheckResult", "verify_round_from_chain"]
@@ -29,6 +30,7 @@ CHAIN_CHECKS = (
     "commitment_slots",
     "survivors_committed",
     "committed_updates_included",
+    "total_weight",
     "model_chain",
     "rewards_credited",
 )
@@ -201,7 +203,9 @@ def _chain_checks(a: AssembledRound) -> list[CheckResult]:
         for e in cr.commits:
             p = e.args["participant"]
             seen[p] = seen.get(p, 0) + 1
-            want = commitment_slot(e.args["maskedUpdateHash"], e.args["seedCommitment"])
+            want = commitment_slot(
+                e.args["maskedUpdateHash"], e.args["seedCommitment"], weight=int(e.args["weight"])
+            )
             if cr.slots.get(p) != want:
                 bad[p] = {"event": to_hex(want), "stored": to_hex(cr.slots.get(p, b""))}
         twice = sorted(p for p, n in seen.items() if n > 1)
@@ -284,13 +288,50 @@ def _chain_checks(a: AssembledRound) -> list[CheckResult]:
             )
         return to_hex(cr.previous_new_model), to_hex(info.model_hash)
 
+    def weights() -> dict[str, int]:
+        return {e.args["participant"]: int(e.args["weight"]) for e in cr.commits}
+
+    def total_weight() -> tuple[Any, Any]:
+        finalized_only()
+        assert cr.finalized is not None
+        w = weights()
+        expected = sum(w.get(s, 0) for s in cr.survivors)
+        emitted = int(cr.finalized.args["totalWeight"])
+        if emitted != expected:
+            raise _Fail(
+                "RoundFinalized totalWeight is not the survivors' committed weights",
+                expected,
+                emitted,
+            )
+        fetch = a.blobs.get("aggregate")
+        if fetch is None or not fetch.ok or fetch.data is None:
+            raise _Fail("cannot compare: the aggregate blob is missing or altered", expected, None)
+        first = int(decode_vector(fetch.data)[0])
+        if first != expected:
+            raise _Fail(
+                "aggregate weight element differs from the survivors' committed weights",
+                expected,
+                first,
+            )
+        return expected, {"totalWeight": emitted, "aggregate[0]": first}
+
     def rewards_credited() -> tuple[Any, Any]:
         finalized_only()
         c, n = info.config, len(cr.survivors)
-        each = c.reward_per_contribution
-        if n and each * n > c.reward_cap:
-            each = c.reward_cap // n
-        expected = {s: each for s in cr.survivors} if each else {}
+        w = weights()
+        if c.reward_mode == 0:
+            each = c.reward_per_contribution
+            if n and each * n > c.reward_cap:
+                each = c.reward_cap // n
+            expected = {s: each for s in cr.survivors} if each else {}
+        else:
+            # Mode 1: floor(w * R / maxWeight), or floor(w * cap / W) when R * W > cap * maxWeight.
+            total = sum(w.get(s, 0) for s in cr.survivors)
+            num, den = c.reward_per_contribution, c.max_weight
+            if num * total > c.reward_cap * c.max_weight:
+                num, den = c.reward_cap, total
+            amounts = {s: w.get(s, 0) * num // den for s in cr.survivors}
+            expected = {s: v for s, v in amounts.items() if v}
         found = {e.args["participant"]: int(e.args["amount"]) for e in cr.rewards}
         if found != expected:
             raise _Fail(
@@ -308,6 +349,7 @@ def _chain_checks(a: AssembledRound) -> list[CheckResult]:
     if info.stage == Stage.FINALIZED:
         run("survivors_committed", survivors_committed)
         run("committed_updates_included", committed_updates_included)
+        run("total_weight", total_weight)
         run("model_chain", model_chain)
         run("rewards_credited", rewards_credited)
     return results

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -29,10 +30,8 @@ def create_app(service: AuditService, *, poll_seconds: float = 0.0) -> FastAPI:
 
     def poll() -> None:
         while not stop.wait(poll_seconds):
-            try:
+            with contextlib.suppress(FedledgerError):  # node restarting: the next poll retries
                 service.refresh()
-            except FedledgerError:
-                pass  # the node may be restarting; the next poll retries
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

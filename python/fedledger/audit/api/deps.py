@@ -18,7 +18,8 @@ MAX_ROUND = 2**53  # SQLite integers are 64-bit; anything larger cannot be a sto
 
 def get_service(request: Request) -> AuditService:
     """The AuditService the app was built with."""
-    return request.app.state.service  # type: ignore[no-any-return]
+    service: AuditService = request.app.state.service
+    return service
 
 
 @dataclass(frozen=True)

@@ -42,6 +42,7 @@ class RoundPublic(BaseModel):
     opened_block: int | None = None
     closed_block: int | None = None
     failure_reason: str | None = None
+    total_weight: int | None = None
     verified: bool | None = Field(None, description="None until the round is finished and audited")
     failed_checks: list[str] = Field(default_factory=list)
 
@@ -62,6 +63,7 @@ class CommitmentPublic(BaseModel):
     seed_commitment: str
     block_number: int
     tx_hash: str
+    weight: int | None = Field(None, description="committed FedAvg weight min(examples, maxWeight)")
     gas_used: int | None = None
 
 

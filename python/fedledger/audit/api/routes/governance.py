@@ -80,7 +80,8 @@ def list_votes(
         0
     ]["n"]
     rows = service.query(
-        "SELECT * FROM votes WHERE proposal_id = ? ORDER BY block_number, log_index LIMIT ? OFFSET ?",
+        "SELECT * FROM votes WHERE proposal_id = ? ORDER BY block_number, "
+        "log_index LIMIT ? OFFSET ?",
         (proposal_id, page.limit, page.skip),
     )
     return VotesPublic(

@@ -62,7 +62,8 @@ def read_participant(address: AddressDep, service: ServiceDep) -> ParticipantDet
     )
     gas = service.gas_of([c["tx_hash"] for c in commits])
     rewards = service.query(
-        "SELECT round, amount, block_number, tx_hash FROM rewards WHERE participant = ? ORDER BY round",
+        "SELECT round, amount, block_number, tx_hash FROM rewards "
+        "WHERE participant = ? ORDER BY round",
         (address,),
     )
     claimed = sum(

@@ -38,6 +38,7 @@ def _summary(service: AuditService, row: dict[str, Any]) -> dict[str, Any]:
         "opened_block": row["opened_block"],
         "closed_block": row["closed_block"],
         "failure_reason": row["failure_reason"],
+        "total_weight": row["total_weight"],
         "verified": None if cached is None else bool(cached["ok"]),
         "failed_checks": [] if cached is None else list(cached["failed"]),
     }
