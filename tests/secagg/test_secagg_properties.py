@@ -52,7 +52,7 @@ def _expected_abort(addresses, params, dropout, seed):
     if not u2:
         return "too_few_participants", None
     u3 = {a for a in u2 if idx[a] not in dropout["masked_input"]}
-    if not u3:
+    if len(u3) < params.threshold:
         return "too_few_survivors", None
     u4 = {a for a in u3 if idx[a] not in dropout["unmask"]}
     needed = set(u3) | {v for v in u2 - u3 if neigh[v] & u3}

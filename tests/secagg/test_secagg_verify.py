@@ -18,7 +18,7 @@ from fedledger.secagg.verify import CHECKS
 
 @pytest.fixture(scope="module")
 def honest(account_pool):
-    params = SecAggParams(neighbours=4, threshold=2, clip_range=1.0, quant_bits=16, max_weight=100)
+    params = SecAggParams(neighbours=6, threshold=2, clip_range=1.0, quant_bits=16, max_weight=100)
     rng = np.random.default_rng(11)
     updates = [(rng.uniform(-1, 1, 8), int(rng.integers(1, 200))) for _ in range(12)]
     sim = simulate_round(

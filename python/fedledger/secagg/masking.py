@@ -16,7 +16,7 @@ from fedledger.secagg.crypto.kdf import (
     pair_info,
 )
 from fedledger.secagg.crypto.keys import x25519
-from fedledger.secagg.crypto.prg import MaskExpander
+from fedledger.secagg.crypto.prg import fold_streams
 from fedledger.secagg.params import RoundContext
 
 __all__ = ["apply_masks", "channel_key", "pair_sign", "pairwise_seed", "unmask_sum"]
@@ -48,13 +48,9 @@ def apply_masks(
 ) -> np.ndarray:
     """y = x + PRG(b) + sum(sign * PRG(s_uv)) mod 2^32, as a new uint32 vector."""
     y = np.array(x, dtype=np.uint32, copy=True)
-    expander = MaskExpander(y.size)
-    expander.add(y, self_seed, PRG_SELF_INFO)
-    for seed, sign in pairwise:
-        if sign > 0:
-            expander.add(y, seed, PRG_PAIRWISE_INFO)
-        else:
-            expander.subtract(y, seed, PRG_PAIRWISE_INFO)
+    terms = [(self_seed, PRG_SELF_INFO, 1)]
+    terms += [(seed, PRG_PAIRWISE_INFO, sign) for seed, sign in pairwise]
+    fold_streams(y, terms)
     return y
 
 
@@ -66,16 +62,9 @@ def unmask_sum(
 ) -> np.ndarray:
     """sum(y_u) - sum(PRG(b_u)) - sum(sign(u,v) * PRG(s_uv)) over survivor u, dropped v."""
     acc = np.zeros(length, dtype=np.uint32)
-    for y in vectors:
-        np.add(acc, y, out=acc)
-    expander = MaskExpander(length)
-    for seed in self_seeds:
-        expander.subtract(acc, seed, PRG_SELF_INFO)
-    for seed, sign in dangling:
-        if sign > 0:
-            expander.subtract(acc, seed, PRG_PAIRWISE_INFO)
-        else:
-            expander.add(acc, seed, PRG_PAIRWISE_INFO)
+    terms = [(seed, PRG_SELF_INFO, -1) for seed in self_seeds]
+    terms += [(seed, PRG_PAIRWISE_INFO, -sign) for seed, sign in dangling]
+    fold_streams(acc, terms, vectors=vectors)
     return acc
 
 

@@ -273,11 +273,10 @@ class SecAggServer:
         """U3 = accepted masked inputs; ask for b of survivors and s^SK of dropped sharers."""
         self._expect(MASKED_INPUT)
         survivors = [a for a in self.sharers if a in self._vectors]
-        if len(survivors) < self.min_survivors:
+        need = max(self.min_survivors, self.params.threshold)  # RoundLog.finalize's rule
+        if len(survivors) < need:
             raise RoundAborted(
-                MASKED_INPUT,
-                "too_few_survivors",
-                f"{len(survivors)} survivors, need {self.min_survivors}",
+                MASKED_INPUT, "too_few_survivors", f"{len(survivors)} survivors, need {need}"
             )
         dropped = [a for a in self.sharers if a not in self._vectors]
         self._request = UnmaskRequest(tuple(survivors), tuple(dropped))

@@ -384,12 +384,12 @@ def verify_round(transcript: PublicTranscript) -> Report:
             "dropped": len(st.reveal.dropped),
             "unshared": len(st.reveal.unshared),
         }
-        expected = {
-            "survivors_at_least": max(1, t.min_participants),
-            "threshold": t.params.threshold,
-        }
-        if len(st.reveal.survivors) < max(1, t.min_participants):
-            raise _Fail("fewer survivors than the round's minimum participants", expected, found)
+        need = max(1, t.min_participants, t.params.threshold)
+        expected = {"survivors_at_least": need, "roster_at_least": max(2, t.min_participants)}
+        if len(st.reveal.survivors) < need:
+            raise _Fail("fewer survivors than max(minParticipants, threshold)", expected, found)
+        if len(st.roster) < max(2, t.min_participants):
+            raise _Fail("roster smaller than minParticipants", expected, found)
         try:
             t.params.check_capacity(len(st.reveal.survivors))
         except FedledgerError as exc:

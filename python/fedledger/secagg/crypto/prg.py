@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from fedledger.secagg.crypto.kdf import hkdf_sha256
 
-__all__ = ["MaskExpander", "prg_key", "prg_uint32"]
+__all__ = ["CHUNK_WORDS", "MaskExpander", "fold_streams", "prg_key", "prg_uint32"]
 
 _ZERO_IV = bytes(16)
 _BLOCK = 16
@@ -27,38 +29,63 @@ def prg_uint32(seed: bytes, info: bytes, length: int) -> np.ndarray:
     return out
 
 
-class MaskExpander:
-    """Expands seeds into mask streams and adds them in place, reusing one scratch buffer.
+# Words per chunk: keystream scratch and accumulator slice stay in L2 across all streams.
+CHUNK_WORDS = 32768
 
-    Each stream is generated exactly once into the scratch buffer and folded into the
-    accumulator with numpy's wrap-around uint32 arithmetic (mod 2^32), so masking costs
-    one keystream plus one vector add per seed.
+
+def fold_streams(
+    acc: np.ndarray,
+    terms: Sequence[tuple[bytes, bytes, int]],
+    *,
+    vectors: Iterable[np.ndarray] = (),
+) -> None:
+    """acc += sum(vectors) + sum(sign * PRG(seed, info)) mod 2^32, in place.
+
+    Works chunk by chunk with every stream's AES-CTR state kept open, so each chunk of
+    the accumulator is loaded once and all keystreams are added while it is in cache;
+    each stream is still generated exactly once (the counter carries across chunks).
     """
+    length = acc.size
+    vectors = list(vectors)
+    encryptors = [
+        (Cipher(algorithms.AES(prg_key(seed, info)), modes.CTR(_ZERO_IV)).encryptor(), sign)
+        for seed, info, sign in terms
+    ]
+    chunk = min(CHUNK_WORDS, length)
+    zeros = memoryview(bytes(4 * chunk))
+    raw = bytearray(4 * chunk + _BLOCK)  # update_into needs block_size - 1 spare bytes
+    scratch = np.frombuffer(raw, dtype="<u4", count=chunk)
+    for start in range(0, length, chunk):
+        m = min(chunk, length - start)
+        part = acc[start : start + m]
+        for v in vectors:
+            np.add(part, v[start : start + m], out=part)
+        ks = scratch[:m]
+        for encryptor, sign in encryptors:
+            encryptor.update_into(zeros[: 4 * m], raw)
+            if sign > 0:
+                np.add(part, ks, out=part)
+            else:
+                np.subtract(part, ks, out=part)
+
+
+class MaskExpander:
+    """Adds or subtracts single mask streams of a fixed length in place (see fold_streams)."""
 
     def __init__(self, length: int) -> None:
         if length <= 0:
             raise ValueError(f"vector length must be positive, got {length}")
         self.length = length
-        nbytes = 4 * length
-        self._zeros = memoryview(bytes(nbytes))
-        # update_into needs len(data) + block_size - 1 bytes of room.
-        self._raw = bytearray(nbytes + _BLOCK)
-        self._scratch = np.frombuffer(self._raw, dtype="<u4", count=length)
-
-    def _stream(self, seed: bytes, info: bytes) -> np.ndarray:
-        key = prg_key(seed, info)
-        encryptor = Cipher(algorithms.AES(key), modes.CTR(_ZERO_IV)).encryptor()
-        encryptor.update_into(self._zeros, self._raw)
-        return self._scratch
 
     def fill(self, out: np.ndarray, seed: bytes, info: bytes) -> None:
         """Write the stream of (seed, info) into `out` (uint32, this expander's length)."""
-        np.copyto(out, self._stream(seed, info))
+        out[:] = 0
+        fold_streams(out, [(seed, info, 1)])
 
     def add(self, acc: np.ndarray, seed: bytes, info: bytes) -> None:
         """acc += PRG(seed, info) mod 2^32, in place."""
-        np.add(acc, self._stream(seed, info), out=acc)
+        fold_streams(acc, [(seed, info, 1)])
 
     def subtract(self, acc: np.ndarray, seed: bytes, info: bytes) -> None:
         """acc -= PRG(seed, info) mod 2^32, in place."""
-        np.subtract(acc, self._stream(seed, info), out=acc)
+        fold_streams(acc, [(seed, info, -1)])
