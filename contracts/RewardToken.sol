@@ -3,14 +3,16 @@ pragma solidity 0.8.37;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {ERC20} from "@openzeppelin/contracts/token/ERC20/ERC20.sol";
+import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {ERC20Permit} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Permit.sol";
 import {ERC20Votes} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Votes.sol";
 import {Nonces} from "@openzeppelin/contracts/utils/Nonces.sol";
 import {IRewardToken} from "./interfaces/IRewardToken.sol";
 
 /// @title RewardToken
-/// @notice Contributor rewards and governance voting power (ERC20Votes, block-number clock).
-contract RewardToken is IRewardToken, ERC20, ERC20Permit, ERC20Votes, AccessControl {
+/// @notice Contributor rewards, stake and governance voting power (ERC20Votes, block-number clock).
+/// @dev Burnable so that slashed stake can be destroyed when governance names no treasury.
+contract RewardToken is IRewardToken, ERC20, ERC20Burnable, ERC20Permit, ERC20Votes, AccessControl {
     /// @notice Role allowed to mint (held by RoundLog).
     bytes32 public constant MINTER_ROLE = keccak256("MINTER_ROLE");
 

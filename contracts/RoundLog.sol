@@ -8,7 +8,7 @@ import {IRoundLog, RoundInfo, Stage} from "./interfaces/IRoundLog.sol";
 import {IRoundParams, RoundConfig} from "./interfaces/IRoundParams.sol";
 
 /// @title RoundLog
-/// @notice One SecAgg+ round at a time: open, roster, commitments, finalize or fail, rewards.
+/// @notice One SecAgg+ round at a time: open, roster, commitments, finalize or fail, rewards, slashes.
 contract RoundLog is IRoundLog, AccessControl {
     /// @notice Role allowed to open, roster, finalize and fail rounds.
     bytes32 public constant AGGREGATOR_ROLE = keccak256("AGGREGATOR_ROLE");
@@ -16,6 +16,13 @@ contract RoundLog is IRoundLog, AccessControl {
     /// @dev Marks "in roster, not committed yet". Written by postRoster so that commit turns a
     ///      non-zero slot into another non-zero value (~5k gas) instead of filling a fresh one (~22k).
     bytes32 private constant _ROSTERED = bytes32(uint256(1));
+    /// @dev The low 32 bits of a commitment slot hold the committed weight.
+    uint256 private constant _WEIGHT_MASK = 0xffffffff;
+
+    /// @notice Slash reason: committed, but did not answer the unmask stage when its shares were needed.
+    uint8 public constant SLASH_NO_UNMASK_RESPONSE = 1;
+    /// @notice Slash reason: a share it sent in the unmask stage did not reconstruct to its commitment.
+    uint8 public constant SLASH_BAD_SHARE = 2;
 
     struct Round {
         // Slot 0: everything commit() reads or writes.
@@ -41,6 +48,7 @@ contract RoundLog is IRoundLog, AccessControl {
 
     mapping(uint256 round => Round) private _rounds;
     mapping(uint256 round => mapping(address account => bytes32)) private _commitments;
+    mapping(uint256 round => mapping(address account => bool)) private _slashed;
     mapping(address account => uint256) private _accrued;
     uint256 private _currentRound;
     bytes32 private _latestModelHash;
@@ -106,11 +114,12 @@ contract RoundLog is IRoundLog, AccessControl {
         if (n < required) revert RoundLogTooFewMembers(round, n, required);
 
         mapping(address => bytes32) storage slots = _commitments[round];
+        uint256 minStake = r.config.minStake;
         address previous = address(0);
         for (uint256 i = 0; i < n; ++i) {
             address a = members[i];
             if (a <= previous) revert RoundLogNotAscending(i, a);
-            if (!_registry.isRegistered(a)) revert RoundLogNotRegistered(a);
+            if (!_registry.isEligible(a, minStake)) revert RoundLogNotRegistered(a);
             slots[a] = _ROSTERED;
             previous = a;
         }
@@ -125,17 +134,21 @@ contract RoundLog is IRoundLog, AccessControl {
     }
 
     /// @inheritdoc IRoundLog
-    function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment) external {
+    function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment, uint32 weight) external {
         Round storage r = _rounds[round];
         if (r.stage != Stage.Rostered) _revertStage(round, r.stage);
         if (block.timestamp > r.commitDeadline) revert RoundLogCommitClosed(round, r.commitDeadline);
         bytes32 current = _commitments[round][msg.sender];
         if (current != _ROSTERED) _revertCommitRefused(round, current);
-        _commitments[round][msg.sender] = keccak256(abi.encode(maskedUpdateHash, seedCommitment));
+        uint32 maxWeight = r.config.maxWeight;
+        if (weight == 0 || weight > maxWeight) revert RoundLogWeightOutOfRange(round, weight, maxWeight);
+        // One slot: the digest of both hashes with its low 32 bits replaced by the weight.
+        uint256 digest = uint256(keccak256(abi.encode(maskedUpdateHash, seedCommitment)));
+        _commitments[round][msg.sender] = bytes32((digest & ~_WEIGHT_MASK) | weight);
         unchecked {
             ++r.committedCount; // bounded by memberCount
         }
-        emit UpdateCommitted(round, msg.sender, maskedUpdateHash, seedCommitment);
+        emit UpdateCommitted(round, msg.sender, maskedUpdateHash, seedCommitment, weight);
     }
 
     /// @inheritdoc IRoundLog
@@ -156,13 +169,35 @@ contract RoundLog is IRoundLog, AccessControl {
         uint256 required = _max(r.config.minParticipants, r.config.threshold);
         if (n < required) revert RoundLogTooFewSurvivors(round, n, required);
 
+        uint256 totalWeight = _checkSurvivors(round, survivors);
         r.stage = Stage.Finalized;
         r.aggregateHash = aggregateHash;
         r.revealHash = revealHash;
         r.newModelHash = newModelHash;
         _latestModelHash = newModelHash;
-        emit RoundFinalized(round, aggregateHash, revealHash, newModelHash, survivors);
-        _credit(round, survivors, _rewardEach(r.config, n));
+        emit RoundFinalized(round, aggregateHash, revealHash, newModelHash, survivors, totalWeight);
+        _credit(round, r.config, survivors, totalWeight);
+    }
+
+    /// @inheritdoc IRoundLog
+    function slash(uint256 round, address account, uint8 reasonCode, bytes32 evidenceHash)
+        external
+        onlyRole(AGGREGATOR_ROLE)
+        returns (uint256 amount)
+    {
+        Round storage r = _roundIn(round, Stage.Finalized);
+        uint64 deadline = r.unmaskDeadline + r.config.unmaskWindow;
+        if (block.timestamp > deadline) revert RoundLogSlashClosed(round, deadline);
+        if (reasonCode != SLASH_NO_UNMASK_RESPONSE && reasonCode != SLASH_BAD_SHARE) {
+            revert RoundLogUnknownSlashReason(reasonCode);
+        }
+        if (evidenceHash != r.revealHash) revert RoundLogEvidenceMismatch(round, r.revealHash, evidenceHash);
+        if (!_isCommitment(_commitments[round][account])) revert RoundLogNotCommitted(round, account);
+        if (_slashed[round][account]) revert RoundLogAlreadySlashed(round, account);
+        _slashed[round][account] = true;
+        address recipient = _params.slashRecipient();
+        amount = _registry.slash(account, r.config.slashBps, recipient);
+        emit ParticipantSlashed(round, account, reasonCode, evidenceHash, amount, recipient);
     }
 
     /// @inheritdoc IRoundLog
@@ -217,6 +252,11 @@ contract RoundLog is IRoundLog, AccessControl {
     }
 
     /// @inheritdoc IRoundLog
+    function isSlashed(uint256 round, address account) external view returns (bool) {
+        return _slashed[round][account];
+    }
+
+    /// @inheritdoc IRoundLog
     function currentRound() external view returns (uint256) {
         return _currentRound;
     }
@@ -256,14 +296,12 @@ contract RoundLog is IRoundLog, AccessControl {
         revert RoundLogNotInRoster(round, msg.sender);
     }
 
-    /// @dev Mode 0: a fixed amount each, scaled down so the round never pays more than the cap.
-    function _rewardEach(RoundConfig storage c, uint256 survivors) private view returns (uint256 amount) {
-        amount = c.rewardPerContribution;
-        if (amount * survivors > c.rewardCap) amount = c.rewardCap / survivors;
+    function _isCommitment(bytes32 slot) private pure returns (bool) {
+        return slot != bytes32(0) && slot != _ROSTERED;
     }
 
-    /// @dev Checks each survivor committed (strictly ascending) and credits `amount` to it.
-    function _credit(uint256 round, address[] calldata survivors, uint256 amount) private {
+    /// @dev Checks the survivors are strictly ascending and committed; returns their total weight.
+    function _checkSurvivors(uint256 round, address[] calldata survivors) private view returns (uint256 total) {
         mapping(address => bytes32) storage slots = _commitments[round];
         address previous = address(0);
         uint256 n = survivors.length;
@@ -271,13 +309,49 @@ contract RoundLog is IRoundLog, AccessControl {
             address a = survivors[i];
             if (a <= previous) revert RoundLogNotAscending(i, a);
             bytes32 slot = slots[a];
-            if (slot == bytes32(0) || slot == _ROSTERED) revert RoundLogNotCommitted(round, a);
-            if (amount != 0) {
-                _accrued[a] += amount;
-                emit RewardAccrued(a, round, amount);
-            }
+            if (!_isCommitment(slot)) revert RoundLogNotCommitted(round, a);
+            total += uint256(slot) & _WEIGHT_MASK;
             previous = a;
         }
+    }
+
+    /// @dev Credits each survivor by the round's reward rule (docs/protocol.md section 3.1).
+    ///      Mode 0: min(R, floor(cap / n)) each. Mode 1: floor(R * w / maxWeight) each, or
+    ///      floor(cap * w / W) each when R * W > cap * maxWeight (W = total weight). Remainders
+    ///      of the integer divisions are never minted.
+    function _credit(uint256 round, RoundConfig storage c, address[] calldata survivors, uint256 totalWeight)
+        private
+    {
+        uint256 n = survivors.length;
+        uint256 reward = c.rewardPerContribution;
+        uint256 cap = c.rewardCap;
+        if (c.rewardMode == 0) {
+            uint256 each = reward * n > cap ? cap / n : reward;
+            if (each == 0) return;
+            for (uint256 i = 0; i < n; ++i) {
+                _accrue(survivors[i], round, each);
+            }
+            return;
+        }
+        // Mode 1: amount = floor(w * num / den), one fraction for the whole round.
+        uint256 maxWeight = c.maxWeight;
+        if (reward * totalWeight > cap * maxWeight) _creditByWeight(round, survivors, cap, totalWeight);
+        else _creditByWeight(round, survivors, reward, maxWeight);
+    }
+
+    function _creditByWeight(uint256 round, address[] calldata survivors, uint256 num, uint256 den) private {
+        mapping(address => bytes32) storage slots = _commitments[round];
+        uint256 n = survivors.length;
+        for (uint256 i = 0; i < n; ++i) {
+            address a = survivors[i];
+            uint256 amount = ((uint256(slots[a]) & _WEIGHT_MASK) * num) / den;
+            if (amount != 0) _accrue(a, round, amount);
+        }
+    }
+
+    function _accrue(address account, uint256 round, uint256 amount) private {
+        _accrued[account] += amount;
+        emit RewardAccrued(account, round, amount);
     }
 
     function _max(uint256 a, uint256 b) private pure returns (uint256) {

@@ -5,14 +5,19 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 import {IRoundParams, RoundConfig} from "./interfaces/IRoundParams.sol";
 
 /// @title RoundParams
-/// @notice Holds the round configuration; its owner is the governance TimelockController.
+/// @notice Holds the round configuration and the slash recipient; its owner is the governance
+///         TimelockController.
 contract RoundParams is IRoundParams, Ownable {
     RoundConfig private _config;
+    address private _slashRecipient;
 
     /// @param owner_ The only account allowed to change the configuration (the timelock).
     /// @param initial The first configuration (validated like any update).
-    constructor(address owner_, RoundConfig memory initial) Ownable(owner_) {
+    /// @param slashRecipient_ The first receiver of slashed stake (address(0): burn).
+    constructor(address owner_, RoundConfig memory initial, address slashRecipient_) Ownable(owner_) {
         _set(initial);
+        _slashRecipient = slashRecipient_;
+        emit SlashRecipientUpdated(slashRecipient_);
     }
 
     /// @notice Replace the configuration; running rounds keep their snapshot.
@@ -21,9 +26,21 @@ contract RoundParams is IRoundParams, Ownable {
         _set(newConfig);
     }
 
+    /// @notice Change where slashed stake goes; applies to every later slash.
+    /// @param recipient The treasury, or address(0) to burn slashed stake.
+    function setSlashRecipient(address recipient) external onlyOwner {
+        _slashRecipient = recipient;
+        emit SlashRecipientUpdated(recipient);
+    }
+
     /// @inheritdoc IRoundParams
     function config() external view returns (RoundConfig memory) {
         return _config;
+    }
+
+    /// @inheritdoc IRoundParams
+    function slashRecipient() external view returns (address) {
+        return _slashRecipient;
     }
 
     function _set(RoundConfig memory c) private {
@@ -37,10 +54,15 @@ contract RoundParams is IRoundParams, Ownable {
         if (c.minParticipants < 2) revert RoundParamsTooFewMinParticipants(c.minParticipants);
         if (c.commitWindow == 0) revert RoundParamsZeroCommitWindow();
         if (c.unmaskWindow == 0) revert RoundParamsZeroUnmaskWindow();
-        if (c.rewardMode != 0) revert RoundParamsUnsupportedRewardMode(c.rewardMode);
+        if (c.rewardMode > 1) revert RoundParamsUnsupportedRewardMode(c.rewardMode);
         if (c.rewardPerContribution > c.rewardCap) {
             revert RoundParamsRewardAboveCap(c.rewardPerContribution, c.rewardCap);
         }
+        if (c.slashBps > 10_000) revert RoundParamsSlashBpsOutOfRange(c.slashBps);
+        // A member rostered at time T can be slashed until T + commitWindow + 2 * unmaskWindow
+        // (RoundLog's slash deadline); its stake must stay locked at least that long.
+        uint64 required = uint64(c.commitWindow) + 2 * uint64(c.unmaskWindow);
+        if (c.unstakeDelay < required) revert RoundParamsUnstakeDelayTooShort(c.unstakeDelay, required);
         _config = c;
         emit RoundParamsUpdated(c);
     }

@@ -2,9 +2,8 @@
 pragma solidity 0.8.37;
 
 /// @title IParticipantRegistry
-/// @notice The allowlist of accounts that may take part in fedledger rounds.
-/// @dev `isRegistered` is the only function RoundLog depends on; a later stake requirement
-///      narrows what it returns without changing its signature.
+/// @notice The allowlist and stakes of accounts that may take part in fedledger rounds.
+/// @dev RoundLog depends on `isRegistered`, `isEligible` and `slash`.
 interface IParticipantRegistry {
     /// @notice Emitted after `account` was added to the allowlist.
     /// @param account The participant's address.
@@ -13,6 +12,30 @@ interface IParticipantRegistry {
     /// @notice Emitted after `account` was removed from the allowlist.
     /// @param account The participant's address.
     event ParticipantDeregistered(address indexed account);
+
+    /// @notice Emitted after `account` added `amount` to its stake.
+    /// @param account The participant.
+    /// @param amount RewardToken units pulled from the participant.
+    /// @param stake The participant's stake afterwards.
+    event Staked(address indexed account, uint256 amount, uint256 stake);
+
+    /// @notice Emitted after `account`'s whole stake started unlocking (by request or deregistration).
+    /// @param account The participant.
+    /// @param stake The stake that is unlocking (still slashable until withdrawn).
+    /// @param unlockAt First timestamp at which `withdrawStake` succeeds.
+    event UnstakeRequested(address indexed account, uint256 stake, uint64 unlockAt);
+
+    /// @notice Emitted after `account` withdrew what was left of its stake.
+    /// @param account The participant.
+    /// @param amount RewardToken units returned.
+    event StakeWithdrawn(address indexed account, uint256 amount);
+
+    /// @notice Emitted after `amount` of `account`'s stake was slashed.
+    /// @param account The participant.
+    /// @param amount RewardToken units taken.
+    /// @param stake The participant's stake afterwards.
+    /// @param recipient Where the units went (address(0): burned).
+    event StakeSlashed(address indexed account, uint256 amount, uint256 stake, address recipient);
 
     /// @notice `account` is already registered.
     /// @param account The address that was given.
@@ -25,8 +48,44 @@ interface IParticipantRegistry {
     /// @notice `address(0)` cannot be a participant.
     error ParticipantRegistryZeroAddress();
 
-    /// @notice Whether `account` may take part in a round now.
+    /// @notice A stake of zero units.
+    error ParticipantRegistryZeroAmount();
+
+    /// @notice `account` has nothing staked.
+    /// @param account The caller.
+    error ParticipantRegistryNoStake(address account);
+
+    /// @notice `account`'s stake is unlocking; it can only be withdrawn.
+    /// @param account The caller.
+    /// @param unlockAt When the withdrawal opens.
+    error ParticipantRegistryUnstaking(address account, uint64 unlockAt);
+
+    /// @notice `account` has not requested an unstake.
+    /// @param account The caller.
+    error ParticipantRegistryNotUnstaking(address account);
+
+    /// @notice The unstake delay has not passed yet.
+    /// @param account The caller.
+    /// @param unlockAt When the withdrawal opens.
+    error ParticipantRegistryStakeLocked(address account, uint64 unlockAt);
+
+    /// @notice Whether `account` may be rostered now: allowlisted, not unstaking, and staked at
+    ///         least the current `minStake`.
     /// @param account The address to look up.
-    /// @return True when registered.
+    /// @return True when eligible.
     function isRegistered(address account) external view returns (bool);
+
+    /// @notice Like `isRegistered`, against a given stake requirement (a round's snapshot).
+    /// @param account The address to look up.
+    /// @param minStake The stake required.
+    /// @return True when eligible.
+    function isEligible(address account, uint256 minStake) external view returns (bool);
+
+    /// @notice Take `bps` basis points of `account`'s stake (rounded down) and send them to
+    ///         `recipient`, or burn them when it is address(0) (SLASHER_ROLE only).
+    /// @param account The participant.
+    /// @param bps Basis points, 0..10000.
+    /// @param recipient Receiver of the slashed units, or address(0).
+    /// @return amount RewardToken units taken.
+    function slash(address account, uint16 bps, address recipient) external returns (uint256 amount);
 }

@@ -56,8 +56,13 @@ interface IRoundLog {
     /// @param participant The committing roster member (msg.sender).
     /// @param maskedUpdateHash SHA-256 of the masked-update blob.
     /// @param seedCommitment Commitment to the participant's self-mask seed.
+    /// @param weight The participant's FedAvg example weight, min(examples, maxWeight).
     event UpdateCommitted(
-        uint256 indexed round, address indexed participant, bytes32 maskedUpdateHash, bytes32 seedCommitment
+        uint256 indexed round,
+        address indexed participant,
+        bytes32 maskedUpdateHash,
+        bytes32 seedCommitment,
+        uint32 weight
     );
 
     /// @notice Emitted after `round` was finalized.
@@ -66,8 +71,14 @@ interface IRoundLog {
     /// @param revealHash SHA-256 of the reveal blob.
     /// @param newModelHash SHA-256 of the new model.
     /// @param survivors Survivors, strictly ascending.
+    /// @param totalWeight Sum of the survivors' committed weights (equals the aggregate's weight element).
     event RoundFinalized(
-        uint256 indexed round, bytes32 aggregateHash, bytes32 revealHash, bytes32 newModelHash, address[] survivors
+        uint256 indexed round,
+        bytes32 aggregateHash,
+        bytes32 revealHash,
+        bytes32 newModelHash,
+        address[] survivors,
+        uint256 totalWeight
     );
 
     /// @notice Emitted after `round` failed (by the aggregator or by expiry).
@@ -85,6 +96,22 @@ interface IRoundLog {
     /// @param participant The claimer.
     /// @param amount Token units minted.
     event RewardsClaimed(address indexed participant, uint256 amount);
+
+    /// @notice Emitted after `account`'s stake was slashed for its conduct in `round`.
+    /// @param round The finalized round the evidence is about.
+    /// @param account The slashed participant (it committed in `round`).
+    /// @param reasonCode 1 = no unmask response when its shares were needed; 2 = bad share.
+    /// @param evidenceHash The round's revealHash: the reveal blob lists responders and bad-share senders.
+    /// @param amount RewardToken units taken.
+    /// @param recipient Where they went (address(0): burned).
+    event ParticipantSlashed(
+        uint256 indexed round,
+        address indexed account,
+        uint8 reasonCode,
+        bytes32 evidenceHash,
+        uint256 amount,
+        address recipient
+    );
 
     /// @notice No round with this id exists.
     /// @param round The id given.
@@ -153,6 +180,27 @@ interface IRoundLog {
     error RoundLogNotExpired(uint256 round, uint64 deadline);
     /// @notice A finalized round must name a new model (zero would break the model chain).
     error RoundLogZeroModelHash();
+    /// @notice A committed weight must be in 1..maxWeight of the round's snapshot.
+    /// @param round Round id.
+    /// @param weight The weight given.
+    /// @param maxWeight The round's maxWeight.
+    error RoundLogWeightOutOfRange(uint256 round, uint32 weight, uint32 maxWeight);
+    /// @notice The slash window of the round (until unmaskDeadline + unmaskWindow) has passed.
+    /// @param round Round id.
+    /// @param deadline The last second a slash was accepted.
+    error RoundLogSlashClosed(uint256 round, uint64 deadline);
+    /// @notice Slash reason codes are 1 (no unmask response) and 2 (bad share).
+    /// @param reasonCode The code given.
+    error RoundLogUnknownSlashReason(uint8 reasonCode);
+    /// @notice The evidence of a slash must be the round's reveal blob.
+    /// @param round Round id.
+    /// @param expected The round's revealHash.
+    /// @param given The evidence hash given.
+    error RoundLogEvidenceMismatch(uint256 round, bytes32 expected, bytes32 given);
+    /// @notice An account is slashed at most once per round.
+    /// @param round Round id.
+    /// @param account The account.
+    error RoundLogAlreadySlashed(uint256 round, address account);
     /// @notice The caller has no accrued rewards.
     /// @param account The caller.
     error RoundLogNothingToClaim(address account);
@@ -172,7 +220,8 @@ interface IRoundLog {
     /// @param round Round id.
     /// @param maskedUpdateHash SHA-256 of the masked-update blob.
     /// @param seedCommitment Commitment to the self-mask seed.
-    function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment) external;
+    /// @param weight The caller's FedAvg example weight, 1..maxWeight.
+    function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment, uint32 weight) external;
 
     /// @notice Finalize a round and credit rewards to the survivors (aggregator only).
     /// @param round Round id.
@@ -197,6 +246,17 @@ interface IRoundLog {
     /// @param round Round id.
     function expireRound(uint256 round) external;
 
+    /// @notice Slash `account`'s stake by the round's `slashBps` (aggregator only; finalized rounds,
+    ///         committed accounts, once per round, until unmaskDeadline + unmaskWindow).
+    /// @param round The finalized round.
+    /// @param account A participant that committed in `round`.
+    /// @param reasonCode 1 = no unmask response when its shares were needed; 2 = bad share.
+    /// @param evidenceHash Must equal the round's revealHash.
+    /// @return amount RewardToken units taken.
+    function slash(uint256 round, address account, uint8 reasonCode, bytes32 evidenceHash)
+        external
+        returns (uint256 amount);
+
     /// @notice Mint the caller's accrued rewards to the caller.
     /// @return amount Token units minted.
     function claimRewards() external returns (uint256 amount);
@@ -207,12 +267,19 @@ interface IRoundLog {
     function getRound(uint256 round) external view returns (RoundInfo memory);
 
     /// @notice The stored commitment slot of `account` in `round`.
-    /// @dev 0 = not in roster; 1 = in roster, not committed;
-    ///      otherwise keccak256(abi.encode(maskedUpdateHash, seedCommitment)).
+    /// @dev 0 = not in roster; 1 = in roster, not committed; otherwise
+    ///      keccak256(abi.encode(maskedUpdateHash, seedCommitment)) with its low 32 bits replaced
+    ///      by the committed weight.
     /// @param round Round id.
     /// @param account The member.
     /// @return The slot value.
     function commitmentOf(uint256 round, address account) external view returns (bytes32);
+
+    /// @notice Whether `account` was slashed for `round`.
+    /// @param round Round id.
+    /// @param account The participant.
+    /// @return True after a slash.
+    function isSlashed(uint256 round, address account) external view returns (bool);
 
     /// @notice Id of the latest round opened (0 before the first).
     /// @return The round id.

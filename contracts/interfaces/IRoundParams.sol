@@ -2,7 +2,8 @@
 pragma solidity 0.8.37;
 
 /// @notice Round configuration, snapshotted into every round at open.
-/// @dev Field order packs the first nine fields into one storage slot.
+/// @dev Storage: the first nine fields pack into one slot, the two reward amounts into the second,
+///      the stake fields into the third.
 struct RoundConfig {
     /// Neighbours per participant in the SecAgg+ graph (k).
     uint16 neighbours;
@@ -12,7 +13,7 @@ struct RoundConfig {
     uint32 clipRangeMicros;
     /// Bits of the quantized range per coordinate, 1..31.
     uint8 quantBits;
-    /// Cap on a participant's FedAvg example weight.
+    /// Cap on a participant's FedAvg example weight (and the largest weight `commit` accepts).
     uint32 maxWeight;
     /// Minimum roster size and minimum survivors, >= 2.
     uint16 minParticipants;
@@ -20,12 +21,18 @@ struct RoundConfig {
     uint32 commitWindow;
     /// Seconds from commit deadline to unmask (finalize) deadline.
     uint32 unmaskWindow;
-    /// 0 = fixed reward per contribution (only mode accepted for now).
+    /// 0 = fixed reward per contribution; 1 = proportional to the committed example weight.
     uint8 rewardMode;
-    /// Token units credited to each survivor.
+    /// Mode 0: token units per survivor. Mode 1: token units for a full-weight (maxWeight) survivor.
     uint128 rewardPerContribution;
     /// Most token units credited per round in total.
     uint128 rewardCap;
+    /// RewardToken units a participant must have staked (and not be unstaking) to be rostered.
+    uint128 minStake;
+    /// Share of the stake taken by one slash, in basis points (0..10000).
+    uint16 slashBps;
+    /// Seconds from an unstake request (or deregistration) until the stake can be withdrawn.
+    uint32 unstakeDelay;
 }
 
 /// @title IRoundParams
@@ -34,6 +41,10 @@ interface IRoundParams {
     /// @notice Emitted after the configuration was replaced.
     /// @param config The new configuration.
     event RoundParamsUpdated(RoundConfig config);
+
+    /// @notice Emitted after the receiver of slashed stake was changed.
+    /// @param recipient The new receiver; address(0) means slashed stake is burned.
+    event SlashRecipientUpdated(address recipient);
 
     /// @notice k must be at least 1.
     error RoundParamsZeroNeighbours();
@@ -55,15 +66,26 @@ interface IRoundParams {
     error RoundParamsZeroCommitWindow();
     /// @notice The unmask window must be positive.
     error RoundParamsZeroUnmaskWindow();
-    /// @notice Only reward mode 0 (fixed per contribution) is supported.
+    /// @notice Reward mode must be 0 (fixed) or 1 (by weight).
     /// @param rewardMode The value given.
     error RoundParamsUnsupportedRewardMode(uint8 rewardMode);
     /// @notice The per-contribution reward exceeds the per-round cap.
     /// @param rewardPerContribution The value given.
     /// @param rewardCap The cap given.
     error RoundParamsRewardAboveCap(uint128 rewardPerContribution, uint128 rewardCap);
+    /// @notice Slash basis points must be at most 10000.
+    /// @param slashBps The value given.
+    error RoundParamsSlashBpsOutOfRange(uint16 slashBps);
+    /// @notice The unstake delay must outlast a round's slash window: >= commitWindow + 2 * unmaskWindow.
+    /// @param unstakeDelay The value given.
+    /// @param required The least accepted value.
+    error RoundParamsUnstakeDelayTooShort(uint32 unstakeDelay, uint64 required);
 
     /// @notice The current configuration.
     /// @return The configuration new rounds snapshot.
     function config() external view returns (RoundConfig memory);
+
+    /// @notice Where slashed stake goes (address(0): burned).
+    /// @return The receiver.
+    function slashRecipient() external view returns (address);
 }

@@ -12,7 +12,15 @@ from dataclasses import dataclass
 import pytest
 from eth_account.signers.local import LocalAccount
 
-from fedledger.chain import ChainBackend, Contracts, Deployment, RoundConfig
+from fedledger.chain import (
+    ChainBackend,
+    Contracts,
+    Deployment,
+    RoundConfig,
+    deploy_all,
+    derive_accounts,
+    fund,
+)
 from fedledger.chain.devnet import anvil_binary
 from fedledger.errors import ContractRevert
 
@@ -30,7 +38,12 @@ TEST_CONFIG = RoundConfig(
     reward_mode=0,
     reward_per_contribution=10 * TOKEN,
     reward_cap=1000 * TOKEN,
+    min_stake=0,
+    slash_bps=2500,
+    unstake_delay=3600,
 )
+TREASURY = "0x" + "7e" * 20  # receives slashed stake in the test deployment
+GENESIS = 100 * TOKEN  # minted to each participant at deploy (stake and votes before any reward)
 
 
 def free_port() -> int:
@@ -69,8 +82,9 @@ class World:
     deployer: LocalAccount
     aggregator: LocalAccount
     outsider: LocalAccount
-    participants: list[LocalAccount]  # registered; sorted by address
+    participants: list[LocalAccount]  # registered; sorted by address; GENESIS tokens each
     unregistered: LocalAccount
+    treasury: str = TREASURY
 
     @property
     def addresses(self) -> list[str]:
@@ -88,9 +102,20 @@ class World:
         )
         return rid
 
-    def commit_all(self, rid: int, members: list[LocalAccount]) -> None:
+    def commit_all(
+        self, rid: int, members: list[LocalAccount], weights: list[int] | None = None
+    ) -> None:
+        """Commit synthetic hashes for `members`; weights default to 100, 200, ..."""
         for i, m in enumerate(members):
-            self.c.round_log.commit(rid, bytes([0x10 + i]) * 32, bytes([0x20 + i]) * 32, sender=m)
+            w = weights[i] if weights is not None else 100 * (i + 1)
+            self.c.round_log.commit(
+                rid, bytes([0x10 + i]) * 32, bytes([0x20 + i]) * 32, weight=w, sender=m
+            )
+
+    def stake(self, member: LocalAccount, amount: int) -> None:
+        """Approve the registry and stake `amount` from `member`."""
+        self.c.token.approve(self.c.registry.address, amount, sender=member)
+        self.c.registry.stake(amount, sender=member)
 
 
 @contextmanager
@@ -100,3 +125,26 @@ def reverts(name: str, **args: object) -> Iterator[pytest.ExceptionInfo[Contract
         yield info
     assert info.value.name == name, str(info.value)
     assert info.value.args_ == args, str(info.value)
+
+
+def build_world(backend: ChainBackend) -> World:
+    """Deploy with TEST_CONFIG, a treasury, GENESIS tokens for six accounts; register five."""
+    funded = backend.funded_accounts()
+    deployer, aggregator, outsider = funded[0], funded[1], funded[2]
+    people = sorted(derive_accounts(b"fedledger-tests", 6), key=lambda a: int(a.address, 16))
+    deployment = deploy_all(
+        backend,
+        deployer=deployer,
+        aggregator=aggregator.address,
+        params=TEST_CONFIG,
+        slash_recipient=TREASURY,
+        genesis={p.address: GENESIS for p in people},
+    )
+    contracts = deployment.attach(backend)
+    fund(backend, deployer, [p.address for p in people], 10**18)
+    participants, unregistered = people[:5], people[5]
+    for p in participants:
+        contracts.registry.register(p.address, sender=deployer)
+    return World(
+        backend, deployment, contracts, deployer, aggregator, outsider, participants, unregistered
+    )

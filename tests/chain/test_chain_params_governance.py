@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from chain_helpers import TEST_CONFIG, TOKEN, World, reverts
+from chain_helpers import GENESIS, TEST_CONFIG, TOKEN, World, reverts
 from eth_utils import keccak
 
 from fedledger.chain import ProposalState, RoundParamsClient, VoteType
@@ -15,7 +15,9 @@ from fedledger.chain.tx import deploy_contract
 
 def _own_params(world: World) -> RoundParamsClient:
     """A RoundParams owned by the deployer, to exercise the setter directly."""
-    code = _creation_code("RoundParams", world.deployer.address, TEST_CONFIG.as_tuple())
+    code = _creation_code(
+        "RoundParams", world.deployer.address, TEST_CONFIG.as_tuple(), world.treasury
+    )
     result = deploy_contract(world.backend, world.deployer, bytecode=code, name="RoundParams")
     return RoundParamsClient(world.backend, result.contract_address or "")
 
@@ -44,7 +46,13 @@ def test_set_config_replaces_config_and_emits_round_params_updated(world: World)
         ({"min_participants": 1}, "RoundParamsTooFewMinParticipants", {"minParticipants": 1}),
         ({"commit_window": 0}, "RoundParamsZeroCommitWindow", {}),
         ({"unmask_window": 0}, "RoundParamsZeroUnmaskWindow", {}),
-        ({"reward_mode": 1}, "RoundParamsUnsupportedRewardMode", {"rewardMode": 1}),
+        ({"reward_mode": 2}, "RoundParamsUnsupportedRewardMode", {"rewardMode": 2}),
+        ({"slash_bps": 10_001}, "RoundParamsSlashBpsOutOfRange", {"slashBps": 10_001}),
+        (
+            {"unstake_delay": 1799},  # commit 600 + 2 x unmask 600
+            "RoundParamsUnstakeDelayTooShort",
+            {"unstakeDelay": 1799, "required": 1800},
+        ),
         (
             {"reward_per_contribution": 2 * TOKEN, "reward_cap": TOKEN},
             "RoundParamsRewardAboveCap",
@@ -103,7 +111,7 @@ def test_governance_changes_round_params_through_propose_vote_queue_execute(worl
     for v in voters:
         world.c.round_log.claim_rewards(sender=v)
         world.c.token.delegate(v.address, sender=v)
-    assert world.c.token.get_votes(voters[0].address) == 10 * TOKEN
+    assert world.c.token.get_votes(voters[0].address) == GENESIS + 10 * TOKEN
 
     new = replace(TEST_CONFIG, neighbours=6, threshold=4, min_participants=4)
     targets, values = [world.c.params.address], [0]

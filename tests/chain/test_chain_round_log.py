@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from chain_helpers import TEST_CONFIG, TOKEN, World, reverts
+from chain_helpers import GENESIS, TEST_CONFIG, TOKEN, TREASURY, World, reverts
 from eth_abi import encode
 from eth_utils import keccak
 
@@ -156,16 +156,20 @@ def test_post_roster_reverts_for_unknown_round(world: World) -> None:
 def test_commit_stores_one_slot_and_emits_both_hashes_under_50k_gas(world: World) -> None:
     rid = world.rostered_round()
     p = world.participants[2]
-    result = world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, sender=p)
+    result = world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=p)
     [event] = result.named("UpdateCommitted")
     assert event.args == {
         "round": rid,
         "participant": p.address,
         "maskedUpdateHash": b"\xaa" * 32,
         "seedCommitment": b"\xbb" * 32,
+        "weight": 7,
     }
-    assert world.c.round_log.commitment_of(rid, p.address) == keccak(b"\xaa" * 32 + b"\xbb" * 32)
-    assert commitment_slot(b"\xaa" * 32, b"\xbb" * 32) == keccak(b"\xaa" * 32 + b"\xbb" * 32)
+    # The keccak digest with its last 4 bytes replaced by the big-endian weight.
+    expected = keccak(b"\xaa" * 32 + b"\xbb" * 32)[:28] + (7).to_bytes(4, "big")
+    assert world.c.round_log.commitment_of(rid, p.address) == expected
+    assert commitment_slot(b"\xaa" * 32, b"\xbb" * 32, weight=7) == expected
+    assert world.c.round_log.weight_of(rid, p.address) == 7
     assert world.c.round_log.get_round(rid).committed_count == 1
     assert result.gas_used <= 50_000
 
@@ -173,9 +177,9 @@ def test_commit_stores_one_slot_and_emits_both_hashes_under_50k_gas(world: World
 def test_commit_reverts_when_committing_twice(world: World) -> None:
     rid = world.rostered_round()
     p = world.participants[0]
-    world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, sender=p)
+    world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=p)
     with reverts("RoundLogAlreadyCommitted", round=rid, account=p.address):
-        world.c.round_log.commit(rid, b"\xcc" * 32, b"\xdd" * 32, sender=p)
+        world.c.round_log.commit(rid, b"\xcc" * 32, b"\xdd" * 32, weight=7, sender=p)
 
 
 def test_commit_reverts_when_late(world: World) -> None:
@@ -183,32 +187,40 @@ def test_commit_reverts_when_late(world: World) -> None:
     deadline = world.c.round_log.get_round(rid).commit_deadline
     world.backend.advance_time(TEST_CONFIG.commit_window + 1)
     with reverts("RoundLogCommitClosed", round=rid, deadline=deadline):
-        world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, sender=world.participants[0])
+        world.c.round_log.commit(
+            rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
+        )
 
 
 def test_commit_reverts_when_not_registered(world: World) -> None:
     rid = world.rostered_round()
     with reverts("RoundLogNotRegistered", account=world.unregistered.address):
-        world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, sender=world.unregistered)
+        world.c.round_log.commit(
+            rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.unregistered
+        )
 
 
 def test_commit_reverts_when_registered_but_not_in_roster(world: World) -> None:
     rid = world.rostered_round(world.participants[:4])
     outsider = world.participants[4]
     with reverts("RoundLogNotInRoster", round=rid, account=outsider.address):
-        world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, sender=outsider)
+        world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=outsider)
 
 
 def test_commit_reverts_for_a_future_round(world: World) -> None:
     rid = world.rostered_round()
     with reverts("RoundLogUnknownRound", round=rid + 1):
-        world.c.round_log.commit(rid + 1, b"\xaa" * 32, b"\xbb" * 32, sender=world.participants[0])
+        world.c.round_log.commit(
+            rid + 1, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
+        )
 
 
 def test_commit_reverts_before_the_roster(world: World) -> None:
     rid = world.open_round()
     with reverts("RoundLogWrongStage", round=rid, stage=int(Stage.OPENED)):
-        world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, sender=world.participants[0])
+        world.c.round_log.commit(
+            rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
+        )
 
 
 def test_commit_reverts_for_an_earlier_finished_round(world: World) -> None:
@@ -216,7 +228,9 @@ def test_commit_reverts_for_an_earlier_finished_round(world: World) -> None:
     world.c.round_log.fail_round(rid, "test", sender=world.aggregator)
     world.rostered_round()
     with reverts("RoundLogWrongStage", round=rid, stage=int(Stage.FAILED)):
-        world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, sender=world.participants[0])
+        world.c.round_log.commit(
+            rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
+        )
 
 
 # ---- finalize ---------------------------------------------------------------------------------
@@ -244,6 +258,7 @@ def test_finalize_records_hashes_and_credits_each_survivor(world: World) -> None
         "revealHash": b"\x08" * 32,
         "newModelHash": b"\x09" * 32,
         "survivors": world.addresses,
+        "totalWeight": 100 + 200 + 300 + 400 + 500,
     }
     accrued = [e.args for e in result.named("RewardAccrued")]
     assert accrued == [
@@ -336,7 +351,7 @@ def test_finalize_caps_total_reward_per_round(world: World) -> None:
 
     # A RoundLog wired to a params store whose cap is below 5 x reward: each gets cap / 5.
     capped = replace(TEST_CONFIG, reward_per_contribution=10 * TOKEN, reward_cap=25 * TOKEN)
-    code = _creation_code("RoundParams", world.deployer.address, capped.as_tuple())
+    code = _creation_code("RoundParams", world.deployer.address, capped.as_tuple(), TREASURY)
     created = deploy_contract(world.backend, world.deployer, bytecode=code, name="RoundParams")
     params = RoundParamsClient(world.backend, created.contract_address or "")
     code = _creation_code(
@@ -352,7 +367,7 @@ def test_finalize_caps_total_reward_per_round(world: World) -> None:
     log.open_round(H, sender=world.aggregator)
     log.post_roster(1, b"\x02" * 32, world.addresses, sender=world.aggregator)
     for p in world.participants:
-        log.commit(1, b"\x03" * 32, b"\x04" * 32, sender=p)
+        log.commit(1, b"\x03" * 32, b"\x04" * 32, weight=7, sender=p)
     result = log.finalize(
         1, aggregate_hash=b"\x07" * 32, reveal_hash=b"\x08" * 32, new_model_hash=b"\x09" * 32,
         survivors=world.addresses, sender=world.aggregator,
@@ -433,7 +448,7 @@ def test_claim_rewards_mints_accrued_tokens_once(world: World) -> None:
     ]
     [transfer] = result.named("Transfer")
     assert transfer.args == {"from": "0x" + "00" * 20, "to": p.address, "value": 10 * TOKEN}
-    assert world.c.token.balance_of(p.address) == 10 * TOKEN
+    assert world.c.token.balance_of(p.address) == GENESIS + 10 * TOKEN
     assert world.c.round_log.accrued_rewards(p.address) == 0
     with reverts("RoundLogNothingToClaim", account=p.address):
         world.c.round_log.claim_rewards(sender=p)

@@ -14,11 +14,19 @@ from fedledger.chain.datatypes import (
 )
 from fedledger.chain.deploy import Contracts, Deployment, deploy_all
 from fedledger.chain.events import fetch_events
-from fedledger.chain.governor import GovernorClient, ProposalState, TimelockClient, VoteType
+from fedledger.chain.governor import (
+    GovernorClient,
+    Proposal,
+    ProposalRecord,
+    ProposalState,
+    TimelockClient,
+    VoteType,
+)
 from fedledger.chain.params import RoundParamsClient
 from fedledger.chain.registry import RegistryClient
 from fedledger.chain.reward_token import RewardTokenClient
-from fedledger.chain.round_log import RoundLogClient, commitment_slot
+from fedledger.chain.rewards import reward_amounts, slash_amount
+from fedledger.chain.round_log import RoundLogClient, SlashReason, commitment_slot, slot_weight
 
 __all__ = [
     "DEFAULT_GOVERNANCE",
@@ -31,6 +39,8 @@ __all__ = [
     "EmbeddedChain",
     "GovernanceSettings",
     "GovernorClient",
+    "Proposal",
+    "ProposalRecord",
     "ProposalState",
     "RegistryClient",
     "RewardTokenClient",
@@ -39,6 +49,7 @@ __all__ = [
     "RoundLogClient",
     "RoundParamsClient",
     "RpcChain",
+    "SlashReason",
     "Stage",
     "TimelockClient",
     "TxResult",
@@ -50,4 +61,7 @@ __all__ = [
     "fetch_events",
     "fund",
     "mnemonic_accounts",
+    "reward_amounts",
+    "slash_amount",
+    "slot_weight",
 ]

@@ -19,6 +19,8 @@ __all__ = [
 ]
 
 TOKEN_UNIT = 10**18
+UNSTAKE_DELAY = 7 * 24 * 3600  # seconds; must be >= commitWindow + 2 * unmaskWindow
+BPS = 10_000  # basis points in one whole
 
 
 class Stage(IntEnum):
@@ -33,7 +35,11 @@ class Stage(IntEnum):
 
 @dataclass(frozen=True)
 class RoundConfig:
-    """The governed round parameters (Solidity `RoundConfig`, same field order)."""
+    """The governed round parameters (Solidity `RoundConfig`, same field order).
+
+    The stake fields have defaults (no stake, no slashing, a 7-day unstake delay), so configs
+    written before staking existed still build.
+    """
 
     neighbours: int
     threshold: int
@@ -46,6 +52,9 @@ class RoundConfig:
     reward_mode: int
     reward_per_contribution: int
     reward_cap: int
+    min_stake: int = 0
+    slash_bps: int = 0
+    unstake_delay: int = UNSTAKE_DELAY
 
     @property
     def clip_range(self) -> float:
@@ -66,6 +75,9 @@ class RoundConfig:
             self.reward_mode,
             self.reward_per_contribution,
             self.reward_cap,
+            self.min_stake,
+            self.slash_bps,
+            self.unstake_delay,
         )
 
     @classmethod
@@ -84,6 +96,9 @@ class RoundConfig:
                 "rewardMode",
                 "rewardPerContribution",
                 "rewardCap",
+                "minStake",
+                "slashBps",
+                "unstakeDelay",
             ]
             value = [value[n] for n in names]
         return cls(*(int(v) for v in value))
@@ -105,6 +120,9 @@ DEFAULT_ROUND_CONFIG = RoundConfig(
     reward_mode=0,
     reward_per_contribution=10 * TOKEN_UNIT,
     reward_cap=1000 * TOKEN_UNIT,
+    min_stake=0,  # tokens exist only once rounds paid rewards: governance raises it later
+    slash_bps=1000,  # 10 % of the stake per slash
+    unstake_delay=UNSTAKE_DELAY,
 )
 
 

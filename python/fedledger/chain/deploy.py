@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,8 @@ class Deployment:
     registrar: str = ""
     round_config: dict[str, int] = field(default_factory=dict)
     governance: dict[str, int] = field(default_factory=dict)
+    slash_recipient: str = ZERO_ADDRESS
+    genesis: dict[str, int] = field(default_factory=dict)  # address -> token units minted at deploy
 
     def to_json(self) -> dict[str, Any]:
         """The record as a JSON object."""
@@ -76,6 +79,8 @@ class Deployment:
             "registrar": self.registrar,
             "roundConfig": self.round_config,
             "governance": self.governance,
+            "slashRecipient": self.slash_recipient,
+            "genesis": dict(sorted(self.genesis.items())),
         }
 
     def to_bytes(self) -> bytes:
@@ -112,6 +117,8 @@ class Deployment:
                 registrar=doc.get("registrar", ""),
                 round_config=dict(doc.get("roundConfig", {})),
                 governance=dict(doc.get("governance", {})),
+                slash_recipient=to_checksum_address(doc.get("slashRecipient", ZERO_ADDRESS)),
+                genesis={to_checksum_address(a): int(v) for a, v in doc.get("genesis", {}).items()},
             )
         except FileNotFoundError:
             raise ConfigError(f"no deployment record at {target}") from None
@@ -165,13 +172,17 @@ def deploy_all(
     registrar: str | None = None,
     params: RoundConfig = DEFAULT_ROUND_CONFIG,
     governance: GovernanceSettings = DEFAULT_GOVERNANCE,
+    slash_recipient: str = ZERO_ADDRESS,
+    genesis: Mapping[str, int] | None = None,
 ) -> Deployment:
     """Deploy every contract and wire the roles.
 
     After this: the aggregator holds AGGREGATOR_ROLE; the registrar (default: deployer) holds
-    REGISTRAR_ROLE; RoundLog is the token's only minter; the timelock owns RoundParams and is the
-    admin of every AccessControl contract; the governor is the timelock's only proposer and
-    canceller; anyone may execute; the deployer keeps no role.
+    REGISTRAR_ROLE; RoundLog is the token's only minter and the registry's only slasher; the
+    timelock owns RoundParams and is the admin of every AccessControl contract; the governor is
+    the timelock's only proposer and canceller; anyone may execute; the deployer keeps no role.
+    `slash_recipient` receives slashed stake (zero address: burned). `genesis` mints token units
+    to addresses before RoundLog becomes the only minter (bootstraps stake and voting power).
     """
     me = deployer.address
     aggregator = to_checksum_address(aggregator)
@@ -195,11 +206,23 @@ def deploy_all(
         g.proposal_threshold,
         g.quorum_percent,
     )
-    params_addr = create("RoundParams", timelock, params.as_tuple())
-    registry = create("ParticipantRegistry", timelock, registrar)
+    params_addr = create(
+        "RoundParams", timelock, params.as_tuple(), to_checksum_address(slash_recipient)
+    )
+    registry = create("ParticipantRegistry", me, registrar, token, params_addr)
     round_log = create("RoundLog", timelock, aggregator, registry, params_addr, token)
 
     token_c = RewardTokenClient(backend, token)
+    allocations = {to_checksum_address(a): int(v) for a, v in (genesis or {}).items()}
+    if allocations:
+        token_c.grant_role("MINTER_ROLE", me, sender=deployer)
+        for holder, amount in sorted(allocations.items()):
+            token_c.mint(holder, amount, sender=deployer)
+        token_c.renounce_role("MINTER_ROLE", sender=deployer)
+    registry_c = RegistryClient(backend, registry)
+    registry_c.grant_role("SLASHER_ROLE", round_log, sender=deployer)
+    registry_c.grant_role("DEFAULT_ADMIN_ROLE", timelock, sender=deployer)
+    registry_c.renounce_role("DEFAULT_ADMIN_ROLE", sender=deployer)
     token_c.grant_role("MINTER_ROLE", round_log, sender=deployer)
     token_c.grant_role("DEFAULT_ADMIN_ROLE", timelock, sender=deployer)
     token_c.renounce_role("DEFAULT_ADMIN_ROLE", sender=deployer)
@@ -227,4 +250,6 @@ def deploy_all(
         registrar=registrar,
         round_config=params.to_json(),
         governance=g.to_json(),
+        slash_recipient=to_checksum_address(slash_recipient),
+        genesis=allocations,
     )

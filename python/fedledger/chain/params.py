@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from fedledger.chain.contract import ContractClient
 from fedledger.chain.datatypes import RoundConfig, TxResult
@@ -30,3 +31,15 @@ class RoundParamsClient(ContractClient):
     def set_config_calldata(self, config: RoundConfig) -> bytes:
         """Calldata of setConfig(config), for a governance proposal."""
         return self.encode("setConfig", config.as_tuple())
+
+    def slash_recipient(self) -> str:
+        """Where slashed stake goes (the zero address: burned)."""
+        return to_checksum_address(self.view("slashRecipient"))
+
+    def set_slash_recipient(self, recipient: str, *, sender: LocalAccount) -> TxResult:
+        """Change the slash recipient (sender must be the owner)."""
+        return self.transact("setSlashRecipient", to_checksum_address(recipient), sender=sender)
+
+    def set_slash_recipient_calldata(self, recipient: str) -> bytes:
+        """Calldata of setSlashRecipient(recipient), for a governance proposal."""
+        return self.encode("setSlashRecipient", to_checksum_address(recipient))

@@ -1,4 +1,4 @@
-"""Typed client of ParticipantRegistry."""
+"""Typed client of ParticipantRegistry: the allowlist and RewardToken stakes."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ __all__ = ["RegistryClient"]
 
 
 class RegistryClient(ContractClient):
-    """ParticipantRegistry: the allowlist of accounts that may take part."""
+    """ParticipantRegistry: the allowlist, stakes (RewardToken) and the slashing hook."""
 
     CONTRACT = "ParticipantRegistry"
 
@@ -25,8 +25,29 @@ class RegistryClient(ContractClient):
         return self.transact("deregister", to_checksum_address(account), sender=sender)
 
     def is_registered(self, account: str) -> bool:
-        """Whether `account` may take part now."""
+        """Whether `account` may be rostered now (allowlisted, stake >= minStake, not unstaking)."""
         return bool(self.view("isRegistered", to_checksum_address(account)))
+
+    def is_approved(self, account: str) -> bool:
+        """Whether `account` is on the allowlist, whatever its stake."""
+        return bool(self.view("isApproved", to_checksum_address(account)))
+
+    def stake(self, amount: int, *, sender: LocalAccount) -> TxResult:
+        """Stake `amount` RewardToken units (the sender must have approved the registry)."""
+        return self.transact("stake", amount, sender=sender)
+
+    def request_unstake(self, *, sender: LocalAccount) -> TxResult:
+        """Start unlocking the sender's whole stake (withdrawable after unstakeDelay)."""
+        return self.transact("requestUnstake", sender=sender)
+
+    def withdraw_stake(self, *, sender: LocalAccount) -> TxResult:
+        """Return what is left of the sender's unlocked stake."""
+        return self.transact("withdrawStake", sender=sender)
+
+    def stake_of(self, account: str) -> tuple[int, int]:
+        """(stake in token units, unlockAt; 0 while the stake is active)."""
+        amount, unlock_at = self.view("stakeOf", to_checksum_address(account))
+        return int(amount), int(unlock_at)
 
     def registered_at(self, account: str) -> int:
         """Block timestamp of the registration (0 when not registered)."""

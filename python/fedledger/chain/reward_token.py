@@ -36,6 +36,14 @@ class RewardTokenClient(ContractClient):
         """ERC20 transfer."""
         return self.transact("transfer", to_checksum_address(to), amount, sender=sender)
 
+    def approve(self, spender: str, amount: int, *, sender: LocalAccount) -> TxResult:
+        """ERC20 approve (e.g. the registry, before staking)."""
+        return self.transact("approve", to_checksum_address(spender), amount, sender=sender)
+
+    def allowance(self, owner: str, spender: str) -> int:
+        """ERC20 allowance."""
+        return int(self.view("allowance", to_checksum_address(owner), to_checksum_address(spender)))
+
     def mint(self, to: str, amount: int, *, sender: LocalAccount) -> TxResult:
         """Mint (sender needs MINTER_ROLE; normally only RoundLog has it)."""
         return self.transact("mint", to_checksum_address(to), amount, sender=sender)

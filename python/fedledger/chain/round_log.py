@@ -1,8 +1,9 @@
-"""Typed client of RoundLog: rounds, commitments, finalize/fail, rewards."""
+"""Typed client of RoundLog: rounds, commitments, finalize/fail, rewards, slashes."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from enum import IntEnum
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -10,9 +11,17 @@ from eth_utils import to_checksum_address
 from fedledger.chain.contract import ContractClient
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage, TxResult
 
-__all__ = ["RoundLogClient", "commitment_slot"]
+__all__ = ["RoundLogClient", "SlashReason", "commitment_slot", "slot_weight"]
 
 ROSTERED = (1).to_bytes(32, "big")  # commitmentOf value: in roster, not committed yet
+WEIGHT_MASK = 0xFFFFFFFF  # the low 32 bits of a commitment slot hold the committed weight
+
+
+class SlashReason(IntEnum):
+    """RoundLog's slash reason codes (`reasonCode` of `slash` and `ParticipantSlashed`)."""
+
+    NO_UNMASK_RESPONSE = 1  # committed, survived, but sent no unmask response when needed
+    BAD_SHARE = 2  # an unmask share it sent did not reconstruct to the owner's commitment
 
 
 def _b32(value: bytes, what: str) -> bytes:
@@ -21,13 +30,29 @@ def _b32(value: bytes, what: str) -> bytes:
     return bytes(value)
 
 
-def commitment_slot(masked_update_hash: bytes, seed_commitment: bytes) -> bytes:
-    """What RoundLog stores per commit: keccak256(abi.encode(maskedUpdateHash, seedCommitment))."""
+def _check_weight(weight: int) -> int:
+    if isinstance(weight, bool) or not isinstance(weight, int) or not 0 < weight <= WEIGHT_MASK:
+        raise ValueError(f"weight: expected an integer in 1..2^32-1, got {weight!r}")
+    return weight
+
+
+def commitment_slot(masked_update_hash: bytes, seed_commitment: bytes, *, weight: int) -> bytes:
+    """What RoundLog stores per commit.
+
+    keccak256(abi.encode(maskedUpdateHash, seedCommitment)) with its low 32 bits replaced by
+    `weight` (big-endian, so the last 4 bytes of the slot are the weight).
+    """
     from eth_utils import keccak
 
-    return keccak(
+    digest = keccak(
         _b32(masked_update_hash, "masked_update_hash") + _b32(seed_commitment, "seed_commitment")
     )
+    return digest[:28] + _check_weight(weight).to_bytes(4, "big")
+
+
+def slot_weight(slot: bytes) -> int:
+    """The committed weight stored in a commitment slot (meaningless for 0 and ROSTERED)."""
+    return int.from_bytes(_b32(slot, "slot")[28:], "big")
 
 
 class RoundLogClient(ContractClient):
@@ -54,14 +79,16 @@ class RoundLogClient(ContractClient):
         masked_update_hash: bytes,
         seed_commitment: bytes,
         *,
+        weight: int,
         sender: LocalAccount,
     ) -> TxResult:
-        """commit from the participant's own account."""
+        """commit from the participant's own account; `weight` = min(examples, maxWeight)."""
         return self.transact(
             "commit",
             round_id,
             _b32(masked_update_hash, "masked_update_hash"),
             _b32(seed_commitment, "seed_commitment"),
+            _check_weight(weight),
             sender=sender,
         )
 
@@ -95,6 +122,29 @@ class RoundLogClient(ContractClient):
         """expireRound (anyone, after the unmask deadline)."""
         return self.transact("expireRound", round_id, sender=sender)
 
+    def slash(
+        self,
+        round_id: int,
+        account: str,
+        *,
+        reason: SlashReason,
+        evidence_hash: bytes,
+        sender: LocalAccount,
+    ) -> TxResult:
+        """slash (aggregator): a finalized round, a committed account; evidence = the revealHash."""
+        return self.transact(
+            "slash",
+            round_id,
+            to_checksum_address(account),
+            int(reason),
+            _b32(evidence_hash, "evidence_hash"),
+            sender=sender,
+        )
+
+    def is_slashed(self, round_id: int, account: str) -> bool:
+        """Whether `account` was slashed for `round_id`."""
+        return bool(self.view("isSlashed", round_id, to_checksum_address(account)))
+
     def claim_rewards(self, *, sender: LocalAccount) -> TxResult:
         """claimRewards: mint the sender's accrued rewards to it."""
         return self.transact("claimRewards", sender=sender)
@@ -123,6 +173,13 @@ class RoundLogClient(ContractClient):
     def commitment_of(self, round_id: int, account: str) -> bytes:
         """The stored slot: 0 = not in roster, 1 = rostered, else commitment_slot(...)."""
         return bytes(self.view("commitmentOf", round_id, to_checksum_address(account)))
+
+    def weight_of(self, round_id: int, account: str) -> int:
+        """The weight `account` committed in `round_id` (0 when it did not commit)."""
+        slot = self.commitment_of(round_id, account)
+        if int.from_bytes(slot, "big") <= 1:
+            return 0
+        return slot_weight(slot)
 
     def current_round(self) -> int:
         """Id of the latest round opened (0 before the first)."""
