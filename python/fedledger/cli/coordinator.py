@@ -1,10 +1,104 @@
-"""`fedledger coordinator`: not built yet (its issue fills this module in)."""
+"""`fedledger coordinator run`: the aggregator's HTTP service (uvicorn) over a RoundCoordinator."""
 
 from __future__ import annotations
 
+import logging
+from pathlib import Path
+
 import typer
+
+from fedledger.errors import ConfigError
+
+coordinator_app = typer.Typer(help="The aggregator's coordinator service.", no_args_is_help=True)
+
+
+@coordinator_app.command("run")
+def run(
+    rpc: str = typer.Option(..., help="JSON-RPC URL of the chain."),
+    deployment: Path = typer.Option(..., help="Deployment record (fedledger deploy --out)."),
+    state_dir: Path = typer.Option(..., help="Where rounds are journaled (resumed on restart)."),
+    aggregator_key_file: Path | None = typer.Option(
+        None, help="File with the aggregator's private key (0x-hex)."
+    ),
+    aggregator_index: int | None = typer.Option(
+        None, help="Use account N of the devnet test mnemonic as aggregator (devnets only)."
+    ),
+    blob_dir: Path | None = typer.Option(
+        None, help="Blob store folder (default: STATE_DIR/blobs)."
+    ),
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8600, help="TCP port."),
+    rounds: int = typer.Option(0, help="Open this many rounds one after another (0: none)."),
+    dataset: str = typer.Option(
+        "digits", help="Dataset the model is trained on (test split evaluates)."
+    ),
+    model: str = typer.Option("mlp", help="Model architecture (logreg, mlp, cnn)."),
+    seed: int = typer.Option(0, help="Seed of the initial model and the dataset split."),
+    expected: int | None = typer.Option(
+        None, help="Close the key stage once this many advertised (default: all registered)."
+    ),
+    stage_timeout: float = typer.Option(120.0, help="Seconds each off-chain stage may last."),
+    tick_interval: float = typer.Option(0.2, help="Seconds between state-machine ticks."),
+    log_level: str = typer.Option("warning", help="uvicorn log level."),
+) -> None:
+    """Serve the coordinator API and blob store; with --rounds, run that many rounds."""
+    import uvicorn
+
+    from fedledger.chain.accounts import mnemonic_accounts
+    from fedledger.chain.backend import RpcChain
+    from fedledger.chain.deploy import Deployment
+    from fedledger.coordinator.round import RoundCoordinator
+    from fedledger.coordinator.service import create_app
+    from fedledger.coordinator.settings import ServiceSettings
+    from fedledger.coordinator.spec import ModelSpec, StageDurations
+    from fedledger.fl.datasets import load_dataset
+    from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
+    from fedledger.fl.train import evaluate
+    from fedledger.node.runner import read_key_file
+    from fedledger.store import FilesystemBlobStore
+
+    if (aggregator_key_file is None) == (aggregator_index is None):
+        raise ConfigError("give exactly one of --aggregator-key-file or --aggregator-index")
+    if aggregator_key_file is not None:
+        aggregator = read_key_file(aggregator_key_file)
+    else:
+        aggregator = mnemonic_accounts(n=int(aggregator_index or 0) + 1)[-1]
+    record = Deployment.load(deployment)
+    backend = RpcChain(rpc)
+    data = load_dataset(dataset, seed=seed)
+    module = build_model(model, n_features=data.n_features, n_classes=data.n_classes, seed=seed)
+    genesis = module_to_bytes(module)
+
+    def evaluate_model(model_bytes: bytes) -> tuple[float, float]:
+        load_model_bytes(module, model_bytes)
+        return evaluate(module, data.test.X, data.test.y, num_threads=1)
+
+    store = FilesystemBlobStore(blob_dir or state_dir / "blobs")
+    durations = StageDurations(
+        advertise_keys=stage_timeout, share_keys=stage_timeout, unmask=stage_timeout
+    )
+    coordinator = RoundCoordinator(
+        chain=backend,
+        deployment=record,
+        aggregator=aggregator,
+        store=store,
+        state_dir=state_dir,
+        model_spec=ModelSpec(model, dataset, data.n_features, data.n_classes),
+        genesis_model=genesis,
+        durations=durations,
+        evaluate=evaluate_model,
+        expected_participants=expected,
+    )
+    settings = ServiceSettings(host=host, port=port, tick_interval=tick_interval)
+    app = create_app(coordinator, store=store, settings=settings, rounds=rounds)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+    typer.echo(f"coordinator: http://{host}:{port} (RoundLog {coordinator.contract})", err=True)
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level)
+    finally:
+        coordinator.close()
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this command group to the root app (nothing yet)."""
-    del app
+    """Attach `fedledger coordinator` to the root app."""
+    app.add_typer(coordinator_app, name="coordinator")

@@ -1,10 +1,73 @@
-"""`fedledger node`: not built yet (its issue fills this module in)."""
+"""`fedledger node run`: one participant process (train, secagg over HTTP, commit on chain)."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import typer
+
+node_app = typer.Typer(help="A participant node.", no_args_is_help=True)
+
+
+@node_app.command("run")
+def run(
+    coordinator: str = typer.Option(..., help="Coordinator base URL, e.g. http://127.0.0.1:8600."),
+    rpc: str = typer.Option(..., help="JSON-RPC URL of the chain."),
+    deployment: Path = typer.Option(..., help="Deployment record (must match the coordinator's)."),
+    partition: Path = typer.Option(..., help="This participant's partition file (.npz)."),
+    key_file: Path | None = typer.Option(None, help="File with the participant's private key."),
+    key_index: int | None = typer.Option(None, help="Devnet participant key N (public test seed)."),
+    rounds: int = typer.Option(1, help="Take part in this many rounds, then exit."),
+    epochs: int = typer.Option(1, help="Local training epochs per round."),
+    lr: float = typer.Option(0.05, help="Local learning rate."),
+    batch_size: int = typer.Option(32, help="Local batch size."),
+    seed: int = typer.Option(0, help="Base seed of local training."),
+    poll_interval: float = typer.Option(0.2, help="Seconds between status polls."),
+    round_timeout: float = typer.Option(600.0, help="Give up if a round takes longer (s)."),
+    retries: int = typer.Option(5, help="Retries of transient HTTP failures."),
+    drop_at: str | None = typer.Option(
+        None,
+        help="Fault test: go silent at this stage (advertise_keys|share_keys|masked_input|unmask).",
+    ),
+    drop_round: int | None = typer.Option(None, help="Fault test: the round id to drop in."),
+    quiet: bool = typer.Option(False, "--quiet", help="Only print the final JSON summary."),
+) -> None:
+    """Check partition, key, chain and coordinator, then take part in ROUNDS rounds."""
+    from pydantic import ValidationError
+
+    from fedledger.errors import ConfigError
+    from fedledger.node.runner import run_node
+    from fedledger.node.settings import NodeSettings
+
+    try:
+        settings = NodeSettings(
+            coordinator=coordinator,
+            rpc=rpc,
+            deployment=deployment,
+            partition=partition,
+            key_file=key_file,
+            key_index=key_index,
+            rounds=rounds,
+            epochs=epochs,
+            lr=lr,
+            batch_size=batch_size,
+            seed=seed,
+            poll_interval=poll_interval,
+            round_timeout=round_timeout,
+            retries=retries,
+            drop_at=drop_at,
+            drop_round=drop_round,
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(x) for x in first.get("loc", ())) or "option"
+        raise ConfigError(f"--{where.replace('_', '-')}: {first.get('msg')}") from None
+    log = None if quiet else (lambda msg: typer.echo(msg, err=True))
+    result = run_node(settings, log=log)
+    typer.echo(json.dumps(result.to_json(), separators=(",", ":")))
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this command group to the root app (nothing yet)."""
-    del app
+    """Attach `fedledger node` to the root app."""
+    app.add_typer(node_app, name="node")

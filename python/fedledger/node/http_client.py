@@ -23,10 +23,18 @@ class CoordinatorUnavailable(FedledgerError):
 class CoordinatorRefused(FedledgerError):
     """The coordinator answered with a 4xx/5xx; `status` and `detail` say why."""
 
-    def __init__(self, method: str, path: str, status: int, detail: str) -> None:
+    def __init__(self, method: str, path: str, status: int, detail: str, code: str = "") -> None:
         self.status = status
         self.detail = detail
+        self.code = code
         super().__init__(f"coordinator refused {method} {path}: {status} {detail}")
+
+
+def _code(resp: httpx.Response) -> str:
+    try:
+        return str(resp.json().get("code") or "")
+    except (ValueError, AttributeError):
+        return ""
 
 
 def _detail(resp: httpx.Response) -> str:
@@ -100,7 +108,7 @@ class CoordinatorClient:
                 last = f"{resp.status_code} {_detail(resp)}"
                 continue
             if resp.status_code >= 400:
-                raise CoordinatorRefused(method, path, resp.status_code, _detail(resp))
+                raise CoordinatorRefused(method, path, resp.status_code, _detail(resp), _code(resp))
             return resp
         raise CoordinatorUnavailable(
             f"coordinator at {self.base_url} unreachable ({method} {path} failed "

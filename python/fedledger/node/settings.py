@@ -48,3 +48,11 @@ class NodeSettings(BaseSettings):
     """Fault injection: vanish before this stage (advertise_keys|share_keys|masked_input|unmask)."""
     drop_round: int | None = Field(default=None, ge=0)
     """Fault injection: the round (1-based count of rounds this node saw) in which to drop."""
+    epochs: int = Field(default=1, ge=1)
+    """Local training epochs per round."""
+    lr: float = Field(default=0.05, gt=0)
+    """Local learning rate."""
+    batch_size: int = Field(default=32, ge=1)
+    """Local mini-batch size."""
+    seed: int = 0
+    """Base seed of local training (the round and partition index are mixed in)."""

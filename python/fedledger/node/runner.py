@@ -1,0 +1,205 @@
+"""`fedledger node run`: pre-flight checks, then drive a Participant through rounds over HTTP."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+from eth_account.signers.local import LocalAccount
+
+from fedledger.chain.backend import ChainBackend, RpcChain
+from fedledger.chain.deploy import Contracts, Deployment
+from fedledger.coordinator.devnet_setup import devnet_participants
+from fedledger.coordinator.spec import ModelSpec
+from fedledger.errors import ConfigError, FedledgerError
+from fedledger.fl.partition import ParticipantData, load_participant_data
+from fedledger.fl.train import TrainConfig
+from fedledger.node.http_client import CoordinatorClient, CoordinatorUnavailable
+from fedledger.node.http_port import HttpCoordinatorPort, SignedHttpBlobStore
+from fedledger.node.participant import Participant
+from fedledger.node.settings import DROP_STAGES, NodeSettings
+
+__all__ = [
+    "NodeResult",
+    "check_coordinator",
+    "load_key",
+    "preflight",
+    "read_key_file",
+    "run_node",
+]
+
+# --drop-at STAGE means: go silent instead of sending that stage's message.
+_DROP_POINT = {
+    "advertise_keys": "before_keys",
+    "share_keys": "after_keys",
+    "masked_input": "after_shares",
+    "unmask": "during_unmask",
+}
+
+
+@dataclass
+class NodeResult:
+    """What a node did: its address and per-round records."""
+
+    address: str
+    rounds: dict[str, Any] = field(default_factory=dict)
+    requests: int = 0
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object (printed as the node's last line)."""
+        return {"address": self.address, "requests": self.requests, "rounds": self.rounds}
+
+
+def load_key(settings: NodeSettings) -> LocalAccount:
+    """The participant account from --key-file or --key-index (exactly one)."""
+    if (settings.key_file is None) == (settings.key_index is None):
+        raise ConfigError("give exactly one of --key-file or --key-index")
+    if settings.key_index is not None:
+        return devnet_participants(settings.key_index + 1, seed=settings.key_seed)[-1]
+    return read_key_file(Path(settings.key_file or ""))
+
+
+def read_key_file(path: Path) -> LocalAccount:
+    """An account from a file holding a 0x-hex private key; ConfigError naming the file."""
+    try:
+        text = path.read_text().strip()
+    except FileNotFoundError:
+        raise ConfigError(f"key file {path}: not found") from None
+    except OSError as exc:
+        raise ConfigError(f"key file {path}: unreadable ({exc.strerror})") from None
+    try:
+        return Account.from_key(text)
+    except Exception:
+        raise ConfigError(f"key file {path}: not a 32-byte hex private key") from None
+
+
+def check_coordinator(
+    client: CoordinatorClient, deployment: Deployment, where: Path
+) -> dict[str, Any]:
+    """GET /v1/info and insist it serves our deployment (chain id, RoundLog, every contract)."""
+    try:
+        info = client.get_json("/v1/info", retries=2)
+    except CoordinatorUnavailable as exc:
+        raise CoordinatorUnavailable(
+            str(exc).replace("unreachable", "unreachable at start-up")
+        ) from None
+    if not isinstance(info, dict) or info.get("service") != "fedledger-coordinator":
+        raise ConfigError(
+            f"{client.base_url} is not a fedledger coordinator (/v1/info is not ours)"
+        )
+    mine = deployment.to_json()
+    theirs = info.get("deployment") or {}
+    if info.get("chainId") != deployment.chain_id or theirs.get("contracts") != mine["contracts"]:
+        raise ConfigError(
+            f"wrong coordinator: {client.base_url} serves RoundLog {info.get('roundLog')} on chain "
+            f"{info.get('chainId')}, but {where} has RoundLog "
+            f"{deployment.addresses.get('RoundLog')} on chain {deployment.chain_id}"
+        )
+    return info
+
+
+@dataclass
+class Prepared:
+    """Everything pre-flight established."""
+
+    account: LocalAccount
+    data: ParticipantData
+    deployment: Deployment
+    backend: ChainBackend
+    contracts: Contracts
+    client: CoordinatorClient
+    info: dict[str, Any]
+
+
+def preflight(settings: NodeSettings) -> Prepared:
+    """Partition, key, deployment, RPC, coordinator identity, registration: first failure wins."""
+    data = load_participant_data(settings.partition)
+    account = load_key(settings)
+    deployment = Deployment.load(settings.deployment)
+    backend = RpcChain(settings.rpc)  # ChainError naming the URL when nothing answers
+    contracts = deployment.attach(backend)
+    client = CoordinatorClient(
+        settings.coordinator, timeout=settings.http_timeout, retries=settings.retries
+    )
+    try:
+        info = check_coordinator(client, deployment, settings.deployment)
+        if not contracts.registry.is_registered(account.address):
+            raise ConfigError(
+                f"account {account.address} is not registered in ParticipantRegistry "
+                f"{contracts.registry.address} (ask the registrar)"
+            )
+        spec = ModelSpec.from_json(info.get("model"))
+        if data.X.shape[1] != spec.n_features or data.n_classes != spec.n_classes:
+            raise ConfigError(
+                f"partition file {settings.partition}: {data.X.shape[1]} features / "
+                f"{data.n_classes} classes, but the coordinator trains {spec.model} on "
+                f"{spec.n_features} features / {spec.n_classes} classes"
+            )
+    except BaseException:
+        client.close()
+        raise
+    return Prepared(account, data, deployment, backend, contracts, client, info)
+
+
+def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
+    """Take part in `settings.rounds` rounds (counted from the first round seen), then return."""
+    if settings.drop_at is not None and settings.drop_at not in DROP_STAGES:
+        raise ConfigError(f"--drop-at: {settings.drop_at!r} is not one of {', '.join(DROP_STAGES)}")
+    p = preflight(settings)
+    say = log or (lambda _msg: None)
+    dropout = {}
+    if settings.drop_at is not None:
+        dropout[settings.drop_round or 1] = _DROP_POINT[settings.drop_at]
+    port = HttpCoordinatorPort(
+        p.client, p.account, chain_id=p.deployment.chain_id, contract=p.contracts.round_log.address
+    )
+    participant = Participant(
+        account=p.account,
+        X=p.data.X,
+        y=p.data.y,
+        index=p.data.participant,
+        model_spec=ModelSpec.from_json(p.info["model"]),
+        train_config=TrainConfig(
+            epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size
+        ),
+        seed=settings.seed,
+        chain=p.backend,
+        contracts=p.contracts,
+        store=SignedHttpBlobStore(port),
+        dropout=dropout,
+    )
+    say(f"node {p.account.address}: ready ({len(p.data)} examples)")
+    finished: set[int] = set()
+    round_started = time.monotonic()
+    current = -1
+    try:
+        while len(finished) < settings.rounds:
+            sent = participant.step(port)
+            st = port.status() if not sent else None
+            if st is not None and st.round_id != current:
+                current, round_started = st.round_id, time.monotonic()
+            if st is not None:
+                # A round is over once it is done or the coordinator has moved past it (a
+                # round can open right after the last one closed, between two polls).
+                over = {r for r in participant.rounds if r < st.round_id or st.done} - finished
+                for r in sorted(over):
+                    finished.add(r)
+                    say(f"node {p.account.address}: round {r} over")
+            if time.monotonic() - round_started > settings.round_timeout:
+                raise FedledgerError(
+                    f"round {current} did not finish within {settings.round_timeout:.0f} s "
+                    f"(stage {st.stage if st else '?'})"
+                )
+            if not sent:
+                time.sleep(settings.poll_interval)
+    finally:
+        p.client.close()
+    return NodeResult(
+        address=p.account.address,
+        rounds=json.loads(json.dumps(participant.summary(), default=str)),
+        requests=port.requests,
+    )
