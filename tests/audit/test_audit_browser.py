@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -87,6 +88,7 @@ def test_rounds_table_shows_green_and_red_badges_and_the_accuracy_plot(driver, b
     assert "reported by aggregator" in driver.find_element(By.TAG_NAME, "main").text
     shot = tmp_path / "dashboard-rounds.png"
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    shutil.copy(shot, Path(tempfile.gettempdir()) / "audit-dashboard-rounds.png")
 
 
 def test_round_page_lists_participants_commitments_and_failed_check(driver, base_url, tmp_path):
@@ -106,7 +108,7 @@ def test_round_page_lists_participants_commitments_and_failed_check(driver, base
     assert "differs" in failed[0].text or "differs" in failed[1].text
     shot = tmp_path / "dashboard-round.png"
     assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
-    shutil.copy(shot, "/tmp/audit-dashboard-round.png")
+    shutil.copy(shot, Path(tempfile.gettempdir()) / "audit-dashboard-round.png")
 
 
 def test_round_page_of_a_dropout_round_names_the_stage(driver, base_url):

@@ -48,6 +48,9 @@ def create_app(service: AuditService, *, poll_seconds: float = 0.0) -> FastAPI:
         title="fedledger auditor",
         summary="Read-only view of fedledger rounds, verified from the chain and the blob store.",
         lifespan=lifespan,
+        # Swagger UI and ReDoc load scripts from a CDN; the auditor serves nothing external.
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.service = service
     api = APIRouter(prefix="/api")
