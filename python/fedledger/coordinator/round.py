@@ -14,6 +14,7 @@ neither loses nor repeats it.
 
 from __future__ import annotations
 
+import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -62,6 +63,7 @@ __all__ = [
     "RoundCoordinator",
     "RoundStatus",
     "WrongStage",
+    "matches_commitment",
 ]
 
 IDLE = "idle"
@@ -148,6 +150,21 @@ class RoundStatus:
             "newModelHash": self.new_model_hash,
             "reason": self.reason,
         }
+
+
+def matches_commitment(slot: bytes, masked_hash: bytes, seed_commitment: bytes) -> bool:
+    """Whether an on-chain commitment slot holds these two hashes.
+
+    Works with both slot layouts of RoundLog: the plain keccak of the two hashes, and the
+    weighted one whose low 32 bits carry the committed FedAvg weight.
+    """
+    if "weight" not in inspect.signature(commitment_slot).parameters:
+        return bool(slot == commitment_slot(masked_hash, seed_commitment))  # type: ignore[call-arg,unused-ignore]
+    weight = int.from_bytes(slot[28:], "big")
+    try:
+        return bool(slot == commitment_slot(masked_hash, seed_commitment, weight=weight))  # type: ignore[call-arg,unused-ignore]
+    except ValueError:
+        return False
 
 
 def _info_to_json(info: RoundInfo) -> dict[str, Any]:
@@ -678,9 +695,9 @@ class RoundCoordinator:
         """The encrypted shares addressed to `address` (after the share stage closed)."""
         with self._lock:
             r = self._require_round(MASKED_INPUT)
-            address = self._member(r, MASKED_INPUT, address)
             if r.stage in (ADVERTISE_KEYS, SHARE_KEYS):
                 raise NotReady(MASKED_INPUT, "shares", "the share-keys stage has not closed yet")
+            address = self._member(r, MASKED_INPUT, address)
             if address not in r.inbox:
                 raise NotInRoster(MASKED_INPUT, "sender", f"{address} did not share keys in time")
             return list(r.inbox[address])
@@ -711,7 +728,7 @@ class RoundCoordinator:
                 raise ProtocolError(
                     MASKED_INPUT, "commitment", f"{address} has not committed on chain yet"
                 )
-            if slot != commitment_slot(masked_hash, seed_commitment):
+            if not matches_commitment(slot, masked_hash, seed_commitment):
                 raise ProtocolError(
                     MASKED_INPUT,
                     "maskedHash",
@@ -746,9 +763,9 @@ class RoundCoordinator:
         """Whose secrets to reveal (for a survivor, once the masked-input stage closed)."""
         with self._lock:
             r = self._require_round(UNMASK)
-            address = self._member(r, UNMASK, address)
             if r.request is None:
                 raise NotReady(UNMASK, "request", "the masked-input stage has not closed yet")
+            address = self._member(r, UNMASK, address)
             if address not in r.request.survivors:
                 raise NotInRoster(
                     UNMASK, "sender", f"{address} is not a survivor of round {r.round_id}"
@@ -870,10 +887,9 @@ class RoundCoordinator:
                 )
                 return True
             log = self.contracts.round_log
+            members = r.roster.addresses
             tx = self._transact(
-                lambda: log.post_roster(
-                    r.round_id, r.roster_hash, r.roster.addresses, sender=self.aggregator
-                )  # type: ignore[union-attr]
+                lambda: log.post_roster(r.round_id, r.roster_hash, members, sender=self.aggregator)
             )
             info = self._get_round(r.round_id)
         elif info.stage != Stage.ROSTERED or info.roster_hash != r.roster_hash:

@@ -163,8 +163,14 @@ class Simulation:
         state_dir: str | Path | None = None,
         store: BlobStore | None = None,
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
+        dataset: Dataset | None = None,
+        partition: Partition | None = None,
     ) -> None:
-        """Deploys on `chain` (default: a fresh embedded chain) unless `deployment` is given."""
+        """Deploys on `chain` (default: a fresh embedded chain) unless `deployment` is given.
+
+        `dataset` and `partition` override the ones the config describes (benchmarks pass
+        the very objects their plain-FedAvg baseline used).
+        """
         self.config = cfg = config
         self.on_event = on_event or (lambda kind, data: None)
         torch.set_num_threads(1)
@@ -192,8 +198,13 @@ class Simulation:
             else FilesystemBlobStore(self.state_dir / "blobs", fsync=cfg.fsync)
         )
 
-        self.dataset = load_dataset(cfg.dataset, seed=cfg.seed)
-        self.partition = _partition(cfg, self.dataset)
+        self.dataset = dataset if dataset is not None else load_dataset(cfg.dataset, seed=cfg.seed)
+        self.partition = partition if partition is not None else _partition(cfg, self.dataset)
+        if self.partition.n_parties != cfg.participants:
+            raise ConfigError(
+                f"simulation: partition has {self.partition.n_parties} parts "
+                f"for {cfg.participants} participants"
+            )
         self.spec = ModelSpec(
             cfg.model, cfg.dataset, self.dataset.n_features, self.dataset.n_classes
         )
@@ -254,7 +265,7 @@ class Simulation:
         )
 
     def restart_coordinator(self) -> RoundCoordinator:
-        """Throw the coordinator away and build a new one from its state dir (a crash and restart)."""
+        """Drop the coordinator and build a new one from its state dir (a crash and restart)."""
         self.coordinator.close()
         self.coordinator = self._new_coordinator()
         return self.coordinator

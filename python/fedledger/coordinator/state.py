@@ -6,7 +6,7 @@ import json
 import os
 import tempfile
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from fedledger.encoding import canonical_json
 from fedledger.errors import ConfigError
@@ -72,7 +72,7 @@ class RoundJournal:
         self.path = path
         self.fsync = fsync
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._fh = None
+        self._fh: BinaryIO | None = None
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete entry in order (and cut off a torn tail)."""

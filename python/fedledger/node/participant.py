@@ -7,6 +7,7 @@ checked against those hashes; the masked-input commitment is sent from its own a
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -223,7 +224,9 @@ class Participant:
     def advertise_keys(self) -> KeyBundle:
         """Read the round from chain, fetch and check the model, train, and sign fresh keys."""
         if self._round_id not in self.rounds:
-            raise ProtocolError(ADVERTISE_KEYS, "round", "no round started (call step or start_round)")
+            raise ProtocolError(
+                ADVERTISE_KEYS, "round", "no round started (call step or start_round)"
+            )
         info = self._read_round()
         if info.stage != Stage.OPENED:
             raise ProtocolError(
@@ -297,8 +300,13 @@ class Participant:
         self.store.put_expected(masked.masked_hash.hex(), masked.vector)
         self._add("store", t0)
         t0 = time.perf_counter()
-        tx = self.contracts.round_log.commit(
-            self._round_id, masked.masked_hash, masked.seed_commitment, sender=self.account
+        log = self.contracts.round_log
+        extra: dict[str, Any] = {}
+        if "weight" in inspect.signature(log.commit).parameters:
+            # RoundLog with weighted rewards also commits the FedAvg weight (x[0]).
+            extra["weight"] = int(x[0])
+        tx = log.commit(
+            self._round_id, masked.masked_hash, masked.seed_commitment, sender=self.account, **extra
         )
         self._add("chain", t0)
         self.rounds[self._round_id].commit_gas = tx.gas_used
