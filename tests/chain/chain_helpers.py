@@ -11,12 +11,16 @@ from dataclasses import dataclass
 
 import pytest
 from eth_account.signers.local import LocalAccount
+from eth_utils import to_checksum_address
 
 from fedledger.chain import (
     ChainBackend,
     Contracts,
     Deployment,
+    Proposal,
     RoundConfig,
+    RoundLogClient,
+    VoteType,
     deploy_all,
     derive_accounts,
     fund,
@@ -42,7 +46,7 @@ TEST_CONFIG = RoundConfig(
     slash_bps=2500,
     unstake_delay=3600,
 )
-TREASURY = "0x" + "7e" * 20  # receives slashed stake in the test deployment
+TREASURY = to_checksum_address("0x" + "7e" * 20)  # receives slashed stake in the test deployment
 GENESIS = 100 * TOKEN  # minted to each participant at deploy (stake and votes before any reward)
 
 
@@ -148,3 +152,42 @@ def build_world(backend: ChainBackend) -> World:
     return World(
         backend, deployment, contracts, deployer, aggregator, outsider, participants, unregistered
     )
+
+
+def own_round_log(world: World, config: RoundConfig) -> RoundLogClient:
+    """A RoundLog on the world's registry and token but with its own, deployer-owned RoundParams.
+
+    It may not mint or slash (no roles), which is enough to test roster eligibility and the
+    reward rule under any configuration without a governance vote.
+    """
+    from fedledger.chain.deploy import _creation_code
+    from fedledger.chain.tx import deploy_contract
+
+    code = _creation_code("RoundParams", world.deployer.address, config.as_tuple(), TREASURY)
+    params = deploy_contract(world.backend, world.deployer, bytecode=code, name="RoundParams")
+    code = _creation_code(
+        "RoundLog",
+        world.deployer.address,
+        world.aggregator.address,
+        world.c.registry.address,
+        params.contract_address,
+        world.c.token.address,
+    )
+    log = deploy_contract(world.backend, world.deployer, bytecode=code, name="RoundLog")
+    return RoundLogClient(world.backend, log.contract_address or "")
+
+
+def pass_proposal(world: World, proposal: Proposal, voters: list[LocalAccount]) -> int:
+    """Delegate, propose, vote for, queue and execute `proposal`, advancing blocks and time."""
+    gov = world.c.governor
+    for v in voters:
+        world.c.token.delegate(v.address, sender=v)
+    pid, _ = gov.submit(proposal, sender=voters[0])
+    world.backend.mine(gov.voting_delay() + 1)
+    for v in voters:
+        gov.vote(pid, VoteType.FOR, sender=v)
+    world.backend.mine(gov.voting_period() + 1)
+    gov.queue_proposal(proposal, sender=world.outsider)
+    world.backend.advance_time(world.c.timelock.min_delay() + 1)
+    gov.execute_proposal(proposal, sender=world.outsider)
+    return pid

@@ -1,0 +1,287 @@
+"""Stakes (stake, unstake delay, withdraw, eligibility) and slashing through RoundLog."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chain_helpers import (
+    GENESIS,
+    TEST_CONFIG,
+    TOKEN,
+    TREASURY,
+    World,
+    own_round_log,
+    pass_proposal,
+    reverts,
+)
+from eth_utils import keccak
+
+from fedledger.chain import GovernorClient, SlashReason, Stage
+
+ZERO = "0x" + "00" * 20
+REVEAL = b"\x08" * 32
+
+
+def _role(name: str) -> str:
+    return "0x" + keccak(text=name).hex()
+
+
+def _finalized_round(world: World, committers: int = 5) -> int:
+    """A finalized round in which the first `committers` participants committed (all survive)."""
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants[:committers])
+    if committers < len(world.participants):
+        world.backend.advance_time(TEST_CONFIG.commit_window + 1)
+    world.c.round_log.finalize(
+        rid, aggregate_hash=b"\x07" * 32, reveal_hash=REVEAL, new_model_hash=b"\x09" * 32,
+        survivors=world.addresses[:committers], sender=world.aggregator,
+    )  # fmt: skip
+    return rid
+
+
+# ---- staking ----------------------------------------------------------------------------------
+
+
+def test_stake_pulls_tokens_and_emits_staked(world: World) -> None:
+    p = world.participants[0]
+    world.c.token.approve(world.c.registry.address, 30 * TOKEN, sender=p)
+    world.c.registry.stake(20 * TOKEN, sender=p)
+    result = world.c.registry.stake(10 * TOKEN, sender=p)
+    assert [e.args for e in result.named("Staked")] == [
+        {"account": p.address, "amount": 10 * TOKEN, "stake": 30 * TOKEN}
+    ]
+    assert world.c.registry.stake_of(p.address) == (30 * TOKEN, 0)
+    assert world.c.token.balance_of(p.address) == GENESIS - 30 * TOKEN
+    assert world.c.token.balance_of(world.c.registry.address) == 30 * TOKEN
+
+
+def test_stake_reverts_when_not_registered(world: World) -> None:
+    u = world.unregistered
+    world.c.token.approve(world.c.registry.address, TOKEN, sender=u)
+    with reverts("ParticipantRegistryNotRegistered", account=u.address):
+        world.c.registry.stake(TOKEN, sender=u)
+
+
+def test_stake_reverts_on_zero_amount(world: World) -> None:
+    with reverts("ParticipantRegistryZeroAmount"):
+        world.c.registry.stake(0, sender=world.participants[0])
+
+
+def test_stake_reverts_without_allowance(world: World) -> None:
+    p = world.participants[0]
+    with reverts(
+        "ERC20InsufficientAllowance",
+        spender=world.c.registry.address,
+        allowance=0,
+        needed=TOKEN,
+    ):
+        world.c.registry.stake(TOKEN, sender=p)
+
+
+def test_unstake_waits_for_the_delay_then_returns_the_stake(world: World) -> None:
+    p = world.participants[1]
+    world.stake(p, 40 * TOKEN)
+    result = world.c.registry.request_unstake(sender=p)
+    [event] = result.named("UnstakeRequested")
+    unlock_at = event.args["unlockAt"]
+    assert unlock_at == world.backend.timestamp() + TEST_CONFIG.unstake_delay
+    assert event.args == {"account": p.address, "stake": 40 * TOKEN, "unlockAt": unlock_at}
+    assert not world.c.registry.is_registered(p.address)  # unstaking: not eligible any more
+    with reverts("ParticipantRegistryStakeLocked", account=p.address, unlockAt=unlock_at):
+        world.c.registry.withdraw_stake(sender=p)
+    with reverts("ParticipantRegistryUnstaking", account=p.address, unlockAt=unlock_at):
+        world.c.registry.stake(TOKEN, sender=p)
+    world.backend.advance_time(TEST_CONFIG.unstake_delay)
+    result = world.c.registry.withdraw_stake(sender=p)
+    assert [e.args for e in result.named("StakeWithdrawn")] == [
+        {"account": p.address, "amount": 40 * TOKEN}
+    ]
+    assert world.c.token.balance_of(p.address) == GENESIS
+    assert world.c.registry.stake_of(p.address) == (0, 0)
+    assert world.c.registry.is_registered(p.address)  # minStake is 0 again eligible
+
+
+def test_request_unstake_reverts_without_stake(world: World) -> None:
+    p = world.participants[0]
+    with reverts("ParticipantRegistryNoStake", account=p.address):
+        world.c.registry.request_unstake(sender=p)
+
+
+def test_withdraw_reverts_without_unstake_request(world: World) -> None:
+    p = world.participants[0]
+    world.stake(p, TOKEN)
+    with reverts("ParticipantRegistryNotUnstaking", account=p.address):
+        world.c.registry.withdraw_stake(sender=p)
+
+
+def test_deregister_starts_unlocking_the_stake(world: World) -> None:
+    p = world.participants[2]
+    world.stake(p, 5 * TOKEN)
+    result = world.c.registry.deregister(p.address, sender=world.deployer)
+    [event] = result.named("UnstakeRequested")
+    assert event.args["stake"] == 5 * TOKEN
+    assert world.c.registry.stake_of(p.address)[1] == event.args["unlockAt"]
+    assert not world.c.registry.is_approved(p.address)
+
+
+def test_roster_needs_the_snapshot_min_stake(world: World) -> None:
+    log = own_round_log(world, replace(TEST_CONFIG, min_stake=10 * TOKEN))
+    staked = world.participants[:4]
+    for p in staked:
+        world.stake(p, 10 * TOKEN)
+    world.stake(world.participants[4], 10 * TOKEN - 1)
+    log.open_round(b"\x01" * 32, sender=world.aggregator)
+    with reverts("RoundLogNotRegistered", account=world.addresses[4]):
+        log.post_roster(1, b"\x02" * 32, world.addresses, sender=world.aggregator)
+    log.post_roster(1, b"\x02" * 32, [p.address for p in staked], sender=world.aggregator)
+    assert log.get_round(1).member_count == 4
+
+
+def test_registry_slash_reverts_for_anyone_but_round_log(world: World) -> None:
+    with reverts(
+        "AccessControlUnauthorizedAccount",
+        account=world.aggregator.address,
+        neededRole=_role("SLASHER_ROLE"),
+    ):
+        world.c.registry.transact(
+            "slash", world.addresses[0], 10_000, world.aggregator.address, sender=world.aggregator
+        )
+
+
+# ---- slashing ---------------------------------------------------------------------------------
+
+
+def test_slash_takes_bps_of_stake_to_the_treasury_and_emits_both_events(world: World) -> None:
+    p = world.participants[3]
+    world.stake(p, 41 * TOKEN)
+    rid = _finalized_round(world)
+    result = world.c.round_log.slash(
+        rid, p.address, reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
+        sender=world.aggregator,
+    )  # fmt: skip
+    taken = 41 * TOKEN * 2500 // 10_000  # slashBps 2500, rounded down
+    assert [e.args for e in result.named("StakeSlashed")] == [
+        {"account": p.address, "amount": taken, "stake": 41 * TOKEN - taken, "recipient": TREASURY}
+    ]
+    assert [e.args for e in result.named("ParticipantSlashed")] == [
+        {
+            "round": rid,
+            "account": p.address,
+            "reasonCode": 1,
+            "evidenceHash": REVEAL,
+            "amount": taken,
+            "recipient": TREASURY,
+        }
+    ]
+    assert world.c.token.balance_of(TREASURY) == taken
+    assert world.c.registry.stake_of(p.address) == (41 * TOKEN - taken, 0)
+    assert world.c.round_log.is_slashed(rid, p.address)
+    assert not world.c.round_log.is_slashed(rid, world.addresses[0])
+
+
+def test_slash_of_an_unstaked_committer_takes_nothing_but_is_recorded(world: World) -> None:
+    rid = _finalized_round(world)
+    result = world.c.round_log.slash(
+        rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+        sender=world.aggregator,
+    )  # fmt: skip
+    assert result.named("ParticipantSlashed")[0].args["amount"] == 0
+    assert world.c.round_log.is_slashed(rid, world.addresses[0])
+
+
+def test_slash_reverts_when_sender_is_not_aggregator(world: World) -> None:
+    rid = _finalized_round(world)
+    with reverts(
+        "AccessControlUnauthorizedAccount",
+        account=world.outsider.address,
+        neededRole=_role("AGGREGATOR_ROLE"),
+    ):
+        world.c.round_log.slash(
+            rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+            sender=world.outsider,
+        )  # fmt: skip
+
+
+def test_slash_reverts_before_the_round_is_finalized(world: World) -> None:
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants)
+    with reverts("RoundLogWrongStage", round=rid, stage=int(Stage.ROSTERED)):
+        world.c.round_log.slash(
+            rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+            sender=world.aggregator,
+        )  # fmt: skip
+
+
+def test_slash_reverts_when_evidence_is_not_the_reveal_hash(world: World) -> None:
+    rid = _finalized_round(world)
+    with reverts(
+        "RoundLogEvidenceMismatch", round=rid, expected="0x" + REVEAL.hex(), given="0x" + "99" * 32
+    ):
+        world.c.round_log.slash(
+            rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=b"\x99" * 32,
+            sender=world.aggregator,
+        )  # fmt: skip
+
+
+def test_slash_reverts_on_unknown_reason(world: World) -> None:
+    rid = _finalized_round(world)
+    for code in (0, 3):
+        with reverts("RoundLogUnknownSlashReason", reasonCode=code):
+            world.c.round_log.transact(
+                "slash", rid, world.addresses[0], code, REVEAL, sender=world.aggregator
+            )
+
+
+def test_slash_reverts_for_an_account_that_did_not_commit(world: World) -> None:
+    rid = _finalized_round(world, committers=4)
+    for who in (world.addresses[4], world.unregistered.address):  # dropout, never rostered
+        with reverts("RoundLogNotCommitted", round=rid, account=who):
+            world.c.round_log.slash(
+                rid, who, reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
+                sender=world.aggregator,
+            )  # fmt: skip
+
+
+def test_slash_reverts_when_slashing_twice_in_a_round(world: World) -> None:
+    rid = _finalized_round(world)
+    a = world.addresses[0]
+    world.c.round_log.slash(
+        rid, a, reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL, sender=world.aggregator
+    )
+    with reverts("RoundLogAlreadySlashed", round=rid, account=a):
+        world.c.round_log.slash(
+            rid, a, reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
+            sender=world.aggregator,
+        )  # fmt: skip
+
+
+def test_slash_reverts_after_the_slash_window(world: World) -> None:
+    rid = _finalized_round(world)
+    info = world.c.round_log.get_round(rid)
+    deadline = info.unmask_deadline + TEST_CONFIG.unmask_window
+    world.backend.advance_time(deadline - world.backend.timestamp() + 1)
+    with reverts("RoundLogSlashClosed", round=rid, deadline=deadline):
+        world.c.round_log.slash(
+            rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+            sender=world.aggregator,
+        )  # fmt: skip
+
+
+def test_slash_burns_when_governance_names_no_recipient(world: World) -> None:
+    voters = world.participants[:3]
+    proposal = GovernorClient.params_proposal(
+        world.c.params, TEST_CONFIG, "burn slashed stake", slash_recipient=ZERO
+    )
+    pass_proposal(world, proposal, voters)
+    assert world.c.params.slash_recipient() == ZERO
+    p = world.participants[4]
+    world.stake(p, 8 * TOKEN)
+    rid = _finalized_round(world)
+    supply = world.c.token.total_supply()
+    result = world.c.round_log.slash(
+        rid, p.address, reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+        sender=world.aggregator,
+    )  # fmt: skip
+    assert result.named("ParticipantSlashed")[0].args["recipient"] == ZERO
+    assert world.c.token.total_supply() == supply - 2 * TOKEN
+    assert world.c.token.balance_of(TREASURY) == 0
