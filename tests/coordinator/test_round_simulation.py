@@ -1,4 +1,4 @@
-"""Whole rounds through RoundCoordinator + Participant on eth-tester: finalize, dropouts, failures."""
+"""Whole rounds through RoundCoordinator + Participant on eth-tester: finalize, drops, failures."""
 
 from __future__ import annotations
 
