@@ -73,10 +73,23 @@ def secagg_fedavg(setup: Setup) -> dict[str, Any]:
     Same dataset, partition, initial model and per-(round, participant) training seeds as
     plain_fedavg; only the aggregation differs (quantize, mask, commit, unmask, decode).
     """
+    import dataclasses
+
+    from fedledger.chain import DEFAULT_ROUND_CONFIG
     from fedledger.coordinator.simulation import Simulation, SimulationConfig
 
+    n = setup.partition.n_parties
+    # Small federations need a smaller graph: k <= n-1, t <= k, and a roster of >= t+1.
+    k = min(DEFAULT_ROUND_CONFIG.neighbours, n - 1)
+    round_config = dataclasses.replace(
+        DEFAULT_ROUND_CONFIG,
+        neighbours=k,
+        threshold=min(DEFAULT_ROUND_CONFIG.threshold, k),
+        min_participants=min(DEFAULT_ROUND_CONFIG.min_participants, n),
+    )
     config = SimulationConfig(
-        participants=setup.partition.n_parties,
+        participants=n,
+        round_config=round_config,
         rounds=setup.rounds,
         dataset=setup.dataset.name,
         model=setup.model,
