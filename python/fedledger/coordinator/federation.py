@@ -189,6 +189,7 @@ def _summarize(
                     "dropped": report.get("dropped", {}),
                     "gas": report.get("gas", {}),
                     "verification": verdict,
+                    "times": report.get("times", {}),
                 }
             )
     commit_gas = [

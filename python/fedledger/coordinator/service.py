@@ -191,6 +191,7 @@ def create_app(
             aggregator=coordinator.aggregator.address,
             deployment=coordinator.deployment.to_json(),
             model=coordinator.model_spec.to_json(),
+            apiVersion=1,
             genesisModelHash=coordinator.genesis_hash.hex(),
             currentRound=coordinator.round_id,
             roundsPlanned=rounds,

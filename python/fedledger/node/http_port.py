@@ -1,4 +1,4 @@
-"""The Participant's CoordinatorPort and BlobStore over HTTP: every write signed with its own key."""
+"""The Participant's CoordinatorPort and BlobStore over HTTP, every write signed with its key."""
 
 from __future__ import annotations
 
@@ -155,7 +155,7 @@ class HttpCoordinatorPort:
 
 
 class SignedHttpBlobStore:
-    """The coordinator's /blobs as a BlobStore; uploads carry a signed envelope, reads are verified."""
+    """The coordinator's /blobs as a BlobStore: signed uploads, hash-verified reads."""
 
     def __init__(self, port: HttpCoordinatorPort) -> None:
         self.port = port
