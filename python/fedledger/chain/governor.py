@@ -272,6 +272,14 @@ class GovernorClient(ContractClient):
         """Whether `account` voted on the proposal."""
         return bool(self.view("hasVoted", proposal_id, to_checksum_address(account)))
 
+    def proposal_snapshot(self, proposal_id: int) -> int:
+        """Block whose voting power counts; voting opens after it."""
+        return int(self.view("proposalSnapshot", proposal_id))
+
+    def proposal_deadline(self, proposal_id: int) -> int:
+        """Last block of the vote."""
+        return int(self.view("proposalDeadline", proposal_id))
+
     def proposal_eta(self, proposal_id: int) -> int:
         """Timestamp from which a queued proposal can execute (0 when not queued)."""
         return int(self.view("proposalEta", proposal_id))

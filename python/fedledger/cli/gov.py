@@ -1,10 +1,299 @@
-"""`fedledger gov`: not built yet (its issue fills this module in)."""
+"""`fedledger gov`: propose round-parameter changes, vote, queue, execute, delegate, show."""
 
 from __future__ import annotations
 
+import json
+from dataclasses import replace
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from fedledger.errors import ConfigError
+
+if TYPE_CHECKING:
+    from eth_account.signers.local import LocalAccount
+
+    from fedledger.chain import ChainBackend, Contracts, Deployment, RoundConfig
+
+gov_app = typer.Typer(help="On-chain governance of the round parameters.", no_args_is_help=True)
+
+TOKEN_DECIMALS = 18
+ZERO_ADDRESS = "0x" + "00" * 20
+SUPPORT = {"for": 1, "against": 0, "abstain": 2}
+
+RpcOpt = typer.Option(..., "--rpc", help="JSON-RPC URL of the chain.")
+DeploymentOpt = typer.Option(..., "--deployment", help="Deployment record (JSON).")
+KeyOpt = typer.Option(
+    None,
+    "--key",
+    envvar="FEDLEDGER_KEY",
+    help="0x-hex private key of the sender (or $FEDLEDGER_KEY).",
+)
+KeyFileOpt = typer.Option(None, "--key-file", help="File holding the sender's 0x-hex private key.")
+ProposalOpt = typer.Option(..., "--proposal", help="Proposal id (decimal, as `gov show` prints).")
+
+
+def parse_tokens(text: str, *, what: str) -> int:
+    """FLR amount ("12.5") to token units (18 decimals), exactly; names `what` when invalid."""
+    try:
+        value = Decimal(text.strip())
+    except InvalidOperation:
+        raise ConfigError(f"{what}: {text!r} is not a number of FLR") from None
+    units = value * (10**TOKEN_DECIMALS)
+    if not value.is_finite() or value < 0 or units != units.to_integral_value():
+        raise ConfigError(f"{what}: {text!r} must be >= 0 with at most 18 decimals")
+    return int(units)
+
+
+def _account(key: str | None, key_file: Path | None) -> LocalAccount:
+    from eth_account import Account
+
+    if (key is None) == (key_file is None):
+        raise ConfigError("key: give exactly one of --key (or $FEDLEDGER_KEY) and --key-file")
+    if key_file is not None:
+        try:
+            key = key_file.read_text().strip()
+        except OSError as exc:
+            raise ConfigError(f"key-file: cannot read {key_file} ({exc.strerror})") from None
+    assert key is not None
+    try:
+        return Account.from_key(key)
+    except Exception:
+        raise ConfigError("key: not a valid 32-byte hex private key") from None
+
+
+def _attach(rpc: str, deployment: Path) -> tuple[ChainBackend, Deployment, Contracts]:
+    from fedledger.chain import Deployment, connect
+
+    record = Deployment.load(deployment)
+    backend = connect(rpc)
+    return backend, record, record.attach(backend)
+
+
+def _echo(doc: dict[str, Any]) -> None:
+    typer.echo(json.dumps(doc, indent=2, sort_keys=True))
+
+
+def _config_json(config: RoundConfig) -> dict[str, Any]:
+    # Token amounts as strings: JSON readers without big integers would round them.
+    out: dict[str, Any] = dict(config.to_json())
+    for k in ("reward_per_contribution", "reward_cap", "min_stake"):
+        out[k] = str(out[k])
+    return out
+
+
+@gov_app.command("propose-params")
+def propose_params(
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+    description: str = typer.Option(..., "--description", help="What the proposal does and why."),
+    neighbours: int | None = typer.Option(None, help="k, neighbours per participant."),
+    threshold: int | None = typer.Option(None, help="t, shares needed to reconstruct."),
+    clip_range_micros: int | None = typer.Option(None, help="Clipping range c x 10^6."),
+    quant_bits: int | None = typer.Option(None, help="Quantization bits (1..31)."),
+    max_weight: int | None = typer.Option(None, help="Cap on a participant's FedAvg weight."),
+    min_participants: int | None = typer.Option(None, help="Minimum roster and survivors."),
+    commit_window: int | None = typer.Option(None, help="Seconds from roster to commit deadline."),
+    unmask_window: int | None = typer.Option(None, help="Seconds from commit to unmask deadline."),
+    reward_mode: int | None = typer.Option(None, help="0 = fixed per survivor, 1 = by weight."),
+    reward: str | None = typer.Option(
+        None, help="FLR per survivor (mode 0) or per full-weight survivor (mode 1)."
+    ),
+    reward_cap: str | None = typer.Option(None, help="Most FLR credited per round."),
+    stake: str | None = typer.Option(None, help="FLR a participant must stake to be rostered."),
+    slash_bps: int | None = typer.Option(None, help="Basis points of the stake one slash takes."),
+    unstake_delay: int | None = typer.Option(
+        None, help="Seconds from unstake request to withdraw."
+    ),
+    slash_recipient: str | None = typer.Option(
+        None, help="Treasury receiving slashed stake, or 'burn'."
+    ),
+) -> None:
+    """Propose new round parameters: the current ones with the given fields replaced."""
+    from eth_utils import is_address, to_checksum_address
+
+    from fedledger.chain import GovernorClient
+
+    changes: dict[str, int] = {
+        k: v
+        for k, v in {
+            "neighbours": neighbours,
+            "threshold": threshold,
+            "clip_range_micros": clip_range_micros,
+            "quant_bits": quant_bits,
+            "max_weight": max_weight,
+            "min_participants": min_participants,
+            "commit_window": commit_window,
+            "unmask_window": unmask_window,
+            "reward_mode": reward_mode,
+            "slash_bps": slash_bps,
+            "unstake_delay": unstake_delay,
+        }.items()
+        if v is not None
+    }
+    for name, text in (("reward", reward), ("reward-cap", reward_cap), ("stake", stake)):
+        if text is not None:
+            field = {"reward": "reward_per_contribution", "reward-cap": "reward_cap"}.get(
+                name, "min_stake"
+            )
+            changes[field] = parse_tokens(text, what=name)
+    for name, value in changes.items():
+        if value < 0:
+            raise ConfigError(f"{name.replace('_', '-')}: must be >= 0, got {value}")
+    recipient: str | None = None
+    if slash_recipient is not None:
+        if slash_recipient == "burn":
+            recipient = ZERO_ADDRESS
+        elif is_address(slash_recipient):
+            recipient = to_checksum_address(slash_recipient)
+        else:
+            raise ConfigError(f"slash-recipient: {slash_recipient!r} is not an address or 'burn'")
+    if not changes and recipient is None:
+        raise ConfigError("nothing to change: give at least one parameter option")
+    sender = _account(key, key_file)
+    _backend, _record, c = _attach(rpc, deployment)
+    current = c.params.config()
+    new = replace(current, **changes)
+    proposal = GovernorClient.params_proposal(c.params, new, description, slash_recipient=recipient)
+    pid, tx = c.governor.submit(proposal, sender=sender)
+    _echo(
+        {
+            "proposalId": str(pid),
+            "tx": tx.tx_hash,
+            "description": description,
+            "changes": {k: str(v) for k, v in changes.items()},
+            "slashRecipient": recipient,
+            "config": _config_json(new),
+            "voteStart": c.governor.proposal_snapshot(pid),
+            "voteEnd": c.governor.proposal_deadline(pid),
+        }
+    )
+
+
+@gov_app.command("vote")
+def vote(
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+    proposal: str = ProposalOpt,
+    support: str = typer.Option(..., "--support", help="for | against | abstain"),
+    reason: str = typer.Option("", "--reason", help="Optional reason, recorded on chain."),
+) -> None:
+    """Cast the sender's vote (its delegated voting power at the proposal's snapshot)."""
+    from fedledger.chain import VoteType
+
+    choice = SUPPORT.get(support.lower())
+    if choice is None:
+        raise ConfigError(f"support: {support!r} is not one of for, against, abstain")
+    pid = _proposal_id(proposal)
+    sender = _account(key, key_file)
+    _backend, _record, c = _attach(rpc, deployment)
+    tx = c.governor.vote(pid, VoteType(choice), reason=reason, sender=sender)
+    [cast] = tx.named("VoteCast") or [None]
+    weight = str(cast.args["weight"]) if cast is not None else "0"
+    _echo({"proposalId": str(pid), "support": support.lower(), "weight": weight, "tx": tx.tx_hash})
+
+
+@gov_app.command("queue")
+def queue(
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+    proposal: str = ProposalOpt,
+) -> None:
+    """Queue a succeeded proposal in the timelock (anyone may)."""
+    pid = _proposal_id(proposal)
+    sender = _account(key, key_file)
+    _backend, record, c = _attach(rpc, deployment)
+    found = c.governor.find_proposal(pid, from_block=record.deploy_block)
+    tx = c.governor.queue_proposal(found.proposal, sender=sender)
+    _echo({"proposalId": str(pid), "eta": c.governor.proposal_eta(pid), "tx": tx.tx_hash})
+
+
+@gov_app.command("execute")
+def execute(
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+    proposal: str = ProposalOpt,
+) -> None:
+    """Execute a queued proposal once the timelock delay has passed (anyone may)."""
+    pid = _proposal_id(proposal)
+    sender = _account(key, key_file)
+    _backend, record, c = _attach(rpc, deployment)
+    found = c.governor.find_proposal(pid, from_block=record.deploy_block)
+    tx = c.governor.execute_proposal(found.proposal, sender=sender)
+    _echo(
+        {
+            "proposalId": str(pid),
+            "tx": tx.tx_hash,
+            "config": _config_json(c.params.config()),
+            "slashRecipient": c.params.slash_recipient(),
+        }
+    )
+
+
+@gov_app.command("delegate")
+def delegate(
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+    to: str | None = typer.Option(None, "--to", help="Delegatee (default: the sender itself)."),
+) -> None:
+    """Delegate the sender's RewardToken voting power (needed before voting)."""
+    from eth_utils import is_address, to_checksum_address
+
+    if to is not None and not is_address(to):
+        raise ConfigError(f"to: {to!r} is not an address")
+    sender = _account(key, key_file)
+    _backend, _record, c = _attach(rpc, deployment)
+    target = to_checksum_address(to) if to is not None else sender.address
+    tx = c.token.delegate(target, sender=sender)
+    _echo({"delegator": sender.address, "delegatee": target, "tx": tx.tx_hash})
+
+
+@gov_app.command("show")
+def show(rpc: str = RpcOpt, deployment: Path = DeploymentOpt) -> None:
+    """Current parameters, slash recipient, governance settings and every proposal with state."""
+    backend, record, c = _attach(rpc, deployment)
+    proposals = c.governor.proposals(from_block=record.deploy_block)
+    _echo(
+        {
+            "chainId": backend.chain_id,
+            "block": backend.block_number,
+            "config": _config_json(c.params.config()),
+            "slashRecipient": c.params.slash_recipient(),
+            "governance": {
+                "votingDelay": c.governor.voting_delay(),
+                "votingPeriod": c.governor.voting_period(),
+                "timelockDelay": c.timelock.min_delay(),
+            },
+            "proposals": [p.to_json() for p in proposals],
+        }
+    )
+
+
+def _proposal_id(text: str) -> int:
+    try:
+        value = int(text, 0)
+    except ValueError:
+        raise ConfigError(f"proposal: {text!r} is not a proposal id") from None
+    if value <= 0:
+        raise ConfigError(f"proposal: {text!r} is not a proposal id")
+    return value
 
 
 def register(app: typer.Typer) -> None:
-    """Attach this command group to the root app (nothing yet)."""
-    del app
+    """Attach `fedledger gov ...` to the root app."""
+    app.add_typer(gov_app, name="gov")
+
+
+__all__ = ["gov_app", "parse_tokens", "register"]
