@@ -61,7 +61,7 @@ def test_one_round_over_http_finalizes_on_chain_with_every_participant(harness) 
         masked = c.masked_input(x, [wire.share_from_json(s) for s in got])
         assert h.upload(accounts[a], masked.masked_hash.hex(), masked.vector).status_code == 201
         h.chain.contracts.round_log.commit(
-            rid, masked.masked_hash, masked.seed_commitment, sender=accounts[a]
+            rid, masked.masked_hash, masked.seed_commitment, weight=int(x[0]), sender=accounts[a]
         )
         payload = {
             "participant": a,
