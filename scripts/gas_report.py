@@ -2,6 +2,8 @@
 
 Per-member and per-survivor costs are fitted from two sizes (n1, n2):
 slope = (gas(n2) - gas(n1)) / (n2 - n1), base = gas(n1) - slope * n1.
+finalize is measured under reward mode 0 (fixed) and mode 1 (by committed weight), each on its
+own deployment; slash moves a staked participant's tokens to a treasury (the transfer case).
 """
 
 from __future__ import annotations
@@ -10,25 +12,41 @@ import argparse
 import json
 import sys
 
-from fedledger.chain import RoundConfig, connect, deploy_all, derive_accounts, fund
+from fedledger.chain import (
+    RoundConfig,
+    SlashReason,
+    connect,
+    deploy_all,
+    derive_accounts,
+    fund,
+)
 from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG
 
 COMMIT_LIMIT = 50_000
-# Floor for one fresh storage slot plus a two-topic, 64-byte event (issue 2's yardstick).
+# Floor for one fresh storage slot plus a two-topic, 96-byte event (issue 2's yardstick + weight).
 FRESH_SLOT_FLOOR = 44_800
+TOKEN = 10**18
+TREASURY = "0x" + "7e" * 20
 
 
-def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
-    """Run two rounds (sizes[0] and sizes[1] members, all survive) and collect gas."""
+def _rounds(rpc: str | None, sizes: tuple[int, int], mode: int) -> dict[int, dict[str, int]]:
+    """Two rounds (sizes[0] and sizes[1] members, all survive) on a fresh deployment."""
     backend = connect(rpc)
     funded = backend.funded_accounts()
     deployer, aggregator = funded[0], funded[1]
-    config = RoundConfig(**{**DEFAULT_ROUND_CONFIG.to_json(), "reward_cap": 10**30})
-    contracts = deploy_all(
-        backend, deployer=deployer, aggregator=aggregator.address, params=config
-    ).attach(backend)
+    config = RoundConfig(
+        **{**DEFAULT_ROUND_CONFIG.to_json(), "reward_cap": 10**30, "reward_mode": mode}
+    )
     # Disjoint member sets, so every survivor's reward slot is fresh in both rounds (worst case).
-    people = derive_accounts(b"gas-report", sum(sizes))
+    people = derive_accounts(f"gas-report-{mode}".encode(), sum(sizes))
+    contracts = deploy_all(
+        backend,
+        deployer=deployer,
+        aggregator=aggregator.address,
+        params=config,
+        slash_recipient=TREASURY,
+        genesis={p.address: 10 * TOKEN for p in people[:1]},
+    ).attach(backend)
     fund(backend, deployer, [p.address for p in people], 10**17)
     for p in people:
         contracts.registry.register(p.address, sender=deployer)
@@ -42,7 +60,9 @@ def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
         rid = int(opened.named("RoundOpened")[0].args["round"])
         roster = log.post_roster(rid, b"\x02" * 32, [m.address for m in members], sender=aggregator)
         commits = [
-            log.commit(rid, bytes([i + 1]) * 32, b"\x03" * 32, sender=m).gas_used
+            log.commit(
+                rid, bytes([i + 1]) * 32, b"\x03" * 32, weight=1 + (i * 977) % 4096, sender=m
+            ).gas_used
             for i, m in enumerate(members)
         ]
         model = bytes([rid + 0x40]) * 32
@@ -51,7 +71,7 @@ def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
             survivors=[m.address for m in members], sender=aggregator,
         )  # fmt: skip
         claim = log.claim_rewards(sender=members[0]).gas_used
-        rows[n] = {
+        row = {
             "openRound": opened.gas_used,
             "postRoster": roster.gas_used,
             "commit_max": max(commits),
@@ -59,28 +79,47 @@ def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
             "finalize": fin.gas_used,
             "claimRewards": claim,
         }
-    n1, n2 = sizes
-    a, b = rows[n1], rows[n2]
+        if offset == n:  # first round: people[0] holds genesis tokens; stake and slash it
+            staker = members[0]
+            contracts.token.approve(contracts.registry.address, 10 * TOKEN, sender=staker)
+            row["stake"] = contracts.registry.stake(10 * TOKEN, sender=staker).gas_used
+            row["slash"] = log.slash(
+                rid, staker.address, reason=SlashReason.NO_UNMASK_RESPONSE,
+                evidence_hash=b"\x05" * 32, sender=aggregator,
+            ).gas_used  # fmt: skip
+        rows[n] = row
+    return rows
 
-    def fit(key: str) -> dict[str, float]:
+
+def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
+    """Gas of every RoundLog operation; finalize fitted per survivor in both reward modes."""
+    n1, n2 = sizes
+    by_mode = {mode: _rounds(rpc, sizes, mode) for mode in (0, 1)}
+
+    def fit(mode: int, key: str) -> dict[str, float]:
+        a, b = by_mode[mode][n1], by_mode[mode][n2]
         slope = (b[key] - a[key]) / (n2 - n1)
         return {"base": round(a[key] - slope * n1), "per_item": round(slope)}
 
-    commit = max(a["commit_max"], b["commit_max"])
+    first = by_mode[0][n1]
+    commit = max(r["commit_max"] for rows in by_mode.values() for r in rows.values())
     return {
         "backend": "embedded eth-tester" if rpc is None else rpc,
         "sizes": list(sizes),
-        "openRound": a["openRound"],
-        "postRoster": fit("postRoster"),
+        "openRound": first["openRound"],
+        "postRoster": fit(0, "postRoster"),
         "commit": commit,
         "commit_limit": COMMIT_LIMIT,
         "commit_ok": commit <= COMMIT_LIMIT,
         "commit_vs_fresh_slot_floor": round(commit / FRESH_SLOT_FLOOR, 3),
-        "finalize": fit("finalize"),
-        "claimRewards": a["claimRewards"],
+        "finalize_mode0": fit(0, "finalize"),
+        "finalize_mode1": fit(1, "finalize"),
+        "claimRewards": first["claimRewards"],
+        "stake": first["stake"],
+        "slash": first["slash"],
         "notes": "postRoster/finalize: base + per_item * n; finalize credits first-time survivors "
-        "(fresh reward slot, the worst case)",
-        "raw": {str(k): v for k, v in rows.items()},
+        "(fresh reward slot, the worst case); slash transfers 10 % of a 10 FLR stake to a treasury",
+        "raw": {f"mode{m}": {str(k): v for k, v in rows.items()} for m, rows in by_mode.items()},
     }
 
 
