@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich import box
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -24,6 +25,15 @@ _STAGE_STEPS = {
     "finalize": 5,
     "finalized": 6,
     "failed": 6,
+}
+
+
+# Stage a participant dropped at, as short table labels.
+_STAGE_SHORT = {
+    "advertise_keys": "keys",
+    "share_keys": "shares",
+    "masked_input": "masked",
+    "unmask": "unmask",
 }
 
 
@@ -149,37 +159,43 @@ def run_demo(
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="fedledger demo: one row per round")
+    # Kept within 80 columns: rich falls back to 80 when stdout is not a terminal.
+    table = Table(title="fedledger demo: one row per round", box=box.SIMPLE_HEAD, pad_edge=False)
     for name, justify in (
-        ("round", "right"),
+        ("#", "right"),
         ("outcome", "left"),
-        ("accuracy", "right"),
-        ("survivors", "right"),
-        ("dropped", "left"),
-        ("gas used", "right"),
-        ("verification", "left"),
+        ("acc", "right"),
+        ("surv", "right"),
+        ("dropped at", "left"),
+        ("gas", "right"),
+        ("audit", "left"),
         ("time", "right"),
     ):
-        table.add_column(name, justify=justify)  # type: ignore[arg-type]
+        table.add_column(name, justify=justify, no_wrap=True)  # type: ignore[arg-type]
     for r in rows:
-        acc = "-" if r["accuracy"] is None else f"{100 * r['accuracy']:.2f}%"
-        dropped = ", ".join(f"{a[:8]}… at {stage}" for a, stage in r["dropped"].items()) or "-"
+        acc = "-" if r["accuracy"] is None else f"{100 * r['accuracy']:.1f}%"
+        dropped = (
+            "\n".join(
+                f"{a[:6]}… {_STAGE_SHORT.get(stage, stage)}" for a, stage in r["dropped"].items()
+            )
+            or "-"
+        )
         if r["verified"] is None:
             ver = "[yellow]n/a[/]" if r["outcome"] != "finalized" else "-"
         elif r["verified"]:
-            ver = "[green]✓ all checks[/]"
+            ver = "[green]✓ pass[/]"
         else:
             ver = f"[red]✗ {', '.join(r['failed_checks'])}[/]"
-        outcome = r["outcome"] if not r["reason"] else f"{r['outcome']} ({r['reason']})"
+        outcome = r["outcome"] if not r["reason"] else f"{r['outcome']}: {r['reason']}"
         table.add_row(
             str(r["round_id"]),
             outcome,
             acc,
             str(r["survivors"]),
             dropped,
-            f"{r['gas']['total']:,}",
+            f"{r['gas']['total'] / 1e6:.2f}M",
             ver,
-            f"{r['timings']['wall']:.1f} s",
+            f"{r['timings']['wall']:.1f}s",
         )
     return table
 
