@@ -30,7 +30,7 @@ def test_demo_two_rounds_five_participants_writes_verified_rows(tmp_path: Path) 
         assert 0.5 < row["accuracy"] <= 1.0
         assert row["gas"]["total"] > row["gas"]["finalize"] > 0
     assert doc["rounds"][1]["model_hash"] == doc["rounds"][0]["new_model_hash"]
-    assert "fedledger demo" in result.output and "all checks" in result.output
+    assert "fedledger demo" in result.output and "✓ pass" in result.output
 
 
 def test_demo_with_a_dropout_reports_where_it_dropped(tmp_path: Path) -> None:
