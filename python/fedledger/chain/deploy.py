@@ -213,7 +213,9 @@ def deploy_all(
     round_log = create("RoundLog", timelock, aggregator, registry, params_addr, token)
 
     token_c = RewardTokenClient(backend, token)
-    allocations = {to_checksum_address(a): int(v) for a, v in (genesis or {}).items()}
+    allocations: dict[str, int] = {
+        str(to_checksum_address(a)): int(v) for a, v in (genesis or {}).items()
+    }
     if allocations:
         token_c.grant_role("MINTER_ROLE", me, sender=deployer)
         for holder, amount in sorted(allocations.items()):

@@ -194,8 +194,8 @@ def vote(
     sender = _account(key, key_file)
     _backend, _record, c = _attach(rpc, deployment)
     tx = c.governor.vote(pid, VoteType(choice), reason=reason, sender=sender)
-    [cast] = tx.named("VoteCast") or [None]
-    weight = str(cast.args["weight"]) if cast is not None else "0"
+    cast = tx.named("VoteCast") + tx.named("VoteCastWithParams")
+    weight = str(cast[0].args["weight"]) if cast else "0"
     _echo({"proposalId": str(pid), "support": support.lower(), "weight": weight, "tx": tx.tx_hash})
 
 
