@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from fedledger.errors import StoreError
+from fedledger.fsutil import TMP_PREFIX
 from fedledger.store import (
     BlobIntegrityError,
     BlobNameError,
@@ -17,7 +18,6 @@ from fedledger.store import (
     FilesystemBlobStore,
     validate_name,
 )
-from fedledger.store.filesystem import TMP_PREFIX
 
 
 def test_put_returns_the_sha256_name_and_get_returns_the_bytes(

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import os
-import secrets
 from pathlib import Path
 
 from fedledger.encoding import sha256_hex
 from fedledger.errors import StoreError
+from fedledger.fsutil import atomic_write_bytes
 from fedledger.store.base import BlobNotFoundError, blob_name, validate_name, verify_blob
 
 __all__ = ["FilesystemBlobStore"]
-
-# Temporary files start with this prefix, so they can never be mistaken for a blob name.
-TMP_PREFIX = ".tmp-"
 
 
 class FilesystemBlobStore:
@@ -81,22 +76,10 @@ class FilesystemBlobStore:
         path = self.path_for(name)
         if path.is_file() and self._intact(path, name):
             return
-        directory = path.parent
-        tmp = directory / f"{TMP_PREFIX}{name[:16]}-{secrets.token_hex(8)}"
         try:
-            directory.mkdir(parents=True, exist_ok=True)
-            with tmp.open("xb") as fh:
-                fh.write(data)
-                fh.flush()
-                if self._fsync:
-                    os.fsync(fh.fileno())
-            os.replace(tmp, path)
-            if self._fsync:
-                _fsync_dir(directory)
+            atomic_write_bytes(path, data, fsync=self._fsync)
         except OSError as exc:
-            with contextlib.suppress(OSError):
-                tmp.unlink()
-            raise StoreError(f"blob {name}: cannot write to {directory} ({exc})") from None
+            raise StoreError(f"blob {name}: cannot write to {path.parent} ({exc})") from None
 
     @staticmethod
     def _intact(path: Path, name: str) -> bool:
@@ -105,17 +88,3 @@ class FilesystemBlobStore:
             return sha256_hex(path.read_bytes()) == name
         except OSError:
             return False
-
-
-def _fsync_dir(directory: Path) -> None:
-    """Persist a rename by fsyncing its directory (a no-op where directories cannot be opened)."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
