@@ -13,6 +13,7 @@ from eth_utils import to_checksum_address
 from web3 import Web3
 
 from fedledger.chain.accounts import TEST_MNEMONIC, mnemonic_accounts
+from fedledger.chain.retry import RetryingHTTPProvider
 from fedledger.errors import ChainError
 
 __all__ = ["ChainBackend", "EmbeddedChain", "RpcChain", "connect"]
@@ -132,7 +133,7 @@ class RpcChain(ChainBackend):
             raise ChainError(f"malformed RPC URL {url!r}: bad port") from None
         self.rpc_url = url
         self.mnemonic = mnemonic
-        self.w3 = Web3(Web3.HTTPProvider(url, request_kwargs={"timeout": timeout}))
+        self.w3 = Web3(RetryingHTTPProvider(url, request_kwargs={"timeout": timeout}))
         try:
             self._chain_id = int(self.w3.eth.chain_id)
         except Exception as exc:
