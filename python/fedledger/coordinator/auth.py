@@ -19,6 +19,7 @@ from eth_utils import is_address, to_checksum_address
 
 from fedledger.encoding import canonical_json, sha256, to_hex
 from fedledger.errors import FedledgerError
+from fedledger.secagg.crypto.keys import eip712_message
 
 __all__ = [
     "ENVELOPE_TYPE",
@@ -32,8 +33,6 @@ __all__ = [
     "sign_envelope",
 ]
 
-EIP712_NAME = "fedledger"
-EIP712_VERSION = "1"
 ENVELOPE_TYPE = "SignedMessage(uint256 round,string stage,address signer,bytes32 payloadHash)"
 
 
@@ -59,35 +58,23 @@ def envelope_typed_data(
     *, chain_id: int, contract: str, round_id: int, stage: str, signer: str, digest: bytes
 ) -> dict[str, Any]:
     """The full EIP-712 message of an envelope (domain = fedledger v1 on chain_id at RoundLog)."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "SignedMessage": [
-                {"name": "round", "type": "uint256"},
-                {"name": "stage", "type": "string"},
-                {"name": "signer", "type": "address"},
-                {"name": "payloadHash", "type": "bytes32"},
-            ],
-        },
-        "primaryType": "SignedMessage",
-        "domain": {
-            "name": EIP712_NAME,
-            "version": EIP712_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": to_checksum_address(contract),
-        },
-        "message": {
+    return eip712_message(
+        "SignedMessage",
+        [
+            ("round", "uint256"),
+            ("stage", "string"),
+            ("signer", "address"),
+            ("payloadHash", "bytes32"),
+        ],
+        {
             "round": round_id,
             "stage": stage,
             "signer": to_checksum_address(signer),
             "payloadHash": digest,
         },
-    }
+        chain_id=chain_id,
+        contract=contract,
+    )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ __all__ = [
     "KeyPair",
     "bundle_typed_data",
     "clamp",
+    "eip712_message",
     "is_clamped",
     "public_from_private",
     "recover_bundle_signer",
@@ -74,6 +75,40 @@ def x25519(private: bytes, peer_public: bytes) -> bytes:
     return sk.exchange(X25519PublicKey.from_public_bytes(peer_public))
 
 
+def eip712_message(
+    primary_type: str,
+    fields: list[tuple[str, str]],
+    message: dict[str, Any],
+    *,
+    chain_id: int,
+    contract: str,
+) -> dict[str, Any]:
+    """A full EIP-712 message in the fedledger v1 domain (chain id + RoundLog address).
+
+    `fields` lists the primary struct's (name, solidity type) pairs in order. Every signed
+    fedledger object (key bundles here, the coordinator's request envelopes) goes through this.
+    """
+    return {
+        "types": {
+            "EIP712Domain": [
+                {"name": "name", "type": "string"},
+                {"name": "version", "type": "string"},
+                {"name": "chainId", "type": "uint256"},
+                {"name": "verifyingContract", "type": "address"},
+            ],
+            primary_type: [{"name": n, "type": t} for n, t in fields],
+        },
+        "primaryType": primary_type,
+        "domain": {
+            "name": EIP712_DOMAIN_NAME,
+            "version": EIP712_DOMAIN_VERSION,
+            "chainId": chain_id,
+            "verifyingContract": to_checksum_address(contract),
+        },
+        "message": message,
+    }
+
+
 def bundle_typed_data(
     *,
     chain_id: int,
@@ -84,35 +119,23 @@ def bundle_typed_data(
     mask_key: bytes,
 ) -> dict[str, Any]:
     """The full EIP-712 message of a key bundle (domain + KeyBundle struct)."""
-    return {
-        "types": {
-            "EIP712Domain": [
-                {"name": "name", "type": "string"},
-                {"name": "version", "type": "string"},
-                {"name": "chainId", "type": "uint256"},
-                {"name": "verifyingContract", "type": "address"},
-            ],
-            "KeyBundle": [
-                {"name": "round", "type": "uint256"},
-                {"name": "participant", "type": "address"},
-                {"name": "channelKey", "type": "bytes32"},
-                {"name": "maskKey", "type": "bytes32"},
-            ],
-        },
-        "primaryType": "KeyBundle",
-        "domain": {
-            "name": EIP712_DOMAIN_NAME,
-            "version": EIP712_DOMAIN_VERSION,
-            "chainId": chain_id,
-            "verifyingContract": to_checksum_address(contract),
-        },
-        "message": {
+    return eip712_message(
+        "KeyBundle",
+        [
+            ("round", "uint256"),
+            ("participant", "address"),
+            ("channelKey", "bytes32"),
+            ("maskKey", "bytes32"),
+        ],
+        {
             "round": round_id,
             "participant": to_checksum_address(participant),
             "channelKey": channel_key,
             "maskKey": mask_key,
         },
-    }
+        chain_id=chain_id,
+        contract=contract,
+    )
 
 
 def sign_bundle(private_key: Any, **fields: Any) -> bytes:
