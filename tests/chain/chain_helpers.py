@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -25,7 +23,7 @@ from fedledger.chain import (
     derive_accounts,
     fund,
 )
-from fedledger.chain.devnet import anvil_binary
+from fedledger.chain.devnet import spawn_anvil
 from fedledger.errors import ContractRevert
 
 TOKEN = 10**18
@@ -50,30 +48,9 @@ TREASURY = to_checksum_address("0x" + "7e" * 20)  # receives slashed stake in th
 GENESIS = 100 * TOKEN  # minted to each participant at deploy (stake and votes before any reward)
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def start_anvil(port: int, *extra: str) -> subprocess.Popen[bytes]:
     """Start a throw-away anvil on 127.0.0.1:`port` and wait until it answers."""
-    proc = subprocess.Popen(
-        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            assert proc.poll() is None, "anvil exited at start"
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("anvil did not start")
+    return spawn_anvil(port, *extra)
 
 
 @dataclass

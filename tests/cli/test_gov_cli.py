@@ -3,29 +3,19 @@
 from __future__ import annotations
 
 import json
-import socket
-import subprocess
-import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG, RpcChain, deploy_all
-from fedledger.chain.devnet import anvil_binary
 from fedledger.cli.app import app
-from fedledger.cli.gov import parse_tokens
+from fedledger.cli.common import parse_tokens
 from fedledger.errors import ConfigError
 
 TOKEN = 10**18
 runner = CliRunner()
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _gov(*args: str) -> dict[str, object]:
@@ -41,24 +31,8 @@ def _error(*args: str) -> str:
 
 
 @pytest.fixture
-def anvil() -> Iterator[str]:
-    port = _free_port()
-    proc = subprocess.Popen(
-        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        for _ in range(300):
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                    break
-            except OSError:
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+def anvil(fresh_anvil: Callable[..., str]) -> str:
+    return fresh_anvil()
 
 
 @pytest.mark.anvil

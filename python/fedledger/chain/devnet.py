@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import socket
 import subprocess
 import time
 from dataclasses import dataclass
@@ -99,6 +100,37 @@ def _rpc_answers(url: str) -> tuple[int, int] | None:
         return int(cid.json()["result"], 16), int(bn.json()["result"], 16)
     except Exception:
         return None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def spawn_anvil(port: int, *extra: str, timeout: float = 30.0) -> subprocess.Popen[bytes]:
+    """A throw-away anvil on 127.0.0.1:`port` (no state file), returned once it accepts TCP.
+
+    For tests and benchmarks; `devnet_start` is the persistent devnet. The caller stops it.
+    """
+    proc = subprocess.Popen(
+        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            if proc.poll() is not None:
+                raise ChainError(f"anvil exited with code {proc.returncode} at start") from None
+            time.sleep(0.05)
+    proc.kill()
+    raise ChainError(f"anvil did not accept connections on port {port} within {timeout:.0f} s")
 
 
 def devnet_start(

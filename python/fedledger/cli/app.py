@@ -23,6 +23,8 @@ COMMAND_MODULES = (
     "fedledger.cli.demo",
     "fedledger.cli.devnet",
     "fedledger.cli.deploy",
+    "fedledger.cli.participants",
+    "fedledger.cli.data",
     "fedledger.cli.coordinator",
     "fedledger.cli.node",
     "fedledger.cli.audit",

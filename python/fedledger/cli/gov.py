@@ -2,78 +2,33 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
-from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import typer
 
+from fedledger.cli.common import (
+    DeploymentOpt,
+    KeyFileOpt,
+    KeyOpt,
+    RpcOpt,
+    parse_tokens,
+)
+from fedledger.cli.common import attach as _attach
+from fedledger.cli.common import echo_json as _echo
+from fedledger.cli.common import sender_account as _account
 from fedledger.errors import ConfigError
 
 if TYPE_CHECKING:
-    from eth_account.signers.local import LocalAccount
-
-    from fedledger.chain import ChainBackend, Contracts, Deployment, RoundConfig
+    from fedledger.chain import RoundConfig
 
 gov_app = typer.Typer(help="On-chain governance of the round parameters.", no_args_is_help=True)
 
-TOKEN_DECIMALS = 18
 ZERO_ADDRESS = "0x" + "00" * 20
 SUPPORT = {"for": 1, "against": 0, "abstain": 2}
 
-RpcOpt = typer.Option(..., "--rpc", help="JSON-RPC URL of the chain.")
-DeploymentOpt = typer.Option(..., "--deployment", help="Deployment record (JSON).")
-KeyOpt = typer.Option(
-    None,
-    "--key",
-    envvar="FEDLEDGER_KEY",
-    help="0x-hex private key of the sender (or $FEDLEDGER_KEY).",
-)
-KeyFileOpt = typer.Option(None, "--key-file", help="File holding the sender's 0x-hex private key.")
 ProposalOpt = typer.Option(..., "--proposal", help="Proposal id (decimal, as `gov show` prints).")
-
-
-def parse_tokens(text: str, *, what: str) -> int:
-    """FLR amount ("12.5") to token units (18 decimals), exactly; names `what` when invalid."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise ConfigError(f"{what}: {text!r} is not a number of FLR") from None
-    units = value * (10**TOKEN_DECIMALS)
-    if not value.is_finite() or value < 0 or units != units.to_integral_value():
-        raise ConfigError(f"{what}: {text!r} must be >= 0 with at most 18 decimals")
-    return int(units)
-
-
-def _account(key: str | None, key_file: Path | None) -> LocalAccount:
-    from eth_account import Account
-
-    if (key is None) == (key_file is None):
-        raise ConfigError("key: give exactly one of --key (or $FEDLEDGER_KEY) and --key-file")
-    if key_file is not None:
-        try:
-            key = key_file.read_text().strip()
-        except OSError as exc:
-            raise ConfigError(f"key-file: cannot read {key_file} ({exc.strerror})") from None
-    assert key is not None
-    try:
-        return Account.from_key(key)
-    except Exception:
-        raise ConfigError("key: not a valid 32-byte hex private key") from None
-
-
-def _attach(rpc: str, deployment: Path) -> tuple[ChainBackend, Deployment, Contracts]:
-    from fedledger.chain import Deployment, connect
-
-    record = Deployment.load(deployment)
-    backend = connect(rpc)
-    return backend, record, record.attach(backend)
-
-
-def _echo(doc: dict[str, Any]) -> None:
-    typer.echo(json.dumps(doc, indent=2, sort_keys=True))
 
 
 def _config_json(config: RoundConfig) -> dict[str, Any]:

@@ -1,0 +1,143 @@
+"""`fedledger participants`: keys, the registrar's allowlist, stakes, and who is registered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from fedledger.cli.common import (
+    TOKEN_DECIMALS,
+    DeploymentOpt,
+    KeyFileOpt,
+    KeyOpt,
+    RpcOpt,
+    attach,
+    echo_json,
+    parse_tokens,
+    sender_account,
+)
+from fedledger.errors import ConfigError
+
+participants_app = typer.Typer(
+    help="Participant keys, registration (registrar) and stakes.", no_args_is_help=True
+)
+
+
+@participants_app.command("keygen")
+def keygen(
+    out: Path = typer.Option(..., "--out", help="Write the new 0x-hex private key here (0600)."),
+    force: bool = typer.Option(False, "--force", help="Overwrite an existing key file."),
+) -> None:
+    """Make a fresh participant key (from the OS's CSPRNG) and print its address."""
+    from eth_account import Account
+
+    if out.exists() and not force:
+        raise ConfigError(f"key file {out}: already exists (use --force to overwrite)")
+    account = Account.create()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.touch(mode=0o600, exist_ok=True)
+    out.chmod(0o600)
+    out.write_text("0x" + bytes(account.key).hex() + "\n")
+    echo_json({"address": account.address, "keyFile": str(out)})
+
+
+@participants_app.command("register")
+def register_cmd(
+    addresses: list[str] = typer.Argument(..., help="Participant addresses to allow."),
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+) -> None:
+    """Add accounts to the allowlist (the sender needs REGISTRAR_ROLE)."""
+    checked = [_address(a) for a in addresses]  # all named before anything is sent
+    sender = sender_account(key, key_file)
+    _, _, contracts = attach(rpc, deployment)
+    done = []
+    for address in checked:
+        tx = contracts.registry.register(address, sender=sender)
+        done.append({"address": address, "tx": tx.tx_hash, "gasUsed": tx.gas_used})
+    echo_json({"registered": done})
+
+
+@participants_app.command("deregister")
+def deregister_cmd(
+    addresses: list[str] = typer.Argument(..., help="Participant addresses to remove."),
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+) -> None:
+    """Remove accounts from the allowlist (their stake stays slashable until unlocked)."""
+    checked = [_address(a) for a in addresses]
+    sender = sender_account(key, key_file)
+    _, _, contracts = attach(rpc, deployment)
+    done = []
+    for address in checked:
+        tx = contracts.registry.deregister(address, sender=sender)
+        done.append({"address": address, "tx": tx.tx_hash})
+    echo_json({"deregistered": done})
+
+
+@participants_app.command("stake")
+def stake_cmd(
+    amount: str = typer.Argument(..., help="FLR to stake, e.g. 20 or 2.5."),
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+) -> None:
+    """Approve the registry and stake AMOUNT of the sender's RewardToken."""
+    units = parse_tokens(amount, what="amount")
+    sender = sender_account(key, key_file)
+    _, _, contracts = attach(rpc, deployment)
+    contracts.token.approve(contracts.registry.address, units, sender=sender)
+    tx = contracts.registry.stake(units, sender=sender)
+    staked, _ = contracts.registry.stake_of(sender.address)
+    echo_json({"address": sender.address, "tx": tx.tx_hash, "stake": _flr(staked)})
+
+
+@participants_app.command("status")
+def status_cmd(
+    addresses: list[str] = typer.Argument(..., help="Accounts to look up."),
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+) -> None:
+    """Allowlisted, eligible for rosters, stake, token balance and rewards waiting to be claimed."""
+    checked = [_address(a) for a in addresses]
+    _, _, contracts = attach(rpc, deployment)
+    rows = []
+    for a in checked:
+        staked, unlock_at = contracts.registry.stake_of(a)
+        rows.append(
+            {
+                "address": a,
+                "approved": contracts.registry.is_approved(a),
+                "eligible": contracts.registry.is_registered(a),
+                "stake": _flr(staked),
+                "unlockAt": unlock_at,
+                "balance": _flr(contracts.token.balance_of(a)),
+                "accruedRewards": _flr(contracts.round_log.accrued_rewards(a)),
+            }
+        )
+    echo_json({"participants": rows})
+
+
+def _address(text: str) -> str:
+    from eth_utils import is_address, to_checksum_address
+
+    if not is_address(text):
+        raise ConfigError(f"address {text!r}: not a 20-byte hex address")
+    return str(to_checksum_address(text))
+
+
+def _flr(units: int) -> str:
+    # Exact decimal string: JSON readers without big integers would round token units.
+    whole, frac = divmod(units, 10**TOKEN_DECIMALS)
+    return f"{whole}.{frac:018d}".rstrip("0").rstrip(".")
+
+
+def register(app: typer.Typer) -> None:
+    """Attach `fedledger participants` to the root app."""
+    app.add_typer(participants_app, name="participants")

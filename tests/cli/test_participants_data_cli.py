@@ -1,0 +1,149 @@
+"""`fedledger participants` (keygen, register, stake, status) and `fedledger data split`."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from typer.testing import CliRunner
+
+from fedledger.chain import DEFAULT_ROUND_CONFIG, RpcChain, deploy_all, fund
+from fedledger.cli.app import app
+from fedledger.errors import ConfigError, ContractRevert
+from fedledger.fl.partition import load_participant_data
+
+TOKEN = 10**18
+runner = CliRunner()
+
+
+def _ok(*args: str) -> dict[str, object]:
+    result = runner.invoke(app, list(args), catch_exceptions=True)
+    assert result.exit_code == 0, f"{result.output}\n{result.exception!r}"
+    return json.loads(result.output)  # type: ignore[no-any-return]
+
+
+def _fails(exc_type: type[Exception], *args: str) -> str:
+    result = runner.invoke(app, list(args), catch_exceptions=True)
+    assert isinstance(result.exception, exc_type), repr(result.exception)
+    return str(result.exception)
+
+
+def test_keygen_writes_a_private_key_file_only_the_owner_can_read(tmp_path: Path) -> None:
+    out = tmp_path / "node.key"
+
+    doc = _ok("participants", "keygen", "--out", str(out))
+
+    from eth_account import Account
+
+    assert Account.from_key(out.read_text().strip()).address == doc["address"]
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+
+
+def test_keygen_refuses_to_overwrite_a_key_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "node.key"
+    first = _ok("participants", "keygen", "--out", str(out))
+
+    message = _fails(ConfigError, "participants", "keygen", "--out", str(out))
+    assert "already exists" in message
+    second = _ok("participants", "keygen", "--out", str(out), "--force")
+    assert second["address"] != first["address"]
+
+
+@pytest.mark.anvil
+def test_registrar_registers_a_new_key_which_stakes_and_shows_up_eligible(
+    fresh_anvil: Callable[..., str], tmp_path: Path
+) -> None:
+    url = fresh_anvil()
+    backend = RpcChain(url)
+    admin = backend.funded_accounts()[0]
+    config = replace(DEFAULT_ROUND_CONFIG, min_stake=5 * TOKEN)
+    key_file = tmp_path / "node.key"
+    node = _ok("participants", "keygen", "--out", str(key_file))["address"]
+    assert isinstance(node, str)
+    record = deploy_all(
+        backend, deployer=admin, aggregator=admin.address, params=config, genesis={node: 50 * TOKEN}
+    )
+    fund(backend, admin, [node], 10**18)
+    dep = tmp_path / "deployment.json"
+    record.save(dep)
+    chain = ["--rpc", url, "--deployment", str(dep)]
+    admin_key = "0x" + bytes(admin.key).hex()
+
+    _ok("participants", "register", node, *chain, "--key", admin_key)
+    before = _ok("participants", "status", node, *chain)["participants"][0]  # type: ignore[index]
+    _ok("participants", "stake", "5", *chain, "--key-file", str(key_file))
+    after = _ok("participants", "status", node, *chain)["participants"][0]  # type: ignore[index]
+
+    assert before["approved"] is True and before["eligible"] is False  # no stake yet
+    assert after["eligible"] is True and after["stake"] == "5" and after["balance"] == "45"
+
+
+@pytest.mark.anvil
+def test_register_by_an_account_without_the_registrar_role_reverts_with_its_name(
+    fresh_anvil: Callable[..., str], tmp_path: Path
+) -> None:
+    url = fresh_anvil()
+    backend = RpcChain(url)
+    admin, outsider = backend.funded_accounts()[0], backend.funded_accounts()[5]
+    record = deploy_all(backend, deployer=admin, aggregator=admin.address)
+    dep = tmp_path / "deployment.json"
+    record.save(dep)
+
+    result = runner.invoke(
+        app,
+        ["participants", "register", outsider.address, "--rpc", url, "--deployment", str(dep),
+         "--key", "0x" + bytes(outsider.key).hex()],
+    )  # fmt: skip
+
+    assert isinstance(result.exception, ContractRevert)
+    assert result.exception.name == "AccessControlUnauthorizedAccount"
+
+
+def test_register_names_a_malformed_address_before_touching_the_chain(tmp_path: Path) -> None:
+    message = _fails(
+        ConfigError,
+        "participants", "register", "0x1234", "--rpc", "http://127.0.0.1:9",
+        "--deployment", str(tmp_path / "missing.json"), "--key", "0x" + "11" * 32,
+    )  # fmt: skip
+    assert "'0x1234'" in message and "address" in message
+
+
+def test_status_names_a_missing_deployment_record(tmp_path: Path) -> None:
+    good = "0x" + "ab" * 20
+    message = _fails(
+        ConfigError,
+        "participants", "status", good, "--rpc", "http://127.0.0.1:9",
+        "--deployment", str(tmp_path / "missing.json"),
+    )  # fmt: skip
+    assert "missing.json" in message
+
+
+def test_data_split_writes_loadable_partitions_covering_the_training_split(tmp_path: Path) -> None:
+    doc = _ok(
+        "data", "split", "--out", str(tmp_path), "--participants", "4", "--dataset", "wine",
+        "--alpha", "0.5",
+    )  # fmt: skip
+
+    files = [Path(f) for f in doc["files"]]  # type: ignore[union-attr]
+    parts = [load_participant_data(f) for f in files]
+    assert len(parts) == 4 and doc["scheme"] == "dirichlet"
+    assert sum(len(p.y) for p in parts) == sum(doc["sizes"])  # type: ignore[arg-type]
+    assert all(p.X.dtype == np.float32 and len(p.y) > 0 for p in parts)
+
+
+def test_data_split_with_alpha_zero_is_iid_and_sizes_differ_by_at_most_one(tmp_path: Path) -> None:
+    doc = _ok("data", "split", "--out", str(tmp_path), "--participants", "5", "--alpha", "0")
+
+    sizes = doc["sizes"]
+    assert doc["scheme"] == "iid" and max(sizes) - min(sizes) <= 1  # type: ignore[arg-type, type-var]
+
+
+def test_data_split_rejects_a_negative_alpha(tmp_path: Path) -> None:
+    message = _fails(ConfigError, "data", "split", "--out", str(tmp_path), "--participants", "2",
+                     "--alpha", "-1")  # fmt: skip
+    assert "--alpha" in message

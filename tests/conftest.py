@@ -1,0 +1,28 @@
+"""Fixtures shared by every test folder."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from fedledger.chain.devnet import free_port, spawn_anvil
+
+
+@pytest.fixture
+def fresh_anvil() -> Iterator[Callable[..., str]]:
+    """Start throw-away anvils on 127.0.0.1 (`fresh_anvil(*extra_args) -> url`); all stop after."""
+    procs: list[Any] = []
+
+    def start(*extra: str) -> str:
+        port = free_port()
+        procs.append(spawn_anvil(port, *extra))
+        return f"http://127.0.0.1:{port}"
+
+    try:
+        yield start
+    finally:
+        for proc in procs:
+            proc.terminate()
+            proc.wait(timeout=10)
