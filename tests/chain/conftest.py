@@ -10,9 +10,10 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # chain_helpers, whichever way pytest is started
 
-from chain_helpers import World, build_world, free_port, start_anvil
+from chain_helpers import World, build_world, start_anvil
 
 from fedledger.chain import EmbeddedChain, RpcChain
+from fedledger.chain.devnet import free_port
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,10 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from chain_helpers import World, free_port
+from chain_helpers import World
 
 from fedledger.chain import Deployment, EmbeddedChain, connect, derive_accounts
-from fedledger.chain.devnet import devnet_start, devnet_status, devnet_stop
+from fedledger.chain.devnet import devnet_start, devnet_status, devnet_stop, free_port
 from fedledger.errors import ChainError, ConfigError
 
 

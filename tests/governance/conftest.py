@@ -11,9 +11,10 @@ import pytest
 # Reuse tests/chain's helpers (World, build_world, anvil start) rather than copying them.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chain"))
 
-from chain_helpers import World, build_world, free_port, start_anvil
+from chain_helpers import World, build_world, start_anvil
 
 from fedledger.chain import EmbeddedChain, RpcChain
+from fedledger.chain.devnet import free_port
 
 
 @pytest.fixture(scope="session")
