@@ -28,7 +28,8 @@ def run(
     retries: int = typer.Option(5, help="Retries of transient HTTP failures."),
     drop_at: str | None = typer.Option(
         None,
-        help="Fault test: go silent at this stage (advertise_keys|share_keys|masked_input|unmask).",
+        help="Fault test: go silent at this stage "
+        "(advertise_keys|share_keys|masked_input|unmask|after_commit).",
     ),
     drop_round: int | None = typer.Option(None, help="Fault test: the round id to drop in."),
     quiet: bool = typer.Option(False, "--quiet", help="Only print the final JSON summary."),

@@ -70,6 +70,10 @@ def status_from_json(obj: dict[str, Any]) -> RoundStatus:
 
 def _translate(exc: CoordinatorRefused, stage: str) -> Exception:
     kind = _REFUSALS.get(exc.code)
+    if kind is None and exc.status == 409:
+        # Any other 409 (e.g. the round moved on between our status poll and this write) is
+        # the same situation as a wrong stage: look at the status again rather than crash.
+        kind = WrongStage
     if kind is not None:
         return kind(stage, "coordinator", exc.detail)
     return exc

@@ -38,6 +38,7 @@ _DROP_POINT = {
     "share_keys": "after_keys",
     "masked_input": "after_shares",
     "unmask": "during_unmask",
+    "after_commit": "after_commit",
 }
 
 

@@ -12,7 +12,8 @@ from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS,
 __all__ = ["DROP_STAGES", "NodeSettings"]
 
 # Where a node can be told to vanish (fault tests): it stops answering *before* that stage.
-DROP_STAGES = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK)
+DROP_STAGES = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK, "after_commit")
+"""Stage names, plus "after_commit": commit on chain and upload, then never tell the coordinator."""
 
 
 class NodeSettings(BaseSettings):
@@ -45,7 +46,8 @@ class NodeSettings(BaseSettings):
     retries: int = Field(default=5, ge=0)
     """Retries of a request that failed transiently (connection error, 502/503/504)."""
     drop_at: str | None = None
-    """Fault injection: vanish before this stage (advertise_keys|share_keys|masked_input|unmask)."""
+    """Fault injection: vanish before this stage (advertise_keys|share_keys|masked_input|unmask),
+    or after_commit (committed on chain, coordinator never told)."""
     drop_round: int | None = Field(default=None, ge=0)
     """Fault injection: the round (1-based count of rounds this node saw) in which to drop."""
     epochs: int = Field(default=1, ge=1)
