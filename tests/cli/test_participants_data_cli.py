@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from fedledger.chain import DEFAULT_ROUND_CONFIG, RpcChain, deploy_all, fund
+from fedledger.chain import DEFAULT_ROUND_CONFIG, RpcChain, deploy_all
 from fedledger.cli.app import app
 from fedledger.errors import ConfigError, ContractRevert
 from fedledger.fl.partition import load_participant_data
@@ -68,13 +68,13 @@ def test_registrar_registers_a_new_key_which_stakes_and_shows_up_eligible(
     record = deploy_all(
         backend, deployer=admin, aggregator=admin.address, params=config, genesis={node: 50 * TOKEN}
     )
-    fund(backend, admin, [node], 10**18)
     dep = tmp_path / "deployment.json"
     record.save(dep)
     chain = ["--rpc", url, "--deployment", str(dep)]
     admin_key = "0x" + bytes(admin.key).hex()
 
-    _ok("participants", "register", node, *chain, "--key", admin_key)
+    _ok("participants", "register", node, *chain, "--key", admin_key, "--fund", "0.5")
+    assert backend.w3.eth.get_balance(node) == 5 * 10**17
     before = _ok("participants", "status", node, *chain)["participants"][0]  # type: ignore[index]
     _ok("participants", "stake", "5", *chain, "--key-file", str(key_file))
     after = _ok("participants", "status", node, *chain)["participants"][0]  # type: ignore[index]

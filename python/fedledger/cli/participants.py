@@ -49,14 +49,22 @@ def register_cmd(
     deployment: Path = DeploymentOpt,
     key: str | None = KeyOpt,
     key_file: Path | None = KeyFileOpt,
+    fund_eth: str = typer.Option(
+        "0", "--fund", help="Also send this much ETH to each account for gas (devnets)."
+    ),
 ) -> None:
     """Add accounts to the allowlist (the sender needs REGISTRAR_ROLE)."""
+    from fedledger.chain import fund
+
     checked = [_address(a) for a in addresses]  # all named before anything is sent
+    wei = parse_tokens(fund_eth, what="--fund")  # ETH has 18 decimals too
     sender = sender_account(key, key_file)
-    _, _, contracts = attach(rpc, deployment)
+    backend, _, contracts = attach(rpc, deployment)
     done = []
     for address in checked:
         tx = contracts.registry.register(address, sender=sender)
+        if wei:
+            fund(backend, sender, [address], wei)
         done.append({"address": address, "tx": tx.tx_hash, "gasUsed": tx.gas_used})
     echo_json({"registered": done})
 
