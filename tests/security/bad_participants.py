@@ -1,0 +1,138 @@
+"""Participants that misbehave on purpose: malformed masked blobs, garbage unmask shares.
+
+Each is a real `Participant` (real keys, real on-chain commit from its own account) with one
+stage's output replaced; the coordinator, chain and store they talk to are the real ones.
+"""
+
+from __future__ import annotations
+
+import inspect
+import io
+from collections.abc import Callable
+
+import numpy as np
+
+from fedledger.encoding import sha256
+from fedledger.errors import ProtocolError
+from fedledger.node.participant import CoordinatorPort, Participant
+from fedledger.secagg.crypto import shamir
+from fedledger.secagg.messages import EncryptedShare, UnmaskRequest, UnmaskResponse
+from fedledger.secagg.vectors import decode_vector
+
+
+def _npy(array: np.ndarray, *, allow_pickle: bool = False) -> bytes:
+    buf = io.BytesIO()
+    np.save(buf, array, allow_pickle=allow_pickle)
+    return buf.getvalue()
+
+
+def _wrong_dtype(good: bytes) -> bytes:
+    return _npy(np.array(decode_vector(good)).astype("<f4"))
+
+
+def _wrong_length(good: bytes) -> bytes:
+    return _npy(np.concatenate([decode_vector(good), np.zeros(3, dtype="<u4")]))
+
+
+def _corrupt_header(good: bytes) -> bytes:
+    return good.replace(b"'descr': '<u4'", b"'descr': '<u8'", 1)
+
+
+def _truncated(good: bytes) -> bytes:
+    return good[: len(good) - 7]
+
+
+def _pickled_objects(good: bytes) -> bytes:
+    # An object array is stored as a pickle: loading it with allow_pickle would run code.
+    return _npy(np.array([int(v) for v in decode_vector(good)], dtype=object), allow_pickle=True)
+
+
+def _two_dimensional(good: bytes) -> bytes:
+    return _npy(np.array(decode_vector(good)).reshape(1, -1))
+
+
+MALFORMED: dict[str, Callable[[bytes], bytes]] = {
+    "wrong_dtype": _wrong_dtype,
+    "wrong_length": _wrong_length,
+    "corrupt_header": _corrupt_header,
+    "truncated": _truncated,
+    "pickled_objects": _pickled_objects,
+    "two_dimensional": _two_dimensional,
+}
+"""Kind -> how to turn an honest masked blob into a malformed one of that kind."""
+
+
+class MalformedBlobParticipant(Participant):
+    """Uploads a malformed masked blob and commits its hash on chain (instead of the real one).
+
+    The coordinator's refusal is kept in `refusals` and the participant goes quiet, like a
+    node whose request got a 422.
+    """
+
+    kind: str = "truncated"
+    refusals: list[str]
+
+    def step(self, port: CoordinatorPort) -> bool:
+        try:
+            return super().step(port)
+        except ProtocolError as exc:
+            self.refusals.append(str(exc))
+            self.rounds[self._round_id].left_out = str(exc)
+            return True
+
+    def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
+        assert self._client is not None and self._update is not None and self._info is not None
+        from fedledger.coordinator.spec import secagg_params
+        from fedledger.secagg.quantize import quantize
+
+        params = secagg_params(self._info.config)
+        x = quantize(self._update.delta, self._update.weight, params)
+        honest = self._client.masked_input(x, shares)
+        blob = MALFORMED[self.kind](honest.vector)
+        masked_hash = sha256(blob)
+        self.store.put_expected(masked_hash.hex(), blob)
+        log = self.contracts.round_log
+        extra = (
+            {"weight": int(x[0])} if "weight" in inspect.signature(log.commit).parameters else {}
+        )
+        tx = log.commit(
+            self._round_id, masked_hash, honest.seed_commitment, sender=self.account, **extra
+        )
+        self.rounds[self._round_id].commit_gas = tx.gas_used
+        self._masked = (masked_hash, honest.seed_commitment)
+        return self._masked
+
+
+def _shifted(raw: bytes) -> bytes:
+    return shamir.share_to_bytes((shamir.share_from_bytes(raw) + 1) % shamir.PRIME)
+
+
+def _out_of_field(raw: bytes) -> bytes:
+    return b"\xff" * len(raw)  # 2^264 - 1 > p: not a field element at all
+
+
+GARBAGE: dict[str, Callable[[bytes], bytes]] = {"shifted": _shifted, "out_of_field": _out_of_field}
+"""Kind -> how a cheating responder garbles each share it returns."""
+
+
+class GarbageSharesParticipant(Participant):
+    """Answers the unmask request with garbled shares (well-formed message, wrong values)."""
+
+    garbage: str = "shifted"
+
+    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
+        honest = super().unmask(request)
+        garble = GARBAGE[self.garbage]
+        return UnmaskResponse(
+            honest.sender,
+            {a: garble(v) for a, v in honest.self_mask_shares.items()},
+            {a: garble(v) for a, v in honest.mask_key_shares.items()},
+        )
+
+
+def turn(participant: Participant, cls: type[Participant], **attrs: object) -> Participant:
+    """Make an existing simulation participant misbehave like `cls` (same keys, data, state)."""
+    participant.__class__ = cls
+    for name, value in attrs.items():
+        setattr(participant, name, value)
+    return participant
