@@ -53,6 +53,11 @@ class RoundReport:
         """Aggregator call -> gas used."""
         return dict(self.doc["gas"])
 
+    @property
+    def slashes(self) -> list[dict[str, Any]]:
+        """Each slash the aggregator settled: {account, reason, status, amount, hash, error}."""
+        return [dict(e) for e in self.doc.get("slashes", [])]
+
     def to_bytes(self) -> bytes:
         """Canonical JSON (the blob)."""
         return canonical_json(self.doc)
@@ -103,6 +108,7 @@ def build_report(
     responders: Sequence[str],
     cheaters: Mapping[str, str],
     txs: Mapping[str, Mapping[str, Any]],
+    slashes: Sequence[Mapping[str, Any]] = (),
     times: Mapping[str, float],
     accuracy: float | None,
     loss: float | None,
@@ -147,6 +153,10 @@ def build_report(
         "dropped": dropped,
         "maskedSources": dict(masked),
         "cheaters": dict(cheaters),
+        "slashes": [
+            {k: e.get(k) for k in ("account", "reason", "status", "amount", "hash", "error")}
+            for e in slashes
+        ],
         "gas": {call: tx.get("gas") for call, tx in txs.items()},
         "txHashes": {call: tx.get("hash") for call, tx in txs.items()},
         "stageSeconds": stage_seconds,

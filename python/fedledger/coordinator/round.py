@@ -2,8 +2,8 @@
 
 A transport (the in-process simulation, the FastAPI service) hands it participant messages
 and calls `tick()`; the coordinator checks each message, journals it, and makes the
-aggregator's on-chain calls (openRound, postRoster, finalize / failRound). All public
-methods take one lock, so concurrent request handlers are safe.
+aggregator's on-chain calls (openRound, postRoster, finalize / failRound, then slash). All
+public methods take one lock, so concurrent request handlers are safe.
 
 Persistence: every accepted message and every transition is a line in
 ``state_dir/rounds/<round>/journal.jsonl``; a new RoundCoordinator on the same `state_dir`
@@ -14,7 +14,6 @@ neither loses nor repeats it.
 
 from __future__ import annotations
 
-import inspect
 import threading
 import time
 from collections.abc import Callable
@@ -29,7 +28,7 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundInfo, Stage, TxResult
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.events import fetch_events
-from fedledger.chain.round_log import ROSTERED, commitment_slot
+from fedledger.chain.round_log import ROSTERED, SlashReason, commitment_slot
 from fedledger.coordinator import wire
 from fedledger.coordinator.publish import ReportIndex, RoundReport, build_report
 from fedledger.coordinator.spec import ModelSpec, StageDurations, secagg_params
@@ -64,6 +63,7 @@ __all__ = [
     "RoundStatus",
     "WrongStage",
     "matches_commitment",
+    "slash_plan",
 ]
 
 IDLE = "idle"
@@ -153,18 +153,25 @@ class RoundStatus:
 
 
 def matches_commitment(slot: bytes, masked_hash: bytes, seed_commitment: bytes) -> bool:
-    """Whether an on-chain commitment slot holds these two hashes.
-
-    Works with both slot layouts of RoundLog: the plain keccak of the two hashes, and the
-    weighted one whose low 32 bits carry the committed FedAvg weight.
-    """
-    if "weight" not in inspect.signature(commitment_slot).parameters:
-        return bool(slot == commitment_slot(masked_hash, seed_commitment))  # type: ignore[call-arg,unused-ignore]
+    """Whether an on-chain commitment slot holds these two hashes (whatever weight it carries)."""
     weight = int.from_bytes(slot[28:], "big")
     try:
-        return bool(slot == commitment_slot(masked_hash, seed_commitment, weight=weight))  # type: ignore[call-arg,unused-ignore]
+        return bool(slot == commitment_slot(masked_hash, seed_commitment, weight=weight))
     except ValueError:
         return False
+
+
+def slash_plan(result: AggregationResult) -> list[tuple[str, SlashReason]]:
+    """Who to slash after a finalized round, in roster order, and why.
+
+    NO_UNMASK_RESPONSE: a survivor whose shares were needed (a neighbour's secret was
+    reconstructed, `AggregationResult.unmask_needed`) but whose response was not accepted.
+    BAD_SHARE: every responder blamed for a share off its owner's polynomial (`cheaters`).
+    """
+    answered = set(result.responders)
+    out = [(u, SlashReason.NO_UNMASK_RESPONSE) for u in result.unmask_needed if u not in answered]
+    out += [(a, SlashReason.BAD_SHARE) for a in result.responders if a in result.cheaters]
+    return out
 
 
 def _info_to_json(info: RoundInfo) -> dict[str, Any]:
@@ -228,6 +235,7 @@ class _Round:
     registered: set[str] = field(default_factory=set)
     swept: int = 0  # on-chain commit count at the last sweep of UpdateCommitted events
     blocked: bool = False  # finalize must wait for the on-chain commit deadline
+    slashes: dict[str, dict[str, Any]] = field(default_factory=dict)  # account -> journal entry
 
 
 class RoundCoordinator:
@@ -429,6 +437,8 @@ class RoundCoordinator:
             r.times["aborted"] = e["at"]
         elif kind == "tx":
             self._apply_tx(r, e)
+        elif kind == "slash":
+            r.slashes[e["account"]] = e
         elif kind == "report":
             r.report_hash = e["hash"]
         else:
@@ -865,6 +875,10 @@ class RoundCoordinator:
             return self._finalize(r)
         if r.stage == _FAILING:
             return self._fail(r)
+        if r.stage == FINALIZED and not r.report_hash:
+            todo = self._pending_slashes(r)
+            if todo:
+                return self._slash(r, *todo[0])
         if r.stage in (FINALIZED, FAILED) and not r.report_hash:
             self._publish_report(r)
             return True
@@ -980,6 +994,77 @@ class RoundCoordinator:
         self._record(entry)
         return True
 
+    def _pending_slashes(self, r: _Round) -> list[tuple[str, SlashReason]]:
+        """Slashes the round calls for and the journal has not settled (none when slashBps = 0)."""
+        if r.result is None or int(r.info["config"].get("slash_bps", 0)) == 0:
+            return []
+        return [(a, why) for a, why in slash_plan(r.result) if a not in r.slashes]
+
+    def _slash(self, r: _Round, account: str, reason: SlashReason) -> bool:
+        """Slash one account (evidence = the reveal hash); journal the outcome either way."""
+        assert r.result is not None
+        log = self.contracts.round_log
+        entry: dict[str, Any] = {
+            "t": "slash",
+            "account": account,
+            "reason": int(reason),
+            "status": "slashed",
+            "amount": None,
+            "gas": None,
+            "hash": None,
+            "block": None,
+            "error": "",
+        }
+        t0 = time.perf_counter()
+        already = log.is_slashed(r.round_id, account)
+        self._timed("chain", t0)
+        # The contract accepts slashes until unmaskDeadline + unmaskWindow (inclusive).
+        deadline = r.unmask_deadline + int(r.info["config"]["unmask_window"])
+        if already:  # mined before a crash cut the journal entry: never send it twice
+            entry["amount"] = self._slashed_amount(r, account)
+        elif self._chain_now() + 1 > deadline:
+            entry.update(status="closed", error=f"slash deadline {deadline} passed")
+        else:
+            evidence = sha256(r.result.reveal_blob)
+            try:
+                tx = self._transact(
+                    lambda: log.slash(
+                        r.round_id,
+                        account,
+                        reason=reason,
+                        evidence_hash=evidence,
+                        sender=self.aggregator,
+                    )
+                )
+            except ContractRevert as exc:
+                entry.update(status="reverted", error=str(exc))
+            else:
+                ev = tx.named("ParticipantSlashed")
+                entry.update(
+                    amount=int(ev[0].args["amount"]) if ev else None,
+                    gas=tx.gas_used,
+                    hash=tx.tx_hash,
+                    block=tx.block_number,
+                )
+        entry["at"] = self.clock()
+        self._commit(entry)
+        return True
+
+    def _slashed_amount(self, r: _Round, account: str) -> int | None:
+        t0 = time.perf_counter()
+        events = fetch_events(
+            self.chain,
+            self.contract,
+            from_block=int(r.info["openedBlock"]),
+            names=["ParticipantSlashed"],
+        )
+        self._timed("chain", t0)
+        for ev in events:
+            who = to_checksum_address(ev.args["account"])
+            if int(ev.args["round"]) == r.round_id and who == account:
+                return int(ev.args["amount"])
+        return None
+
     def _fail(self, r: _Round) -> bool:
         info = self._get_round(r.round_id)
         tx: TxResult | None = None
@@ -1018,6 +1103,7 @@ class RoundCoordinator:
             survivors=list(r.result.survivors) if r.result else [],
             responders=list(r.responses),
             cheaters=dict(r.result.cheaters) if r.result else {},
+            slashes=list(r.slashes.values()),
             txs=r.txs,
             times=r.times,
             accuracy=accuracy,

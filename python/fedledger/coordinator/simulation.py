@@ -21,7 +21,7 @@ import torch
 from fedledger.chain.accounts import derive_accounts, fund
 from fedledger.chain.backend import ChainBackend, EmbeddedChain
 from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, RoundConfig
-from fedledger.chain.deploy import Contracts, Deployment, deploy_all
+from fedledger.chain.deploy import ZERO_ADDRESS, Contracts, Deployment, deploy_all
 from fedledger.coordinator.round import FINALIZE, MASKED_INPUT, RoundCoordinator, RoundStatus
 from fedledger.coordinator.spec import ModelSpec, StageDurations
 from fedledger.coordinator.transcript import build_transcript
@@ -81,12 +81,24 @@ class SimulationConfig:
     durations: StageDurations = field(default_factory=StageDurations)
     verify: bool = True
     fsync: bool = False
+    stake: int = 0
+    """Token units each participant stakes at enrolment (minted to the deployer as a genesis
+    allocation and handed out); needed when `round_config.min_stake > 0`."""
+    slash_recipient: str = ZERO_ADDRESS
+    """Where slashed stake goes (zero address: burned)."""
 
     def __post_init__(self) -> None:
         if self.participants < 2:
             raise ConfigError(f"simulation: participants must be >= 2, got {self.participants}")
         if self.rounds < 1:
             raise ConfigError(f"simulation: rounds must be >= 1, got {self.rounds}")
+        if self.stake < 0:
+            raise ConfigError(f"simulation: stake must be >= 0, got {self.stake}")
+        if self.stake < self.round_config.min_stake:
+            raise ConfigError(
+                f"simulation: stake {self.stake} is below the round config's minStake "
+                f"{self.round_config.min_stake}; participants could not be rostered"
+            )
         if self.partition not in ("dirichlet", "iid"):
             raise ConfigError(
                 f"simulation: partition must be 'dirichlet' or 'iid', got {self.partition!r}"
@@ -122,6 +134,8 @@ class SimulationRound:
     failed_checks: list[str]
     model_hash: str
     new_model_hash: str
+    slashes: list[dict[str, Any]] = field(default_factory=list)
+    """Each slash the aggregator settled: {account, reason, status, amount, hash, error}."""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON object."""
@@ -189,6 +203,10 @@ class Simulation:
                 deployer=self.deployer,
                 aggregator=self.aggregator.address,
                 params=cfg.round_config,
+                slash_recipient=cfg.slash_recipient,
+                genesis=(
+                    {self.deployer.address: cfg.stake * cfg.participants} if cfg.stake else None
+                ),
             )
         self.deployment = deployment
         self.contracts: Contracts = deployment.attach(self.chain)
@@ -274,9 +292,9 @@ class Simulation:
         self.on_event(kind, data)
 
     def _enrol(self) -> None:
-        """Fund and register every participant account that is not already (reruns on a devnet)."""
+        """Fund, register and stake every participant account not already (reruns on a devnet)."""
         registry = self.contracts.registry
-        todo = [a for a in self.accounts if not registry.is_registered(a.address)]
+        todo = [a for a in self.accounts if not registry.is_approved(a.address)]
         poor = [
             a.address
             for a in self.accounts
@@ -287,6 +305,25 @@ class Simulation:
         for i, a in enumerate(todo):
             registry.register(a.address, sender=self.deployer)
             self._event("enrol", {"done": i + 1, "total": len(todo)})
+        if self.config.stake:
+            self._stake()
+
+    def _stake(self) -> None:
+        """Bring every participant's stake up to `config.stake` with the deployer's tokens."""
+        token, registry = self.contracts.token, self.contracts.registry
+        for a in self.accounts:
+            staked, unlock_at = registry.stake_of(a.address)
+            missing = self.config.stake - staked
+            if missing <= 0 or unlock_at:
+                continue
+            if token.balance_of(self.deployer.address) < missing:
+                raise ConfigError(
+                    f"simulation: the deployer holds too few tokens to stake {missing} units "
+                    f"for {a.address}"
+                )
+            token.transfer(a.address, missing, sender=self.deployer)
+            token.approve(registry.address, missing, sender=a)
+            registry.stake(missing, sender=a)
 
     def _advance_time(self, status: RoundStatus) -> bool:
         """Everyone is idle: jump the clock (or chain time) past the deadline the round awaits."""
@@ -389,6 +426,7 @@ class Simulation:
             failed_checks=failed,
             model_hash=str(report.doc["modelHash"]),
             new_model_hash=str(report.doc.get("newModelHash") or ""),
+            slashes=report.slashes,
         )
         self.results.append(out)
         self._event("done", out.to_json())

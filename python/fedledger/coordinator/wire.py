@@ -115,6 +115,7 @@ def unmask_response_to_json(response: UnmaskResponse) -> dict[str, Any]:
         "sender": response.sender,
         "selfMaskShares": {a: to_hex(v) for a, v in sorted(response.self_mask_shares.items())},
         "maskKeyShares": {a: to_hex(v) for a, v in sorted(response.mask_key_shares.items())},
+        "signature": to_hex(response.signature),
     }
 
 
@@ -127,4 +128,7 @@ def unmask_response_from_json(obj: Any) -> UnmaskResponse:
         if not isinstance(value, dict):
             raise ProtocolError(s, name, "expected an object")
         out[name] = {a: _hex(s, name, v) for a, v in value.items()}
-    return UnmaskResponse(_field(s, obj, "sender"), out["selfMaskShares"], out["maskKeyShares"])
+    signature = _hex(s, "signature", _field(s, obj, "signature"))
+    return UnmaskResponse(
+        _field(s, obj, "sender"), out["selfMaskShares"], out["maskKeyShares"], signature
+    )

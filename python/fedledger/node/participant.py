@@ -7,7 +7,6 @@ checked against those hashes; the masked-input commitment is sent from its own a
 
 from __future__ import annotations
 
-import inspect
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -195,7 +194,7 @@ class Participant:
             if status.stage == UNMASK and UNMASK not in rec.done:
                 if MASKED_INPUT not in rec.done or self._drops("during_unmask"):
                     return False
-                port.submit_unmask(self.unmask(port.unmask_request_for(self.address)))
+                port.submit_unmask(self._signed(self.unmask(port.unmask_request_for(self.address))))
                 rec.done.append(UNMASK)
                 return True
         except NotInRoster as exc:
@@ -300,13 +299,13 @@ class Participant:
         self.store.put_expected(masked.masked_hash.hex(), masked.vector)
         self._add("store", t0)
         t0 = time.perf_counter()
-        log = self.contracts.round_log
-        extra: dict[str, Any] = {}
-        if "weight" in inspect.signature(log.commit).parameters:
-            # RoundLog with weighted rewards also commits the FedAvg weight (x[0]).
-            extra["weight"] = int(x[0])
-        tx = log.commit(
-            self._round_id, masked.masked_hash, masked.seed_commitment, sender=self.account, **extra
+        # The commitment carries the FedAvg weight x[0] = min(examples, maxWeight).
+        tx = self.contracts.round_log.commit(
+            self._round_id,
+            masked.masked_hash,
+            masked.seed_commitment,
+            weight=int(x[0]),
+            sender=self.account,
         )
         self._add("chain", t0)
         self.rounds[self._round_id].commit_gas = tx.gas_used
@@ -320,6 +319,11 @@ class Participant:
         response = self._client.unmask(request)
         self._add("secagg", t0)
         return response
+
+    def _signed(self, response: UnmaskResponse) -> UnmaskResponse:
+        """Sign what `unmask` returned (a subclass may have rebuilt it): it is published."""
+        assert self._client is not None
+        return response.signed(self._client.ctx, self.account.key)
 
     def summary(self) -> dict[str, Any]:
         """Per-round records as JSON."""

@@ -165,7 +165,10 @@ class SecAggClient:
         )
 
     def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
-        """Stage 4: shares of b_v for surviving neighbours, s_v^SK for dropped ones; never both."""
+        """Stage 4: shares of b_v for surviving neighbours, s_v^SK for dropped ones; never both.
+
+        The response is EIP-712 signed, so the aggregator can publish it as evidence.
+        """
         self._enter(UNMASK)
         assert self.roster is not None
         survivors, dropped = set(request.survivors), set(request.dropped)
@@ -185,4 +188,4 @@ class SecAggClient:
                 raise ProtocolError(
                     UNMASK, "dropped", f"neighbour {v} shared keys but is in neither list"
                 )
-        return UnmaskResponse(self.address, b_out, s_out)
+        return UnmaskResponse(self.address, b_out, s_out).signed(self.ctx, self._account.key)

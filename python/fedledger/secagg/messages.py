@@ -12,12 +12,22 @@ from fedledger.encoding import canonical_json, from_canonical_json, sha256, to_h
 from fedledger.errors import FedledgerError, ProtocolError
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto.kdf import address_bytes
-from fedledger.secagg.crypto.keys import recover_bundle_signer, sign_bundle
+from fedledger.secagg.crypto.keys import (
+    eip712_message,
+    recover_bundle_signer,
+    recover_typed_signer,
+    sign_bundle,
+    sign_typed,
+)
 from fedledger.secagg.crypto.shamir import SHARE_BYTES
 from fedledger.secagg.params import RoundContext
 
 __all__ = [
     "DOCUMENT_VERSION",
+    "MASK_KEY",
+    "SELF_MASK_SEED",
+    "UNMASK_SHARES_TYPE",
+    "BadShare",
     "EncryptedShare",
     "KeyBundle",
     "MaskedInput",
@@ -31,6 +41,10 @@ __all__ = [
 ]
 
 DOCUMENT_VERSION = 1
+UNMASK_SHARES_TYPE = "UnmaskShares(uint256 round,address participant,bytes32 sharesHash)"
+SELF_MASK_SEED = "selfMaskSeed"
+MASK_KEY = "maskKey"
+SECRET_KINDS = (SELF_MASK_SEED, MASK_KEY)
 
 
 def check_address(stage: str, name: str, value: Any) -> str:
@@ -333,11 +347,16 @@ class UnmaskRequest:
 
 @dataclass(frozen=True)
 class UnmaskResponse:
-    """Stage 4: the responder's shares (33 bytes each), keyed by whose secret they are."""
+    """Stage 4: the responder's shares (33 bytes each), keyed by whose secret they are.
+
+    `signature` is the responder's EIP-712 signature over (round, sender, sharesHash); it is
+    published in the reveal, so a bad share can be proven to come from its sender.
+    """
 
     sender: str
     self_mask_shares: Mapping[str, bytes]
     mask_key_shares: Mapping[str, bytes]
+    signature: bytes = b""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sender", check_address(UNMASK, "sender", self.sender))
@@ -353,6 +372,120 @@ class UnmaskResponse:
             raise ProtocolError(
                 UNMASK, "maskKeyShares", f"both secrets of {sorted(both)[0]} revealed"
             )
+        if self.signature:
+            object.__setattr__(self, "signature", _bytes(UNMASK, "signature", self.signature, 65))
+
+    def shares_json(self) -> dict[str, Any]:
+        """{selfMaskShares, maskKeyShares} with checksummed owners and 0x-hex shares."""
+        return {
+            "selfMaskShares": {
+                check_address(UNMASK, "selfMaskShares", a): to_hex(v)
+                for a, v in self.self_mask_shares.items()
+            },
+            "maskKeyShares": {
+                check_address(UNMASK, "maskKeyShares", a): to_hex(v)
+                for a, v in self.mask_key_shares.items()
+            },
+        }
+
+    def shares_hash(self) -> bytes:
+        """sha256 of the canonical JSON of `shares_json()` (what the signature binds)."""
+        return sha256(canonical_json(self.shares_json()))
+
+    def _typed(self, ctx: RoundContext) -> dict[str, Any]:
+        return eip712_message(
+            "UnmaskShares",
+            [("round", "uint256"), ("participant", "address"), ("sharesHash", "bytes32")],
+            {"round": ctx.round_id, "participant": self.sender, "sharesHash": self.shares_hash()},
+            chain_id=ctx.chain_id,
+            contract=ctx.contract,
+        )
+
+    def signed(self, ctx: RoundContext, private_key: Any) -> UnmaskResponse:
+        """A copy signed with the responder's Ethereum key under ctx's domain."""
+        signature = sign_typed(private_key, self._typed(ctx))
+        return UnmaskResponse(self.sender, self.self_mask_shares, self.mask_key_shares, signature)
+
+    def signer(self, ctx: RoundContext) -> str | None:
+        """The address that signed these shares under ctx (None if unsigned or unrecoverable)."""
+        if not self.signature:
+            return None
+        try:
+            return recover_typed_signer(self.signature, self._typed(ctx))
+        except ValueError:
+            return None
+
+    def verify(self, ctx: RoundContext) -> None:
+        """Refuse a response not signed by its sender for this chain, contract and round."""
+        signer = self.signer(ctx)
+        if signer != self.sender:
+            raise ProtocolError(
+                UNMASK,
+                "signature",
+                f"unmask response of {self.sender} recovers to {signer} "
+                "(unsigned, or signed for another key, chain, contract or round)",
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object form inside the reveal: the shares and the signature (sender is the key)."""
+        return {**self.shares_json(), "signature": to_hex(self.signature)}
+
+    @classmethod
+    def from_json(cls, sender: str, obj: Any, *, stage: str = FINALIZE) -> UnmaskResponse:
+        """Parse the form of `to_json` (errors name `stage` and the field)."""
+        out: dict[str, dict[str, bytes]] = {}
+        for name in ("selfMaskShares", "maskKeyShares"):
+            value = _get(stage, obj, name)
+            if not isinstance(value, dict):
+                raise ProtocolError(stage, name, "expected an object")
+            out[name] = {
+                check_address(stage, name, a): _bytes(stage, name, v, SHARE_BYTES)
+                for a, v in value.items()
+            }
+        signature = _bytes(stage, "signature", _get(stage, obj, "signature"), 65)
+        try:
+            return cls(sender, out["selfMaskShares"], out["maskKeyShares"], signature)
+        except ProtocolError as exc:
+            raise ProtocolError(stage, exc.field, exc.detail) from None
+
+
+@dataclass(frozen=True)
+class BadShare:
+    """Evidence that `accused` sent a share of `owner`'s secret that is off its polynomial.
+
+    `witnesses` are `threshold` other responders whose signed shares of the same secret
+    interpolate to the revealed secret; the accused's signed share does not lie on that
+    polynomial (or is not a field element at all).
+    """
+
+    owner: str
+    secret: str
+    """SELF_MASK_SEED (b_owner, owner survived) or MASK_KEY (s_owner^SK, owner dropped)."""
+    witnesses: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object form (witnesses in roster order)."""
+        return {
+            "owner": self.owner,
+            "secret": self.secret,
+            "witnesses": sort_addresses(self.witnesses),
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> BadShare:
+        """Parse and type-check (the evidence itself is checked by the verifier)."""
+        s = FINALIZE
+        secret = _get(s, obj, "secret")
+        if secret not in SECRET_KINDS:
+            raise ProtocolError(s, "badShares", f"secret must be one of {SECRET_KINDS}")
+        witnesses = _get(s, obj, "witnesses")
+        if not isinstance(witnesses, list):
+            raise ProtocolError(s, "badShares", "witnesses: expected a list")
+        return cls(
+            check_address(s, "badShares", _get(s, obj, "owner")),
+            secret,
+            tuple(check_address(s, "badShares", a) for a in witnesses),
+        )
 
 
 @dataclass(frozen=True)
@@ -368,6 +501,15 @@ class Reveal:
     """In the roster but never completed share keys: nobody masked with them."""
     self_mask_seeds: Mapping[str, bytes]
     mask_keys: Mapping[str, bytes]
+    unmask_responses: Mapping[str, UnmaskResponse] = field(default_factory=dict)
+    """Every accepted (signed) unmask response, keyed by responder: the responders list."""
+    bad_shares: Mapping[str, tuple[BadShare, ...]] = field(default_factory=dict)
+    """Responder -> evidence of each share it sent that is off its owner's polynomial."""
+
+    @property
+    def responders(self) -> list[str]:
+        """Survivors whose unmask response was accepted (roster order)."""
+        return sort_addresses(self.unmask_responses)
 
     def to_bytes(self) -> bytes:
         """Canonical JSON; lists in roster order, secrets as 0x-hex keyed by address."""
@@ -382,6 +524,11 @@ class Reveal:
                 "unshared": sort_addresses(self.unshared),
                 "selfMaskSeeds": {a: to_hex(v) for a, v in self.self_mask_seeds.items()},
                 "maskKeys": {a: to_hex(v) for a, v in self.mask_keys.items()},
+                "unmaskResponses": {a: r.to_json() for a, r in self.unmask_responses.items()},
+                "badShares": {
+                    a: [e.to_json() for e in sorted(ev, key=lambda e: address_bytes(e.owner))]
+                    for a, ev in self.bad_shares.items()
+                },
             }
         )
 
@@ -418,6 +565,12 @@ class Reveal:
                 raise ProtocolError(s, name, "expected an object")
             return {check_address(s, name, a): _bytes(s, name, v, 32) for a, v in value.items()}
 
+        responses = _get(s, obj, "unmaskResponses")
+        if not isinstance(responses, dict):
+            raise ProtocolError(s, "unmaskResponses", "expected an object")
+        bad = _get(s, obj, "badShares")
+        if not isinstance(bad, dict) or not all(isinstance(v, list) for v in bad.values()):
+            raise ProtocolError(s, "badShares", "expected an object of lists")
         return cls(
             ctx,
             addresses("survivors"),
@@ -425,4 +578,14 @@ class Reveal:
             addresses("unshared"),
             secrets("selfMaskSeeds"),
             secrets("maskKeys"),
+            {
+                check_address(s, "unmaskResponses", a): UnmaskResponse.from_json(
+                    check_address(s, "unmaskResponses", a), v
+                )
+                for a, v in responses.items()
+            },
+            {
+                check_address(s, "badShares", a): tuple(BadShare.from_json(e) for e in v)
+                for a, v in bad.items()
+            },
         )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
@@ -19,6 +19,9 @@ from fedledger.secagg.crypto.keys import is_clamped, public_from_private
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
+    MASK_KEY,
+    SELF_MASK_SEED,
+    BadShare,
     EncryptedShare,
     KeyBundle,
     Reveal,
@@ -32,7 +35,13 @@ from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import DecodedSum, decode_sum
 from fedledger.secagg.vectors import VectorFormatError, decode_vector, encode_vector
 
-__all__ = ["AggregationResult", "RoundAborted", "SecAggServer", "reconstruct_secret"]
+__all__ = [
+    "AggregationResult",
+    "RoundAborted",
+    "SecAggServer",
+    "needed_holders",
+    "reconstruct_secret",
+]
 
 _ORDER = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK, FINALIZE)
 # How many random t-subsets to try when the first t shares do not reconstruct.
@@ -61,6 +70,27 @@ class AggregationResult:
     unshared: tuple[str, ...]
     cheaters: dict[str, str] = field(default_factory=dict)
     """Responders whose stage-4 shares did not lie on the committed polynomial, with why."""
+    responders: tuple[str, ...] = ()
+    """Survivors whose unmask response was accepted (roster order)."""
+    unmask_needed: tuple[str, ...] = ()
+    """Survivors holding shares of a reconstructed secret (roster order): see `needed_holders`."""
+
+
+def needed_holders(
+    neighbours: Mapping[str, Sequence[str]],
+    survivors: Iterable[str],
+    revealed_mask_keys: Iterable[str],
+) -> list[str]:
+    """Survivors whose unmask shares were needed: a neighbour's secret was reconstructed.
+
+    A survivor u holds a share of b_v for every surviving neighbour v and of s_v^SK for every
+    dropped neighbour v; those secrets are reconstructed for every surviving v and for every
+    dropped v whose mask key the reveal discloses. So u's shares were needed exactly when
+    some neighbour of u is another survivor or a dropped member with a revealed mask key.
+    """
+    surv = list(survivors)
+    wanted = set(surv) | set(revealed_mask_keys)
+    return [u for u in surv if any(v != u and v in wanted for v in neighbours[u])]
 
 
 def reconstruct_secret(
@@ -305,6 +335,7 @@ class SecAggServer:
                 raise ProtocolError(
                     UNMASK, "maskKeyShares", f"share of {owner} was not requested from {sender}"
                 )
+        response.verify(self.ctx)  # it is published as evidence: it must be the sender's own
         self._responses[sender] = response
 
     def close_unmask(self) -> AggregationResult:
@@ -315,9 +346,11 @@ class SecAggServer:
         survivors = list(self._request.survivors)
         surv_set = set(survivors)
         cheaters: dict[str, str] = {}
+        evidence: dict[str, list[BadShare]] = {}
+        t = self.params.threshold
 
-        def gather(owner: str, kind: str) -> dict[str, tuple[int, int]]:
-            points = {}
+        def gather(owner: str, kind: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
+            points, malformed = {}, []
             for r, resp in self._responses.items():
                 raw = (resp.self_mask_shares if kind == "b" else resp.mask_key_shares).get(owner)
                 if raw is None:
@@ -325,35 +358,49 @@ class SecAggServer:
                 try:
                     y = shamir.share_from_bytes(raw)
                 except ValueError as exc:
-                    cheaters[r] = f"share of {owner}: {exc}"
+                    cheaters.setdefault(r, f"share of {owner}: {exc}")
+                    malformed.append(r)
                     continue
                 points[r] = (roster.index(r) + 1, y)
-            return points
+            return points, malformed
+
+        def blame(
+            owner: str, secret: str, points: dict[str, tuple[int, int]], bad: list[str], why: str
+        ) -> None:
+            # Any t shares on the winning polynomial define it: the first t honest ones by x.
+            honest = sorted((r for r in points if r not in bad), key=lambda r: points[r][0])
+            for r in bad:
+                cheaters.setdefault(r, why)
+                witnesses = tuple(honest[:t])
+                evidence.setdefault(r, []).append(BadShare(owner, secret, witnesses))
 
         seeds: dict[str, bytes] = {}
         for u in survivors:
             commit = self._commitments[u].seed_commitment
+            points, malformed = gather(u, "b")
             seed, bad = reconstruct_secret(
-                gather(u, "b"),
-                self.params.threshold,
+                points,
+                t,
                 lambda s, u=u, c=commit: seed_commitment(s, round_id, u) == c,  # type: ignore[misc]
                 what=f"self-mask seed of {u}",
             )
             seeds[u] = seed
-            cheaters.update({r: f"bad share of the self-mask seed of {u}" for r in bad})
+            why = f"bad share of the self-mask seed of {u}"
+            blame(u, SELF_MASK_SEED, points, malformed + bad, why)
         mask_keys: dict[str, bytes] = {}
         for v in self._request.dropped:
             if not surv_set.intersection(self._neigh[v]):
                 continue  # no survivor masked with v: nothing to remove
             pk = roster.bundle(v).mask_key
+            points, malformed = gather(v, "s")
             sk, bad = reconstruct_secret(
-                gather(v, "s"),
-                self.params.threshold,
+                points,
+                t,
                 lambda s, pk=pk: is_clamped(s) and public_from_private(s) == pk,  # type: ignore[misc]
                 what=f"mask key of dropped {v}",
             )
             mask_keys[v] = sk
-            cheaters.update({r: f"bad share of the mask key of {v}" for r in bad})
+            blame(v, MASK_KEY, points, malformed + bad, f"bad share of the mask key of {v}")
 
         aggregate = recompute_aggregate(
             self.ctx,
@@ -368,7 +415,16 @@ class SecAggServer:
         )
         unshared = tuple(a for a in roster.addresses if a not in self._shares)
         reveal = Reveal(
-            self.ctx, tuple(survivors), self._request.dropped, unshared, seeds, mask_keys
+            self.ctx,
+            tuple(survivors),
+            self._request.dropped,
+            unshared,
+            seeds,
+            mask_keys,
+            unmask_responses={
+                a: self._responses[a] for a in roster.addresses if a in self._responses
+            },
+            bad_shares={a: tuple(ev) for a, ev in evidence.items()},
         )
         self._advance()
         return AggregationResult(
@@ -381,4 +437,6 @@ class SecAggServer:
             dropped=self._request.dropped,
             unshared=unshared,
             cheaters=cheaters,
+            responders=tuple(reveal.responders),
+            unmask_needed=tuple(needed_holders(self._neigh, survivors, mask_keys)),
         )

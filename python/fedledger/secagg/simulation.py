@@ -132,7 +132,8 @@ def simulate_round(
             continue
         response = clients[i].unmask(request)
         if i in bad_shares:
-            response = _corrupt(response)
+            # A cheater signs its own garbage: the signature makes it evidence.
+            response = _corrupt(response).signed(ctx, accounts[i].key)
         server.add_unmask(response)
     result = server.close_unmask()
 

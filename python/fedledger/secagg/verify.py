@@ -11,16 +11,25 @@ import numpy as np
 from fedledger.encoding import sha256, to_hex
 from fedledger.errors import FedledgerError
 from fedledger.secagg.commitments import seed_commitment
+from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.keys import is_clamped, public_from_private
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
-from fedledger.secagg.messages import Reveal, Roster, check_address, sort_addresses
+from fedledger.secagg.messages import (
+    MASK_KEY,
+    SELF_MASK_SEED,
+    Reveal,
+    Roster,
+    UnmaskResponse,
+    check_address,
+    sort_addresses,
+)
 from fedledger.secagg.params import RoundContext
 from fedledger.secagg.quantize import decode_sum
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.secagg.vectors import decode_vector, encode_vector
 
-__all__ = ["CHECKS", "Check", "Report", "verify_round"]
+__all__ = ["CHECKS", "Check", "Report", "check_bad_share", "verify_round"]
 
 CHECKS = (
     "roster_hash",
@@ -31,6 +40,8 @@ CHECKS = (
     "survivor_commitments",
     "self_mask_seeds",
     "dropped_mask_keys",
+    "unmask_responses",
+    "slash_evidence",
     "aggregate_recomputed",
     "model_update",
     "participation",
@@ -82,6 +93,61 @@ class Report:
     def to_json(self) -> dict[str, Any]:
         """JSON-serialisable form."""
         return {"round": self.round_id, "ok": self.ok, "checks": [c.to_json() for c in self.checks]}
+
+
+def _share_of(response: UnmaskResponse, owner: str, secret: str) -> bytes | None:
+    shares = response.self_mask_shares if secret == SELF_MASK_SEED else response.mask_key_shares
+    return shares.get(owner)
+
+
+def check_bad_share(
+    reveal: Reveal, roster: Roster, threshold: int, accused: str, owner: str, secret: str
+) -> str:
+    """Why the accusation "accused sent a bad share of owner's `secret`" does not hold ('' = it
+    holds), from the reveal alone (docs/protocol.md 4.9).
+
+    It holds when the accused's signed response carries a share of that secret, the secret is
+    revealed, the accusation's witnesses are `threshold` other responders with signed shares of
+    the same secret that interpolate to the revealed secret, and the accused's share is not a
+    field element or is off that polynomial. Signatures and the revealed secret's match with
+    its commitment are separate checks (`unmask_responses`, `self_mask_seeds`,
+    `dropped_mask_keys`).
+    """
+    evidence = next(
+        (e for e in reveal.bad_shares.get(accused, ()) if (e.owner, e.secret) == (owner, secret)),
+        None,
+    )
+    if evidence is None:
+        return f"the reveal lists no bad share of {owner}'s {secret} from {accused}"
+    revealed = (reveal.self_mask_seeds if secret == SELF_MASK_SEED else reveal.mask_keys).get(owner)
+    if revealed is None:
+        return f"{owner}'s {secret} is not revealed"
+    response = reveal.unmask_responses.get(accused)
+    raw = None if response is None else _share_of(response, owner, secret)
+    if raw is None:
+        return f"{accused} published no signed share of {owner}'s {secret}"
+    witnesses = list(evidence.witnesses)
+    if len(set(witnesses)) != threshold or accused in witnesses:
+        return f"need {threshold} distinct witnesses other than the accused, got {witnesses}"
+    points = []
+    for w in witnesses:
+        w_resp = reveal.unmask_responses.get(w)
+        w_raw = None if w_resp is None else _share_of(w_resp, owner, secret)
+        if w_raw is None or w not in roster:
+            return f"witness {w} published no signed share of {owner}'s {secret}"
+        try:
+            points.append((roster.index(w) + 1, shamir.share_from_bytes(w_raw)))
+        except ValueError as exc:
+            return f"share of witness {w}: {exc}"
+    if shamir.interpolate_at(points, 0) != int.from_bytes(revealed, "big"):
+        return "the witnesses' shares do not interpolate to the revealed secret"
+    try:
+        y = shamir.share_from_bytes(raw)
+    except ValueError:
+        return ""  # not even a field element
+    if shamir.interpolate_at(points, roster.index(accused) + 1) == y:
+        return f"{accused}'s share lies on the witnesses' polynomial"
+    return ""
 
 
 class _Fail(Exception):
@@ -302,6 +368,79 @@ def verify_round(transcript: PublicTranscript) -> Report:
             raise _Fail(f"{len(bad)} revealed mask key(s) do not match the signed bundle", {}, bad)
         return "X25519 public(s_v^SK) == signed maskKey", f"{len(needed)} keys match"
 
+    def unmask_responses() -> tuple[Any, Any]:
+        need("neighbour_graph")
+        _, reveal = need_documents()
+        assert st.ctx is not None
+        survivors, dropped = set(reveal.survivors), set(reveal.dropped)
+        bad: dict[str, str] = {}
+        for a, resp in reveal.unmask_responses.items():
+            if resp.sender != a:
+                bad[a] = f"response is keyed by {a} but sent by {resp.sender}"
+            elif a not in survivors:
+                bad[a] = "not a survivor"
+            elif resp.signer(st.ctx) != a:
+                bad[a] = f"signature recovers to {resp.signer(st.ctx)}"
+            else:
+                neigh = set(st.neighbours[a])
+                extra = [o for o in resp.self_mask_shares if o not in survivors or o not in neigh]
+                extra += [o for o in resp.mask_key_shares if o not in dropped or o not in neigh]
+                if extra:
+                    bad[a] = f"shares of {extra[0]} were not requested from it"
+        if bad:
+            raise _Fail(f"{len(bad)} published unmask response(s) are invalid", {}, bad)
+        return (
+            "signed responses from survivors, requested shares only",
+            f"{len(reveal.unmask_responses)} responders",
+        )
+
+    def slash_evidence() -> tuple[Any, Any]:
+        need("unmask_responses", "self_mask_seeds", "dropped_mask_keys")
+        roster, reveal = need_documents()
+        threshold = t.params.threshold
+        problems: dict[str, str] = {}
+        accused = {a: {(e.owner, e.secret) for e in ev} for a, ev in reveal.bad_shares.items()}
+        for a, ev in reveal.bad_shares.items():
+            if a not in reveal.unmask_responses:
+                problems[a] = "accused but not a responder"
+                continue
+            for e in ev:
+                why = check_bad_share(reveal, roster, threshold, a, e.owner, e.secret)
+                if why:
+                    problems[f"{a}/{e.owner}/{e.secret}"] = why
+        # Blame must be complete: the shares nobody is accused of agree with the secret.
+        for secret, revealed in (
+            (SELF_MASK_SEED, reveal.self_mask_seeds),
+            (MASK_KEY, reveal.mask_keys),
+        ):
+            for owner, value in revealed.items():
+                points = []
+                for r, resp in reveal.unmask_responses.items():
+                    raw = _share_of(resp, owner, secret)
+                    if raw is None or (owner, secret) in accused.get(r, set()):
+                        continue
+                    try:
+                        points.append((roster.index(r) + 1, shamir.share_from_bytes(raw)))
+                    except ValueError as exc:
+                        problems[f"{r}/{owner}/{secret}"] = f"unaccused bad share: {exc}"
+                if len(points) < threshold:
+                    continue  # fewer than t shares constrain nothing
+                points.sort()
+                basis = points[:threshold]
+                off = [x for x, y in points if shamir.interpolate_at(basis, x) != y]
+                if shamir.interpolate_at(basis, 0) != int.from_bytes(value, "big") or off:
+                    problems[f"{owner}/{secret}"] = (
+                        "the unaccused shares do not all lie on one polynomial through "
+                        "the revealed secret"
+                    )
+        if problems:
+            raise _Fail(f"{len(problems)} slash evidence problem(s)", {}, problems)
+        count = sum(len(ev) for ev in reveal.bad_shares.values())
+        return "every bad share proven, every other share consistent", {
+            "accused": len(reveal.bad_shares),
+            "badShares": count,
+        }
+
     def aggregate_recomputed() -> tuple[Any, Any]:
         need(
             "survivor_commitments",
@@ -404,6 +543,8 @@ def verify_round(transcript: PublicTranscript) -> Report:
     run("survivor_commitments", survivor_commitments)
     run("self_mask_seeds", self_mask_seeds)
     run("dropped_mask_keys", dropped_mask_keys)
+    run("unmask_responses", unmask_responses)
+    run("slash_evidence", slash_evidence)
     run("aggregate_recomputed", aggregate_recomputed)
     run("model_update", model_update)
     run("participation", participation)

@@ -23,7 +23,9 @@ __all__ = [
     "is_clamped",
     "public_from_private",
     "recover_bundle_signer",
+    "recover_typed_signer",
     "sign_bundle",
+    "sign_typed",
     "x25519",
 ]
 
@@ -138,19 +140,29 @@ def bundle_typed_data(
     )
 
 
-def sign_bundle(private_key: Any, **fields: Any) -> bytes:
-    """The 65-byte (r || s || v) EIP-712 signature of a key bundle; fields as bundle_typed_data."""
-    signable = encode_typed_data(full_message=bundle_typed_data(**fields))
+def sign_typed(private_key: Any, message: dict[str, Any]) -> bytes:
+    """The 65-byte (r || s || v) EIP-712 signature of a full typed-data message."""
+    signable = encode_typed_data(full_message=message)
     return bytes(Account.sign_message(signable, private_key).signature)
 
 
-def recover_bundle_signer(signature: bytes, **fields: Any) -> str:
-    """The checksummed address that produced `signature` over the bundle; ValueError if invalid."""
-    signable = encode_typed_data(full_message=bundle_typed_data(**fields))
+def recover_typed_signer(signature: bytes, message: dict[str, Any]) -> str:
+    """The checksummed address that signed a full typed-data message; ValueError if invalid."""
+    signable = encode_typed_data(full_message=message)
     try:
         return str(Account.recover_message(signable, signature=signature))
     except Exception as exc:  # eth-keys raises several types for malformed signatures
         raise ValueError(f"signature does not recover: {exc}") from None
+
+
+def sign_bundle(private_key: Any, **fields: Any) -> bytes:
+    """The 65-byte (r || s || v) EIP-712 signature of a key bundle; fields as bundle_typed_data."""
+    return sign_typed(private_key, bundle_typed_data(**fields))
+
+
+def recover_bundle_signer(signature: bytes, **fields: Any) -> str:
+    """The checksummed address that produced `signature` over the bundle; ValueError if invalid."""
+    return recover_typed_signer(signature, bundle_typed_data(**fields))
 
 
 def _raw_public(pk: X25519PublicKey) -> bytes:
