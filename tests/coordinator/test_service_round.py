@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 
+from fedledger.audit.reports import load_report_index
 from fedledger.chain import Stage
 from fedledger.coordinator import wire
 from fedledger.coordinator.spec import secagg_params
@@ -20,7 +24,9 @@ def _ok(resp):
     return resp.json()
 
 
-def test_one_round_over_http_finalizes_on_chain_with_every_participant(harness) -> None:
+def test_one_round_over_http_finalizes_on_chain_with_every_participant(
+    harness, tmp_path: Path
+) -> None:
     h = harness
     status = h.coordinator.open_round()
     rid = status.round_id
@@ -91,5 +97,12 @@ def test_one_round_over_http_finalizes_on_chain_with_every_participant(harness) 
     assert on_chain.new_model_hash.hex() == final["newModelHash"]
     report = _ok(h.client.get(f"/v1/rounds/{rid}/report"))
     assert sorted(report["survivors"]) == sorted(clients)
+    # the report index names that same blob, in a form the auditor's --reports accepts
+    index = _ok(h.client.get("/v1/reports"))
+    report_blob = h.client.get(f"/blobs/{index['reports'][str(rid)]}")
+    assert json.loads(report_blob.content) == report
+    index_file = tmp_path / "reports.json"
+    index_file.write_text(json.dumps(index))
+    assert load_report_index(index_file) == {rid: index["reports"][str(rid)]}
     # the published blobs are served by the same app
     assert h.client.get(f"/blobs/{on_chain.new_model_hash.hex()}").status_code == 200

@@ -18,7 +18,11 @@ ReportIndex = dict[int, str]
 
 
 def load_report_index(location: str | Path) -> ReportIndex:
-    """A round -> report-hash map from a JSON file or URL: {"1": "<hex>"} or {"rounds": {...}}."""
+    """A round -> report-hash map from a JSON file or URL.
+
+    Accepts {"1": "<hex>"}, {"rounds": {...}}, or the coordinator's own index
+    ({"reports": {...}}: its `reports.json` file or `GET /v1/reports`).
+    """
     text = str(location)
     try:
         if text.startswith(("http://", "https://")):
@@ -27,8 +31,9 @@ def load_report_index(location: str | Path) -> ReportIndex:
             doc = json.loads(Path(text).read_text())
     except (OSError, ValueError, httpx.HTTPError) as exc:
         raise ConfigError(f"report index {text!r}: cannot read ({exc})") from None
-    if isinstance(doc, dict) and isinstance(doc.get("rounds"), dict):
-        doc = doc["rounds"]
+    for key in ("rounds", "reports"):
+        if isinstance(doc, dict) and isinstance(doc.get(key), dict):
+            doc = doc[key]
     if not isinstance(doc, dict):
         raise ConfigError(f"report index {text!r}: expected a JSON object round -> hash")
     out: ReportIndex = {}

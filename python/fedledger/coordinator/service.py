@@ -202,6 +202,11 @@ def create_app(
         """The current round's status (stage, counts, deadlines, parameters)."""
         return coordinator.status().to_json()
 
+    @v1.get("/reports")
+    def report_index() -> dict[str, Any]:
+        """Round id -> sha256 of its published report blob (`fedledger audit serve --reports`)."""
+        return {"reports": {str(rid): name for rid, name in coordinator.reports.all().items()}}
+
     @v1.get("/rounds/{round_id}/report")
     def round_report(round_id: int) -> dict[str, Any]:
         """The published report of a finished round."""
