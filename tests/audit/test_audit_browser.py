@@ -119,3 +119,50 @@ def test_round_page_of_a_dropout_round_names_the_stage(driver, base_url):
     text = driver.find_element(By.ID, "members-table").text
     assert "dropped" in text and "masked_input" in text
     assert not driver.find_elements(By.CSS_SELECTOR, "#checks-table tr.check-fail")
+
+
+@pytest.fixture(scope="module")
+def slashed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object]]:
+    """A staked simulation whose round 1 slashed the survivor that went silent in unmask."""
+    from slash_helpers import staked_sim
+
+    root = Path(tmp_path_factory.mktemp("slashed"))
+    sim = staked_sim(root / "sim", silent=2)
+    sim.run_round()
+    service = AuditService(sim.chain, sim.deployment, str(sim.store.root), root / "audit.db")
+    service.refresh()
+    try:
+        with serve_in_thread(create_app(service), free_port()) as url:
+            yield url, sim
+    finally:
+        service.close()
+        sim.close()
+
+
+def test_a_slash_shows_on_the_round_participant_and_rewards_pages(driver, slashed_url, tmp_path):
+    from selenium.webdriver.common.by import By
+
+    url, sim = slashed_url
+    silent = sim.accounts[2].address
+    driver.get(url + "/#/round/1")
+    row = wait_for(driver, f'#round-slashes-table tr.slash[data-account="{silent}"]')
+    assert row.get_attribute("data-reason") == "1"
+    assert "no unmask response" in row.text and "25" in row.text  # 25 % of a 100 FLR stake
+    members = driver.find_element(By.ID, "members-table").text
+    assert "unmask" in members
+    shot = tmp_path / "dashboard-slash.png"
+    assert driver.save_screenshot(str(shot)) and shot.stat().st_size > 10_000
+    shutil.copy(shot, Path(tempfile.gettempdir()) / "audit-dashboard-slash.png")
+
+    row.find_element(By.CSS_SELECTOR, "td:nth-child(2) a").click()
+    wait_for(driver, "#participant-slashes-table tr.slash")
+    assert driver.find_element(By.ID, "participant-stake").text == "75"
+    assert driver.find_element(By.ID, "participant-slashed").text == "25"
+    kinds = driver.find_element(By.ID, "stake-table").text
+    assert "staked" in kinds and "slashed" in kinds
+
+    driver.get(url + "/#/rewards")
+    wait_for(driver, "#slashes-table tr.slash")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#slashes-table tr.slash")) == 1
+    rewards = driver.find_elements(By.CSS_SELECTOR, "#rewards-table tbody tr")
+    assert len(rewards) == 6

@@ -91,6 +91,15 @@ CREATE TABLE IF NOT EXISTS slashes (
     round INTEGER NOT NULL, account TEXT NOT NULL, reason_code INTEGER, evidence_hash TEXT,
     amount TEXT, recipient TEXT, block_number INTEGER, tx_hash TEXT, PRIMARY KEY (round, account)
 );
+CREATE TABLE IF NOT EXISTS stake_events (
+    tx_hash TEXT NOT NULL, log_index INTEGER NOT NULL, account TEXT NOT NULL, kind TEXT NOT NULL,
+    amount TEXT NOT NULL, stake TEXT NOT NULL, unlock_at INTEGER, recipient TEXT,
+    block_number INTEGER NOT NULL, PRIMARY KEY (tx_hash, log_index)
+);
+CREATE TABLE IF NOT EXISTS slash_recipients (
+    tx_hash TEXT NOT NULL, log_index INTEGER NOT NULL, block_number INTEGER NOT NULL,
+    recipient TEXT NOT NULL, PRIMARY KEY (tx_hash, log_index)
+);
 CREATE TABLE IF NOT EXISTS verifications (
     round INTEGER PRIMARY KEY, ok INTEGER NOT NULL, failed TEXT NOT NULL, report TEXT NOT NULL,
     verified_block INTEGER NOT NULL
@@ -107,7 +116,16 @@ _PROJECTIONS = (
     "proposals",
     "votes",
     "slashes",
+    "stake_events",
+    "slash_recipients",
 )
+# Registry stake events -> (kind, amount field or None, stake-after field or None).
+_STAKE_EVENTS = {
+    "Staked": ("staked", "amount", "stake"),
+    "UnstakeRequested": ("unstake_requested", None, "stake"),
+    "StakeWithdrawn": ("withdrawn", "amount", None),
+    "StakeSlashed": ("slashed", "amount", "stake"),
+}
 
 
 def _plain(value: Any) -> Any:
@@ -413,6 +431,28 @@ class Indexer:
                 "ON CONFLICT(address) DO UPDATE SET registered = 0, deregistered_block "
                 "= excluded.deregistered_block",
                 (a["account"], block),
+            )
+        elif name in _STAKE_EVENTS:
+            kind, amount_key, stake_key = _STAKE_EVENTS[name]
+            amount = a[amount_key] if amount_key else a["stake"]
+            c.execute(
+                "INSERT OR IGNORE INTO stake_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    tx,
+                    index,
+                    a["account"],
+                    kind,
+                    str(amount),
+                    str(a[stake_key]) if stake_key else "0",  # a withdrawal empties the stake
+                    a.get("unlockAt"),
+                    a.get("recipient"),
+                    block,
+                ),
+            )
+        elif name == "SlashRecipientUpdated":
+            c.execute(
+                "INSERT OR IGNORE INTO slash_recipients VALUES (?, ?, ?, ?)",
+                (tx, index, block, a["recipient"]),
             )
         elif name == "RoundParamsUpdated":
             config = RoundConfig.from_abi(a["config"]).to_json()

@@ -109,6 +109,50 @@ class AuditService:
         name = self.reports.get(round_id)
         return report_metrics(self.source, name) if name else {}
 
+    def slashes(
+        self, *, round_id: int | None = None, account: str | None = None
+    ) -> list[dict[str, Any]]:
+        """Indexed ParticipantSlashed events (newest first), optionally of one round or account."""
+        where: list[str] = []
+        params: list[Any] = []
+        if round_id is not None:
+            where.append("round = ?")
+            params.append(round_id)
+        if account is not None:
+            where.append("account = ?")
+            params.append(account)
+        sql = "SELECT * FROM slashes" + (" WHERE " + " AND ".join(where) if where else "")
+        rows = self.query(sql + " ORDER BY block_number DESC, round DESC", tuple(params))
+        return [
+            {
+                **r,
+                "reason": SLASH_REASONS.get(int(r["reason_code"]), "unknown"),
+            }
+            for r in rows
+        ]
+
+    def stake_state(self, account: str) -> dict[str, Any]:
+        """Current stake, unlock time and slashed total of `account`, and its stake events."""
+        events = self.query(
+            "SELECT * FROM stake_events WHERE account = ? ORDER BY block_number, log_index",
+            (account,),
+        )
+        stake, unlock_at, slashed = 0, None, 0
+        for e in events:
+            stake = int(e["stake"])
+            if e["kind"] == "unstake_requested":
+                unlock_at = e["unlock_at"]
+            elif e["kind"] in ("withdrawn", "staked"):
+                unlock_at = None
+            elif e["kind"] == "slashed":
+                slashed += int(e["amount"])
+        return {
+            "stake": str(stake),
+            "unlock_at": unlock_at,
+            "slashed_total": str(slashed),
+            "events": events,
+        }
+
     def current_params(self) -> dict[str, int]:
         """The configuration new rounds will snapshot (live read of RoundParams)."""
         with self._lock:  # eth-tester is not thread-safe; one chain read at a time
@@ -126,6 +170,10 @@ class AuditService:
         """Release the database and the blob source."""
         self.indexer.close()
         self.source.close()
+
+
+SLASH_REASONS = {1: "no_unmask_response", 2: "bad_share"}
+"""RoundLog reason codes by name (chain.SlashReason)."""
 
 
 def decode_json(value: str | None, default: Any) -> Any:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fedledger.audit.blobs import BlobFetch, BlobSource
+from fedledger.audit.slashes import SlashRecord, read_slashes
 from fedledger.chain.datatypes import DecodedEvent, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.events import fetch_events
@@ -127,6 +128,8 @@ class AssembledRound:
     transcript: PublicTranscript | None = None
     """Built for finalized rounds whose parameter snapshot is usable."""
     params_error: str = ""
+    slashes: list[SlashRecord] = field(default_factory=list)
+    """Every ParticipantSlashed of the round with its transaction's events (finalized rounds)."""
 
     def blob(self, role: str) -> bytes | None:
         """The fetched bytes of a role (possibly altered), or None when nothing was returned."""
@@ -158,6 +161,7 @@ def assemble_round(
     fetch("aggregate", info.aggregate_hash)
     fetch("old_model", info.model_hash)
     fetch("new_model", info.new_model_hash)
+    out.slashes = read_slashes(contracts, deployment, info)
     try:
         params = secagg_params(info)
     except FedledgerError as exc:

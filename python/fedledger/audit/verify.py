@@ -9,10 +9,12 @@ from eth_utils import to_checksum_address
 from pydantic import BaseModel, Field
 
 from fedledger.audit.blobs import BlobSource
+from fedledger.audit.slashes import SlashProblem, justify_slash
 from fedledger.audit.transcript import AssembledRound, assemble_round, secagg_params
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundConfig, Stage
 from fedledger.chain.deploy import Contracts, Deployment
+from fedledger.chain.rewards import reward_amounts
 from fedledger.chain.round_log import ROSTERED, commitment_slot
 from fedledger.encoding import to_hex
 from fedledger.errors import FedledgerError
@@ -33,6 +35,7 @@ CHAIN_CHECKS = (
     "total_weight",
     "model_chain",
     "rewards_credited",
+    "slash_justified",
 )
 
 
@@ -317,29 +320,39 @@ def _chain_checks(a: AssembledRound) -> list[CheckResult]:
 
     def rewards_credited() -> tuple[Any, Any]:
         finalized_only()
-        c, n = info.config, len(cr.survivors)
         w = weights()
-        if c.reward_mode == 0:
-            each = c.reward_per_contribution
-            if n and each * n > c.reward_cap:
-                each = c.reward_cap // n
-            expected = {s: each for s in cr.survivors} if each else {}
-        else:
-            # Mode 1: floor(w * R / maxWeight), or floor(w * cap / W) when R * W > cap * maxWeight.
-            total = sum(w.get(s, 0) for s in cr.survivors)
-            num, den = c.reward_per_contribution, c.max_weight
-            if num * total > c.reward_cap * c.max_weight:
-                num, den = c.reward_cap, total
-            amounts = {s: w.get(s, 0) * num // den for s in cr.survivors}
-            expected = {s: v for s, v in amounts.items() if v}
+        # Both modes (fixed per contribution, or by committed weight with a cap): protocol 3.1.
+        expected = reward_amounts(info.config, {s: w.get(s, 0) for s in cr.survivors})
         found = {e.args["participant"]: int(e.args["amount"]) for e in cr.rewards}
         if found != expected:
             raise _Fail(
                 "RewardAccrued events differ from the reward rule applied to the survivors",
-                expected,
-                found,
+                {k: str(v) for k, v in expected.items()},
+                {k: str(v) for k, v in found.items()},
             )
         return {k: str(v) for k, v in expected.items()}, {k: str(v) for k, v in found.items()}
+
+    def slash_justified() -> tuple[Any, Any]:
+        finalized_only()
+        justified, problems = [], {}
+        for record in a.slashes:
+            try:
+                justified.append(
+                    justify_slash(
+                        record,
+                        info=info,
+                        committers=list(cr.commitments),
+                        reveal_blob=a.blob("reveal"),
+                        roster_blob=a.blob("roster"),
+                    )
+                )
+            except SlashProblem as exc:
+                problems[f"{record.account} (reason {record.reason})"] = str(exc)
+        if problems:
+            raise _Fail(
+                f"{len(problems)} slash(es) not justified", "every slash justified", problems
+            )
+        return "every slash justified by the reveal and the chain", justified
 
     run("round_stage", round_stage)
     run("params_snapshot", params_snapshot)
@@ -352,6 +365,7 @@ def _chain_checks(a: AssembledRound) -> list[CheckResult]:
         run("total_weight", total_weight)
         run("model_chain", model_chain)
         run("rewards_credited", rewards_credited)
+        run("slash_justified", slash_justified)
     return results
 
 

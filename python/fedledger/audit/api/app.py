@@ -13,7 +13,14 @@ from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 
-from fedledger.audit.api.routes import governance, metrics, participants, rewards, rounds
+from fedledger.audit.api.routes import (
+    governance,
+    metrics,
+    participants,
+    rewards,
+    rounds,
+    slashes,
+)
 from fedledger.audit.service import AuditService
 from fedledger.errors import FedledgerError
 
@@ -54,7 +61,7 @@ def create_app(service: AuditService, *, poll_seconds: float = 0.0) -> FastAPI:
     )
     app.state.service = service
     api = APIRouter(prefix="/api")
-    for module in (rounds, participants, rewards, governance, metrics):
+    for module in (rounds, participants, rewards, slashes, governance, metrics):
         api.include_router(module.router)
     app.include_router(api)
 

@@ -23,10 +23,46 @@ __all__ = [
     "RoundDetail",
     "RoundPublic",
     "RoundsPublic",
+    "SlashPublic",
+    "SlashesPublic",
+    "StakeEventPublic",
     "VerificationPublic",
     "VotePublic",
     "VotesPublic",
 ]
+
+
+class SlashPublic(BaseModel):
+    """One ParticipantSlashed event (amounts are decimal strings of token units)."""
+
+    round: int
+    account: str
+    reason_code: int
+    reason: str = Field(description="no_unmask_response (1) or bad_share (2)")
+    evidence_hash: str
+    amount: str
+    recipient: str = Field(description="treasury, or the zero address when burned")
+    block_number: int
+    tx_hash: str
+
+
+class SlashesPublic(BaseModel):
+    """A page of slashes, newest first."""
+
+    data: list[SlashPublic]
+    count: int
+
+
+class StakeEventPublic(BaseModel):
+    """One registry stake event: staked, unstake_requested, withdrawn or slashed."""
+
+    kind: str
+    amount: str
+    stake: str = Field(description="the account's stake after the event")
+    unlock_at: int | None = None
+    recipient: str | None = None
+    block_number: int
+    tx_hash: str
 
 
 class RoundPublic(BaseModel):
@@ -117,6 +153,7 @@ class RoundDetail(RoundPublic):
     commitments: list[CommitmentPublic] = Field(default_factory=list)
     gas: dict[str, int] = Field(default_factory=dict, description="gasUsed per transaction kind")
     verification: VerificationPublic | None = None
+    slashes: list[SlashPublic] = Field(default_factory=list)
     metrics: dict[str, float | None] = Field(
         default_factory=dict, description="reported by aggregator, not verified"
     )
@@ -131,6 +168,10 @@ class ParticipantPublic(BaseModel):
     rounds: int = 0
     survived: int = 0
     rewards_accrued: str = "0"
+    stake: str = Field("0", description="current stake (token units), after slashes")
+    unlock_at: int | None = Field(None, description="set while the stake is unlocking")
+    slashed_total: str = "0"
+    slash_count: int = 0
 
 
 class ParticipantsPublic(BaseModel):
@@ -147,6 +188,8 @@ class RewardPublic(BaseModel):
     accrued_total: str
     claimed_total: str
     rounds: int
+    stake: str = "0"
+    slashed_total: str = "0"
 
 
 class RewardsPublic(BaseModel):
@@ -163,6 +206,8 @@ class ParticipantDetail(ParticipantPublic):
     commitments: list[CommitmentPublic] = Field(default_factory=list)
     rewards: list[dict[str, Any]] = Field(default_factory=list)
     claimed_total: str = "0"
+    stake_events: list[StakeEventPublic] = Field(default_factory=list)
+    slashes: list[SlashPublic] = Field(default_factory=list)
 
 
 class GovernanceParamsPublic(BaseModel):

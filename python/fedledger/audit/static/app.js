@@ -26,6 +26,16 @@ function badge(verified, failed) {
   return `<span class="badge wait" data-verified="pending">pending</span>`;
 }
 
+const REASONS = { 1: "no unmask response", 2: "bad share" };
+function slashTable(slashes, id) {
+  // One row per ParticipantSlashed: round, account, reason, amount, where it went, evidence.
+  const rows = slashes.map((s) => `<tr class="slash" data-account="${esc(s.account)}" data-reason="${s.reason_code}"><td><a href="#/round/${s.round}">#${s.round}</a></td><td>${addr(s.account)}</td>
+    <td>${esc(REASONS[s.reason_code] || s.reason)} <span class="muted">(${s.reason_code})</span></td><td>${tokens(s.amount)}</td>
+    <td>${/^0x0+$/.test(s.recipient) ? "burned" : addr(s.recipient)}</td><td>${short(s.evidence_hash)}</td></tr>`).join("");
+  return `<table id="${id}"><thead><tr><th>Round</th><th>Account</th><th>Reason</th><th>Amount (FLR)</th><th>To</th><th>Evidence (reveal)</th></tr></thead>
+  <tbody>${rows || '<tr><td colspan="6" class="muted">No slashes.</td></tr>'}</tbody></table>`;
+}
+
 function accuracyPlot(points) {
   // Inline SVG line plot; omitted entirely when the aggregator published no accuracy.
   if (!points.length) return "";
@@ -75,6 +85,7 @@ async function renderRound(id) {
     <h2>Gas</h2>${gas || '<span class="muted">—</span>'}</div></div>
   <h2>Participants</h2><table id="members-table"><thead><tr><th>Address</th><th>Status</th><th>Dropped at</th><th>Committed</th><th>Reward</th></tr></thead><tbody>${members}</tbody></table>
   <h2>Commitments</h2><table id="commitments-table"><thead><tr><th>Participant</th><th>Masked update</th><th>Seed commitment</th><th>Block</th><th>Gas</th></tr></thead><tbody>${commits}</tbody></table>
+  <h2>Slashes</h2>${slashTable(r.slashes || [], "round-slashes-table")}
   <h2>Verification checks</h2>${v ? `<table id="checks-table"><thead><tr><th>Check</th><th>Source</th><th>Result</th><th>Detail</th></tr></thead><tbody>${checks}</tbody></table>` : '<p class="muted">Round still in progress.</p>'}`;
 }
 
@@ -82,18 +93,25 @@ async function renderParticipant(a) {
   const p = await api(`/participants/${a}`);
   const commits = p.commitments.map((c) => `<tr><td><a href="#/round/${c.round}">#${c.round}</a></td><td>${short(c.masked_hash)}</td><td>${c.gas_used ?? "—"}</td></tr>`).join("");
   const rewards = p.rewards.map((r) => `<tr><td><a href="#/round/${r.round}">#${r.round}</a></td><td>${tokens(r.amount)}</td></tr>`).join("");
+  const stakes = p.stake_events.map((e) => `<tr><td>${esc(e.kind.replace("_", " "))}</td><td>${tokens(e.amount)}</td><td>${tokens(e.stake)}</td><td>${e.block_number}</td></tr>`).join("");
   view.innerHTML = `<h1>Participant <code>${esc(p.address)}</code></h1>
   <div class="grid"><div><div class="kv"><span>registered</span><span>${p.registered ? "yes" : "no"}</span></div>
   <div class="kv"><span>rounds / survived</span><span>${p.rounds} / ${p.survived}</span></div>
-  <div class="kv"><span>accrued (FLR)</span><span>${tokens(p.rewards_accrued)}</span></div><div class="kv"><span>claimed</span><span>${tokens(p.claimed_total)}</span></div></div></div>
+  <div class="kv"><span>accrued (FLR)</span><span>${tokens(p.rewards_accrued)}</span></div><div class="kv"><span>claimed</span><span>${tokens(p.claimed_total)}</span></div></div>
+  <div><div class="kv"><span>stake (FLR)</span><span id="participant-stake">${tokens(p.stake)}</span></div>
+  <div class="kv"><span>unlocking at</span><span>${p.unlock_at ? new Date(p.unlock_at * 1000).toISOString() : "—"}</span></div>
+  <div class="kv"><span>slashed (FLR)</span><span id="participant-slashed">${tokens(p.slashed_total)}</span></div></div></div>
   <h2>Commitments</h2><table><thead><tr><th>Round</th><th>Masked update</th><th>Gas</th></tr></thead><tbody>${commits}</tbody></table>
-  <h2>Rewards</h2><table><thead><tr><th>Round</th><th>Amount</th></tr></thead><tbody>${rewards}</tbody></table>`;
+  <h2>Rewards</h2><table><thead><tr><th>Round</th><th>Amount</th></tr></thead><tbody>${rewards}</tbody></table>
+  <h2>Stake</h2><table id="stake-table"><thead><tr><th>Event</th><th>Amount</th><th>Stake after</th><th>Block</th></tr></thead><tbody>${stakes || '<tr><td colspan="4" class="muted">Never staked.</td></tr>'}</tbody></table>
+  <h2>Slashes</h2>${slashTable(p.slashes, "participant-slashes-table")}`;
 }
 
 async function renderRewards() {
-  const r = await api("/rewards/?limit=200");
-  const rows = r.data.map((x) => `<tr><td>${addr(x.participant)}</td><td>${x.rounds}</td><td>${tokens(x.accrued_total)}</td><td>${tokens(x.claimed_total)}</td></tr>`).join("");
-  view.innerHTML = `<h1>Rewards per participant</h1><table id="rewards-table"><thead><tr><th>Participant</th><th>Rounds rewarded</th><th>Accrued</th><th>Claimed</th></tr></thead><tbody>${rows || '<tr><td colspan="4" class="muted">No rewards yet.</td></tr>'}</tbody></table>`;
+  const [r, sl] = await Promise.all([api("/rewards/?limit=200"), api("/slashes/?limit=200")]);
+  const rows = r.data.map((x) => `<tr><td>${addr(x.participant)}</td><td>${x.rounds}</td><td>${tokens(x.accrued_total)}</td><td>${tokens(x.claimed_total)}</td><td>${tokens(x.stake)}</td><td>${tokens(x.slashed_total)}</td></tr>`).join("");
+  view.innerHTML = `<h1>Rewards per participant</h1><table id="rewards-table"><thead><tr><th>Participant</th><th>Rounds rewarded</th><th>Accrued</th><th>Claimed</th><th>Stake</th><th>Slashed</th></tr></thead><tbody>${rows || '<tr><td colspan="6" class="muted">No rewards yet.</td></tr>'}</tbody></table>
+  <h2>Slashes <span class="muted">(${sl.count})</span></h2>${slashTable(sl.data, "slashes-table")}`;
 }
 
 async function renderGovernance() {

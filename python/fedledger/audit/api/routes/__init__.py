@@ -1,5 +1,5 @@
 """One APIRouter per resource of the auditor API."""
 
-from fedledger.audit.api.routes import governance, metrics, participants, rewards, rounds
+from fedledger.audit.api.routes import governance, metrics, participants, rewards, rounds, slashes
 
-__all__ = ["governance", "metrics", "participants", "rewards", "rounds"]
+__all__ = ["governance", "metrics", "participants", "rewards", "rounds", "slashes"]

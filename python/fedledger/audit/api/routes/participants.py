@@ -12,6 +12,8 @@ from fedledger.audit.api.schemas import (
     ParticipantDetail,
     ParticipantPublic,
     ParticipantsPublic,
+    SlashPublic,
+    StakeEventPublic,
 )
 from fedledger.audit.service import AuditService, decode_json
 
@@ -29,6 +31,7 @@ def _totals(service: AuditService, row: dict[str, Any]) -> dict[str, Any]:
         int(r["amount"])
         for r in service.query("SELECT amount FROM rewards WHERE participant = ?", (a,))
     )
+    stake = service.stake_state(a)
     return {
         "address": a,
         "registered": bool(row["registered"]),
@@ -36,6 +39,10 @@ def _totals(service: AuditService, row: dict[str, Any]) -> dict[str, Any]:
         "rounds": len(rounds),
         "survived": sum(1 for r in rounds if a in decode_json(r["survivors"], [])),
         "rewards_accrued": str(accrued),
+        "stake": stake["stake"],
+        "unlock_at": stake["unlock_at"],
+        "slashed_total": stake["slashed_total"],
+        "slash_count": len(service.slashes(account=a)),
     }
 
 
@@ -53,7 +60,7 @@ def list_participants(service: ServiceDep, page: PageDep) -> ParticipantsPublic:
 
 @router.get("/{address}", response_model=ParticipantDetail, summary="One participant")
 def read_participant(address: AddressDep, service: ServiceDep) -> ParticipantDetail:
-    """The participant's rounds, commitments (with gas) and rewards."""
+    """The participant's rounds, commitments (with gas), rewards, stake history and slashes."""
     rows = service.query("SELECT * FROM participants WHERE address = ?", (address,))
     if not rows:
         raise HTTPException(status_code=404, detail=f"participant {address}: never registered")
@@ -81,4 +88,6 @@ def read_participant(address: AddressDep, service: ServiceDep) -> ParticipantDet
         commitments=[CommitmentPublic(**c, gas_used=gas.get(c["tx_hash"])) for c in commits],
         rewards=rewards,
         claimed_total=str(claimed),
+        stake_events=[StakeEventPublic(**e) for e in service.stake_state(address)["events"]],
+        slashes=[SlashPublic(**s) for s in service.slashes(account=address)],
     )

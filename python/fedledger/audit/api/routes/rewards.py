@@ -23,13 +23,17 @@ def list_rewards(service: ServiceDep, page: PageDep) -> RewardsPublic:
             "claimed"
         ] += int(r["amount"])
     ordered = sorted(totals.items(), key=lambda kv: (-kv[1]["accrued"], kv[0]))
-    data = [
-        RewardPublic(
-            participant=a,
-            accrued_total=str(t["accrued"]),
-            claimed_total=str(t["claimed"]),
-            rounds=t["rounds"],
+    data = []
+    for a, t in ordered[page.skip : page.skip + page.limit]:
+        stake = service.stake_state(a)
+        data.append(
+            RewardPublic(
+                participant=a,
+                accrued_total=str(t["accrued"]),
+                claimed_total=str(t["claimed"]),
+                rounds=t["rounds"],
+                stake=stake["stake"],
+                slashed_total=stake["slashed_total"],
+            )
         )
-        for a, t in ordered[page.skip : page.skip + page.limit]
-    ]
     return RewardsPublic(data=data, count=len(ordered))

@@ -13,10 +13,11 @@ from fedledger.audit.api.schemas import (
     RoundDetail,
     RoundPublic,
     RoundsPublic,
+    SlashPublic,
     VerificationPublic,
 )
 from fedledger.audit.service import AuditService, decode_json
-from fedledger.secagg.constants import MASKED_INPUT, SHARE_KEYS
+from fedledger.secagg.constants import MASKED_INPUT, SHARE_KEYS, UNMASK
 
 router = APIRouter(prefix="/rounds", tags=["rounds"])
 
@@ -85,6 +86,8 @@ def read_round(round_id: RoundIdDep, service: ServiceDep) -> RoundDetail:
         status, stage = "no_commit", None
         if a in survivors:
             status = "survivor"
+            if reveal is not None and reveal.unmask_responses and a not in reveal.unmask_responses:
+                stage = UNMASK  # survived but sent no unmask response
         elif reveal is not None and a in reveal.unshared:
             status, stage = "unshared", SHARE_KEYS
         elif a in committed:
@@ -128,6 +131,7 @@ def read_round(round_id: RoundIdDep, service: ServiceDep) -> RoundDetail:
         commitments=[CommitmentPublic(**c, gas_used=gas.get(c["tx_hash"])) for c in commits],
         gas=tx_gas,
         verification=VerificationPublic(**cached) if cached else None,
+        slashes=[SlashPublic(**s) for s in service.slashes(round_id=round_id)],
         metrics=service.metrics(round_id),
     )
 
