@@ -65,7 +65,7 @@ def test_anvil_restart_keeps_history_and_rounds_complete_despite_lost_http_answe
             "audit": [audits[r].ok for r in (1, 2)],
         }
     )
-    assert block_after == block_before  # nothing rolled back, nothing lost
+    assert block_after >= block_before  # nothing rolled back, nothing lost
     for r in (1, 2):
         assert reports[r]["outcome"] == "finalized", reports[r]
         assert sorted(reports[r]["survivors"]) == sorted(fed.addresses)

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from eth_typing import HexStr
 
 from fedledger.chain.backend import RpcChain
 from fedledger.chain.devnet import devnet_start, devnet_stop
@@ -95,7 +96,7 @@ def test_lost_send_answer_is_found_by_hash_and_not_sent_again(
     assert len(sends) == 1  # reached anvil once, never resent
     assert _provider(chain).stats["known"] == 1 and _provider(chain).stats["resends"] == 0
     assert direct.w3.eth.get_transaction_count(sender.address) == nonce_before + 1
-    assert direct.w3.eth.get_transaction(result.tx_hash)["nonce"] == nonce_before
+    assert direct.w3.eth.get_transaction(HexStr(result.tx_hash))["nonce"] == nonce_before
 
 
 def test_send_dropped_before_the_node_saw_it_is_resent_once(
