@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from fedledger.audit.api.deps import PageDep, ServiceDep
+from fedledger.audit.api.deps import MAX_ROUND, PageDep, ServiceDep
 from fedledger.audit.api.schemas import SlashesPublic, SlashPublic
 
 router = APIRouter(prefix="/slashes", tags=["slashes"])
@@ -14,7 +14,9 @@ router = APIRouter(prefix="/slashes", tags=["slashes"])
 def list_slashes(
     service: ServiceDep,
     page: PageDep,
-    round_id: int | None = Query(None, alias="round", ge=1, description="only this round"),
+    round_id: int | None = Query(
+        None, alias="round", ge=1, le=MAX_ROUND, description="only this round"
+    ),
 ) -> SlashesPublic:
     """Each slash: round, account, reason (1 no_unmask_response, 2 bad_share), evidence, amount."""
     rows = service.slashes(round_id=round_id)
