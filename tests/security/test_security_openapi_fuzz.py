@@ -97,6 +97,7 @@ def test_coordinator_api_never_answers_5xx(world) -> None:
         return "" if now == before else f"round changed: {before} -> {now}"
 
     out = fuzz(world.coordinator_app, after=unchanged)
+    print(f"coordinator: {sum(out['calls'].values())} requests over {len(out['calls'])} operations")
 
     assert out["failures"] == {}
     # Every operation was exercised, the signed writes and the blob routes included.
@@ -107,6 +108,7 @@ def test_coordinator_api_never_answers_5xx(world) -> None:
 
 def test_auditor_api_never_answers_5xx(world) -> None:
     out = fuzz(world.audit_app)
+    print(f"auditor: {sum(out['calls'].values())} requests over {len(out['calls'])} operations")
 
     assert out["failures"] == {}
     assert set(out["calls"]) == _operations(world.audit_app)
