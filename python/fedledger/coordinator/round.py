@@ -983,6 +983,11 @@ class RoundCoordinator:
                     )
                 )
             except ContractRevert as exc:
+                if exc.name == "RoundLogCommitsPending":
+                    # Right at the commit deadline the node may still evaluate finalize in a
+                    # block with timestamp == deadline: not a failure, just too early.
+                    r.blocked = True
+                    return False
                 self._abort(r, RoundAborted(FINALIZE, "finalize_reverted", str(exc)))
                 return True
         elif info.stage != Stage.FINALIZED or info.new_model_hash != sha256(r.new_model):
