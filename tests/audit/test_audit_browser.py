@@ -113,9 +113,14 @@ def test_round_page_lists_participants_commitments_and_failed_check(driver, base
 
 def test_round_page_of_a_dropout_round_names_the_stage(driver, base_url):
     from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(base_url + "/#/round/2")
-    wait_for(driver, "#members-table tbody tr")
+    # A hash-only navigation does not reload: wait for round 2's page, not the previous one's.
+    wait_for(driver, "#checks-table")
+    WebDriverWait(driver, 15).until(
+        lambda d: d.find_element(By.TAG_NAME, "h1").text.startswith("Round #2")
+    )
     text = driver.find_element(By.ID, "members-table").text
     assert "dropped" in text and "masked_input" in text
     assert not driver.find_elements(By.CSS_SELECTOR, "#checks-table tr.check-fail")
@@ -144,6 +149,7 @@ def test_a_slash_shows_on_the_round_participant_and_rewards_pages(driver, slashe
 
     url, sim = slashed_url
     silent = sim.accounts[2].address
+    driver.get(url + "/")  # another origin: a full load, so nothing stale is on the page
     driver.get(url + "/#/round/1")
     row = wait_for(driver, f'#round-slashes-table tr.slash[data-account="{silent}"]')
     assert row.get_attribute("data-reason") == "1"
