@@ -29,7 +29,7 @@ from fedledger.errors import FedledgerError
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 
 
-def _children() -> dict[int, list[int]]:
+def children() -> dict[int, list[int]]:
     """ppid -> pids, for every process on the machine (one pass over /proc)."""
     tree: dict[int, list[int]] = {}
     for entry in os.listdir("/proc"):
@@ -45,8 +45,8 @@ def _children() -> dict[int, list[int]]:
     return tree
 
 
-def _descendants(root: int) -> list[int]:
-    tree, out, todo = _children(), [], [root]
+def descendants(root: int) -> list[int]:
+    tree, out, todo = children(), [], [root]
     while todo:
         pid = todo.pop()
         for child in tree.get(pid, []):
@@ -55,7 +55,7 @@ def _descendants(root: int) -> list[int]:
     return out
 
 
-def _memory(pid: int) -> tuple[int, int, str] | None:
+def memory_of(pid: int) -> tuple[int, int, str] | None:
     """(RSS, PSS, command line) of a process; PSS splits shared pages (torch's libraries)."""
     try:
         with open(f"/proc/{pid}/statm") as f:
@@ -73,7 +73,7 @@ def _memory(pid: int) -> tuple[int, int, str] | None:
     return rss, pss, cmd
 
 
-def _kind(cmd: str) -> str:
+def kind_of(cmd: str) -> str:
     if " coordinator run" in cmd:
         return "coordinator"
     if " node run" in cmd:
@@ -100,12 +100,12 @@ class Sampler(threading.Thread):
         me = os.getpid()
         while not self.stop.wait(self.interval):
             total, pss_total, count = 0, 0, 0
-            for pid in _descendants(me):
-                got = _memory(pid)
+            for pid in descendants(me):
+                got = memory_of(pid)
                 if got is None:
                     continue
                 rss, pss, cmd = got
-                kind = _kind(cmd)
+                kind = kind_of(cmd)
                 total += rss
                 pss_total += pss
                 count += kind == "node"
