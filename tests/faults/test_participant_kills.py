@@ -36,7 +36,7 @@ def _committed(fed: Any, round_id: int) -> set[str]:
 def test_participant_killed_at_each_stage_rounds_finish_or_fail_on_chain(
     federation: Callable[..., Any], figure: Callable[[dict[str, Any]], None]
 ) -> None:
-    fed = federation(nodes=5, rounds=FAIL_ROUND, window=20, stage_timeout=10.0)
+    fed = federation(nodes=5, rounds=FAIL_ROUND, window=20, stage_timeout=12.0)
     fed.start(drops={node: (flag, rnd) for rnd, node, flag, _ in KILLS})
     a = fed.addresses
 
@@ -72,18 +72,28 @@ def test_participant_killed_at_each_stage_rounds_finish_or_fail_on_chain(
                 "audit": audit.ok,
             }
         )
-        assert rep["outcome"] == "finalized", rep
-        assert audit.ok, audit.failed
-        # nothing committed is lost: every on-chain commitment is in the aggregate
-        assert committed == set(rep["survivors"])
+        if rep["outcome"] == "failed":
+            # Allowed only by the threshold rule: a restarted node came up after this round's
+            # key stage, so with the victim gone some secret has fewer than t holders. The
+            # failure is on chain with its reason.
+            late = set(a) - set(rep["roster"]) - {a[node]}
+            assert late, rep
+            assert fed.failure_reason(rnd) == rep["reason"] == "too_few_shares"
+        else:
+            assert rep["outcome"] == "finalized", rep
+            assert audit.ok, audit.failed
+            # nothing committed is lost: every on-chain commitment is in the aggregate
+            assert committed == set(rep["survivors"])
+            assert (a[node] in rep["survivors"]) == (point in ("after_commit", "during_unmask"))
+            assert len(rep["survivors"]) == len(rep["roster"]) - (
+                point in ("after_keys", "after_shares")
+            )
         if point == "before_keys":
             assert a[node] not in rep["roster"]
         else:
             assert a[node] in rep["roster"]
-        if point == "after_commit":
+        if point == "after_commit" and rep["outcome"] == "finalized":
             assert rep["maskedSources"][a[node]] == "chain"  # found by the on-chain sweep
-        assert (a[node] in rep["survivors"]) == (point in ("after_commit", "during_unmask"))
-        assert len(rep["survivors"]) == 5 - (point in ("before_keys", "after_keys", "after_shares"))
         # the victim comes back as a new process; 0-2 will vanish again in the failing round
         drop = ("unmask", FAIL_ROUND) if node in (0, 1, 2) else None
         fed.wait_for(lambda rnd=rnd: (fed.status() or {}).get("round", 0) > rnd, "next round")
