@@ -139,11 +139,16 @@ def devnet_start(
     state_dir: Path | None = None,
     timeout: float = 30.0,
     state_interval: int = 5,
+    block_time: int = 1,
 ) -> DevnetStatus:
     """Start anvil on 127.0.0.1:`port` (test mnemonic, chain id 31337, state in `state_dir`).
 
     The state is loaded at start and dumped on exit and every `state_interval` seconds, so a
     stop/start keeps contracts and history. Returns once the RPC answers.
+
+    With `block_time` > 0 anvil also mines an empty block that often (mixed mining: a
+    transaction is still mined at once). Round deadlines are block timestamps, so without
+    it an idle devnet's clock stands still and a round waiting for a deadline never ends.
     """
     state_dir = (state_dir or default_state_dir()).resolve()
     state_dir.mkdir(parents=True, exist_ok=True)
@@ -164,6 +169,8 @@ def devnet_start(
         "--state-interval", str(state_interval),
         "--preserve-historical-states",
     ]  # fmt: skip
+    if block_time > 0:
+        command += ["--block-time", str(block_time), "--mixed-mining"]
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
             command,

@@ -22,9 +22,12 @@ _STATE_HELP = (
 def start(
     port: int = typer.Option(8545, help="TCP port on 127.0.0.1."),
     state_dir: Path | None = typer.Option(None, help=_STATE_HELP),
+    block_time: int = typer.Option(
+        1, min=0, help="Also mine an empty block every N s so deadlines pass (0: automine only)."
+    ),
 ) -> None:
     """Start anvil (loads the saved state if there is one) and wait until it answers."""
-    status = devnet_start(port=port, state_dir=state_dir)
+    status = devnet_start(port=port, state_dir=state_dir, block_time=block_time)
     typer.echo(
         f"devnet running: {status.url} (chain id {status.chain_id}, block {status.block_number}, "
         f"pid {status.pid}, state {status.state_file})"

@@ -25,7 +25,7 @@ def run(
     seed: int = typer.Option(0, help="Base seed of local training."),
     poll_interval: float = typer.Option(0.2, help="Seconds between status polls."),
     round_timeout: float = typer.Option(600.0, help="Give up if a round takes longer (s)."),
-    retries: int = typer.Option(5, help="Retries of transient HTTP failures."),
+    retries: int = typer.Option(10, help="Retries of transient HTTP failures (~35 s in all)."),
     drop_at: str | None = typer.Option(
         None,
         help="Fault test: go silent at this stage "

@@ -43,8 +43,9 @@ class NodeSettings(BaseSettings):
     """Give up (exit 1) if one round takes longer than this many seconds."""
     http_timeout: float = Field(default=30.0, gt=0)
     """Timeout of one HTTP request to the coordinator."""
-    retries: int = Field(default=5, ge=0)
-    """Retries of a request that failed transiently (connection error, 502/503/504)."""
+    retries: int = Field(default=10, ge=0)
+    """Retries of a request that failed transiently (connection error, 502/503/504); the
+    default backoff (0.2 s doubling, capped at 5 s) rides out a ~35 s coordinator restart."""
     drop_at: str | None = None
     """Fault injection: vanish before this stage (advertise_keys|share_keys|masked_input|unmask),
     or after_commit (committed on chain, coordinator never told)."""
