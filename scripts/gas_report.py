@@ -13,7 +13,6 @@ import json
 import sys
 
 from fedledger.chain import (
-    RoundConfig,
     SlashReason,
     connect,
     deploy_all,
@@ -34,9 +33,7 @@ def _rounds(rpc: str | None, sizes: tuple[int, int], mode: int) -> dict[int, dic
     backend = connect(rpc)
     funded = backend.funded_accounts()
     deployer, aggregator = funded[0], funded[1]
-    config = RoundConfig(
-        **{**DEFAULT_ROUND_CONFIG.to_json(), "reward_cap": 10**30, "reward_mode": mode}
-    )
+    config = DEFAULT_ROUND_CONFIG.replace(reward_cap=10**30, reward_mode=mode)
     # Disjoint member sets, so every survivor's reward slot is fresh in both rounds (worst case).
     people = derive_accounts(f"gas-report-{mode}".encode(), sum(sizes))
     contracts = deploy_all(

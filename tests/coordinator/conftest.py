@@ -12,7 +12,7 @@ import pytest
 from eth_account.signers.local import LocalAccount
 from fastapi.testclient import TestClient
 
-from fedledger.chain import EmbeddedChain, RoundConfig, deploy_all, derive_accounts, fund
+from fedledger.chain import DEFAULT_ROUND_CONFIG, EmbeddedChain, deploy_all, derive_accounts, fund
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.coordinator.auth import sign_envelope
 from fedledger.coordinator.round import RoundCoordinator
@@ -22,20 +22,7 @@ from fedledger.coordinator.spec import ModelSpec, StageDurations
 from fedledger.fl.serialization import model_to_bytes
 from fedledger.store import FilesystemBlobStore
 
-TOKEN = 10**18
-CONFIG = RoundConfig(
-    neighbours=3,
-    threshold=2,
-    clip_range_micros=500_000,
-    quant_bits=16,
-    max_weight=4096,
-    min_participants=3,
-    commit_window=600,
-    unmask_window=600,
-    reward_mode=0,
-    reward_per_contribution=10 * TOKEN,
-    reward_cap=1000 * TOKEN,
-)
+CONFIG = DEFAULT_ROUND_CONFIG.replace(neighbours=3, threshold=2, slash_bps=0)
 MAX_BODY = 64 * 1024
 D = 8  # model parameters
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields, replace
 from enum import IntEnum
 from typing import Any
+
+from fedledger.errors import ConfigError
 
 __all__ = [
     "DEFAULT_GOVERNANCE",
@@ -79,6 +81,13 @@ class RoundConfig:
             self.slash_bps,
             self.unstake_delay,
         )
+
+    def replace(self, **changes: int) -> RoundConfig:
+        """A copy with the named fields changed (e.g. a small test config from the default)."""
+        unknown = sorted(set(changes) - {f.name for f in fields(self)})
+        if unknown:
+            raise ConfigError(f"RoundConfig has no field(s) {', '.join(unknown)}")
+        return replace(self, **changes)
 
     @classmethod
     def from_abi(cls, value: Sequence[Any] | Mapping[str, Any]) -> RoundConfig:

@@ -40,18 +40,13 @@ def round_config_for(n: int, *, window: int = 3600) -> RoundConfig:
         raise ConfigError(f"a federation needs at least 3 participants, got {n}")
     k = min(n - 1, 6 if n <= 20 else 10)
     t = k // 2 + 1
-    return RoundConfig(
+    return DEFAULT_ROUND_CONFIG.replace(
         neighbours=k,
         threshold=t,
-        clip_range_micros=DEFAULT_ROUND_CONFIG.clip_range_micros,
-        quant_bits=DEFAULT_ROUND_CONFIG.quant_bits,
-        max_weight=DEFAULT_ROUND_CONFIG.max_weight,
         min_participants=max(2, min(n - 1, (n + 1) // 2)),
         commit_window=window,
         unmask_window=window,
-        reward_mode=DEFAULT_ROUND_CONFIG.reward_mode,
-        reward_per_contribution=DEFAULT_ROUND_CONFIG.reward_per_contribution,
-        reward_cap=DEFAULT_ROUND_CONFIG.reward_cap,
+        slash_bps=0,  # devnet federations run without stake, so nothing to slash
     )
 
 
