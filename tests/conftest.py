@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from fedledger.chain.devnet import free_port, spawn_anvil
+
+# sim_helpers (shared by every folder), whichever way pytest is started
+sys.path.insert(0, str(Path(__file__).parent))
 
 
 @pytest.fixture

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -15,6 +13,7 @@ import numpy as np
 from eth_account.signers.local import LocalAccount
 
 from fedledger.chain import (
+    DEFAULT_ROUND_CONFIG,
     ChainBackend,
     Contracts,
     Deployment,
@@ -32,29 +31,9 @@ from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.store import FilesystemBlobStore
 
-TOKEN = 10**18
 D = 6  # model parameters
 
-AUDIT_CONFIG = RoundConfig(
-    neighbours=4,
-    threshold=2,
-    clip_range_micros=500_000,
-    quant_bits=16,
-    max_weight=4096,
-    min_participants=3,
-    commit_window=600,
-    unmask_window=600,
-    reward_mode=0,
-    reward_per_contribution=10 * TOKEN,
-    reward_cap=1000 * TOKEN,
-)
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+AUDIT_CONFIG = DEFAULT_ROUND_CONFIG.replace(neighbours=4, threshold=2, slash_bps=0)
 
 
 @dataclass
@@ -242,27 +221,6 @@ def publish_report(store: FilesystemBlobStore, round_id: int, accuracy: float) -
     return store.put(
         canonical_json({"round": round_id, "accuracy": accuracy, "loss": 1.0 - accuracy})
     )
-
-
-def start_anvil(port: int) -> subprocess.Popen[bytes]:
-    """A throw-away anvil on 127.0.0.1:`port`, answering before this returns."""
-    from fedledger.chain.devnet import anvil_binary
-
-    proc = subprocess.Popen(
-        [str(anvil_binary()), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return proc
-        except OSError:
-            assert proc.poll() is None, "anvil exited at start"
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("anvil did not start")
 
 
 @contextmanager

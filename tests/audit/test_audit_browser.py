@@ -8,10 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audit_helpers import free_port, serve_in_thread
+from audit_helpers import serve_in_thread
 
 from fedledger.audit.api import create_app
 from fedledger.audit.service import AuditService
+from fedledger.chain.devnet import free_port
 
 pytestmark = pytest.mark.browser
 

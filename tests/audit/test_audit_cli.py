@@ -11,16 +11,15 @@ from audit_helpers import (
     AuditWorld,
     Publication,
     build_world,
-    free_port,
     run_round,
     serve_in_thread,
-    start_anvil,
 )
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
 from fedledger.audit.blobs import open_blob_source
 from fedledger.chain import RpcChain
+from fedledger.chain.devnet import free_port, spawn_anvil
 from fedledger.cli.app import app
 from fedledger.fl.serialization import model_from_bytes, model_to_bytes
 from fedledger.store import FilesystemBlobStore
@@ -32,7 +31,7 @@ pytestmark = pytest.mark.anvil
 @pytest.fixture(scope="module")
 def anvil_world() -> Iterator[AuditWorld]:
     port = free_port()
-    proc = start_anvil(port)
+    proc = spawn_anvil(port)
     try:
         yield build_world(backend=RpcChain(f"http://127.0.0.1:{port}"))
     finally:

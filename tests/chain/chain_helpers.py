@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -12,6 +11,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
 
 from fedledger.chain import (
+    DEFAULT_ROUND_CONFIG,
     ChainBackend,
     Contracts,
     Deployment,
@@ -23,34 +23,38 @@ from fedledger.chain import (
     derive_accounts,
     fund,
 )
-from fedledger.chain.devnet import spawn_anvil
+from fedledger.chain.devnet import free_port, spawn_anvil
 from fedledger.errors import ContractRevert
 
 TOKEN = 10**18
 
-TEST_CONFIG = RoundConfig(
-    neighbours=4,
-    threshold=3,
-    clip_range_micros=500_000,
-    quant_bits=16,
-    max_weight=4096,
-    min_participants=3,
-    commit_window=600,
-    unmask_window=600,
-    reward_mode=0,
-    reward_per_contribution=10 * TOKEN,
-    reward_cap=1000 * TOKEN,
-    min_stake=0,
-    slash_bps=2500,
-    unstake_delay=3600,
+TEST_CONFIG = DEFAULT_ROUND_CONFIG.replace(
+    neighbours=4, threshold=3, slash_bps=2500, unstake_delay=3600
 )
 TREASURY = to_checksum_address("0x" + "7e" * 20)  # receives slashed stake in the test deployment
 GENESIS = 100 * TOKEN  # minted to each participant at deploy (stake and votes before any reward)
 
 
-def start_anvil(port: int, *extra: str) -> subprocess.Popen[bytes]:
-    """Start a throw-away anvil on 127.0.0.1:`port` and wait until it answers."""
-    return spawn_anvil(port, *extra)
+@contextmanager
+def running_anvil(*extra: str) -> Iterator[str]:
+    """A throw-away anvil on a free 127.0.0.1 port: yields its URL, stops it after."""
+    port = free_port()
+    proc = spawn_anvil(port, *extra)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+@contextmanager
+def rolled_back(world: World) -> Iterator[World]:
+    """`world` for one test; its chain is reverted to the snapshot taken here afterwards."""
+    snap = world.backend.snapshot()
+    try:
+        yield world
+    finally:
+        world.backend.revert(snap)
 
 
 @dataclass

@@ -10,22 +10,16 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))  # chain_helpers, whichever way pytest is started
 
-from chain_helpers import World, build_world, start_anvil
+from chain_helpers import World, build_world, rolled_back, running_anvil
 
 from fedledger.chain import EmbeddedChain, RpcChain
-from fedledger.chain.devnet import free_port
 
 
 @pytest.fixture(scope="session")
 def anvil_url() -> Iterator[str]:
     """One anvil for the whole session."""
-    port = free_port()
-    proc = start_anvil(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_anvil() as url:
+        yield url
 
 
 @pytest.fixture(
@@ -41,8 +35,5 @@ def _session_world(request: pytest.FixtureRequest) -> World:
 @pytest.fixture
 def world(_session_world: World) -> Iterator[World]:
     """The session's deployment, rolled back after each test."""
-    snap = _session_world.backend.snapshot()
-    try:
-        yield _session_world
-    finally:
-        _session_world.backend.revert(snap)
+    with rolled_back(_session_world) as w:
+        yield w

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from eth_account import Account
 
-from fedledger.chain import RoundConfig
+from fedledger.chain import DEFAULT_ROUND_CONFIG
 from fedledger.coordinator.round import (
     ConflictingSubmission,
     NotInRoster,
@@ -16,42 +16,22 @@ from fedledger.coordinator.round import (
     NotRegistered,
     WrongStage,
 )
-from fedledger.coordinator.simulation import Simulation, SimulationConfig
+from fedledger.coordinator.simulation import Simulation
 from fedledger.coordinator.state import RoundJournal
 from fedledger.errors import ProtocolError
-from fedledger.fl.train import TrainConfig
 from fedledger.secagg.constants import MASKED_INPUT, SHARE_KEYS
 from fedledger.secagg.messages import KeyBundle, ShareKeysMessage
 from fedledger.secagg.params import RoundContext
+from sim_helpers import quick_sim
 
-CONFIG = RoundConfig(
-    neighbours=4,
-    threshold=3,
-    clip_range_micros=500_000,
-    quant_bits=16,
-    max_weight=4096,
-    min_participants=3,
-    commit_window=600,
-    unmask_window=600,
-    reward_mode=0,
-    reward_per_contribution=0,
-    reward_cap=0,
+CONFIG = DEFAULT_ROUND_CONFIG.replace(
+    neighbours=4, threshold=3, reward_per_contribution=0, reward_cap=0, slash_bps=0
 )
 
 
 @pytest.fixture
 def sim(tmp_path: Path) -> Iterator[Simulation]:
-    config = SimulationConfig(
-        participants=5,
-        rounds=1,
-        model="logreg",
-        partition="iid",
-        min_size=5,
-        train=TrainConfig(epochs=1),
-        round_config=CONFIG,
-        verify=False,
-    )
-    s = Simulation(config, state_dir=tmp_path / "sim")
+    s = quick_sim(tmp_path / "sim", participants=5, round_config=CONFIG, verify=False)
     try:
         yield s
     finally:

@@ -7,44 +7,22 @@ from pathlib import Path
 
 import pytest
 
-from fedledger.chain import RoundConfig, Stage, fetch_events
-from fedledger.coordinator.simulation import Simulation, SimulationConfig
+from fedledger.chain import DEFAULT_ROUND_CONFIG, Stage, fetch_events
+from fedledger.coordinator.simulation import Simulation
 from fedledger.coordinator.transcript import build_transcript
 from fedledger.encoding import sha256
-from fedledger.fl.train import TrainConfig
 from fedledger.secagg.messages import Reveal, Roster
 from fedledger.secagg.verify import verify_round
+from sim_helpers import quick_sim
 
 TOKEN = 10**18
-CONFIG = RoundConfig(
-    neighbours=4,
-    threshold=3,
-    clip_range_micros=500_000,
-    quant_bits=16,
-    max_weight=4096,
-    min_participants=3,
-    commit_window=600,
-    unmask_window=600,
-    reward_mode=0,
-    reward_per_contribution=10 * TOKEN,
-    reward_cap=1000 * TOKEN,
-)
+CONFIG = DEFAULT_ROUND_CONFIG.replace(neighbours=4, threshold=3, slash_bps=0)
 N = 6
 
 
 def small_sim(tmp_path: Path, dropouts: dict[int, dict[int, str]] | None = None) -> Simulation:
     """Six participants, logistic regression, one local epoch: a round takes about a second."""
-    config = SimulationConfig(
-        participants=N,
-        rounds=1,
-        model="logreg",
-        partition="iid",
-        min_size=5,
-        train=TrainConfig(epochs=1),
-        round_config=CONFIG,
-        dropouts=dropouts or {},
-    )
-    return Simulation(config, state_dir=tmp_path / "sim")
+    return quick_sim(tmp_path / "sim", participants=N, round_config=CONFIG, dropouts=dropouts or {})
 
 
 @pytest.fixture

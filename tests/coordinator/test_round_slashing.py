@@ -10,50 +10,25 @@ from pathlib import Path
 
 import pytest
 
-from fedledger.chain import RoundConfig, SlashReason, Stage, fetch_events, slash_amount
-from fedledger.coordinator.simulation import Simulation, SimulationConfig
+from fedledger.chain import (
+    DEFAULT_ROUND_CONFIG,
+    RoundConfig,
+    SlashReason,
+    Stage,
+    fetch_events,
+    slash_amount,
+)
+from fedledger.coordinator.simulation import Simulation
 from fedledger.coordinator.transcript import build_transcript
-from fedledger.fl.train import TrainConfig
-from fedledger.node.participant import Participant
-from fedledger.secagg.crypto import shamir
-from fedledger.secagg.messages import Reveal, UnmaskRequest, UnmaskResponse
+from fedledger.secagg.messages import Reveal
 from fedledger.secagg.verify import verify_round
+from sim_helpers import GarbageShares, quick_sim
 
 TOKEN = 10**18
 STAKE = 100 * TOKEN
 TREASURY = "0x000000000000000000000000000000000000dEaD"
-CONFIG = RoundConfig(
-    neighbours=4,
-    threshold=3,
-    clip_range_micros=500_000,
-    quant_bits=16,
-    max_weight=4096,
-    min_participants=3,
-    commit_window=600,
-    unmask_window=600,
-    reward_mode=0,
-    reward_per_contribution=10 * TOKEN,
-    reward_cap=1000 * TOKEN,
-    min_stake=STAKE,
-    slash_bps=2_500,
-)
+CONFIG = DEFAULT_ROUND_CONFIG.replace(neighbours=4, threshold=3, min_stake=STAKE, slash_bps=2_500)
 N = 6
-
-
-class GarbageShares(Participant):
-    """Answers the unmask request with every share shifted by one field element."""
-
-    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
-        honest = super().unmask(request)
-
-        def shift(raw: bytes) -> bytes:
-            return shamir.share_to_bytes((shamir.share_from_bytes(raw) + 1) % shamir.PRIME)
-
-        return UnmaskResponse(
-            honest.sender,
-            {a: shift(v) for a, v in honest.self_mask_shares.items()},
-            {a: shift(v) for a, v in honest.mask_key_shares.items()},
-        )
 
 
 def staked_sim(
@@ -63,19 +38,14 @@ def staked_sim(
     config: RoundConfig = CONFIG,
 ) -> Simulation:
     """Six staked participants (100 FLR each), slashes go to TREASURY."""
-    sim_config = SimulationConfig(
+    return quick_sim(
+        tmp_path / "sim",
         participants=N,
-        rounds=1,
-        model="logreg",
-        partition="iid",
-        min_size=5,
-        train=TrainConfig(epochs=1),
         round_config=config,
         dropouts=dropouts or {},
         stake=STAKE,
         slash_recipient=TREASURY,
     )
-    return Simulation(sim_config, state_dir=tmp_path / "sim")
 
 
 @pytest.fixture

@@ -11,22 +11,16 @@ import pytest
 # Reuse tests/chain's helpers (World, build_world, anvil start) rather than copying them.
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "chain"))
 
-from chain_helpers import World, build_world, start_anvil
+from chain_helpers import World, build_world, rolled_back, running_anvil
 
 from fedledger.chain import EmbeddedChain, RpcChain
-from fedledger.chain.devnet import free_port
 
 
 @pytest.fixture(scope="session")
 def governance_anvil_url() -> Iterator[str]:
     """One anvil for the governance tests."""
-    port = free_port()
-    proc = start_anvil(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with running_anvil() as url:
+        yield url
 
 
 @pytest.fixture(
@@ -41,8 +35,5 @@ def _governance_world(request: pytest.FixtureRequest) -> World:
 @pytest.fixture
 def world(_governance_world: World) -> Iterator[World]:
     """The session's deployment, rolled back after each test."""
-    snap = _governance_world.backend.snapshot()
-    try:
-        yield _governance_world
-    finally:
-        _governance_world.backend.revert(snap)
+    with rolled_back(_governance_world) as w:
+        yield w

@@ -8,24 +8,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fedledger.coordinator.simulation import Simulation, SimulationConfig
+from fedledger.coordinator.simulation import Simulation
 from fedledger.errors import ConfigError, ProtocolError
 from fedledger.fl.train import TrainConfig
 from fedledger.node.participant import Participant
+from sim_helpers import quick_sim
 
 
 @pytest.fixture
 def sim(tmp_path: Path) -> Iterator[Simulation]:
-    config = SimulationConfig(
-        participants=5,
-        rounds=1,
-        model="logreg",
-        partition="iid",
-        min_size=5,
-        train=TrainConfig(epochs=1),
-        verify=False,
-    )
-    s = Simulation(config, state_dir=tmp_path / "sim")
+    s = quick_sim(tmp_path / "sim", participants=5, verify=False)
     try:
         yield s
     finally:
