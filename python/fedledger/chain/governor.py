@@ -114,6 +114,18 @@ class ProposalRecord:
         }
 
 
+def _hashed_call(
+    targets: Sequence[str], values: Sequence[int], calldatas: Sequence[bytes], description: str
+) -> tuple[list[str], list[int], list[bytes], bytes]:
+    """Arguments of hashProposal/queue/execute: the proposal with its description hashed."""
+    return (
+        [to_checksum_address(t) for t in targets],
+        list(values),
+        list(calldatas),
+        keccak(text=description),
+    )
+
+
 class GovernorClient(ContractClient):
     """FedGovernor: propose, vote, queue (timelock), execute."""
 
@@ -147,13 +159,7 @@ class GovernorClient(ContractClient):
     ) -> int:
         """The id a proposal gets (hashProposal)."""
         return int(
-            self.view(
-                "hashProposal",
-                [to_checksum_address(t) for t in targets],
-                list(values),
-                list(calldatas),
-                keccak(text=description),
-            )
+            self.view("hashProposal", *_hashed_call(targets, values, calldatas, description))
         )
 
     def cast_vote(self, proposal_id: int, support: VoteType, *, sender: LocalAccount) -> TxResult:
@@ -171,12 +177,7 @@ class GovernorClient(ContractClient):
     ) -> TxResult:
         """Queue a succeeded proposal in the timelock."""
         return self.transact(
-            "queue",
-            [to_checksum_address(t) for t in targets],
-            list(values),
-            list(calldatas),
-            keccak(text=description),
-            sender=sender,
+            "queue", *_hashed_call(targets, values, calldatas, description), sender=sender
         )
 
     def execute(
@@ -190,12 +191,7 @@ class GovernorClient(ContractClient):
     ) -> TxResult:
         """Execute a queued proposal once the timelock delay has passed."""
         return self.transact(
-            "execute",
-            [to_checksum_address(t) for t in targets],
-            list(values),
-            list(calldatas),
-            keccak(text=description),
-            sender=sender,
+            "execute", *_hashed_call(targets, values, calldatas, description), sender=sender
         )
 
     # ---- whole-proposal helpers -----------------------------------------------------------------
