@@ -21,7 +21,9 @@ from fedledger.cli.common import sender_account as _account
 from fedledger.errors import ConfigError
 
 if TYPE_CHECKING:
-    from fedledger.chain import RoundConfig
+    from eth_account.signers.local import LocalAccount
+
+    from fedledger.chain import Contracts, Proposal, RoundConfig
 
 gov_app = typer.Typer(help="On-chain governance of the round parameters.", no_args_is_help=True)
 
@@ -163,11 +165,8 @@ def queue(
     proposal: str = ProposalOpt,
 ) -> None:
     """Queue a succeeded proposal in the timelock (anyone may)."""
-    pid = _proposal_id(proposal)
-    sender = _account(key, key_file)
-    _backend, record, c = _attach(rpc, deployment)
-    found = c.governor.find_proposal(pid, from_block=record.deploy_block)
-    tx = c.governor.queue_proposal(found.proposal, sender=sender)
+    pid, sender, c, found = _proposal_on_chain(rpc, deployment, key, key_file, proposal)
+    tx = c.governor.queue_proposal(found, sender=sender)
     _echo({"proposalId": str(pid), "eta": c.governor.proposal_eta(pid), "tx": tx.tx_hash})
 
 
@@ -180,11 +179,8 @@ def execute(
     proposal: str = ProposalOpt,
 ) -> None:
     """Execute a queued proposal once the timelock delay has passed (anyone may)."""
-    pid = _proposal_id(proposal)
-    sender = _account(key, key_file)
-    _backend, record, c = _attach(rpc, deployment)
-    found = c.governor.find_proposal(pid, from_block=record.deploy_block)
-    tx = c.governor.execute_proposal(found.proposal, sender=sender)
+    pid, sender, c, found = _proposal_on_chain(rpc, deployment, key, key_file, proposal)
+    tx = c.governor.execute_proposal(found, sender=sender)
     _echo(
         {
             "proposalId": str(pid),
@@ -234,6 +230,16 @@ def show(rpc: str = RpcOpt, deployment: Path = DeploymentOpt) -> None:
             "proposals": [p.to_json() for p in proposals],
         }
     )
+
+
+def _proposal_on_chain(
+    rpc: str, deployment: Path, key: str | None, key_file: Path | None, proposal: str
+) -> tuple[int, LocalAccount, Contracts, Proposal]:
+    """Proposal id, sender, contracts and the proposal as created on chain (queue, execute)."""
+    pid = _proposal_id(proposal)
+    sender = _account(key, key_file)
+    _backend, record, c = _attach(rpc, deployment)
+    return pid, sender, c, c.governor.find_proposal(pid, from_block=record.deploy_block).proposal
 
 
 def _proposal_id(text: str) -> int:
