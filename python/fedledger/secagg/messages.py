@@ -87,6 +87,33 @@ def _get(stage: str, obj: Any, name: str) -> Any:
     return obj[name]
 
 
+def _document_header(ctx: RoundContext) -> dict[str, Any]:
+    """The fields every round document (roster, reveal) starts with."""
+    return {
+        "version": DOCUMENT_VERSION,
+        "chainId": ctx.chain_id,
+        "contract": ctx.contract,
+        "round": ctx.round_id,
+    }
+
+
+def _parse_document(stage: str, what: str, blob: bytes) -> tuple[Any, RoundContext]:
+    """Parse a round document blob; check its version and round context, errors name `what`."""
+    try:
+        obj = from_canonical_json(blob, what=what)
+    except FedledgerError as exc:
+        raise ProtocolError(stage, what, str(exc)) from None
+    if _get(stage, obj, "version") != DOCUMENT_VERSION:
+        raise ProtocolError(stage, "version", f"unsupported {what} version {obj['version']!r}")
+    try:
+        ctx = RoundContext(
+            _get(stage, obj, "chainId"), _get(stage, obj, "contract"), _get(stage, obj, "round")
+        )
+    except FedledgerError as exc:
+        raise ProtocolError(stage, what, str(exc)) from None
+    return obj, ctx
+
+
 @dataclass(frozen=True)
 class KeyBundle:
     """Stage 1: a participant's X25519 public keys, signed with its Ethereum key (EIP-712)."""
@@ -242,10 +269,7 @@ class Roster:
         """The roster blob: canonical JSON {version, chainId, contract, round, bundles}."""
         return canonical_json(
             {
-                "version": DOCUMENT_VERSION,
-                "chainId": self.ctx.chain_id,
-                "contract": self.ctx.contract,
-                "round": self.ctx.round_id,
+                **_document_header(self.ctx),
                 "bundles": [b.to_json() for b in self.bundles],
             }
         )
@@ -258,18 +282,7 @@ class Roster:
     def from_bytes(cls, blob: bytes) -> Roster:
         """Parse a roster blob; structure is checked here, signatures by verify_signatures."""
         s = ADVERTISE_KEYS
-        try:
-            obj = from_canonical_json(blob, what="roster")
-        except FedledgerError as exc:
-            raise ProtocolError(s, "roster", str(exc)) from None
-        if _get(s, obj, "version") != DOCUMENT_VERSION:
-            raise ProtocolError(s, "version", f"unsupported roster version {obj['version']!r}")
-        try:
-            ctx = RoundContext(
-                _get(s, obj, "chainId"), _get(s, obj, "contract"), _get(s, obj, "round")
-            )
-        except FedledgerError as exc:
-            raise ProtocolError(s, "roster", str(exc)) from None
+        obj, ctx = _parse_document(s, "roster", blob)
         bundles = _get(s, obj, "bundles")
         if not isinstance(bundles, list):
             raise ProtocolError(s, "bundles", "expected a list")
@@ -515,10 +528,7 @@ class Reveal:
         """Canonical JSON; lists in roster order, secrets as 0x-hex keyed by address."""
         return canonical_json(
             {
-                "version": DOCUMENT_VERSION,
-                "chainId": self.ctx.chain_id,
-                "contract": self.ctx.contract,
-                "round": self.ctx.round_id,
+                **_document_header(self.ctx),
                 "survivors": sort_addresses(self.survivors),
                 "dropped": sort_addresses(self.dropped),
                 "unshared": sort_addresses(self.unshared),
@@ -540,18 +550,7 @@ class Reveal:
     def from_bytes(cls, blob: bytes) -> Reveal:
         """Parse a reveal blob, checking types (consistency is the verifier's job)."""
         s = FINALIZE
-        try:
-            obj = from_canonical_json(blob, what="reveal")
-        except FedledgerError as exc:
-            raise ProtocolError(s, "reveal", str(exc)) from None
-        if _get(s, obj, "version") != DOCUMENT_VERSION:
-            raise ProtocolError(s, "version", f"unsupported reveal version {obj['version']!r}")
-        try:
-            ctx = RoundContext(
-                _get(s, obj, "chainId"), _get(s, obj, "contract"), _get(s, obj, "round")
-            )
-        except FedledgerError as exc:
-            raise ProtocolError(s, "reveal", str(exc)) from None
+        obj, ctx = _parse_document(s, "reveal", blob)
 
         def addresses(name: str) -> tuple[str, ...]:
             value = _get(s, obj, name)
