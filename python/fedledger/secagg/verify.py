@@ -156,6 +156,16 @@ class _Fail(Exception):
         self.detail, self.expected, self.found = detail, expected, found
 
 
+def _blob_hash(what: str, blob: bytes, on_chain: bytes) -> tuple[str, str]:
+    """Check sha256(blob) against the hash posted on chain; (expected, found) as hex."""
+    found = to_hex(sha256(blob))
+    if found != to_hex(on_chain):
+        raise _Fail(
+            f"{what} blob hash differs from the on-chain {what} hash", to_hex(on_chain), found
+        )
+    return to_hex(on_chain), found
+
+
 @dataclass
 class _State:
     ctx: RoundContext | None = None
@@ -197,14 +207,7 @@ def verify_round(transcript: PublicTranscript) -> Report:
         return st.roster, st.reveal
 
     def roster_hash() -> tuple[Any, Any]:
-        found = to_hex(sha256(t.roster))
-        if found != to_hex(t.roster_hash):
-            raise _Fail(
-                "roster blob hash differs from the on-chain roster hash",
-                to_hex(t.roster_hash),
-                found,
-            )
-        return to_hex(t.roster_hash), found
+        return _blob_hash("roster", t.roster, t.roster_hash)
 
     def roster_signatures() -> tuple[Any, Any]:
         st.ctx = RoundContext(t.chain_id, t.contract, t.round_id)
@@ -241,14 +244,7 @@ def verify_round(transcript: PublicTranscript) -> Report:
         if reveal.ctx != ctx:
             raise _Fail("reveal is for another chain, contract or round", str(ctx), str(reveal.ctx))
         st.reveal = reveal
-        found = to_hex(sha256(t.reveal))
-        if found != to_hex(t.reveal_hash):
-            raise _Fail(
-                "reveal blob hash differs from the on-chain reveal hash",
-                to_hex(t.reveal_hash),
-                found,
-            )
-        return to_hex(t.reveal_hash), found
+        return _blob_hash("reveal", t.reveal, t.reveal_hash)
 
     def partition() -> tuple[Any, Any]:
         roster, r = need_documents()
