@@ -266,6 +266,16 @@ class ReplayGuard:
         self._lock = threading.Lock()
         self._seen: dict[tuple[int, str, str], tuple[bytes, Any]] = {}
 
+    def __len__(self) -> int:
+        """How many accepted writes are remembered (bounded: the last three rounds' only)."""
+        with self._lock:
+            return len(self._seen)
+
+    def rounds(self) -> set[int]:
+        """The rounds whose writes are remembered."""
+        with self._lock:
+            return {k[0] for k in self._seen}
+
     def previous(self, env: SignedEnvelope) -> Any | None:
         """The stored answer for an identical earlier write, None if this is the first."""
         key = (env.round_id, env.stage, env.signer)
