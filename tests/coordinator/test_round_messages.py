@@ -184,3 +184,26 @@ def test_journal_drops_a_torn_last_line(tmp_path: Path) -> None:
 
     assert entries == [{"t": "a"}, {"t": "b"}]
     assert (tmp_path / "j.jsonl").read_bytes().endswith(b'{"t":"b"}\n')
+
+
+def test_round_status_survives_its_json_form_unchanged() -> None:
+    from fedledger.coordinator.round import RoundStatus
+
+    status = RoundStatus(
+        round_id=3,
+        stage="unmask",
+        chain_id=31337,
+        contract="0x" + "ab" * 20,
+        model_hash="cd" * 32,
+        params={"neighbours": 4, "threshold": 3},
+        min_participants=3,
+        roster_posted=True,
+        members=5,
+        counts={"keys": 5, "masked": 4},
+        stage_deadline=12.5,
+        commit_deadline=100,
+        unmask_deadline=200,
+        reason="",
+    )
+
+    assert RoundStatus.from_json(status.to_json()) == status

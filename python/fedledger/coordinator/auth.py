@@ -23,6 +23,7 @@ from fedledger.secagg.crypto.keys import eip712_message
 
 __all__ = [
     "ENVELOPE_TYPE",
+    "UPLOAD_BLOB",
     "AuthError",
     "EnvelopeVerifier",
     "RegistrationCache",
@@ -33,6 +34,9 @@ __all__ = [
     "sign_envelope",
 ]
 
+# Envelope stage of a blob upload (payload {"blob": name, "participant": address}); the
+# protocol's own stages come from fedledger.secagg.constants.
+UPLOAD_BLOB = "upload_blob"
 ENVELOPE_TYPE = "SignedMessage(uint256 round,string stage,address signer,bytes32 payloadHash)"
 
 

@@ -151,6 +151,31 @@ class RoundStatus:
             "reason": self.reason,
         }
 
+    @classmethod
+    def from_json(cls, obj: dict[str, Any]) -> RoundStatus:
+        """The inverse of `to_json` (a node rebuilds the status from GET /v1/round)."""
+        return cls(
+            round_id=int(obj["round"]),
+            stage=str(obj["stage"]),
+            chain_id=int(obj["chainId"]),
+            contract=str(obj["contract"]),
+            model_hash=obj.get("modelHash", ""),
+            seed=obj.get("seed", ""),
+            params=dict(obj.get("params") or {}),
+            min_participants=int(obj.get("minParticipants", 0)),
+            roster_hash=obj.get("rosterHash", ""),
+            roster_posted=bool(obj.get("rosterPosted", False)),
+            members=int(obj.get("members", 0)),
+            counts=dict(obj.get("counts") or {}),
+            expected=int(obj.get("expected", 0)),
+            stage_deadline=obj.get("stageDeadline"),
+            commit_deadline=int(obj.get("commitDeadline", 0)),
+            unmask_deadline=int(obj.get("unmaskDeadline", 0)),
+            waiting_for=obj.get("waitingFor", ""),
+            new_model_hash=obj.get("newModelHash", ""),
+            reason=obj.get("reason", ""),
+        )
+
 
 def matches_commitment(slot: bytes, masked_hash: bytes, seed_commitment: bytes) -> bool:
     """Whether an on-chain commitment slot holds these two hashes (whatever weight it carries)."""

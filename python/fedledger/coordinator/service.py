@@ -30,6 +30,7 @@ from fedledger.coordinator.api.schemas import (
     UnmaskRequestPublic,
 )
 from fedledger.coordinator.auth import (
+    UPLOAD_BLOB,
     AuthError,
     EnvelopeVerifier,
     RegistrationCache,
@@ -56,8 +57,6 @@ __all__ = ["UPLOAD_BLOB", "RoundDriver", "create_app"]
 
 log = logging.getLogger("fedledger.coordinator")
 
-UPLOAD_BLOB = "upload_blob"
-"""Envelope stage of a blob upload (payload {"blob": name, "participant": address})."""
 ENVELOPE_HEADER = "x-fedledger-envelope"
 
 

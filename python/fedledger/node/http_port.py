@@ -7,7 +7,7 @@ from typing import Any
 from eth_account.signers.local import LocalAccount
 
 from fedledger.coordinator import wire
-from fedledger.coordinator.auth import sign_envelope
+from fedledger.coordinator.auth import UPLOAD_BLOB, sign_envelope
 from fedledger.coordinator.round import (
     ConflictingSubmission,
     NotInRoster,
@@ -29,9 +29,7 @@ from fedledger.secagg.messages import (
 )
 from fedledger.store.base import BlobNotFoundError, validate_name, verify_blob
 
-__all__ = ["UPLOAD_BLOB", "HttpCoordinatorPort", "SignedHttpBlobStore", "status_from_json"]
-
-UPLOAD_BLOB = "upload_blob"  # must equal fedledger.coordinator.service.UPLOAD_BLOB
+__all__ = ["HttpCoordinatorPort", "SignedHttpBlobStore"]
 
 # The coordinator's refusal kinds (the problem's `code`) back into the exceptions Participant knows.
 _REFUSALS: dict[str, type[ProtocolError]] = {
@@ -41,31 +39,6 @@ _REFUSALS: dict[str, type[ProtocolError]] = {
     "NotRegistered": NotRegistered,
     "ConflictingSubmission": ConflictingSubmission,
 }
-
-
-def status_from_json(obj: dict[str, Any]) -> RoundStatus:
-    """Rebuild a RoundStatus from GET /v1/round."""
-    return RoundStatus(
-        round_id=int(obj["round"]),
-        stage=str(obj["stage"]),
-        chain_id=int(obj["chainId"]),
-        contract=str(obj["contract"]),
-        model_hash=obj.get("modelHash", ""),
-        seed=obj.get("seed", ""),
-        params=dict(obj.get("params") or {}),
-        min_participants=int(obj.get("minParticipants", 0)),
-        roster_hash=obj.get("rosterHash", ""),
-        roster_posted=bool(obj.get("rosterPosted", False)),
-        members=int(obj.get("members", 0)),
-        counts=dict(obj.get("counts") or {}),
-        expected=int(obj.get("expected", 0)),
-        stage_deadline=obj.get("stageDeadline"),
-        commit_deadline=int(obj.get("commitDeadline", 0)),
-        unmask_deadline=int(obj.get("unmaskDeadline", 0)),
-        waiting_for=obj.get("waitingFor", ""),
-        new_model_hash=obj.get("newModelHash", ""),
-        reason=obj.get("reason", ""),
-    )
 
 
 def _translate(exc: CoordinatorRefused, stage: str) -> Exception:
@@ -95,7 +68,7 @@ class HttpCoordinatorPort:
     def status(self) -> RoundStatus:
         """GET /v1/round (remembers the round id for signing)."""
         self.requests += 1
-        st = status_from_json(self.client.get_json("/v1/round"))
+        st = RoundStatus.from_json(self.client.get_json("/v1/round"))
         self.round_id = st.round_id
         return st
 
