@@ -84,9 +84,12 @@ def bench_simulation(n: int, *, dataset: str, model: str) -> dict[str, Any]:
     t0 = time.perf_counter()
     sim = Simulation(config)
     setup = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    r = sim.run_round()
-    wall = time.perf_counter() - t0
+    try:
+        t0 = time.perf_counter()
+        r = sim.run_round()
+        wall = time.perf_counter() - t0
+    finally:
+        sim.close()  # the journal file and the temporary state dir (blobs of every participant)
     return {
         "mode": "simulation-eth-tester",
         "participants": n,
