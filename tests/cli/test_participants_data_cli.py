@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG, RpcChain, deploy_all
 from fedledger.cli.app import app
+from fedledger.cli.common import format_tokens, parse_tokens
 from fedledger.errors import ConfigError, ContractRevert
 from fedledger.fl.partition import load_participant_data
 
@@ -147,3 +148,8 @@ def test_data_split_rejects_a_negative_alpha(tmp_path: Path) -> None:
     message = _fails(ConfigError, "data", "split", "--out", str(tmp_path), "--participants", "2",
                      "--alpha", "-1")  # fmt: skip
     assert "--alpha" in message
+
+
+@pytest.mark.parametrize("units", [0, 1, 5 * TOKEN, 25 * 10**17, 10**30 + 7])
+def test_token_amounts_print_exactly_and_parse_back(units: int) -> None:
+    assert parse_tokens(format_tokens(units), what="amount") == units

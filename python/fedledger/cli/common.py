@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation, localcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ __all__ = [
     "RpcOpt",
     "attach",
     "echo_json",
+    "format_tokens",
     "parse_tokens",
     "sender_account",
 ]
@@ -47,10 +48,22 @@ def parse_tokens(text: str, *, what: str) -> int:
         value = Decimal(text.strip())
     except InvalidOperation:
         raise ConfigError(f"{what}: {text!r} is not a number of FLR") from None
-    units = value * (10**TOKEN_DECIMALS)
+    # Decimal's default 28 significant digits would round amounts above ~10^10 FLR.
+    with localcontext() as ctx:
+        ctx.prec = 100
+        units = value * (10**TOKEN_DECIMALS)
     if not value.is_finite() or value < 0 or units != units.to_integral_value():
         raise ConfigError(f"{what}: {text!r} must be >= 0 with at most 18 decimals")
     return int(units)
+
+
+def format_tokens(units: int) -> str:
+    """Token units as an exact FLR decimal string ("12.5"): the inverse of `parse_tokens`.
+
+    A string, because JSON readers without big integers would round 18-decimal amounts.
+    """
+    whole, frac = divmod(units, 10**TOKEN_DECIMALS)
+    return f"{whole}.{frac:0{TOKEN_DECIMALS}d}".rstrip("0").rstrip(".")
 
 
 def sender_account(key: str | None, key_file: Path | None) -> LocalAccount:

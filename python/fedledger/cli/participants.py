@@ -7,13 +7,13 @@ from pathlib import Path
 import typer
 
 from fedledger.cli.common import (
-    TOKEN_DECIMALS,
     DeploymentOpt,
     KeyFileOpt,
     KeyOpt,
     RpcOpt,
     attach,
     echo_json,
+    format_tokens,
     parse_tokens,
     sender_account,
 )
@@ -103,7 +103,7 @@ def stake_cmd(
     contracts.token.approve(contracts.registry.address, units, sender=sender)
     tx = contracts.registry.stake(units, sender=sender)
     staked, _ = contracts.registry.stake_of(sender.address)
-    echo_json({"address": sender.address, "tx": tx.tx_hash, "stake": _flr(staked)})
+    echo_json({"address": sender.address, "tx": tx.tx_hash, "stake": format_tokens(staked)})
 
 
 @participants_app.command("status")
@@ -123,10 +123,10 @@ def status_cmd(
                 "address": a,
                 "approved": contracts.registry.is_approved(a),
                 "eligible": contracts.registry.is_registered(a),
-                "stake": _flr(staked),
+                "stake": format_tokens(staked),
                 "unlockAt": unlock_at,
-                "balance": _flr(contracts.token.balance_of(a)),
-                "accruedRewards": _flr(contracts.round_log.accrued_rewards(a)),
+                "balance": format_tokens(contracts.token.balance_of(a)),
+                "accruedRewards": format_tokens(contracts.round_log.accrued_rewards(a)),
             }
         )
     echo_json({"participants": rows})
@@ -138,12 +138,6 @@ def _address(text: str) -> str:
     if not is_address(text):
         raise ConfigError(f"address {text!r}: not a 20-byte hex address")
     return str(to_checksum_address(text))
-
-
-def _flr(units: int) -> str:
-    # Exact decimal string: JSON readers without big integers would round token units.
-    whole, frac = divmod(units, 10**TOKEN_DECIMALS)
-    return f"{whole}.{frac:018d}".rstrip("0").rstrip(".")
 
 
 def register(app: typer.Typer) -> None:
