@@ -164,23 +164,9 @@ class Federation:
     def start_chain(self) -> None:
         """anvil on its fixed port, loading (and later dumping) anvil/state.json."""
         status = devnet_start(port=self.anvil_port, state_dir=self.anvil_dir)
+        # devnet_start mines an empty block every second besides automining, so chain time
+        # (the coordinator's on-chain deadlines) moves even when nobody transacts.
         self.rpc = str(status.url)
-        if not hasattr(self, "_ticker"):
-            self._stop_ticks = threading.Event()
-            self._ticker = threading.Thread(target=self._produce_blocks, daemon=True)
-            self._ticker.start()
-
-    def _produce_blocks(self) -> None:
-        """An empty block every second, like any live chain: with automine alone, chain time
-        stands still when nobody transacts, and the coordinator's on-chain deadline checks
-        (latest block timestamp) would wait forever (see the report)."""
-        while not self._stop_ticks.wait(1.0):
-            with contextlib.suppress(Exception):  # anvil may be restarting
-                httpx.post(
-                    self.rpc,
-                    json={"jsonrpc": "2.0", "id": 1, "method": "evm_mine", "params": []},
-                    timeout=2.0,
-                )
 
     def deploy(self) -> None:
         """Deploy, register the participants, write keys and partitions."""
@@ -280,9 +266,6 @@ class Federation:
 
     def close(self) -> None:
         """Stop every process started here (nodes, coordinators) and anvil."""
-        if hasattr(self, "_ticker"):
-            self._stop_ticks.set()
-            self._ticker.join(timeout=5)
         try:
             self.group.stop_all()
         finally:
