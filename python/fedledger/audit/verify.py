@@ -23,6 +23,7 @@ from fedledger.secagg.vectors import decode_vector
 from fedledger.secagg.verify import verify_round
 
 __all__ = [
+    "ANY_STAGE_CHECKS",
     "CHECKS",
     "AuditReport",
     "BlobReport",
