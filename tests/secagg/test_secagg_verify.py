@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from fedledger.encoding import canonical_json, from_canonical_json, sha256
 from fedledger.secagg import PublicTranscript, SecAggParams, simulate_round, verify_round
+from fedledger.secagg.checks import check_names
 from fedledger.secagg.vectors import decode_vector, encode_vector
 from fedledger.secagg.verify import CHECKS
 
@@ -111,7 +112,7 @@ EXPECTED = {
 def test_an_honest_transcript_passes_every_check(honest):
     report = verify_round(honest)
     assert report.ok, report.failed
-    assert [c.name for c in report.checks] == list(CHECKS)
+    assert [c.name for c in report.checks] == check_names(CHECKS)
     json.dumps(report.to_json())  # serialisable
 
 

@@ -1,6 +1,6 @@
 """fedledger.chain: contracts' artifacts, backends, typed clients, events and deployment."""
 
-from fedledger.chain.accounts import TEST_MNEMONIC, derive_accounts, fund, mnemonic_accounts
+from fedledger.chain.accounts import TEST_MNEMONIC, derive_accounts, mnemonic_accounts
 from fedledger.chain.backend import ChainBackend, EmbeddedChain, RpcChain, connect
 from fedledger.chain.datatypes import (
     DEFAULT_GOVERNANCE,
@@ -27,6 +27,7 @@ from fedledger.chain.registry import RegistryClient
 from fedledger.chain.reward_token import RewardTokenClient
 from fedledger.chain.rewards import reward_amounts, slash_amount
 from fedledger.chain.round_log import RoundLogClient, SlashReason, commitment_slot, slot_weight
+from fedledger.chain.tx import fund
 
 __all__ = [
     "DEFAULT_GOVERNANCE",

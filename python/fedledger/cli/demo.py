@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich import box
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
 from fedledger.errors import ConfigError
@@ -48,6 +56,35 @@ def _parse_dropouts(specs: list[str]) -> dict[int, dict[int, str]]:
             )
         out.setdefault(int(parts[0]), {})[int(parts[1])] = parts[2]
     return out
+
+
+def _progress_events(
+    progress: Progress, setup_task: TaskID, overall: TaskID, rounds: int
+) -> Callable[[str, dict[str, Any]], None]:
+    """The simulation's event hook: moves the set-up, per-round and overall progress bars."""
+    round_task: dict[int, TaskID] = {}
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        if kind == "setup":
+            info = {"deploy": "deploying contracts", "accounts": "funding and registering"}
+            progress.update(setup_task, advance=1, info=info.get(data["step"], data["step"]))
+        elif kind == "enrol":
+            progress.update(setup_task, info=f"registered {data['done']}/{data['total']}")
+        elif kind == "round":
+            r = data["round"]
+            if r not in round_task:
+                progress.update(setup_task, completed=3, info="done")
+                round_task[r] = progress.add_task(f"round {r}", total=6, info="")
+            step = _STAGE_STEPS.get(data["stage"], 0)
+            progress.update(round_task[r], completed=step, info=data["stage"].replace("_", " "))
+        elif kind == "done":
+            r = data["round_id"]
+            acc = data["accuracy"]
+            shown = f"acc {acc:.3f}" if acc is not None else data["outcome"]
+            progress.update(round_task[r], completed=6, info=shown)
+            progress.update(overall, advance=1, info=f"{r}/{rounds}")
+
+    return on_event
 
 
 def run_demo(
@@ -96,27 +133,7 @@ def run_demo(
     ) as progress:
         setup_task = progress.add_task("set-up", total=3, info="deploying contracts")
         overall = progress.add_task("rounds", total=rounds, info="")
-        round_task: dict[int, Any] = {}
-
-        def on_event(kind: str, data: dict[str, Any]) -> None:
-            if kind == "setup":
-                info = {"deploy": "deploying contracts", "accounts": "funding and registering"}
-                progress.update(setup_task, advance=1, info=info.get(data["step"], data["step"]))
-            elif kind == "enrol":
-                progress.update(setup_task, info=f"registered {data['done']}/{data['total']}")
-            elif kind == "round":
-                r = data["round"]
-                if r not in round_task:
-                    progress.update(setup_task, completed=3, info="done")
-                    round_task[r] = progress.add_task(f"round {r}", total=6, info="")
-                step = _STAGE_STEPS.get(data["stage"], 0)
-                progress.update(round_task[r], completed=step, info=data["stage"].replace("_", " "))
-            elif kind == "done":
-                r = data["round_id"]
-                acc = data["accuracy"]
-                shown = f"acc {acc:.3f}" if acc is not None else data["outcome"]
-                progress.update(round_task[r], completed=6, info=shown)
-                progress.update(overall, advance=1, info=f"{r}/{rounds}")
+        on_event = _progress_events(progress, setup_task, overall, rounds)
 
         sim = Simulation(
             config,

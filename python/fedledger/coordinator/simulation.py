@@ -18,10 +18,11 @@ from typing import Any
 
 import torch
 
-from fedledger.chain.accounts import derive_accounts, fund
+from fedledger.chain.accounts import derive_accounts
 from fedledger.chain.backend import ChainBackend, EmbeddedChain
 from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, RoundConfig
 from fedledger.chain.deploy import ZERO_ADDRESS, Contracts, Deployment, deploy_all
+from fedledger.chain.tx import fund
 from fedledger.coordinator.round import FINALIZE, MASKED_INPUT, RoundCoordinator, RoundStatus
 from fedledger.coordinator.spec import ModelSpec, StageDurations
 from fedledger.coordinator.transcript import build_transcript

@@ -36,6 +36,23 @@ def _checked_name(name: str) -> str:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
 
+async def _read_body(name: str, request: Request, max_bytes: int) -> bytes:
+    """The upload's body; 413 as soon as it (or its declared length) exceeds `max_bytes`."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise HTTPException(
+            status_code=413, detail=f"blob {name}: {declared} bytes exceeds {max_bytes}"
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise HTTPException(
+                status_code=413, detail=f"blob {name}: body exceeds {max_bytes} bytes"
+            )
+    return bytes(body)
+
+
 def blob_router(
     store: BlobStore,
     *,
@@ -88,19 +105,7 @@ def blob_router(
     )
     async def put_blob(name: str, request: Request, response: Response) -> dict[str, Any]:
         _checked_name(name)
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            raise HTTPException(
-                status_code=413, detail=f"blob {name}: {declared} bytes exceeds {max_bytes}"
-            )
-        body = bytearray()
-        async for chunk in request.stream():
-            body.extend(chunk)
-            if len(body) > max_bytes:
-                raise HTTPException(
-                    status_code=413, detail=f"blob {name}: body exceeds {max_bytes} bytes"
-                )
-        data = bytes(body)
+        data = await _read_body(name, request, max_bytes)
         actual = sha256_hex(data)
         if actual != name:
             raise HTTPException(
