@@ -31,9 +31,9 @@ from fedledger.chain.datatypes import RoundInfo
 from fedledger.chain.deploy import Deployment
 from fedledger.chain.devnet import devnet_start, devnet_stop
 from fedledger.chain.events import fetch_events
-from fedledger.coordinator.devnet_setup import prepare_federation, round_config_for
-from fedledger.coordinator.federation import free_port
-from fedledger.coordinator.processes import ProcessGroup, Started
+from fedledger.sim.devnet_setup import prepare_federation, round_config_for
+from fedledger.sim.federation import free_port
+from fedledger.sim.processes import ProcessGroup, Started
 
 ROOT = Path(__file__).resolve().parents[2]
 

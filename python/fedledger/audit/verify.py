@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from fedledger.audit.blobs import BlobSource
 from fedledger.audit.slashes import SlashProblem, justify_slash
-from fedledger.audit.transcript import AssembledRound, assemble_round, secagg_params
+from fedledger.audit.transcript import AssembledRound, assemble_round
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundConfig, Stage
 from fedledger.chain.deploy import Contracts, Deployment
@@ -160,7 +160,7 @@ def _chain_checks(a: AssembledRound) -> list[CheckResult]:
                 None,
                 info.config.to_json(),
             )
-        secagg_params(info)
+        info.config.secagg_params()
         return "RoundOpened snapshot == getRound config", info.config.to_json()
 
     def blobs_available() -> tuple[Any, Any]:

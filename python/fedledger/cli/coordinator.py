@@ -47,14 +47,15 @@ def run(
     from fedledger.chain.accounts import mnemonic_accounts
     from fedledger.chain.backend import RpcChain
     from fedledger.chain.deploy import Deployment
+    from fedledger.coordinator.api.app import create_app
     from fedledger.coordinator.round import RoundCoordinator
-    from fedledger.coordinator.service import create_app
     from fedledger.coordinator.settings import ServiceSettings
-    from fedledger.coordinator.spec import ModelSpec, StageDurations
+    from fedledger.coordinator.spec import StageDurations
     from fedledger.fl.datasets import load_dataset
     from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
     from fedledger.fl.train import evaluate
     from fedledger.node.runner import read_key_file
+    from fedledger.protocol.model import ModelSpec
     from fedledger.store import FilesystemBlobStore
 
     if (aggregator_key_file is None) == (aggregator_index is None):

@@ -67,7 +67,7 @@ def run_demo(
     """Run the demo and return its JSON document (config, per-round rows, totals)."""
     from fedledger.chain.backend import connect
     from fedledger.chain.deploy import Deployment
-    from fedledger.coordinator.simulation import Simulation, SimulationConfig
+    from fedledger.sim.simulation import Simulation, SimulationConfig
 
     console = console or Console()
     if dropouts is None:

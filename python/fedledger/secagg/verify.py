@@ -24,7 +24,7 @@ from fedledger.secagg.messages import (
     check_address,
     sort_addresses,
 )
-from fedledger.secagg.params import RoundContext
+from fedledger.secagg.params import RoundContext, min_roster
 from fedledger.secagg.quantize import decode_sum
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.secagg.vectors import decode_vector, encode_vector
@@ -520,11 +520,12 @@ def verify_round(transcript: PublicTranscript) -> Report:
             "unshared": len(st.reveal.unshared),
         }
         need = max(1, t.min_participants, t.params.threshold)
-        expected = {"survivors_at_least": need, "roster_at_least": max(2, t.min_participants)}
+        roster_need = min_roster(t.min_participants, t.params.threshold)  # RoundLog.postRoster's
+        expected = {"survivors_at_least": need, "roster_at_least": roster_need}
         if len(st.reveal.survivors) < need:
             raise _Fail("fewer survivors than max(minParticipants, threshold)", expected, found)
-        if len(st.roster) < max(2, t.min_participants):
-            raise _Fail("roster smaller than minParticipants", expected, found)
+        if len(st.roster) < roster_need:
+            raise _Fail("roster smaller than max(minParticipants, threshold + 1)", expected, found)
         try:
             t.params.check_capacity(len(st.reveal.survivors))
         except FedledgerError as exc:

@@ -18,19 +18,22 @@ from typing import Any
 
 import torch
 
+from fedledger.audit.transcript import build_transcript
 from fedledger.chain.accounts import derive_accounts, fund
 from fedledger.chain.backend import ChainBackend, EmbeddedChain
 from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, RoundConfig
 from fedledger.chain.deploy import ZERO_ADDRESS, Contracts, Deployment, deploy_all
-from fedledger.coordinator.round import FINALIZE, MASKED_INPUT, RoundCoordinator, RoundStatus
-from fedledger.coordinator.spec import ModelSpec, StageDurations
-from fedledger.coordinator.transcript import build_transcript
+from fedledger.coordinator.round import RoundCoordinator
+from fedledger.coordinator.spec import StageDurations
 from fedledger.errors import ConfigError
 from fedledger.fl.datasets import Dataset, load_dataset
 from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
 from fedledger.fl.partition import Partition, dirichlet_partition, iid_partition
 from fedledger.fl.train import TrainConfig, evaluate
 from fedledger.node.participant import DROP_POINTS, Participant
+from fedledger.protocol.model import ModelSpec
+from fedledger.protocol.status import RoundStatus
+from fedledger.secagg.constants import FINALIZE, MASKED_INPUT
 from fedledger.store.base import BlobStore
 from fedledger.store.filesystem import FilesystemBlobStore
 

@@ -19,9 +19,9 @@ import httpx
 
 from fedledger.chain.backend import RpcChain
 from fedledger.chain.devnet import devnet_start, devnet_stop
-from fedledger.coordinator.devnet_setup import prepare_federation
-from fedledger.coordinator.processes import ProcessGroup
 from fedledger.errors import FedledgerError
+from fedledger.sim.devnet_setup import prepare_federation
+from fedledger.sim.processes import ProcessGroup
 
 __all__ = ["FederationConfig", "free_port", "run_federation"]
 
