@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fedledger.coordinator.federation import FederationConfig, run_federation
 from fedledger.errors import FedledgerError
+from fedledger.sim.federation import FederationConfig, run_federation
 from load_federation import descendants, kind_of, memory_of
 
 

@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fedledger.coordinator.federation import FederationConfig, run_federation
 from fedledger.errors import FedledgerError
+from fedledger.sim.federation import FederationConfig, run_federation
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 

@@ -13,7 +13,7 @@ from slash_helpers import STAKE, staked_sim
 
 from fedledger.audit.verify import verify_round_from_chain
 from fedledger.chain import SlashReason, reward_amounts, slash_amount
-from fedledger.coordinator.simulation import Simulation
+from fedledger.sim.simulation import Simulation
 
 
 @pytest.fixture(scope="module")

@@ -9,19 +9,19 @@ import pytest
 from eth_account import Account
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG
-from fedledger.coordinator.round import (
+from fedledger.coordinator.state import RoundJournal
+from fedledger.errors import ProtocolError
+from fedledger.protocol.refusals import (
     ConflictingSubmission,
     NotInRoster,
     NotReady,
     NotRegistered,
     WrongStage,
 )
-from fedledger.coordinator.simulation import Simulation
-from fedledger.coordinator.state import RoundJournal
-from fedledger.errors import ProtocolError
 from fedledger.secagg.constants import MASKED_INPUT, SHARE_KEYS
 from fedledger.secagg.messages import KeyBundle, ShareKeysMessage
 from fedledger.secagg.params import RoundContext
+from fedledger.sim.simulation import Simulation
 from sim_helpers import quick_sim
 
 CONFIG = DEFAULT_ROUND_CONFIG.replace(
@@ -187,7 +187,7 @@ def test_journal_drops_a_torn_last_line(tmp_path: Path) -> None:
 
 
 def test_round_status_survives_its_json_form_unchanged() -> None:
-    from fedledger.coordinator.round import RoundStatus
+    from fedledger.protocol.status import RoundStatus
 
     status = RoundStatus(
         round_id=3,

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
+from fedledger.audit.transcript import build_transcript
 from fedledger.chain import DEFAULT_ROUND_CONFIG, Stage, fetch_events
-from fedledger.coordinator.simulation import Simulation
-from fedledger.coordinator.transcript import build_transcript
 from fedledger.encoding import sha256
 from fedledger.secagg.messages import Reveal, Roster
 from fedledger.secagg.verify import verify_round
+from fedledger.sim.simulation import Simulation
 from sim_helpers import quick_sim
 
 TOKEN = 10**18

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from fedledger.audit.transcript import build_transcript
 from fedledger.chain import (
     DEFAULT_ROUND_CONFIG,
     RoundConfig,
@@ -18,10 +19,9 @@ from fedledger.chain import (
     fetch_events,
     slash_amount,
 )
-from fedledger.coordinator.simulation import Simulation
-from fedledger.coordinator.transcript import build_transcript
 from fedledger.secagg.messages import Reveal
 from fedledger.secagg.verify import verify_round
+from fedledger.sim.simulation import Simulation
 from sim_helpers import GarbageShares, quick_sim
 
 TOKEN = 10**18

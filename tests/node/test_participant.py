@@ -8,10 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from fedledger.coordinator.simulation import Simulation
 from fedledger.errors import ConfigError, ProtocolError
 from fedledger.fl.train import TrainConfig
 from fedledger.node.participant import Participant
+from fedledger.sim.simulation import Simulation
 from sim_helpers import quick_sim
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG
-from fedledger.coordinator.simulation import Simulation
+from fedledger.sim.simulation import Simulation
 from sim_helpers import quick_sim
 
 N = 6

@@ -22,8 +22,8 @@ from bad_participants import (
 from security_helpers import N, small_sim
 
 from fedledger.chain import Stage, fetch_events
-from fedledger.coordinator.simulation import Simulation
 from fedledger.node.participant import Participant
+from fedledger.sim.simulation import Simulation
 
 # What the refusal of each malformed blob must say (after "[masked_input] vector: from 0x..: ").
 REFUSAL = {

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from fedledger.audit.blobs import BlobSource
 from fedledger.audit.slashes import SlashProblem, justify_slash
-from fedledger.audit.transcript import AssembledRound, ChainRound, assemble_round, secagg_params
+from fedledger.audit.transcript import AssembledRound, ChainRound, assemble_round
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
@@ -159,7 +159,7 @@ def params_snapshot(c: ChainAudit) -> Outcome:
             None,
             info.config.to_json(),
         )
-    secagg_params(info)
+    info.config.secagg_params()
     return "RoundOpened snapshot == getRound config", info.config.to_json()
 
 

@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from fedledger.errors import ConfigError
+from fedledger.secagg.params import SecAggParams, min_roster, min_survivors
 
 __all__ = [
     "DEFAULT_GOVERNANCE",
@@ -62,6 +63,26 @@ class RoundConfig:
     def clip_range(self) -> float:
         """Clipping range c: values are clipped to [-c, c]."""
         return self.clip_range_micros / 1_000_000
+
+    @property
+    def min_roster(self) -> int:
+        """Smallest roster postRoster accepts: max(minParticipants, threshold + 1)."""
+        return min_roster(self.min_participants, self.threshold)
+
+    @property
+    def min_survivors(self) -> int:
+        """Fewest survivors finalize accepts: max(minParticipants, threshold)."""
+        return min_survivors(self.min_participants, self.threshold)
+
+    def secagg_params(self) -> SecAggParams:
+        """The secagg parameters of a round with this config (ConfigError if unusable)."""
+        return SecAggParams(
+            neighbours=self.neighbours,
+            threshold=self.threshold,
+            clip_range=self.clip_range,
+            quant_bits=self.quant_bits,
+            max_weight=self.max_weight,
+        )
 
     def as_tuple(self) -> tuple[int, ...]:
         """ABI form (a tuple in Solidity field order)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -44,25 +45,19 @@ def run(
     """Serve the coordinator API and blob store; with --rounds, run that many rounds."""
     import uvicorn
 
-    from fedledger.chain.accounts import mnemonic_accounts
     from fedledger.chain.backend import RpcChain
     from fedledger.chain.deploy import Deployment
+    from fedledger.coordinator.api.app import create_app
     from fedledger.coordinator.round import RoundCoordinator
-    from fedledger.coordinator.service import create_app
     from fedledger.coordinator.settings import ServiceSettings
-    from fedledger.coordinator.spec import ModelSpec, StageDurations
+    from fedledger.coordinator.spec import StageDurations
     from fedledger.fl.datasets import load_dataset
     from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
     from fedledger.fl.train import evaluate
-    from fedledger.node.runner import read_key_file
+    from fedledger.protocol.model import ModelSpec
     from fedledger.store import FilesystemBlobStore
 
-    if (aggregator_key_file is None) == (aggregator_index is None):
-        raise ConfigError("give exactly one of --aggregator-key-file or --aggregator-index")
-    if aggregator_key_file is not None:
-        aggregator = read_key_file(aggregator_key_file)
-    else:
-        aggregator = mnemonic_accounts(n=int(aggregator_index or 0) + 1)[-1]
+    aggregator = _aggregator(aggregator_key_file, aggregator_index)
     record = Deployment.load(deployment)
     backend = RpcChain(rpc)
     data = load_dataset(dataset, seed=seed)
@@ -97,6 +92,18 @@ def run(
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         coordinator.close()
+
+
+def _aggregator(key_file: Path | None, index: int | None) -> Any:
+    """The aggregator account from --aggregator-key-file or --aggregator-index (exactly one)."""
+    from fedledger.chain.accounts import mnemonic_accounts
+    from fedledger.node.runner import read_key_file
+
+    if (key_file is None) == (index is None):
+        raise ConfigError("give exactly one of --aggregator-key-file or --aggregator-index")
+    if key_file is not None:
+        return read_key_file(key_file)
+    return mnemonic_accounts(n=int(index or 0) + 1)[-1]
 
 
 def register(app: typer.Typer) -> None:
