@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 import pytest
-from audit_helpers import Publication, RoundRun, run_round
 
 from fedledger.audit.verify import CHAIN_CHECKS, AuditReport, verify_round_from_chain
 from fedledger.encoding import canonical_json, from_canonical_json, sha256
@@ -15,6 +14,7 @@ from fedledger.secagg import decode_vector, encode_vector
 from fedledger.secagg.crypto.keys import KeyPair
 from fedledger.secagg.verify import CHECKS as SECAGG_CHECKS
 from fedledger.store import FilesystemBlobStore
+from tests.support.audit import Publication, RoundRun, run_round
 
 
 def audit(world, run: RoundRun) -> AuditReport:
