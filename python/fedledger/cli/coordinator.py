@@ -18,7 +18,10 @@ def run(
     deployment: Path = typer.Option(..., help="Deployment record (fedledger deploy --out)."),
     state_dir: Path = typer.Option(..., help="Where rounds are journaled (resumed on restart)."),
     aggregator_key_file: Path | None = typer.Option(
-        None, help="File with the aggregator's private key (0x-hex)."
+        None, help="Aggregator key: keystore v3 file (or a 0x-hex line, devnets only)."
+    ),
+    password_file: Path | None = typer.Option(
+        None, help="Keystore password file (else $FEDLEDGER_KEY_PASSWORD, else a prompt)."
     ),
     aggregator_index: int | None = typer.Option(
         None, help="Use account N of the devnet test mnemonic as aggregator (devnets only)."
@@ -60,7 +63,7 @@ def run(
     if (aggregator_key_file is None) == (aggregator_index is None):
         raise ConfigError("give exactly one of --aggregator-key-file or --aggregator-index")
     if aggregator_key_file is not None:
-        aggregator = read_key_file(aggregator_key_file)
+        aggregator = read_key_file(aggregator_key_file, password_file=password_file)
     else:
         aggregator = mnemonic_accounts(n=int(aggregator_index or 0) + 1)[-1]
     record = Deployment.load(deployment)
