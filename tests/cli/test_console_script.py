@@ -88,3 +88,25 @@ def test_a_keystore_without_any_password_source_says_how_to_give_one(tmp_path: P
     assert result.returncode == 1
     assert "--password-file" in result.stderr and PASSWORD_ENV in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("password", "error"),
+    [("right", "deployment record"), ("wrong", "wrong password")],
+    ids=["decrypts-then-reads-the-deployment", "wrong-password"],
+)
+def test_coordinator_reads_an_encrypted_aggregator_key_with_a_password_file(
+    tmp_path: Path, password: str, error: str
+) -> None:
+    key, pw = tmp_path / "aggregator.json", tmp_path / "pw"
+    write_keystore(key, Account.create(), "right")
+    pw.write_text(password + "\n")
+
+    result = _run(
+        "coordinator", "run", "--rpc", "http://127.0.0.1:9",
+        "--deployment", str(tmp_path / "none.json"), "--state-dir", str(tmp_path / "state"),
+        "--aggregator-key-file", str(key), "--password-file", str(pw),
+    )  # fmt: skip
+
+    assert result.returncode == 1
+    assert error in result.stderr and len(result.stderr.strip().splitlines()) == 1
