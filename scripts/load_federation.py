@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/load_federation.py --nodes 50 --rounds 3
 
-Runs `coordinator.federation.run_federation` (anvil, deploy, coordinator process, N node
+Runs `sim.federation.run_federation` (anvil, deploy, coordinator process, N node
 processes; logreg on digits, 1 local epoch) while a sampler thread reads the RSS of every
 descendant process from /proc once a second. Prints JSON: wall time of each round and of
 each stage (from the coordinator's published round reports), outcome and verification of

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from chain_helpers import GENESIS, TEST_CONFIG, TOKEN, World, reverts
 from eth_utils import keccak
 
 from fedledger.chain import ProposalState, RoundParamsClient, VoteType
 from fedledger.chain.deploy import _creation_code
 from fedledger.chain.tx import deploy_contract
+from tests.support.chain import GENESIS, TEST_CONFIG, TOKEN, World, reverts
 
 
 def _own_params(world: World) -> RoundParamsClient:

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from chain_helpers import GENESIS, TEST_CONFIG, TOKEN, TREASURY, World, reverts
 from eth_abi import encode
 from eth_utils import keccak
 
 from fedledger.chain import Stage, commitment_slot, fetch_events
+from tests.support.chain import GENESIS, TEST_CONFIG, TOKEN, TREASURY, World, reverts
 
 H = b"\x01" * 32  # initial model hash used by World.open_round
 

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chain_helpers import (
+from eth_utils import keccak
+
+from fedledger.chain import GovernorClient, SlashReason, Stage
+from tests.support.chain import (
     GENESIS,
     TEST_CONFIG,
     TOKEN,
@@ -14,9 +17,6 @@ from chain_helpers import (
     pass_proposal,
     reverts,
 )
-from eth_utils import keccak
-
-from fedledger.chain import GovernorClient, SlashReason, Stage
 
 ZERO = "0x" + "00" * 20
 REVEAL = b"\x08" * 32

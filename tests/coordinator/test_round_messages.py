@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,6 @@ from fedledger.secagg.constants import MASKED_INPUT, SHARE_KEYS
 from fedledger.secagg.messages import KeyBundle, ShareKeysMessage
 from fedledger.secagg.params import RoundContext
 from fedledger.sim.simulation import Simulation
-from sim_helpers import quick_sim
 
 CONFIG = DEFAULT_ROUND_CONFIG.replace(
     neighbours=4, threshold=3, reward_per_contribution=0, reward_cap=0, slash_bps=0
@@ -30,8 +29,8 @@ CONFIG = DEFAULT_ROUND_CONFIG.replace(
 
 
 @pytest.fixture
-def sim(tmp_path: Path) -> Iterator[Simulation]:
-    s = quick_sim(tmp_path / "sim", participants=5, round_config=CONFIG, verify=False)
+def sim(new_sim: Callable[..., Simulation], tmp_path: Path) -> Iterator[Simulation]:
+    s = new_sim(tmp_path / "sim", participants=5, round_config=CONFIG, verify=False)
     try:
         yield s
     finally:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chain_helpers import TEST_CONFIG, World, reverts
 from eth_utils import keccak
 
 from fedledger.chain import GovernorClient, SlashReason, VoteType
+from tests.support.chain import TEST_CONFIG, World, reverts
 
 ZERO32 = "0x" + "00" * 32
 

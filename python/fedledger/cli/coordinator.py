@@ -19,7 +19,10 @@ def run(
     deployment: Path = typer.Option(..., help="Deployment record (fedledger deploy --out)."),
     state_dir: Path = typer.Option(..., help="Where rounds are journaled (resumed on restart)."),
     aggregator_key_file: Path | None = typer.Option(
-        None, help="File with the aggregator's private key (0x-hex)."
+        None, help="Aggregator key: keystore v3 file (or a 0x-hex line, devnets only)."
+    ),
+    password_file: Path | None = typer.Option(
+        None, help="Keystore password file (else $FEDLEDGER_KEY_PASSWORD, else a prompt)."
     ),
     aggregator_index: int | None = typer.Option(
         None, help="Use account N of the devnet test mnemonic as aggregator (devnets only)."
@@ -57,7 +60,7 @@ def run(
     from fedledger.protocol.model import ModelSpec
     from fedledger.store import FilesystemBlobStore
 
-    aggregator = _aggregator(aggregator_key_file, aggregator_index)
+    aggregator = _aggregator(aggregator_key_file, aggregator_index, password_file)
     record = Deployment.load(deployment)
     backend = RpcChain(rpc)
     data = load_dataset(dataset, seed=seed)
@@ -94,15 +97,15 @@ def run(
         coordinator.close()
 
 
-def _aggregator(key_file: Path | None, index: int | None) -> Any:
+def _aggregator(key_file: Path | None, index: int | None, password_file: Path | None) -> Any:
     """The aggregator account from --aggregator-key-file or --aggregator-index (exactly one)."""
     from fedledger.chain.accounts import mnemonic_accounts
-    from fedledger.node.runner import read_key_file
+    from fedledger.chain.keystore import load_account
 
     if (key_file is None) == (index is None):
         raise ConfigError("give exactly one of --aggregator-key-file or --aggregator-index")
     if key_file is not None:
-        return read_key_file(key_file)
+        return load_account(key_file, password_file=password_file)
     return mnemonic_accounts(n=int(index or 0) + 1)[-1]
 
 

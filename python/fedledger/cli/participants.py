@@ -26,20 +26,35 @@ participants_app = typer.Typer(
 
 @participants_app.command("keygen")
 def keygen(
-    out: Path = typer.Option(..., "--out", help="Write the new 0x-hex private key here (0600)."),
+    out: Path = typer.Option(..., "--out", help="Write the new key here (0600)."),
+    password_file: Path | None = typer.Option(
+        None,
+        "--password-file",
+        help="Encrypt with this file's password (else $FEDLEDGER_KEY_PASSWORD, else a prompt).",
+    ),
+    plaintext: bool = typer.Option(
+        False,
+        "--plaintext",
+        help="Write the key unencrypted as 0x-hex: for devnet test keys only.",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing key file."),
 ) -> None:
-    """Make a fresh participant key (from the OS's CSPRNG) and print its address."""
+    """Make a fresh participant key (OS CSPRNG) as a keystore v3 file; print its address."""
     from eth_account import Account
+
+    from fedledger.chain.keystore import read_password, write_keystore, write_plaintext_key
 
     if out.exists() and not force:
         raise ConfigError(f"key file {out}: already exists (use --force to overwrite)")
+    if plaintext and password_file is not None:
+        raise ConfigError("keygen: --plaintext writes no password; drop --password-file")
     account = Account.create()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.touch(mode=0o600, exist_ok=True)
-    out.chmod(0o600)
-    out.write_text("0x" + bytes(account.key).hex() + "\n")
-    echo_json({"address": account.address, "keyFile": str(out)})
+    if plaintext:
+        write_plaintext_key(out, account)
+    else:
+        password = read_password(password_file, what=f"new key file {out}", confirm=True)
+        write_keystore(out, account, password)
+    echo_json({"address": account.address, "keyFile": str(out), "encrypted": not plaintext})
 
 
 @participants_app.command("register")

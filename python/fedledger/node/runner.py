@@ -8,12 +8,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
 from fedledger.chain import derive_accounts
 from fedledger.chain.backend import ChainBackend, RpcChain
 from fedledger.chain.deploy import Contracts, Deployment
+from fedledger.chain.keystore import load_account
 from fedledger.errors import ConfigError, FedledgerError
 from fedledger.fl.partition import ParticipantData, load_participant_data
 from fedledger.fl.train import TrainConfig
@@ -62,21 +62,12 @@ def load_key(settings: NodeSettings) -> LocalAccount:
     if settings.key_index is not None:
         # The public devnet keys (sim.devnet_setup.devnet_participants derives the same).
         return derive_accounts(settings.key_seed.encode(), settings.key_index + 1)[-1]
-    return read_key_file(Path(settings.key_file or ""))
+    return read_key_file(Path(settings.key_file or ""), password_file=settings.password_file)
 
 
-def read_key_file(path: Path) -> LocalAccount:
-    """An account from a file holding a 0x-hex private key; ConfigError naming the file."""
-    try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        raise ConfigError(f"key file {path}: not found") from None
-    except OSError as exc:
-        raise ConfigError(f"key file {path}: unreadable ({exc.strerror})") from None
-    try:
-        return Account.from_key(text)
-    except Exception:
-        raise ConfigError(f"key file {path}: not a 32-byte hex private key") from None
+def read_key_file(path: Path, *, password_file: Path | None = None) -> LocalAccount:
+    """An account from a keystore v3 file or a devnet 0x-hex key; ConfigError naming the file."""
+    return load_account(path, password_file=password_file)
 
 
 def check_coordinator(

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG
 from fedledger.sim.simulation import Simulation
-from sim_helpers import GarbageShares, quick_sim
+from tests.support.sim import GarbageShares, quick_sim
 
 TOKEN = 10**18
 STAKE = 100 * TOKEN

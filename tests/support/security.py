@@ -6,7 +6,7 @@ from pathlib import Path
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG
 from fedledger.sim.simulation import Simulation
-from sim_helpers import quick_sim
+from tests.support.sim import quick_sim
 
 N = 6
 MAX_BODY = 64 * 1024
