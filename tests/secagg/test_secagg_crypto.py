@@ -45,6 +45,48 @@ def test_fewer_than_t_shares_do_not_reconstruct():
         assert shamir.interpolate_at(points, 0) != int.from_bytes(secret, "big")
 
 
+def _naive_lagrange(points: list[tuple[int, int]], x: int) -> int:
+    """The textbook O(t^2) Lagrange formula, one modular inverse per basis polynomial."""
+    p = shamir.PRIME
+    value = 0
+    for i, (xi, yi) in enumerate(points):
+        num, den = 1, 1
+        for j, (xj, _) in enumerate(points):
+            if j != i:
+                num = num * (x - xj) % p
+                den = den * (xi - xj) % p
+        value = (value + yi * num * pow(den, -1, p)) % p
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    xs=st.lists(
+        st.one_of(st.integers(1, 2000), st.integers(1, shamir.PRIME - 1)),
+        min_size=1,
+        max_size=20,
+        unique=True,
+    ),
+    data=st.data(),
+)
+def test_interpolant_equals_the_textbook_lagrange_formula_everywhere(xs, data):
+    ys = data.draw(st.lists(st.integers(0, shamir.PRIME - 1), min_size=len(xs), max_size=len(xs)))
+    at = data.draw(st.one_of(st.sampled_from(xs), st.integers(-(2**300), 2**300)))
+    points = list(zip(xs, ys, strict=True))
+    assert shamir.Interpolant(points)(at) == _naive_lagrange(points, at)
+    assert shamir.interpolate_at(points, at) == _naive_lagrange(points, at)
+
+
+def test_interpolant_through_t_shares_reproduces_every_other_share():
+    secret = os.urandom(32)
+    xs = list(range(3, 35))
+    ys = shamir.share(secret, xs, 17)
+    poly = shamir.Interpolant(list(zip(xs[5:22], ys[5:22], strict=True)))
+    assert poly(0) == int.from_bytes(secret, "big")
+    assert [poly(x) for x in xs] == ys
+    assert poly(xs[0]) != (ys[0] + 1) % shamir.PRIME
+
+
 def test_the_all_ff_secret_fits_the_field():
     secret = b"\xff" * 32
     ys = shamir.share(secret, [1, 2, 3], 2)

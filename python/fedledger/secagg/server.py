@@ -119,16 +119,19 @@ def reconstruct_secret(
     order = sorted(points, key=lambda r: points[r][0])
 
     def attempt(subset: tuple[str, ...]) -> tuple[bytes, frozenset[str]] | None:
+        # One interpolant per subset: the secret at 0 and every other share's check are
+        # O(t) each, so verifying all k shares costs O(k t).
         try:
-            secret = shamir.combine([points[r] for r in subset])
+            poly = shamir.Interpolant([points[r] for r in subset])
         except ValueError:
             return None
+        value = poly(0)
+        if value >= 1 << 256:
+            return None
+        secret = value.to_bytes(32, "big")
         if not is_valid(secret):
             return None
-        basis = [points[r] for r in subset]
-        agree = frozenset(
-            r for r in order if shamir.interpolate_at(basis, points[r][0]) == points[r][1]
-        )
+        agree = frozenset(r for r in order if poly(points[r][0]) == points[r][1])
         return secret, agree
 
     first = attempt(tuple(order[:threshold]))
