@@ -86,7 +86,8 @@ def recompute_aggregate(
     mask u added, sign(u,v) * PRG(s_uv), is regenerated from X25519(s_v^SK, s_u^PK)
     and removed.
     """
-    surv = [a for a in addresses if a in set(survivors)]
+    wanted = set(survivors)
+    surv = [a for a in addresses if a in wanted]
     surv_set = set(surv)
     dangling: list[tuple[bytes, int]] = []
     for v, sk in mask_keys.items():
