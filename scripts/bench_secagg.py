@@ -58,14 +58,16 @@ PRG_KEY_BYTES: int = getattr(prg, "PRG_KEY_BYTES", 32)
 SCRATCH = 1 << 17  # bytes per keystream chunk: stays in L2
 
 
-def best(fn: Callable[[], Any], repeats: int) -> float:
-    """Minimum wall time of fn() over `repeats` runs, in seconds."""
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def timed(fn: Callable[[], Any]) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def best_pair(fn: Callable[[], Any], limit: Callable[[], Any], repeats: int) -> tuple[float, float]:
+    """Best times of fn and of its limit, run alternately so both see the same machine load."""
+    pairs = [(timed(fn), timed(limit)) for _ in range(repeats)]
+    return min(p[0] for p in pairs), min(p[1] for p in pairs)
 
 
 def keystream(streams: int, nbytes: int) -> Callable[[], None]:
@@ -123,6 +125,7 @@ class Round:
     seed: bytes
     server: SecAggServer
     client_seconds: list[float]
+    client_limit_seconds: list[float]
     commitments: dict[str, Commitment]
     blobs: dict[str, bytes]
     old_model: bytes
@@ -152,7 +155,8 @@ def drive_round(n: int, d: int, k: int, t: int, dropout: float) -> Round:
     dropped = roster.addresses[:: max(1, n // n_drop)][:n_drop] if n_drop else []
     rng = np.random.default_rng(n)
     delta = rng.uniform(-1, 1, d).astype(np.float32)
-    commitments, blobs, seconds = {}, {}, []
+    commitments, blobs, seconds, limits = {}, {}, [], []
+    stream, digest = keystream(k + 1, 4 * length), hashes([bytes(4 * length + 128)])
     for a in roster.addresses:
         if a in dropped:
             continue
@@ -160,6 +164,7 @@ def drive_round(n: int, d: int, k: int, t: int, dropout: float) -> Round:
         x = quantize(delta, 100, params)
         msg = clients[a].masked_input(x, inbox[a])
         seconds.append(time.perf_counter() - t0)
+        limits.append(timed(stream) + timed(digest))  # interleaved: same machine load
         commitments[a] = Commitment(msg.masked_hash, msg.seed_commitment)
         blobs[msg.masked_hash.hex()] = msg.vector
         server.add_masked_input(a, msg.vector, commitments[a])
@@ -172,6 +177,7 @@ def drive_round(n: int, d: int, k: int, t: int, dropout: float) -> Round:
         seed,
         server,
         seconds,
+        limits,
         commitments,
         blobs,
         old_model,
@@ -192,8 +198,7 @@ def bench_round(n: int, d: int, k: int, t: int, dropout: float, repeats: int) ->
             d=d,
             k=k,
             seconds=min(rnd.client_seconds),
-            limit=best(keystream(k + 1, 4 * length), repeats)
-            + best(hashes(blob_list[:1]), repeats),
+            limit=min(rnd.client_limit_seconds),
             limit_parts="keystream of k+1 streams + sha256 of the blob",
             samples=len(rnd.client_seconds),
         )
@@ -210,16 +215,15 @@ def bench_round(n: int, d: int, k: int, t: int, dropout: float, repeats: int) ->
     )
     streams = len(survivors) + dangling
     vectors = [np.frombuffer(b, dtype=np.uint32, offset=128) for b in blob_list]
-    server_limit = best(keystream(streams, 4 * length), repeats) + best(
-        uint32_sum(vectors), repeats
-    )
+    stream, vector_sum = keystream(streams, 4 * length), uint32_sum(vectors)
+    close_seconds, server_limit = best_pair(close, lambda: (stream(), vector_sum()), repeats)
     out.append(
         stage(
             "server_close_unmask",
             n=n,
             d=d,
             k=k,
-            seconds=best(close, repeats),
+            seconds=close_seconds,
             limit=server_limit,
             limit_parts="keystream of survivors + dangling pairs + uint32 sum of survivors",
             t=t,
@@ -254,14 +258,19 @@ def bench_round(n: int, d: int, k: int, t: int, dropout: float, repeats: int) ->
         raise SystemExit(f"verify_round failed on the benchmark round: {report}")
     all_blobs = [*blob_list, result.aggregate_blob, rnd.old_model, new_model]
     all_blobs += [transcript.roster, transcript.reveal]
-    verify_limit = best(hashes(all_blobs), repeats) + server_limit
+    digests = hashes(all_blobs)
+    verify_seconds, verify_limit = best_pair(
+        lambda: verify_round(transcript),
+        lambda: (digests(), stream(), vector_sum()),
+        max(3, repeats // 2),
+    )
     out.append(
         stage(
             "verify_round",
             n=n,
             d=d,
             k=k,
-            seconds=best(lambda: verify_round(transcript), max(2, repeats // 2)),
+            seconds=verify_seconds,
             limit=verify_limit,
             limit_parts="sha256 of every blob + the server's keystream and sum",
             t=t,
@@ -317,14 +326,16 @@ def bench_shamir(k: int, t: int, repeats: int) -> list[dict]:
         acc = acc * inv % p
 
     r = repeats * 30
+    split = best_pair(lambda: shamir.share(secret, xs, t), split_floor, r)
+    rec = best_pair(reconstruct, combine_floor, r)
     return [
         stage(
             "shamir_split",
             n=k,
             d=0,
             k=k,
-            seconds=best(lambda: shamir.share(secret, xs, t), r),
-            limit=best(split_floor, r),
+            seconds=split[0],
+            limit=split[1],
             limit_parts="t-1 random field elements + k*t multiply-adds",
             t=t,
         ),
@@ -333,8 +344,8 @@ def bench_shamir(k: int, t: int, repeats: int) -> list[dict]:
             n=k,
             d=0,
             k=k,
-            seconds=best(reconstruct, r),
-            limit=best(combine_floor, r),
+            seconds=rec[0],
+            limit=rec[1],
             limit_parts="one inversion + t multiply-adds (interpolation at 0, no verification)",
             t=t,
         ),

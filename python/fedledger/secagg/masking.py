@@ -15,7 +15,7 @@ from fedledger.secagg.crypto.kdf import (
     hkdf_sha256,
     pair_info,
 )
-from fedledger.secagg.crypto.keys import x25519
+from fedledger.secagg.crypto.keys import x25519, x25519_many
 from fedledger.secagg.crypto.prg import fold_streams
 from fedledger.secagg.params import RoundContext
 
@@ -47,10 +47,11 @@ def apply_masks(
     x: np.ndarray, self_seed: bytes, pairwise: Iterable[tuple[bytes, int]]
 ) -> np.ndarray:
     """y = x + PRG(b) + sum(sign * PRG(s_uv)) mod 2^32, as a new uint32 vector."""
-    y = np.array(x, dtype=np.uint32, copy=True)
+    x = np.asarray(x, dtype=np.uint32)
+    y = np.empty_like(x)
     terms = [(self_seed, PRG_SELF_INFO, 1)]
     terms += [(seed, PRG_PAIRWISE_INFO, sign) for seed, sign in pairwise]
-    fold_streams(y, terms)
+    fold_streams(y, terms, initial=x)
     return y
 
 
@@ -91,10 +92,11 @@ def recompute_aggregate(
     surv_set = set(surv)
     dangling: list[tuple[bytes, int]] = []
     for v, sk in mask_keys.items():
-        for u in neighbours[v]:
-            if u in surv_set:
-                seed = pairwise_seed(ctx, sk, mask_keys_public[u], v, u)
-                dangling.append((seed, pair_sign(u, v)))
+        peers = [u for u in neighbours[v] if u in surv_set]
+        shared = x25519_many(sk, [mask_keys_public[u] for u in peers])  # sk loaded once
+        for u, secret in zip(peers, shared, strict=True):
+            seed = hkdf_sha256(secret, pair_info(PAIRWISE_INFO, a=v, b=u, **ctx.fields()))
+            dangling.append((seed, pair_sign(u, v)))
     return unmask_sum(
         (vectors[u] for u in surv), (self_mask_seeds[u] for u in surv), dangling, length
     )

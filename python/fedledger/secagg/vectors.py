@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+from functools import lru_cache
 
 import numpy as np
 
@@ -24,9 +25,8 @@ def encode_vector(vector: np.ndarray) -> bytes:
         raise VectorFormatError("vector must be a 1-D numpy array")
     if vector.dtype != np.dtype("<u4"):
         raise VectorFormatError(f"vector dtype must be <u4 (uint32), got {vector.dtype}")
-    buf = io.BytesIO()
-    np.save(buf, np.ascontiguousarray(vector), allow_pickle=False)
-    return buf.getvalue()
+    # numpy.save's bytes, built with one copy of the data (save would copy it twice).
+    return b"".join((_header(vector.size), memoryview(np.ascontiguousarray(vector))))
 
 
 def decode_vector(blob: bytes, *, length: int | None = None) -> np.ndarray:
@@ -65,6 +65,7 @@ def decode_vector(blob: bytes, *, length: int | None = None) -> np.ndarray:
     return np.frombuffer(blob, dtype="<u4", count=count, offset=start)
 
 
+@lru_cache(maxsize=64)
 def _header(count: int) -> bytes:
     buf = io.BytesIO()
     header = {"descr": "<u4", "fortran_order": False, "shape": (count,)}

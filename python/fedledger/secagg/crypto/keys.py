@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,7 @@ __all__ = [
     "sign_bundle",
     "sign_typed",
     "x25519",
+    "x25519_many",
 ]
 
 EIP712_DOMAIN_NAME = "fedledger"
@@ -75,6 +77,12 @@ def x25519(private: bytes, peer_public: bytes) -> bytes:
     """The raw X25519 shared secret; ValueError for a low-order (all-zero result) peer key."""
     sk = X25519PrivateKey.from_private_bytes(private)
     return sk.exchange(X25519PublicKey.from_public_bytes(peer_public))
+
+
+def x25519_many(private: bytes, peer_publics: Sequence[bytes]) -> list[bytes]:
+    """x25519(private, peer) for every peer, loading the private key once."""
+    sk = X25519PrivateKey.from_private_bytes(private)
+    return [sk.exchange(X25519PublicKey.from_public_bytes(pk)) for pk in peer_publics]
 
 
 def eip712_message(

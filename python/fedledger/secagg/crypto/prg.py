@@ -38,9 +38,12 @@ def fold_streams(
     terms: Sequence[tuple[bytes, bytes, int]],
     *,
     vectors: Iterable[np.ndarray] = (),
+    initial: np.ndarray | None = None,
 ) -> None:
     """acc += sum(vectors) + sum(sign * PRG(seed, info)) mod 2^32, in place.
 
+    With `initial`, acc's old contents are ignored and `initial` is copied in first
+    (chunk by chunk, so a masked copy of a vector costs no extra pass over memory).
     Works chunk by chunk with every stream's AES-CTR state kept open, so each chunk of
     the accumulator is loaded once and all keystreams are added while it is in cache;
     each stream is still generated exactly once (the counter carries across chunks).
@@ -58,6 +61,8 @@ def fold_streams(
     for start in range(0, length, chunk):
         m = min(chunk, length - start)
         part = acc[start : start + m]
+        if initial is not None:
+            np.copyto(part, initial[start : start + m])
         for v in vectors:
             np.add(part, v[start : start + m], out=part)
         ks = scratch[:m]
