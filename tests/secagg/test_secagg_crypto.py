@@ -277,3 +277,79 @@ def test_a_malformed_bundle_names_its_field():
         KeyBundle(1, "0x" + "11" * 20, b"\x00" * 32, b"\x00" * 31, b"\x00" * 65)
     with pytest.raises(ProtocolError, match="participant"):
         KeyBundle(1, "not an address", b"\x00" * 32, b"\x00" * 32, b"\x00" * 65)
+
+
+# -- EIP-712 digests ---------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    chain_id=st.integers(1, 2**256 - 1),
+    round_id=st.integers(0, 2**256 - 1),
+    raw=st.lists(st.binary(min_size=20, max_size=20), min_size=2, max_size=2),
+    key=st.binary(min_size=32, max_size=32),
+    stage=st.text(max_size=20),
+)
+def test_typed_signable_equals_eth_accounts_encoder(chain_id, round_id, raw, key, stage):
+    from eth_account.messages import encode_typed_data
+    from eth_utils import to_checksum_address
+
+    from fedledger.secagg.crypto.keys import bundle_typed_data, eip712_message, typed_signable
+
+    contract, participant = (to_checksum_address(r) for r in raw)
+    messages = [
+        bundle_typed_data(
+            chain_id=chain_id,
+            contract=contract,
+            round_id=round_id,
+            participant=participant,
+            channel_key=key,
+            mask_key=key[::-1],
+        ),
+        eip712_message(
+            "SignedMessage",
+            [("round", "uint256"), ("stage", "string"), ("signer", "address"), ("h", "bytes32")],
+            {"round": round_id, "stage": stage, "signer": participant, "h": key},
+            chain_id=chain_id,
+            contract=contract,
+        ),
+    ]
+    for message in messages:
+        assert typed_signable(message) == encode_typed_data(full_message=message)
+
+
+def test_typed_signable_hands_nested_or_unusual_messages_to_eth_account():
+    from eth_account.messages import encode_typed_data
+
+    from fedledger.secagg.crypto.keys import eip712_message, typed_signable
+
+    lower = eip712_message(
+        "Note",
+        [("who", "address"), ("tags", "uint8[]")],
+        {"who": "0x" + "ab" * 20, "tags": [1, 2]},
+        chain_id=1,
+        contract="0x" + "11" * 20,
+    )
+    assert typed_signable(lower) == encode_typed_data(full_message=lower)
+
+
+def test_fedledger_messages_are_hashed_without_eth_accounts_generic_encoder(monkeypatch):
+    from eth_account.messages import encode_typed_data
+
+    from fedledger.secagg.crypto import keys
+
+    message = keys.bundle_typed_data(
+        chain_id=31337,
+        contract=CONTRACT,
+        round_id=3,
+        participant=A,
+        channel_key=bytes(32),
+        mask_key=b"\x01" * 32,
+    )
+    expected = encode_typed_data(full_message=message)
+
+    def refuse(**_: object) -> None:
+        raise AssertionError("generic encoder used")
+
+    monkeypatch.setattr(keys, "encode_typed_data", refuse)
+    assert keys.typed_signable(message) == expected

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from typing import Any
-
-from eth_utils import is_address, to_checksum_address
 
 from fedledger.encoding import canonical_json, from_canonical_json, sha256, to_hex
 from fedledger.errors import FedledgerError, ProtocolError
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto.kdf import address_bytes
 from fedledger.secagg.crypto.keys import (
+    checksum_address,
     eip712_message,
     recover_bundle_signer,
     recover_typed_signer,
@@ -54,15 +52,10 @@ def check_address(stage: str, name: str, value: Any) -> str:
     Each distinct string is checksummed (keccak) once per process: a round sees the same
     few hundred addresses thousands of times.
     """
-    checked = _checksummed(value) if isinstance(value, str) and len(value) in (40, 42) else None
+    checked = checksum_address(value) if isinstance(value, str) and len(value) in (40, 42) else None
     if checked is None:
         raise ProtocolError(stage, name, f"not an Ethereum address: {value!r}")
     return checked
-
-
-@lru_cache(maxsize=1 << 16)
-def _checksummed(value: str) -> str | None:
-    return str(to_checksum_address(value)) if is_address(value) else None
 
 
 def sort_addresses(addresses: Iterable[str]) -> list[str]:

@@ -24,7 +24,7 @@ class DecodedSum:
 
 def local_rng() -> np.random.Generator:
     """A private generator for stochastic rounding, seeded from os.urandom (not a mask RNG)."""
-    return np.random.Generator(np.random.PCG64(int.from_bytes(os.urandom(32), "big")))
+    return np.random.Generator(np.random.SFC64(int.from_bytes(os.urandom(32), "big")))
 
 
 # Coordinates per chunk: the float64 scratch (value and noise) stays in L2.
