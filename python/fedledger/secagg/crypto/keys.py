@@ -116,7 +116,7 @@ def eip712_message(
             "name": EIP712_DOMAIN_NAME,
             "version": EIP712_DOMAIN_VERSION,
             "chainId": chain_id,
-            "verifyingContract": to_checksum_address(contract),
+            "verifyingContract": _eip55(contract),
         },
         "message": message,
     }
@@ -142,7 +142,7 @@ def bundle_typed_data(
         ],
         {
             "round": round_id,
-            "participant": to_checksum_address(participant),
+            "participant": _eip55(participant),
             "channelKey": channel_key,
             "maskKey": mask_key,
         },
@@ -155,6 +155,12 @@ def bundle_typed_data(
 def checksum_address(value: str) -> str | None:
     """`value` in EIP-55 form, None if it is not an address; each string is hashed once."""
     return str(to_checksum_address(value)) if is_address(value) else None
+
+
+def _eip55(value: Any) -> str:
+    """to_checksum_address, cached for strings (ValueError for a non-address, as before)."""
+    checked = checksum_address(value) if isinstance(value, str) else None
+    return checked if checked is not None else str(to_checksum_address(value))
 
 
 def typed_signable(message: dict[str, Any]) -> SignableMessage:
