@@ -352,12 +352,17 @@ class SecAggServer:
         evidence: dict[str, list[BadShare]] = {}
         t = self.params.threshold
 
+        # Shares by (kind, owner), responders in arrival order: one pass over all responses
+        # instead of one per secret.
+        held: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
+        for r, resp in self._responses.items():
+            for kind, shares in (("b", resp.self_mask_shares), ("s", resp.mask_key_shares)):
+                for owner, raw in shares.items():
+                    held.setdefault((kind, owner), []).append((r, raw))
+
         def gather(owner: str, kind: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
             points, malformed = {}, []
-            for r, resp in self._responses.items():
-                raw = (resp.self_mask_shares if kind == "b" else resp.mask_key_shares).get(owner)
-                if raw is None:
-                    continue
+            for r, raw in held.get((kind, owner), ()):
                 try:
                     y = shamir.share_from_bytes(raw)
                 except ValueError as exc:
