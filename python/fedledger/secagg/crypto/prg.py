@@ -65,13 +65,10 @@ def fold_streams(
             np.copyto(part, initial[start : start + m])
         for v in vectors:
             np.add(part, v[start : start + m], out=part)
-        ks = scratch[:m]
+        ks, plain = scratch[:m], zeros[: 4 * m]
         for encryptor, sign in encryptors:
-            encryptor.update_into(zeros[: 4 * m], raw)
-            if sign > 0:
-                np.add(part, ks, out=part)
-            else:
-                np.subtract(part, ks, out=part)
+            encryptor.update_into(plain, raw)
+            (np.add if sign > 0 else np.subtract)(part, ks, out=part)
 
 
 class MaskExpander:
