@@ -26,7 +26,7 @@ def encode_vector(vector: np.ndarray) -> bytes:
     if vector.dtype != np.dtype("<u4"):
         raise VectorFormatError(f"vector dtype must be <u4 (uint32), got {vector.dtype}")
     # numpy.save's bytes, built with one copy of the data (save would copy it twice).
-    return b"".join((_header(vector.size), memoryview(np.ascontiguousarray(vector))))
+    return b"".join((_header(vector.size), np.ascontiguousarray(vector).data))
 
 
 def decode_vector(blob: bytes, *, length: int | None = None) -> np.ndarray:
