@@ -4,8 +4,9 @@ Every stage is timed as a user pays for it, best of several repeats (the machine
 noisy), next to its limit measured in the same process:
 
 - client_stage: quantize + SecAggClient.masked_input (decrypt shares, mask, encode, hash, seed
-  commitment). Limit: the PRG keystream of the k + 1 streams a client adds plus sha256 of its
-  blob (the commitment it must send).
+  commitment). Limit: the PRG keystream of the k + 1 streams a client adds, the d uniform
+  doubles stochastic rounding must draw (raw generator fill), and sha256 of its blob (the
+  commitment it must send).
 - server_close_unmask: SecAggServer.close_unmask (reconstruct and verify every needed secret,
   blame, regenerate masks, sum, decode, reveal). Limit: the keystream of every stream the
   server must remove plus a plain uint32 sum of the survivors' vectors.
@@ -18,6 +19,8 @@ noisy), next to its limit measured in the same process:
 
 Keystream limits are generated the fastest way the PRG allows: AES-CTR into an L2-resident
 scratch buffer, chunk by chunk, with the protocol's key size (docs/protocol.md section 4.4).
+Each stage row lists its limit's parts (`limit_parts`, seconds), so a ratio against any
+subset of them can be recomputed from the JSON.
 """
 
 from __future__ import annotations
@@ -50,6 +53,7 @@ from fedledger.secagg import (
 )
 from fedledger.secagg.commitments import Commitment, seed_commitment
 from fedledger.secagg.crypto import prg, shamir
+from fedledger.secagg.quantize import local_rng
 from fedledger.secagg.server import reconstruct_secret
 from fedledger.secagg.transcript import PublicTranscript
 
@@ -64,10 +68,20 @@ def timed(fn: Callable[[], Any]) -> float:
     return time.perf_counter() - t0
 
 
-def best_pair(fn: Callable[[], Any], limit: Callable[[], Any], repeats: int) -> tuple[float, float]:
-    """Best times of fn and of its limit, run alternately so both see the same machine load."""
-    pairs = [(timed(fn), timed(limit)) for _ in range(repeats)]
-    return min(p[0] for p in pairs), min(p[1] for p in pairs)
+def best_parts(
+    fn: Callable[[], Any], parts: dict[str, Callable[[], Any]], repeats: int
+) -> tuple[float, dict[str, float]]:
+    """Best time of fn and of each part of its limit, run alternately (same machine load)."""
+    runs = [
+        (timed(fn), {name: timed(part) for name, part in parts.items()}) for _ in range(repeats)
+    ]
+    return min(r[0] for r in runs), {name: min(r[1][name] for r in runs) for name in parts}
+
+
+def noise(d: int) -> Callable[[], None]:
+    """d uniform doubles from the quantizer's generator (stochastic rounding must draw them)."""
+    rng, out = local_rng(), np.empty(d)
+    return lambda: rng.random(out=out)
 
 
 def keystream(streams: int, nbytes: int) -> Callable[[], None]:
@@ -104,7 +118,11 @@ def hashes(blobs: list[bytes]) -> Callable[[], None]:
     return run
 
 
-def stage(name: str, *, n: int, d: int, k: int, seconds: float, limit: float, **extra: Any) -> dict:
+def stage(
+    name: str, *, n: int, d: int, k: int, seconds: float, parts: dict[str, float], **extra: Any
+) -> dict:
+    """One stage's row; the limit is the sum of its parts, each listed (seconds)."""
+    limit = sum(parts.values())
     return {
         "name": name,
         "n": n,
@@ -113,6 +131,7 @@ def stage(name: str, *, n: int, d: int, k: int, seconds: float, limit: float, **
         "seconds": round(seconds, 6),
         "limit_seconds": round(limit, 6),
         "ratio": round(seconds / limit, 3),
+        "limit_parts": {name: round(v, 6) for name, v in parts.items()},
         **extra,
     }
 
@@ -125,7 +144,7 @@ class Round:
     seed: bytes
     server: SecAggServer
     client_seconds: list[float]
-    client_limit_seconds: list[float]
+    client_limits: list[dict[str, float]]
     commitments: dict[str, Commitment]
     blobs: dict[str, bytes]
     old_model: bytes
@@ -156,7 +175,11 @@ def drive_round(n: int, d: int, k: int, t: int, dropout: float) -> Round:
     rng = np.random.default_rng(n)
     delta = rng.uniform(-1, 1, d).astype(np.float32)
     commitments, blobs, seconds, limits = {}, {}, [], []
-    stream, digest = keystream(k + 1, 4 * length), hashes([bytes(4 * length + 128)])
+    parts = {
+        "keystream": keystream(k + 1, 4 * length),
+        "rounding_noise": noise(d),
+        "sha256": hashes([bytes(4 * length + 128)]),
+    }
     for a in roster.addresses:
         if a in dropped:
             continue
@@ -164,7 +187,7 @@ def drive_round(n: int, d: int, k: int, t: int, dropout: float) -> Round:
         x = quantize(delta, 100, params)
         msg = clients[a].masked_input(x, inbox[a])
         seconds.append(time.perf_counter() - t0)
-        limits.append(timed(stream) + timed(digest))  # interleaved: same machine load
+        limits.append({name: timed(part) for name, part in parts.items()})  # same load
         commitments[a] = Commitment(msg.masked_hash, msg.seed_commitment)
         blobs[msg.masked_hash.hex()] = msg.vector
         server.add_masked_input(a, msg.vector, commitments[a])
@@ -198,8 +221,10 @@ def bench_round(n: int, d: int, k: int, t: int, dropout: float, repeats: int) ->
             d=d,
             k=k,
             seconds=min(rnd.client_seconds),
-            limit=min(rnd.client_limit_seconds),
-            limit_parts="keystream of k+1 streams + sha256 of the blob",
+            parts={
+                name: min(lim[name] for lim in rnd.client_limits) for name in rnd.client_limits[0]
+            },
+            limit_note="keystream of the k+1 streams, d rounding-noise doubles, sha256 of the blob",
             samples=len(rnd.client_seconds),
         )
     ]
@@ -216,7 +241,9 @@ def bench_round(n: int, d: int, k: int, t: int, dropout: float, repeats: int) ->
     streams = len(survivors) + dangling
     vectors = [np.frombuffer(b, dtype=np.uint32, offset=128) for b in blob_list]
     stream, vector_sum = keystream(streams, 4 * length), uint32_sum(vectors)
-    close_seconds, server_limit = best_pair(close, lambda: (stream(), vector_sum()), repeats)
+    close_seconds, server_parts = best_parts(  # small d: cheap, so more tries at a quiet moment
+        close, {"keystream": stream, "uint32_sum": vector_sum}, repeats * (3 if d <= 10**5 else 1)
+    )
     out.append(
         stage(
             "server_close_unmask",
@@ -224,8 +251,8 @@ def bench_round(n: int, d: int, k: int, t: int, dropout: float, repeats: int) ->
             d=d,
             k=k,
             seconds=close_seconds,
-            limit=server_limit,
-            limit_parts="keystream of survivors + dangling pairs + uint32 sum of survivors",
+            parts=server_parts,
+            limit_note="keystream of survivors' and dangling pairs' masks + sum of survivors",
             t=t,
             dropout=dropout,
             streams=streams,
@@ -259,9 +286,9 @@ def bench_round(n: int, d: int, k: int, t: int, dropout: float, repeats: int) ->
     all_blobs = [*blob_list, result.aggregate_blob, rnd.old_model, new_model]
     all_blobs += [transcript.roster, transcript.reveal]
     digests = hashes(all_blobs)
-    verify_seconds, verify_limit = best_pair(
+    verify_seconds, verify_parts = best_parts(
         lambda: verify_round(transcript),
-        lambda: (digests(), stream(), vector_sum()),
+        {"sha256": digests, "keystream": stream, "uint32_sum": vector_sum},
         max(3, repeats // 2),
     )
     out.append(
@@ -271,8 +298,8 @@ def bench_round(n: int, d: int, k: int, t: int, dropout: float, repeats: int) ->
             d=d,
             k=k,
             seconds=verify_seconds,
-            limit=verify_limit,
-            limit_parts="sha256 of every blob + the server's keystream and sum",
+            parts=verify_parts,
+            limit_note="sha256 of every blob + the server's keystream and sum",
             t=t,
             dropout=dropout,
         )
@@ -296,9 +323,9 @@ def bench_shamir(k: int, t: int, repeats: int) -> list[dict]:
     points = {f"r{x}": (x, y) for x, y in zip(xs, ys, strict=True)}
 
     def reconstruct() -> None:
-        clear = getattr(shamir, "lagrange_weights", None)
+        clear = getattr(shamir, "clear_weights", None)
         if clear is not None:
-            clear.cache_clear()  # a server sees a new holder set per secret: no cache hit
+            clear()  # a server sees a new holder set per secret: no cache hit
         got, blamed = reconstruct_secret(
             points,
             t,
@@ -326,8 +353,8 @@ def bench_shamir(k: int, t: int, repeats: int) -> list[dict]:
         acc = acc * inv % p
 
     r = repeats * 30
-    split = best_pair(lambda: shamir.share(secret, xs, t), split_floor, r)
-    rec = best_pair(reconstruct, combine_floor, r)
+    split = best_parts(lambda: shamir.share(secret, xs, t), {"field_arithmetic": split_floor}, r)
+    rec = best_parts(reconstruct, {"field_arithmetic": combine_floor}, r)
     return [
         stage(
             "shamir_split",
@@ -335,8 +362,8 @@ def bench_shamir(k: int, t: int, repeats: int) -> list[dict]:
             d=0,
             k=k,
             seconds=split[0],
-            limit=split[1],
-            limit_parts="t-1 random field elements + k*t multiply-adds",
+            parts=split[1],
+            limit_note="t-1 random field elements + k*t multiply-adds",
             t=t,
         ),
         stage(
@@ -345,8 +372,8 @@ def bench_shamir(k: int, t: int, repeats: int) -> list[dict]:
             d=0,
             k=k,
             seconds=rec[0],
-            limit=rec[1],
-            limit_parts="one inversion + t multiply-adds (interpolation at 0, no verification)",
+            parts=rec[1],
+            limit_note="one inversion + t multiply-adds (interpolation at 0, no verification)",
             t=t,
         ),
     ]

@@ -353,3 +353,19 @@ def test_fedledger_messages_are_hashed_without_eth_accounts_generic_encoder(monk
 
     monkeypatch.setattr(keys, "encode_typed_data", refuse)
     assert keys.typed_signable(message) == expected
+
+
+def test_weights_precomputed_together_equal_weights_computed_alone():
+    bases = [(1, 2, 3), (5, 9, 11, 40), (7,), (2, 1000, 3)]
+    shamir.clear_weights()
+    alone = [shamir.lagrange_weights(xs) for xs in bases]
+    shamir.clear_weights()
+    shamir.precompute_weights(bases)
+    assert [shamir.lagrange_weights(xs) for xs in bases] == alone
+    for xs, weights in zip(bases, alone, strict=True):
+        for i, xi in enumerate(xs):
+            den = 1
+            for xj in xs:
+                if xj != xi:
+                    den = den * (xi - xj) % shamir.PRIME
+            assert weights[i] * den % shamir.PRIME == 1

@@ -382,6 +382,12 @@ class SecAggServer:
                 witnesses = tuple(honest[:t])
                 evidence.setdefault(r, []).append(BadShare(owner, secret, witnesses))
 
+        # The first basis each secret will try (its t lowest x), all inverted at once. (A
+        # malformed share makes its secret's real basis differ: that one is computed alone.)
+        shamir.precompute_weights(
+            [tuple(sorted(roster.index(r) + 1 for r, _ in shares))[:t] for shares in held.values()]
+        )
+
         seeds: dict[str, bytes] = {}
         for u in survivors:
             commit = self._commitments[u].seed_commitment
