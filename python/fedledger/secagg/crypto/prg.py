@@ -54,7 +54,8 @@ def fold_streams(
         (Cipher(algorithms.AES(prg_key(seed, info)), modes.CTR(_ZERO_IV)).encryptor(), sign)
         for seed, info, sign in terms
     ]
-    chunk = min(CHUNK_WORDS, length)
+    # Equal chunks near CHUNK_WORDS: a small ragged last chunk would cost a call per stream.
+    chunk = -(-length // max(1, round(length / CHUNK_WORDS)))
     zeros = memoryview(bytes(4 * chunk))
     raw = bytearray(4 * chunk + _BLOCK)  # update_into needs block_size - 1 spare bytes
     scratch = np.frombuffer(raw, dtype="<u4", count=chunk)
