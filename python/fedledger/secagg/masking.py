@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 import numpy as np
 
@@ -44,14 +44,21 @@ def channel_key(
 
 
 def apply_masks(
-    x: np.ndarray, self_seed: bytes, pairwise: Iterable[tuple[bytes, int]]
+    x: np.ndarray,
+    self_seed: bytes,
+    pairwise: Iterable[tuple[bytes, int]],
+    *,
+    on_chunk: Callable[[np.ndarray], object] | None = None,
 ) -> np.ndarray:
-    """y = x + PRG(b) + sum(sign * PRG(s_uv)) mod 2^32, as a new uint32 vector."""
+    """y = x + PRG(b) + sum(sign * PRG(s_uv)) mod 2^32, as a new uint32 vector.
+
+    `on_chunk` sees y chunk by chunk as it is finished (the client hashes it there).
+    """
     x = np.asarray(x, dtype=np.uint32)
     y = np.empty_like(x)
     terms = [(self_seed, PRG_SELF_INFO, 1)]
     terms += [(seed, PRG_PAIRWISE_INFO, sign) for seed, sign in pairwise]
-    fold_streams(y, terms, initial=x)
+    fold_streams(y, terms, initial=x, on_chunk=on_chunk)
     return y
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -39,11 +39,13 @@ def fold_streams(
     *,
     vectors: Iterable[np.ndarray] = (),
     initial: np.ndarray | None = None,
+    on_chunk: Callable[[np.ndarray], object] | None = None,
 ) -> None:
     """acc += sum(vectors) + sum(sign * PRG(seed, info)) mod 2^32, in place.
 
     With `initial`, acc's old contents are ignored and `initial` is copied in first
     (chunk by chunk, so a masked copy of a vector costs no extra pass over memory).
+    `on_chunk` sees each finished chunk of acc in order, while it is still in cache.
     Works chunk by chunk with every stream's AES-CTR state kept open, so each chunk of
     the accumulator is loaded once and all keystreams are added while it is in cache;
     each stream is still generated exactly once (the counter carries across chunks).
@@ -70,6 +72,8 @@ def fold_streams(
         for encryptor, sign in encryptors:
             encryptor.update_into(plain, raw)
             (np.add if sign > 0 else np.subtract)(part, ks, out=part)
+        if on_chunk is not None:
+            on_chunk(part)
 
 
 class MaskExpander:
