@@ -83,8 +83,8 @@ def lagrange_weights(xs: tuple[int, ...]) -> tuple[int, ...]:
     """
     cached = _WEIGHTS.get(xs)
     if cached is None:
-        precompute_weights([xs])
-        cached = _WEIGHTS[xs]
+        (cached,) = _compute_weights([xs])
+        _store({xs: cached})
     return cached
 
 
@@ -95,14 +95,17 @@ def precompute_weights(bases: Sequence[tuple[int, ...]]) -> None:
     reconstruction with verification), so the aggregator warms all of a round's bases at once.
     """
     todo = list(dict.fromkeys(xs for xs in bases if xs not in _WEIGHTS))
+    if todo:
+        _store(dict(zip(todo, _compute_weights(todo), strict=True)))
+
+
+def _compute_weights(bases: Sequence[tuple[int, ...]]) -> list[tuple[int, ...]]:
     dens: list[int] = []
-    for xs in todo:
+    for xs in bases:
         if not xs:
             raise ValueError("no shares to combine")
         _check_xs(xs)
-        dens += [prod(xi - xj for xj in xs if xj != xi) % PRIME for xi in xs]
-    if not dens:
-        return
+        dens += [prod([xi - xj for xj in xs if xj != xi]) % PRIME for xi in xs]
     prefix = [1]
     for d in dens:
         prefix.append(prefix[-1] * d % PRIME)
@@ -111,12 +114,17 @@ def precompute_weights(bases: Sequence[tuple[int, ...]]) -> None:
     for i in range(len(dens) - 1, -1, -1):
         out[i] = inv * prefix[i] % PRIME
         inv = inv * dens[i] % PRIME
-    if len(_WEIGHTS) + len(todo) > _WEIGHTS_MAX:
-        _WEIGHTS.clear()
-    at = 0
-    for xs in todo:
-        _WEIGHTS[xs] = tuple(out[at : at + len(xs)])
+    weights, at = [], 0
+    for xs in bases:
+        weights.append(tuple(out[at : at + len(xs)]))
         at += len(xs)
+    return weights
+
+
+def _store(weights: dict[tuple[int, ...], tuple[int, ...]]) -> None:
+    if len(_WEIGHTS) + len(weights) > _WEIGHTS_MAX:
+        _WEIGHTS.clear()
+    _WEIGHTS.update(weights)
 
 
 def clear_weights() -> None:
