@@ -50,14 +50,14 @@ def rounds(draw, max_n=60, max_k=16):
 
 @pytest.fixture(scope="module")
 def recover_each_bundle_once() -> Iterator[None]:
-    """Recover each key-bundle signature and checksum each address once, however often used.
+    """Recover each key-bundle signature once, however often used.
 
     In a simulated round every client checks its neighbours' bundles, the server and the
-    verifier check all of them: up to k + 2 recoveries of the same (signature, fields); every
-    message parse re-checksums the same 60 addresses. Both are pure functions of their input,
-    so their answers are remembered; every check still runs and compares what they return.
+    verifier check all of them: up to k + 2 recoveries of the same (signature, fields). It is
+    a pure function of its input, so its answer is remembered; every check still runs and
+    compares what it returns. (Address checksums are cached by the library itself.)
     """
-    recover_bundle, checksum = messages.recover_bundle_signer, messages.to_checksum_address
+    recover_bundle = messages.recover_bundle_signer
 
     @lru_cache(maxsize=4096)
     def recover(signature: bytes, fields: tuple[tuple[str, Any], ...]) -> str:
@@ -68,7 +68,6 @@ def recover_each_bundle_once() -> Iterator[None]:
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(messages, "recover_bundle_signer", recover_cached)
-        patch.setattr(messages, "to_checksum_address", lru_cache(maxsize=4096)(checksum))
         yield
 
 
