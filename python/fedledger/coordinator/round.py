@@ -28,7 +28,7 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundInfo, Stage, TxResult
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.events import fetch_events
-from fedledger.chain.round_log import ROSTERED, SlashReason, commitment_slot
+from fedledger.chain.round_log import SlashReason, commitment_slot, is_roster_marker
 from fedledger.coordinator import wire
 from fedledger.coordinator.publish import ReportIndex, RoundReport, build_report
 from fedledger.coordinator.spec import ModelSpec, StageDurations, secagg_params
@@ -759,7 +759,7 @@ class RoundCoordinator:
             t0 = time.perf_counter()
             slot = self.contracts.round_log.commitment_of(r.round_id, address)
             self._timed("chain", t0)
-            if slot == ROSTERED:
+            if is_roster_marker(slot):
                 raise ProtocolError(
                     MASKED_INPUT, "commitment", f"{address} has not committed on chain yet"
                 )
