@@ -144,8 +144,8 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
         Participant storage p = _participants[account];
         uint256 settled = p.stake;
         uint256 fresh = p.fresh;
-        // The top-up counts only when it was staked strictly before the roster.
-        uint256 atRisk = p.freshAt < rosteredAt ? settled + fresh : settled;
+        // The top-up counts only when it was staked no later than the roster's block timestamp.
+        uint256 atRisk = p.freshAt <= rosteredAt ? settled + fresh : settled;
         amount = (atRisk * bps) / 10_000;
         // Take from the older stake first; amount <= atRisk <= settled + fresh.
         if (amount <= settled) {
@@ -192,7 +192,7 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
     /// @return Token units at risk in that round.
     function stakeAtRisk(address account, uint64 rosteredAt) external view returns (uint256) {
         Participant storage p = _participants[account];
-        return p.freshAt < rosteredAt ? _total(p) : p.stake;
+        return p.freshAt <= rosteredAt ? _total(p) : p.stake;
     }
 
     /// @notice Whether `account` is on the allowlist (regardless of stake).

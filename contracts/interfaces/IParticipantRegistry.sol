@@ -109,12 +109,12 @@ interface IParticipantRegistry {
     function eligibleWeightCap(address account, uint256 minStake) external view returns (uint256 cap);
 
     /// @notice Take `bps` basis points (rounded down) of the part of `account`'s stake it held
-    ///         before `rosteredAt`, and send them to `recipient`, or burn them when it is
+    ///         at `rosteredAt`, and send them to `recipient`, or burn them when it is
     ///         address(0) (the slasher, RoundLog, only).
     /// @param account The participant.
     /// @param bps Basis points, 0..10000.
     /// @param recipient Receiver of the slashed units, or address(0).
-    /// @param rosteredAt When the round's roster was posted; stake added at or after it is safe.
+    /// @param rosteredAt Timestamp of the round's roster block; stake added later is safe.
     /// @return amount RewardToken units taken.
     function slash(address account, uint16 bps, address recipient, uint64 rosteredAt)
         external

@@ -91,6 +91,17 @@ def test_deployment_wires_roles_and_leaves_deployer_none(world: World) -> None:
     assert not c.timelock.has_role(admin, world.deployer.address)
 
 
+def test_genesis_holders_vote_from_the_start_and_others_self_delegate_once(world: World) -> None:
+    token = world.c.token
+    assert token.get_votes(world.participants[0].address) == GENESIS
+    assert token.ensure_self_delegated(sender=world.participants[0]) is None
+    newcomer = world.outsider  # holds no tokens and never delegated
+    assert int(token.delegates(newcomer.address), 16) == 0
+    assert token.ensure_self_delegated(sender=newcomer) is not None
+    assert token.delegates(newcomer.address) == newcomer.address
+    assert token.ensure_self_delegated(sender=newcomer) is None
+
+
 def test_mint_reverts_for_anyone_but_round_log(world: World) -> None:
     with reverts("RewardTokenUnauthorizedMinter", caller=world.deployer.address):
         world.c.token.mint(world.deployer.address, 1, sender=world.deployer)

@@ -196,6 +196,7 @@ def test_a_slash_takes_nothing_of_stake_added_after_the_roster(world: World) -> 
         rid, aggregate_hash=b"\x07" * 32, reveal_hash=REVEAL, new_model_hash=b"\x09" * 32,
         survivors=world.addresses, sender=world.aggregator,
     )  # fmt: skip
+    world.backend.advance_time(1)  # later than the roster at the chain's one-second granularity
     world.stake(victim, 50 * TOKEN)  # deposited after the round
 
     result = world.c.round_log.slash(
@@ -222,6 +223,7 @@ def test_a_slash_takes_only_the_stake_held_at_roster_time_of_a_topped_up_stake(
         rid, aggregate_hash=b"\x07" * 32, reveal_hash=REVEAL, new_model_hash=b"\x09" * 32,
         survivors=world.addresses, sender=world.aggregator,
     )  # fmt: skip
+    world.backend.advance_time(1)
     world.c.registry.stake(20 * TOKEN, sender=victim)  # top-up after the roster
 
     world.c.round_log.slash(

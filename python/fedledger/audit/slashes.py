@@ -40,7 +40,7 @@ class SlashRecord:
     earlier_same_account: int = 0
     """Other ParticipantSlashed events of the same (round, account) before this one."""
     staked_before_roster: int = 0
-    """Sum of the account's Staked amounts in blocks older than the round's roster."""
+    """Sum of the account's Staked amounts in blocks no later than the round's roster time."""
 
     @property
     def account(self) -> str:
@@ -116,7 +116,7 @@ def read_slashes(
         record.staked_before_roster = sum(
             int(s.args["amount"])
             for s in staked
-            if s.args["account"] == e.args["account"] and stamps[s.block_number] < rostered_at
+            if s.args["account"] == e.args["account"] and stamps[s.block_number] <= rostered_at
         )
         record.earlier_same_account = seen.get(record.account, 0)
         seen[record.account] = seen.get(record.account, 0) + 1
