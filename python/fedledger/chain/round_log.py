@@ -16,6 +16,7 @@ __all__ = [
     "SlashReason",
     "commitment_slot",
     "is_roster_marker",
+    "roster_cap",
     "roster_marker",
     "slot_weight",
 ]
@@ -27,6 +28,11 @@ WEIGHT_MASK = 0xFFFFFFFF  # the low 32 bits of a commitment slot hold the commit
 def roster_marker(cap: int) -> bytes:
     """What postRoster writes for a member: `(cap << 32) | 1`, cap = min(maxWeight, own cap)."""
     return ((int(cap) << 32) | 1).to_bytes(32, "big")
+
+
+def roster_cap(slot: bytes) -> int:
+    """The weight cap a roster marker carries (0 when `slot` is not a roster marker)."""
+    return int.from_bytes(slot, "big") >> 32 if is_roster_marker(slot) else 0
 
 
 def is_roster_marker(slot: bytes) -> bool:
