@@ -11,6 +11,7 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from web3.types import Nonce
 from web3.utils.address import get_create_address
 
 from fedledger.chain.abi import abi_type
@@ -210,7 +211,7 @@ def deploy_all(
     # Six creations in a row from `me`: RoundLog is the sixth.
     backend.forget_nonce(me)
     first_nonce = int(backend.w3.eth.get_transaction_count(me, "pending"))
-    expected_log = to_checksum_address(get_create_address(me, first_nonce + 5))
+    expected_log = to_checksum_address(get_create_address(me, Nonce(first_nonce + 5)))
     token = create("RewardToken", expected_log, holders, [allocations[h] for h in holders])
     timelock = create("TimelockController", g.timelock_delay, [], [ZERO_ADDRESS], me)
     governor = create(
