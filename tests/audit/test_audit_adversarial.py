@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 
 sys.path.insert(0, str(Path(__file__).parent))  # audit_helpers, whichever way pytest is started
-from audit_helpers import AuditWorld, build_world, run_round
+from audit_helpers import AuditWorld, build_world, run_round, serve_in_thread
 
 from fedledger.audit.api import create_app
 from fedledger.audit.service import AuditService
@@ -75,3 +77,61 @@ def test_an_unjustified_slash_turns_the_round_red_at_once(
             assert "answered the unmask request" in str(check["found"])
     finally:
         service.close()
+
+
+@pytest.mark.browser
+def test_an_unjustified_slash_turns_the_dashboard_badge_red(tmp_path: Path) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    from test_audit_browser import wait_for
+
+    world: AuditWorld = build_world()
+    store = FilesystemBlobStore(tmp_path / "blobs", fsync=False)
+    run = run_round(world, store, seed=7)
+    service = AuditService(world.backend, world.deployment, str(store.root), tmp_path / "a.db")
+    service.refresh()
+    badge = f'tr[data-round="{run.round_id}"] .badge'
+    try:
+        with serve_in_thread(create_app(service), free_port()) as url, _chromium(tmp_path) as d:
+            d.get(url + "/")
+            assert wait_for(d, badge).get_attribute("data-verified") == "ok"
+
+            log = world.c.round_log
+            log.slash(
+                run.round_id, run.survivors[0], reason=SlashReason.NO_UNMASK_RESPONSE,
+                evidence_hash=log.get_round(run.round_id).reveal_hash, sender=world.aggregator,
+            )  # fmt: skip
+            service.refresh()
+            d.get(url + "/?after-slash")
+            WebDriverWait(d, 15).until(
+                lambda drv: (
+                    drv.find_element(By.CSS_SELECTOR, badge).get_attribute("data-verified")
+                    == "failed"
+                )
+            )
+            assert "slash_justified" in d.find_element(By.CSS_SELECTOR, badge).get_attribute(
+                "title"
+            )
+    finally:
+        service.close()
+
+
+@contextmanager
+def _chromium(tmp_path: Path) -> Iterator[Any]:
+    """Headless Chromium, as the dashboard tests drive it."""
+    import shutil
+
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
+    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):  # fmt: skip
+        options.add_argument(flag)
+    chromedriver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
+    d = webdriver.Chrome(service=Service(chromedriver), options=options)
+    try:
+        yield d
+    finally:
+        d.quit()
