@@ -9,6 +9,7 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from fedledger.chain import GovernorClient, Proposal, ProposalState, SlashReason, VoteType
+from fedledger.chain.round_log import roster_cap
 
 pytestmark = pytest.mark.adversarial
 
@@ -248,6 +249,8 @@ def test_a_governed_weight_cap_bounds_a_self_declared_weight(world: World) -> No
     pass_proposal(world, cap, world.participants[:3])
     assert registry.weight_cap_of(inflater.address) == 50
     rid = world.rostered_round()
+    # Nodes read their cap from their roster slot and commit min(examples, cap).
+    assert roster_cap(world.c.round_log.commitment_of(rid, inflater.address)) == 50
 
     with reverts("RoundLogWeightOutOfRange", round=rid, weight=51, maxWeight=50):
         world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=51, sender=inflater)
