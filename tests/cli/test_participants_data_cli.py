@@ -92,6 +92,45 @@ def test_registrar_registers_a_new_key_which_stakes_and_shows_up_eligible(
 
 
 @pytest.mark.anvil
+def test_claim_mints_rewards_and_self_delegates_so_the_votes_count(
+    fresh_anvil: Callable[..., str], tmp_path: Path
+) -> None:
+    url = fresh_anvil()
+    backend = RpcChain(url)
+    admin, *members = backend.funded_accounts()[:4]
+    members.sort(key=lambda a: int(a.address, 16))
+    config = replace(DEFAULT_ROUND_CONFIG, neighbours=2, threshold=2, min_participants=2)
+    record = deploy_all(backend, deployer=admin, aggregator=admin.address, params=config)
+    c = record.attach(backend)
+    for m in members:
+        c.registry.register(m.address, sender=admin)
+    rid = int(
+        c.round_log.open_round(b"\x01" * 32, sender=admin).named("RoundOpened")[0].args["round"]
+    )
+    c.round_log.post_roster(rid, b"\x02" * 32, [m.address for m in members], sender=admin)
+    for i, m in enumerate(members):
+        c.round_log.commit(rid, bytes([i + 1]) * 32, b"\x03" * 32, weight=1, sender=m)
+    c.round_log.finalize(
+        rid, aggregate_hash=b"\x04" * 32, reveal_hash=b"\x05" * 32, new_model_hash=b"\x06" * 32,
+        survivors=[m.address for m in members], sender=admin,
+    )  # fmt: skip
+    dep = tmp_path / "deployment.json"
+    record.save(dep)
+    claimer = members[0]
+    assert c.token.get_votes(claimer.address) == 0
+
+    doc = _ok(
+        "participants", "claim", "--rpc", url, "--deployment", str(dep),
+        "--key", "0x" + bytes(claimer.key).hex(),
+    )  # fmt: skip
+
+    assert doc["claimed"] == format_tokens(config.reward_per_contribution)
+    assert doc["delegateTx"] is not None
+    assert c.token.get_votes(claimer.address) == config.reward_per_contribution
+    assert doc["votes"] == format_tokens(config.reward_per_contribution)
+
+
+@pytest.mark.anvil
 def test_register_by_an_account_without_the_registrar_role_reverts_with_its_name(
     fresh_anvil: Callable[..., str], tmp_path: Path
 ) -> None:

@@ -19,6 +19,7 @@ __all__ = [
     "RoundInfo",
     "Stage",
     "TxResult",
+    "production_governance",
 ]
 
 TOKEN_UNIT = 10**18
@@ -172,6 +173,27 @@ class GovernanceSettings:
 
 
 DEFAULT_GOVERNANCE = GovernanceSettings()
+
+BLOCKS_PER_DAY = 7200  # 12-second Ethereum slots
+
+
+def production_governance(supply: int) -> GovernanceSettings:
+    """Governor settings for a real federation (docs/governance.md section 1.1 gives the sources).
+
+    One day of voting delay (time to notice a proposal and delegate before the snapshot), one
+    week of voting, quorum 4 % of the supply, a proposal threshold of 0.25 % of `supply` (the
+    supply expected at launch: genesis allocations), and a two-day timelock, which is also the
+    guardian's window to cancel.
+    """
+    if supply < 0:
+        raise ConfigError(f"supply must be >= 0, got {supply}")
+    return GovernanceSettings(
+        voting_delay=BLOCKS_PER_DAY,
+        voting_period=7 * BLOCKS_PER_DAY,
+        proposal_threshold=supply * 25 // BPS,
+        quorum_percent=4,
+        timelock_delay=2 * 24 * 3600,
+    )
 
 
 @dataclass(frozen=True)

@@ -121,6 +121,35 @@ def stake_cmd(
     echo_json({"address": sender.address, "tx": tx.tx_hash, "stake": format_tokens(staked)})
 
 
+@participants_app.command("claim")
+def claim_cmd(
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+    delegate: bool = typer.Option(
+        True,
+        "--delegate/--no-delegate",
+        help="Self-delegate the votes first unless already delegated (the default: an awake "
+        "electorate; docs/governance.md).",
+    ),
+) -> None:
+    """Mint the sender's accrued rewards to it; by default also self-delegate its votes."""
+    sender = sender_account(key, key_file)
+    _, _, contracts = attach(rpc, deployment)
+    delegated = contracts.token.ensure_self_delegated(sender=sender) if delegate else None
+    tx = contracts.round_log.claim_rewards(sender=sender)
+    echo_json(
+        {
+            "address": sender.address,
+            "tx": tx.tx_hash,
+            "claimed": format_tokens(int(tx.named("RewardsClaimed")[0].args["amount"])),
+            "delegateTx": None if delegated is None else delegated.tx_hash,
+            "votes": format_tokens(contracts.token.get_votes(sender.address)),
+        }
+    )
+
+
 @participants_app.command("status")
 def status_cmd(
     addresses: list[str] = typer.Argument(..., help="Accounts to look up."),

@@ -27,7 +27,7 @@ from eth_utils import to_checksum_address
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import Stage, TxResult
 from fedledger.chain.deploy import Contracts, Deployment
-from fedledger.chain.round_log import ROSTERED
+from fedledger.chain.round_log import is_roster_marker
 from fedledger.coordinator.book import STATE_VERSION, RoundBook
 from fedledger.coordinator.chain_calls import ChainCalls
 from fedledger.coordinator.publish import ReportIndex, RoundReport
@@ -379,7 +379,7 @@ class RoundCoordinator:
         self, r: RoundState, address: str, masked_hash: bytes, seed_commitment: bytes
     ) -> None:
         slot = self._calls.commitment_of(r.round_id, address)
-        if slot == ROSTERED:
+        if is_roster_marker(slot):
             raise ProtocolError(
                 MASKED_INPUT, "commitment", f"{address} has not committed on chain yet"
             )

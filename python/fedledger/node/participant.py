@@ -19,6 +19,7 @@ from torch import nn
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
+from fedledger.chain.round_log import roster_cap
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, ProtocolError, StoreError
 from fedledger.fl.models import build_model
@@ -275,7 +276,9 @@ class Participant:
         assert self._client is not None and self._update is not None and self._info is not None
         t0 = time.perf_counter()
         params = self._info.config.secagg_params()
-        x = quantize(self._update.delta, self._update.weight, params)
+        # Our roster slot carries our weight cap: min(maxWeight, the cap governance set for us).
+        slot = self.contracts.round_log.commitment_of(self._round_id, self.address)
+        x = quantize(self._update.delta, min(self._update.weight, roster_cap(slot)), params)
         masked = self._client.masked_input(x, shares)
         self._add("secagg", t0)
         t0 = time.perf_counter()
