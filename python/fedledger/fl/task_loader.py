@@ -58,12 +58,14 @@ def _required_positional(fn: Any) -> int:
 
 
 def _from_flower(spec: str, obj: Any) -> Task | None:
-    """A FlowerTask when `obj` is Flower client code (flwr is then already imported)."""
-    if "flwr" not in sys.modules and not callable(obj):
+    """A FlowerTask when `obj` is Flower client code: a client object or a one-argument
+    `client_fn` (whose module need not have imported flwr yet)."""
+    one_arg = callable(obj) and not inspect.isclass(obj) and _required_positional(obj) == 1
+    if "flwr" not in sys.modules and not one_arg:
         return None
     from fedledger.fl.flower import flower_task_from
 
-    return flower_task_from(spec, obj)
+    return flower_task_from(spec, obj, client_fn_like=one_arg)
 
 
 def load_task(spec: str) -> Task:
