@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 
 from fedledger.errors import ConfigError
-from fedledger.fl.datasets import DATASET_NAMES, Dataset, load_dataset
+from fedledger.fl.datasets import DATASET_NAMES, Dataset, Split, load_dataset
 from fedledger.fl.models import MODEL_NAMES, build_model, load_numpy_state, state_to_numpy
 from fedledger.fl.partition import (
     Partition,
@@ -27,9 +27,10 @@ from fedledger.fl.partition import (
 )
 from fedledger.fl.serialization import model_to_bytes
 from fedledger.fl.task import EvalResult, FitConfig, FitResult, Task, TaskContext, Weights
+from fedledger.fl.task_bridge import TaskRunner
 from fedledger.fl.train import TrainConfig, evaluate, train_local
 
-__all__ = ["BuiltinTask", "context_partition"]
+__all__ = ["BuiltinTask", "builtin_runner", "context_partition"]
 
 
 @functools.lru_cache(maxsize=8)
@@ -164,3 +165,19 @@ wine_mlp = BuiltinTask("mlp", "wine")
 logreg = BuiltinTask("logreg")
 mlp = BuiltinTask("mlp")
 cnn = BuiltinTask("cnn")
+
+
+def builtin_runner(
+    model: str,
+    *,
+    n_features: int,
+    n_classes: int,
+    train: TrainConfig,
+    X: np.ndarray,
+    y: np.ndarray,
+    ctx: TaskContext,
+) -> TaskRunner:
+    """The runner of built-in `model` on in-memory (X, y) with `train` settings."""
+    task = BuiltinTask(model, train=train, n_features=n_features, n_classes=n_classes)
+    data = Split(X, y)
+    return TaskRunner(task, name=f"builtin {model}", ctx=ctx, data=data)

@@ -23,6 +23,7 @@ from fedledger.fl.train import LocalUpdate
 
 __all__ = [
     "TaskMismatch",
+    "TaskRunner",
     "check_layout",
     "fit_config",
     "fit_model",
@@ -145,3 +146,39 @@ def make_task_evaluator(
 def weights_of(model: bytes) -> Weights:
     """Task weights of model bytes (a dict of float32 arrays in sorted name order)."""
     return model_from_bytes(model)
+
+
+class TaskRunner:
+    """One participant's side of a task: its data, the layout check, and its updates."""
+
+    def __init__(
+        self,
+        task: Task,
+        *,
+        name: str,
+        ctx: TaskContext,
+        data: Any = None,
+        extra_config: Mapping[str, Scalar] | None = None,
+    ) -> None:
+        """`data` defaults to `task.load_data(ctx)`; `extra_config` goes into every fit config."""
+        self.task = task
+        self.name = name
+        self.ctx = ctx
+        self.data = task.load_data(ctx) if data is None else data
+        self.extra_config = dict(extra_config or {})
+        self._layout: dict[str, tuple[int, ...]] | None = None
+
+    def check(self, published: bytes) -> None:
+        """TaskMismatch unless this task's model has the layout of `published`."""
+        if self._layout is None:
+            self._layout = layout(initial_model(self.task, self.ctx, name=self.name))
+        if self._layout != layout(published):
+            check_layout(
+                initial_model(self.task, self.ctx, name=self.name), published, task=self.name
+            )
+
+    def update(self, global_model: bytes, *, round_id: int, seed: int) -> LocalUpdate:
+        """Check the layout, then fit from `global_model` with the round's derived seed."""
+        self.check(global_model)
+        config = fit_config(round_id, seed, **self.extra_config)
+        return local_update(self.task, global_model, self.data, config, name=self.name)
