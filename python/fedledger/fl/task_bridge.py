@@ -102,10 +102,9 @@ def fit_model(
     """`task.fit` from `global_model`: the trained model bytes and the FedAvg update."""
     what = f"task {name!r}: fit"
     result = task.fit(model_from_bytes(global_model), data, config)
-    weights = getattr(result, "weights", None)
-    count = getattr(result, "num_examples", None)
-    if weights is None or count is None:
+    if not (hasattr(result, "weights") and hasattr(result, "num_examples")):
         raise TaskError(f"{what} returned {type(result).__name__}, expected a FitResult")
+    weights, count = result.weights, result.num_examples
     if isinstance(count, bool) or not isinstance(count, int | np.integer) or count < 1:
         raise TaskError(f"{what}: num_examples must be a positive integer, got {count!r}")
     trained = weights_to_model(weights, what=what)
