@@ -87,7 +87,8 @@ class BuiltinTask(Task):
     def _shape(self, ctx: TaskContext) -> tuple[int, int]:
         if self.n_features is not None and self.n_classes is not None:
             return self.n_features, self.n_classes
-        if self.dataset is not None:
+        # A node's own data file first: a node holding other data then fails the layout check.
+        if self.dataset is not None and ctx.data is None:
             ds = _bundled(self.dataset, ctx.seed)
             return ds.n_features, ds.n_classes
         data = _file(ctx.data or ctx.test_data, "initial_weights")
