@@ -99,9 +99,10 @@ class HospitalTask(TorchTask):
     def train(
         self, module: nn.Module, data: Any, config: FitConfig
     ) -> tuple[int, dict[str, float]]:
+        # The consortium fixed the optimiser settings in the task; a node may only ask for
+        # fewer or more epochs (`fedledger node run --epochs`).
         epochs = int(config.get("epochs", self.epochs))
-        lr = float(config.get("lr", self.lr))
-        batch = int(config.get("batch_size", self.batch_size))
+        lr, batch = self.lr, self.batch_size
         # Malignant cases are the minority: weigh them up.
         positives = float(data.y.sum())
         pos_weight = torch.tensor((len(data.y) - positives) / max(positives, 1.0))

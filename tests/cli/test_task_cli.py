@@ -81,3 +81,28 @@ def test_a_task_string_naming_a_missing_attribute_is_one_line_and_exit_1(tmp_pat
     line = _one_line_error(_cli("demo", "--task", "fedledger.fl.builtin:resnet", cwd=tmp_path))
 
     assert "module 'fedledger.fl.builtin' has no attribute 'resnet'" in line
+
+
+def test_the_coordinator_publishes_the_task_with_its_genesis_model(tmp_path: Path) -> None:
+    from fedledger.cli.coordinator import _task_setup
+    from fedledger.fl.serialization import model_from_bytes
+
+    spec, genesis, evaluate = _task_setup(
+        "fedledger.fl.builtin:wine_logreg", "mlp", "digits", 0, None
+    )
+
+    assert spec.to_json()["task"] == "fedledger.fl.builtin:wine_logreg"
+    assert {k: v.shape for k, v in model_from_bytes(genesis).items()} == {
+        "linear.bias": (3,),
+        "linear.weight": (3, 13),
+    }
+    assert evaluate is not None and 0.0 <= evaluate(genesis)[0] <= 1.0
+
+
+def test_the_coordinator_s_builtin_shorthand_names_the_builtin_task() -> None:
+    from fedledger.cli.coordinator import _task_setup
+
+    spec, _, _ = _task_setup(None, "logreg", "wine", 0, None)
+
+    assert (spec.model, spec.dataset, spec.n_features, spec.n_classes) == ("logreg", "wine", 13, 3)
+    assert spec.task == "fedledger.fl.builtin:wine_logreg"

@@ -171,8 +171,8 @@ def run_demo(
         "config": {
             "participants": participants,
             "rounds": rounds,
-            "dataset": dataset,
-            "model": model,
+            "dataset": dataset if task is None else None,
+            "model": model if task is None else None,
             "task": task_name,
             "partition": "dirichlet",
             "alpha": alpha,
