@@ -299,3 +299,10 @@ def test_a_torch_task_evaluates_in_eval_mode() -> None:
     assert evaluator is not None
 
     assert evaluator(model) == evaluator(model)  # no dropout at evaluation
+
+
+def test_the_task_api_is_importable_from_the_package_root() -> None:
+    import fedledger
+
+    assert fedledger.Task is Task and fedledger.TorchTask is TorchTask
+    assert fedledger.TaskContext is TaskContext and fedledger.FitResult is FitResult
