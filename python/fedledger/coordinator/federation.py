@@ -52,6 +52,8 @@ class FederationConfig:
     work_dir: Path | None = None
     """Keep keys, partitions, logs and state here (default: a temporary folder, removed)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    task: str | None = None
+    """Task import string for the coordinator and every node (default: `model` on `dataset`)."""
 
 
 def _cli(*args: str) -> list[str]:
@@ -114,6 +116,7 @@ def run_federation(config: FederationConfig, *, log: Any = None) -> dict[str, An
                     "--seed", str(config.seed),
                     "--expected", str(config.nodes),
                     "--stage-timeout", str(config.stage_timeout),
+                    *(("--task", config.task) if config.task else ()),
                 ),
             )  # fmt: skip
             _wait_http(f"{url}/healthz", coordinator, 120)
@@ -131,6 +134,7 @@ def run_federation(config: FederationConfig, *, log: Any = None) -> dict[str, An
                     "--epochs", str(config.epochs),
                     "--seed", str(config.seed),
                     "--round-timeout", str(config.timeout),
+                    "--participant-index", str(i), "--participants", str(config.nodes),
                 )  # fmt: skip
                 for who, stage, rnd in config.drops:
                     if who == i:
