@@ -6,7 +6,6 @@ import os
 
 import numpy as np
 import pytest
-from audit_helpers import Publication, RoundRun, run_round
 
 from fedledger.audit.verify import CHECKS as CHAIN_CHECKS
 from fedledger.audit.verify import AuditReport, verify_round_from_chain
@@ -17,6 +16,7 @@ from fedledger.secagg.checks import check_names
 from fedledger.secagg.crypto.keys import KeyPair
 from fedledger.secagg.verify import CHECKS as SECAGG_CHECKS
 from fedledger.store import FilesystemBlobStore
+from tests.support.audit import Publication, RoundRun, run_round
 
 
 def audit(world, run: RoundRun) -> AuditReport:

@@ -311,7 +311,32 @@ class Indexer:
                 ),
             )
         apply_event(c, IndexedEvent(e.name, args, e.block_number, e.tx_hash, e.log_index))
+        self._invalidate_touched(c, e.name, args, e.block_number)
         return 1
+
+    @staticmethod
+    def _invalidate_touched(
+        c: sqlite3.Connection, name: str, a: dict[str, Any], block: int
+    ) -> None:
+        """Drop the cached verdict of every finished round a later event touches.
+
+        A slash names its round; a claim mints the rewards its account accrued since its previous
+        claim. The service re-verifies rounds without a cached report on its next refresh, so the
+        API and the dashboard show the new verdict as soon as the event is indexed.
+        """
+        if name == "ParticipantSlashed":
+            c.execute("DELETE FROM verifications WHERE round = ?", (a["round"],))
+        elif name == "RewardsClaimed":
+            row = c.execute(
+                "SELECT MAX(block_number) FROM claims WHERE participant = ? AND block_number < ?",
+                (a["participant"], block),
+            ).fetchone()
+            since = -1 if row is None or row[0] is None else int(row[0])
+            c.execute(
+                "DELETE FROM verifications WHERE round IN (SELECT round FROM rewards "
+                "WHERE participant = ? AND block_number > ? AND block_number <= ?)",
+                (a["participant"], since, block),
+            )
 
     # -- verification cache -----------------------------------------------------------------
     def cached_verification(self, round_id: int) -> dict[str, Any] | None:

@@ -10,12 +10,12 @@ from pydantic import BaseModel, Field
 
 from fedledger.audit.blobs import BlobSource
 from fedledger.audit.slashes import SlashProblem, justify_slash
-from fedledger.audit.transcript import AssembledRound, ChainRound, assemble_round, secagg_params
+from fedledger.audit.transcript import AssembledRound, ChainRound, assemble_round
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.rewards import reward_amounts
-from fedledger.chain.round_log import ROSTERED, commitment_slot
+from fedledger.chain.round_log import commitment_slot, is_roster_marker
 from fedledger.encoding import to_hex
 from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.secagg.messages import Roster
@@ -159,7 +159,7 @@ def params_snapshot(c: ChainAudit) -> Outcome:
             None,
             info.config.to_json(),
         )
-    secagg_params(info)
+    info.config.secagg_params()
     return "RoundOpened snapshot == getRound config", info.config.to_json()
 
 
@@ -228,9 +228,9 @@ def commitment_slots(c: ChainAudit) -> Outcome:
     if outsiders:
         raise CheckFailed("commitments from accounts outside the roster", cr.members, outsiders)
     for m in cr.members:
-        if m not in seen and cr.slots.get(m) != ROSTERED:
+        if m not in seen and not is_roster_marker(cr.slots.get(m, b"")):
             bad[m] = {
-                "event": "none (slot should read 1)",
+                "event": "none (slot should hold a roster marker below 2^64)",
                 "stored": to_hex(cr.slots.get(m, b"")),
             }
     if bad:

@@ -11,6 +11,7 @@ from fedledger.chain.datatypes import (
     RoundInfo,
     Stage,
     TxResult,
+    production_governance,
 )
 from fedledger.chain.deploy import Contracts, Deployment, deploy_all
 from fedledger.chain.events import fetch_events
@@ -62,6 +63,7 @@ __all__ = [
     "fetch_events",
     "fund",
     "mnemonic_accounts",
+    "production_governance",
     "reward_amounts",
     "slash_amount",
     "slot_weight",

@@ -27,7 +27,12 @@ def run(
     participants: int | None = typer.Option(
         None, help="Participant count, for tasks that split their data themselves."
     ),
-    key_file: Path | None = typer.Option(None, help="File with the participant's private key."),
+    key_file: Path | None = typer.Option(
+        None, help="Participant key: keystore v3 file (or a 0x-hex line, devnets only)."
+    ),
+    password_file: Path | None = typer.Option(
+        None, help="Keystore password file (else $FEDLEDGER_KEY_PASSWORD, else a prompt)."
+    ),
     key_index: int | None = typer.Option(None, help="Devnet participant key N (public test seed)."),
     rounds: int = typer.Option(1, help="Take part in this many rounds, then exit."),
     epochs: int = typer.Option(1, help="Local training epochs per round."),
@@ -62,6 +67,7 @@ def run(
             participant_index=participant_index,
             participants=participants,
             key_file=key_file,
+            password_file=password_file,
             key_index=key_index,
             rounds=rounds,
             epochs=epochs,

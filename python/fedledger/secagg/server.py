@@ -119,16 +119,19 @@ def reconstruct_secret(
     order = sorted(points, key=lambda r: points[r][0])
 
     def attempt(subset: tuple[str, ...]) -> tuple[bytes, frozenset[str]] | None:
+        # One interpolant per subset: the secret at 0 and every other share's check are
+        # O(t) each, so verifying all k shares costs O(k t).
         try:
-            secret = shamir.combine([points[r] for r in subset])
+            poly = shamir.Interpolant([points[r] for r in subset])
         except ValueError:
             return None
+        value = poly(0)
+        if value >= 1 << 256:
+            return None
+        secret = value.to_bytes(32, "big")
         if not is_valid(secret):
             return None
-        basis = [points[r] for r in subset]
-        agree = frozenset(
-            r for r in order if shamir.interpolate_at(basis, points[r][0]) == points[r][1]
-        )
+        agree = frozenset(r for r in order if poly(points[r][0]) == points[r][1])
         return secret, agree
 
     first = attempt(tuple(order[:threshold]))
@@ -169,14 +172,20 @@ class _Blame:
     threshold: int
     cheaters: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, list[BadShare]] = field(default_factory=dict)
+    # Shares by (kind, owner), responders in arrival order: one pass over all responses
+    # instead of one per secret.
+    held: dict[tuple[str, str], list[tuple[str, bytes]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for r, resp in self.responses.items():
+            for kind, shares in (("b", resp.self_mask_shares), ("s", resp.mask_key_shares)):
+                for owner, raw in shares.items():
+                    self.held.setdefault((kind, owner), []).append((r, raw))
 
     def gather(self, owner: str, kind: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
         """Each responder's share of `owner`'s secret ("b" or "s"); who sent a malformed one."""
         points, malformed = {}, []
-        for r, resp in self.responses.items():
-            raw = (resp.self_mask_shares if kind == "b" else resp.mask_key_shares).get(owner)
-            if raw is None:
-                continue
+        for r, raw in self.held.get((kind, owner), ()):
             try:
                 y = shamir.share_from_bytes(raw)
             except ValueError as exc:
@@ -385,6 +394,15 @@ class SecAggServer:
         surv_set = set(survivors)
         t = self.params.threshold
         blame = _Blame(roster, self._responses, t)
+
+        # The first basis each secret will try (its t lowest x), all inverted at once. (A
+        # malformed share makes its secret's real basis differ: that one is computed alone.)
+        shamir.precompute_weights(
+            [
+                tuple(sorted(roster.index(r) + 1 for r, _ in shares))[:t]
+                for shares in blame.held.values()
+            ]
+        )
 
         seeds: dict[str, bytes] = {}
         for u in survivors:

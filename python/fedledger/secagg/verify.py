@@ -24,7 +24,7 @@ from fedledger.secagg.messages import (
     check_address,
     sort_addresses,
 )
-from fedledger.secagg.params import RoundContext
+from fedledger.secagg.params import RoundContext, min_roster
 from fedledger.secagg.quantize import decode_sum
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.secagg.vectors import decode_vector, encode_vector
@@ -512,11 +512,14 @@ def participation(v: Verification) -> Outcome:
         "unshared": len(reveal.unshared),
     }
     need = max(1, t.min_participants, t.params.threshold)
-    expected = {"survivors_at_least": need, "roster_at_least": max(2, t.min_participants)}
+    roster_need = min_roster(t.min_participants, t.params.threshold)  # RoundLog.postRoster's
+    expected = {"survivors_at_least": need, "roster_at_least": roster_need}
     if len(reveal.survivors) < need:
         raise CheckFailed("fewer survivors than max(minParticipants, threshold)", expected, found)
-    if len(roster) < max(2, t.min_participants):
-        raise CheckFailed("roster smaller than minParticipants", expected, found)
+    if len(roster) < roster_need:
+        raise CheckFailed(
+            "roster smaller than max(minParticipants, threshold + 1)", expected, found
+        )
     try:
         t.params.check_capacity(len(reveal.survivors))
     except FedledgerError as exc:

@@ -18,14 +18,14 @@ from typing import Any
 
 import torch
 
+from fedledger.audit.transcript import build_transcript
 from fedledger.chain.accounts import derive_accounts
 from fedledger.chain.backend import ChainBackend, EmbeddedChain
 from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, RoundConfig
 from fedledger.chain.deploy import ZERO_ADDRESS, Contracts, Deployment, deploy_all
 from fedledger.chain.tx import fund
-from fedledger.coordinator.round import FINALIZE, MASKED_INPUT, RoundCoordinator, RoundStatus
-from fedledger.coordinator.spec import ModelSpec, StageDurations
-from fedledger.coordinator.transcript import build_transcript
+from fedledger.coordinator.round import RoundCoordinator
+from fedledger.coordinator.spec import StageDurations
 from fedledger.errors import ConfigError
 from fedledger.fl.builtin import BuiltinTask
 from fedledger.fl.datasets import Dataset, load_dataset
@@ -41,6 +41,9 @@ from fedledger.fl.task_bridge import TaskRunner, initial_model, make_task_evalua
 from fedledger.fl.task_loader import builtin_task_string, load_task
 from fedledger.fl.train import TrainConfig, evaluate
 from fedledger.node.participant import DROP_POINTS, Participant
+from fedledger.protocol.model import ModelSpec
+from fedledger.protocol.status import RoundStatus
+from fedledger.secagg.constants import FINALIZE, MASKED_INPUT
 from fedledger.store.base import BlobStore
 from fedledger.store.filesystem import FilesystemBlobStore
 
@@ -219,25 +222,13 @@ class Simulation:
         funded = self.chain.funded_accounts()
         self.deployer, self.aggregator = funded[0], funded[1]
         self._event("setup", {"step": "deploy"})
-        if deployment is None:
-            deployment = deploy_all(
-                self.chain,
-                deployer=self.deployer,
-                aggregator=self.aggregator.address,
-                params=cfg.round_config,
-                slash_recipient=cfg.slash_recipient,
-                genesis=(
-                    {self.deployer.address: cfg.stake * cfg.participants} if cfg.stake else None
-                ),
-            )
-        self.deployment = deployment
-        self.contracts: Contracts = deployment.attach(self.chain)
+        self.deployment = deployment if deployment is not None else self._deploy()
+        self.contracts: Contracts = self.deployment.attach(self.chain)
         self.store = (
             store
             if store is not None
             else FilesystemBlobStore(self.state_dir / "blobs", fsync=cfg.fsync)
         )
-
         self.dataset, self.partition = dataset, partition
         shards, test_data = self._load_task(dataset, partition)
         self.genesis = initial_model(self.task, self.task_context, name=self.task_name)
@@ -249,7 +240,62 @@ class Simulation:
         self.clock = SimClock()
         self.evaluator = make_task_evaluator(self.task, test_data, name=self.task_name)
         self.coordinator = self._new_coordinator()
-        self.participants = [
+        self.participants = self._new_participants(shards)
+        self.results: list[SimulationRound] = []
+
+    def _deploy(self) -> Deployment:
+        cfg = self.config
+        return deploy_all(
+            self.chain,
+            deployer=self.deployer,
+            aggregator=self.aggregator.address,
+            params=cfg.round_config,
+            slash_recipient=cfg.slash_recipient,
+            genesis=({self.deployer.address: cfg.stake * cfg.participants} if cfg.stake else None),
+        )
+
+    def _load_task(
+        self, dataset: Dataset | None, partition: Partition | None
+    ) -> tuple[list[Any], Any]:
+        """Resolve the task; each participant's data and the coordinator's test data.
+
+        Without `config.task` the task is the built-in `model` on `dataset` (with the
+        config's training settings), its data split as the task itself would, or as the
+        `dataset`/`partition` objects given (benchmarks compare against a plain run on the
+        very same objects).
+        """
+        cfg = self.config
+        self.task_context = TaskContext(
+            n_participants=cfg.participants,
+            seed=cfg.seed,
+            partition=cfg.partition,
+            alpha=cfg.alpha,
+            min_size=cfg.min_size,
+        )
+        if cfg.task is not None:
+            if dataset is not None or partition is not None:
+                raise ConfigError("simulation: dataset/partition objects need a built-in task")
+            self.task_name, self.task = cfg.task, load_task(cfg.task)
+            shards = [
+                self.task.load_data(dataclasses.replace(self.task_context, participant=i))
+                for i in range(cfg.participants)
+            ]
+            return shards, self.task.load_test_data(self.task_context)
+        self.task_name = builtin_task_string(cfg.model, cfg.dataset)
+        self.task = BuiltinTask(cfg.model, cfg.dataset, train=cfg.train)
+        ds = dataset if dataset is not None else load_dataset(cfg.dataset, seed=cfg.seed)
+        part = partition if partition is not None else _partition(cfg, ds)
+        if part.n_parties != cfg.participants:
+            raise ConfigError(
+                f"simulation: partition has {part.n_parties} parts "
+                f"for {cfg.participants} participants"
+            )
+        self.dataset, self.partition = ds, part
+        return [participant_data(ds, part, i) for i in range(cfg.participants)], ds.test
+
+    def _new_participants(self, shards: list[Any]) -> list[Participant]:
+        cfg = self.config
+        return [
             Participant(
                 account=acct,
                 X=getattr(data, "X", None),
@@ -271,45 +317,6 @@ class Simulation:
             )
             for i, (acct, data) in enumerate(zip(self.accounts, shards, strict=True))
         ]
-        self.results: list[SimulationRound] = []
-
-    def _load_task(
-        self, dataset: Dataset | None, partition: Partition | None
-    ) -> tuple[list[Any], Any]:
-        """Resolve the task; each participant's data and the coordinator's test data.
-
-        Without `config.task` the task is the built-in `model` on `dataset` (with the
-        config's training settings); `dataset`/`partition` objects, when given, are split
-        as they are (benchmarks compare against a plain run on the very same objects).
-        """
-        cfg = self.config
-        self.task_context = TaskContext(
-            n_participants=cfg.participants,
-            seed=cfg.seed,
-            partition=cfg.partition,
-            alpha=cfg.alpha,
-            min_size=cfg.min_size,
-        )
-        if cfg.task is not None:
-            self.task_name, self.task = cfg.task, load_task(cfg.task)
-        else:
-            self.task_name = builtin_task_string(cfg.model, cfg.dataset)
-            self.task = BuiltinTask(cfg.model, cfg.dataset, train=cfg.train)
-        if dataset is None and partition is None:
-            shards = [
-                self.task.load_data(dataclasses.replace(self.task_context, participant=i))
-                for i in range(cfg.participants)
-            ]
-            return shards, self.task.load_test_data(self.task_context)
-        ds = dataset if dataset is not None else load_dataset(cfg.dataset, seed=cfg.seed)
-        part = partition if partition is not None else _partition(cfg, ds)
-        if part.n_parties != cfg.participants:
-            raise ConfigError(
-                f"simulation: partition has {part.n_parties} parts "
-                f"for {cfg.participants} participants"
-            )
-        self.dataset, self.partition = ds, part
-        return [participant_data(ds, part, i) for i in range(cfg.participants)], ds.test
 
     def _new_coordinator(self) -> RoundCoordinator:
         cfg = self.config
@@ -393,47 +400,12 @@ class Simulation:
         coord = self.coordinator
         before = dict(coord.timings)
         t_start = time.perf_counter()
-        status = coord.open_round()
-        round_id = status.round_id
-        self._event("round", {"round": round_id, "stage": status.stage})
-        for _ in range(10_000):
-            acted = False
-            for p in self.participants:
-                acted = p.step(coord) or acted
-            if restart_every_step:
-                coord = self.restart_coordinator()
-            new = coord.tick()
-            if restart_every_step:
-                coord = self.restart_coordinator()
-            moved = (new.stage, new.counts) != (status.stage, status.counts)
-            if new.stage != status.stage:
-                self._event("round", {"round": round_id, "stage": new.stage})
-            status = new
-            if status.done:
-                break
-            if not acted and not moved and not self._advance_time(status):
-                raise ConfigError(f"round {round_id} is stuck in stage {status.stage}")
-        else:
-            raise ConfigError(f"round {round_id} did not finish")
-        coord.tick()  # publish the report
+        round_id = self._drive(restart_every_step)
         coord = self.coordinator
         wall = time.perf_counter() - t_start
         report = coord.report(round_id)
         assert report is not None
-
-        verified: bool | None = None
-        failed: list[str] = []
-        t_verify = 0.0
-        if report.outcome == "finalized" and self.config.verify:
-            from fedledger.secagg.verify import verify_round
-
-            t0 = time.perf_counter()
-            result = verify_round(
-                build_transcript(self.chain, self.contracts, self.store, round_id)
-            )
-            t_verify = time.perf_counter() - t0
-            verified, failed = result.ok, result.failed
-
+        verified, failed, t_verify = self._verify(round_id, report.outcome)
         timings = {
             k: max(0.0, coord.timings.get(k, 0.0) - before.get(k, 0.0))
             for k in ("chain", "store", "secagg")
@@ -478,6 +450,44 @@ class Simulation:
         self.results.append(out)
         self._event("done", out.to_json())
         return out
+
+    def _drive(self, restart_every_step: bool) -> int:
+        """Open a round and step participants and coordinator until it is over; its id."""
+        coord = self.coordinator
+        status = coord.open_round()
+        round_id = status.round_id
+        self._event("round", {"round": round_id, "stage": status.stage})
+        for _ in range(10_000):
+            acted = False
+            for p in self.participants:
+                acted = p.step(coord) or acted
+            if restart_every_step:
+                coord = self.restart_coordinator()
+            new = coord.tick()
+            if restart_every_step:
+                coord = self.restart_coordinator()
+            moved = (new.stage, new.counts) != (status.stage, status.counts)
+            if new.stage != status.stage:
+                self._event("round", {"round": round_id, "stage": new.stage})
+            status = new
+            if status.done:
+                break
+            if not acted and not moved and not self._advance_time(status):
+                raise ConfigError(f"round {round_id} is stuck in stage {status.stage}")
+        else:
+            raise ConfigError(f"round {round_id} did not finish")
+        coord.tick()  # publish the report
+        return round_id
+
+    def _verify(self, round_id: int, outcome: str) -> tuple[bool | None, list[str], float]:
+        """Verify a finalized round from chain + store: (ok, failed checks, seconds)."""
+        if outcome != "finalized" or not self.config.verify:
+            return None, [], 0.0
+        from fedledger.secagg.verify import verify_round
+
+        t0 = time.perf_counter()
+        result = verify_round(build_transcript(self.chain, self.contracts, self.store, round_id))
+        return result.ok, result.failed, time.perf_counter() - t0
 
     def run(self) -> list[SimulationRound]:
         """All configured rounds."""
