@@ -141,7 +141,10 @@ def _task_runner(
     runner = TaskRunner(task, name=name, ctx=ctx, data=data, extra_config=extra)
     genesis_hash = str(info.get("genesisModelHash", "")).removeprefix("0x")
     # HttpBlobStore re-hashes what it gets: a coordinator serving another model is caught.
-    genesis = HttpBlobStore(client.base_url, client=client.http).get(genesis_hash)
+    store = HttpBlobStore(
+        client.base_url, client=client.http, retries=client.retries, backoff=client.backoff
+    )
+    genesis = store.get(genesis_hash)
     runner.check(genesis)
     return runner, int(ctx.participant or 0)
 
