@@ -15,7 +15,18 @@ def run(
     coordinator: str = typer.Option(..., help="Coordinator base URL, e.g. http://127.0.0.1:8600."),
     rpc: str = typer.Option(..., help="JSON-RPC URL of the chain."),
     deployment: Path = typer.Option(..., help="Deployment record (must match the coordinator's)."),
-    partition: Path = typer.Option(..., help="This participant's partition file (.npz)."),
+    partition: Path | None = typer.Option(
+        None, help="This participant's data file (.npz partition for built-in tasks)."
+    ),
+    task: str | None = typer.Option(
+        None, help="Task import string package.module:attribute (default: the published task)."
+    ),
+    participant_index: int | None = typer.Option(
+        None, help="This participant's index, for tasks that split their data themselves."
+    ),
+    participants: int | None = typer.Option(
+        None, help="Participant count, for tasks that split their data themselves."
+    ),
     key_file: Path | None = typer.Option(
         None, help="Participant key: keystore v3 file (or a 0x-hex line, devnets only)."
     ),
@@ -52,6 +63,9 @@ def run(
             rpc=rpc,
             deployment=deployment,
             partition=partition,
+            task=task,
+            participant_index=participant_index,
+            participants=participants,
             key_file=key_file,
             password_file=password_file,
             key_index=key_index,

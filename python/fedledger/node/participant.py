@@ -14,7 +14,6 @@ from typing import Any
 
 import numpy as np
 from eth_account.signers.local import LocalAccount
-from torch import nn
 
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundInfo, Stage
@@ -22,8 +21,10 @@ from fedledger.chain.deploy import Contracts
 from fedledger.chain.round_log import roster_cap
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, ProtocolError, StoreError
-from fedledger.fl.models import build_model
-from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed, train_local
+from fedledger.fl.builtin import builtin_runner
+from fedledger.fl.task import TaskContext
+from fedledger.fl.task_bridge import TaskRunner
+from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.port import CoordinatorPort
 from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
@@ -70,8 +71,8 @@ class Participant:
         self,
         *,
         account: LocalAccount,
-        X: np.ndarray,
-        y: np.ndarray,
+        X: np.ndarray | None = None,
+        y: np.ndarray | None = None,
         index: int,
         model_spec: ModelSpec,
         train_config: TrainConfig,
@@ -80,20 +81,34 @@ class Participant:
         contracts: Contracts,
         store: BlobStore,
         dropout: Mapping[int, str] | None = None,
-        module: nn.Module | None = None,
+        runner: TaskRunner | None = None,
     ) -> None:
         """`index` and `seed` fix the local training seed: derive_seed(seed, round - 1, index).
 
         `dropout` maps a round id to a point in DROP_POINTS where this participant goes
-        silent (simulation only). `module` may be shared between participants of one thread.
+        silent (simulation only). `runner` trains the federation's task on this participant's
+        data; without one, (X, y) train the built-in model `model_spec` names.
         """
         for r, point in (dropout or {}).items():
             if point not in DROP_POINTS:
                 raise ConfigError(
                     f"dropout of round {r}: {point!r} is not one of {', '.join(DROP_POINTS)}"
                 )
-        if len(y) == 0:
+        if y is not None and len(y) == 0:
             raise ConfigError(f"participant {account.address}: the partition is empty")
+        if runner is None:
+            if X is None or y is None:
+                raise ConfigError(f"participant {account.address}: give (X, y) or a task runner")
+            runner = builtin_runner(
+                model_spec.model,
+                n_features=model_spec.n_features,
+                n_classes=model_spec.n_classes,
+                train=train_config,
+                X=X,
+                y=y,
+                ctx=TaskContext(participant=index, seed=seed),
+            )
+        self.runner = runner
         self.account = account
         self.address: str = account.address
         self.X, self.y = X, y
@@ -105,12 +120,6 @@ class Participant:
         self.contracts = contracts
         self.store = store
         self.dropout = dict(dropout or {})
-        self.module = module or build_model(
-            model_spec.model,
-            n_features=model_spec.n_features,
-            n_classes=model_spec.n_classes,
-            seed=seed,
-        )
         self.rounds: dict[int, ParticipantRound] = {}
         self._round_id = 0
         self._client: SecAggClient | None = None
@@ -227,12 +236,9 @@ class Participant:
         if sha256(model) != info.model_hash:
             raise ProtocolError(ADVERTISE_KEYS, "modelHash", "the store returned another model")
         t0 = time.perf_counter()
-        self._update = train_local(
-            self.module,
+        self._update = self.runner.update(
             model,
-            self.X,
-            self.y,
-            config=self.train_config,
+            round_id=self._round_id,
             seed=derive_seed(self.seed, self._round_id - 1, self.index),
         )
         self._add("training", t0)
