@@ -53,15 +53,30 @@ function accuracyPlot(points) {
   ${ticks}<path d="${path}" fill="none" stroke="#0969da" stroke-width="2"/>${dots}</svg></div>`;
 }
 
+const DP_MODES = ["none", "record-level DP-SGD", "distributed DP"];
+
+function privacyPanel(p) {
+  if (!p.dp_mode && !p.epsilon_spent) return `<p class="muted" id="privacy-budget">Differential privacy: off (rounds make no DP claim).</p>`;
+  const pct = p.epsilon_budget ? Math.min(100, (100 * p.epsilon_spent) / p.epsilon_budget) : 100;
+  return `<div id="privacy-budget"><h2>Privacy budget <span class="muted">(${esc(DP_MODES[p.dp_mode] || p.dp_mode)}, enforced on chain)</span></h2>
+  <div class="grid"><div><div class="kv"><span>ε spent</span><span id="epsilon-spent">${p.epsilon_spent.toFixed(3)}</span></div>
+  <div class="kv"><span>ε remaining</span><span id="epsilon-remaining">${p.epsilon_remaining.toFixed(3)}</span></div>
+  <div class="kv"><span>ε budget</span><span>${p.epsilon_budget.toFixed(3)}</span></div></div>
+  <div><div class="kv"><span>ε per round (δ = ${p.delta.toExponential(1)})</span><span>${p.epsilon_per_round.toFixed(3)}</span></div>
+  <div class="kv"><span>rounds left</span><span>${p.rounds_left ?? "—"}</span></div>
+  <div class="kv"><span>noise multiplier / clip norm</span><span>${p.noise_multiplier} / ${p.clip_norm}</span></div></div></div>
+  <div class="meter" role="meter" aria-valuenow="${pct.toFixed(1)}" aria-valuemin="0" aria-valuemax="100"><div style="width:${pct.toFixed(1)}%"></div></div></div>`;
+}
+
 async function renderRounds() {
-  const [rounds, acc] = await Promise.all([api("/rounds/?limit=200"), api("/metrics/accuracy")]);
+  const [rounds, acc, priv] = await Promise.all([api("/rounds/?limit=200"), api("/metrics/accuracy"), api("/privacy")]);
   const rows = rounds.data.map((r) => `<tr data-round="${r.round}">
     <td><a href="#/round/${r.round}">#${r.round}</a></td><td>${esc(r.stage)}${r.failure_reason ? ` <span class="muted">(${esc(r.failure_reason)})</span>` : ""}</td>
     <td>${r.members}</td><td>${r.committed}</td><td>${r.survivors}</td><td>${short(r.new_model_hash)}</td>
     <td>${badge(r.verified, r.failed_checks)}</td></tr>`).join("");
   view.innerHTML = `<h1>Rounds <span class="muted">(${rounds.count})</span></h1>
   <table id="rounds-table"><thead><tr><th>Round</th><th>Stage</th><th>Members</th><th>Committed</th><th>Survivors</th><th>New model</th><th>Verification</th></tr></thead>
-  <tbody>${rows || `<tr><td colspan="7" class="muted">No rounds yet.</td></tr>`}</tbody></table>${accuracyPlot(acc.data)}`;
+  <tbody>${rows || `<tr><td colspan="7" class="muted">No rounds yet.</td></tr>`}</tbody></table>${privacyPanel(priv)}${accuracyPlot(acc.data)}`;
 }
 
 async function renderRound(id) {
