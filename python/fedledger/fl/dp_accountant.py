@@ -11,7 +11,13 @@ from dp_accounting.rdp import RdpAccountant
 from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_NONE, DP_SGD, RoundConfig
 from fedledger.errors import ConfigError
 
-__all__ = ["dp_event", "epsilon_cost_micros", "round_epsilon", "with_privacy"]
+__all__ = [
+    "ParticipantAccountant",
+    "dp_event",
+    "epsilon_cost_micros",
+    "round_epsilon",
+    "with_privacy",
+]
 
 MICROS = 1_000_000
 
@@ -77,3 +83,28 @@ def with_privacy(
         epsilon_cost_micros=0,
     )
     return replace(dp, epsilon_cost_micros=epsilon_cost_micros(dp))
+
+
+class ParticipantAccountant:
+    """One participant's own privacy loss: the RDP composition of the rounds it trained in.
+
+    Tighter than the chain's charge (a sum of per-round epsilons, protocol 3.3), and private to
+    the participant: it counts only the rounds this participant actually took part in.
+    """
+
+    def __init__(self) -> None:
+        self._accountant = RdpAccountant()
+        self.rounds = 0
+        self.delta = 0.0
+
+    def record(self, config: RoundConfig) -> None:
+        """Add one round run under `config` (a DP round)."""
+        self._accountant.compose(dp_event(config))
+        self.rounds += 1
+        self.delta = max(self.delta, config.dp_delta)
+
+    def epsilon(self, delta: float | None = None) -> float:
+        """epsilon so far at `delta` (default: the largest per-round delta seen); 0 before any."""
+        if self.rounds == 0:
+            return 0.0
+        return float(self._accountant.get_epsilon(delta if delta is not None else self.delta))

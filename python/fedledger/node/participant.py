@@ -17,11 +17,13 @@ from eth_account.signers.local import LocalAccount
 from torch import nn
 
 from fedledger.chain.backend import ChainBackend
-from fedledger.chain.datatypes import RoundInfo, Stage
+from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_SGD, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
 from fedledger.chain.round_log import roster_cap
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, ProtocolError, StoreError
+from fedledger.fl.dp_accountant import ParticipantAccountant
+from fedledger.fl.dp_sgd import DpSgdParams, train_local_dp
 from fedledger.fl.models import build_model
 from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed, train_local
 from fedledger.protocol.model import ModelSpec
@@ -57,6 +59,7 @@ class ParticipantRound:
     left_out: str = ""  # why the coordinator left us out, if it did
     train_loss: float | None = None
     examples: int = 0
+    epsilon: float | None = None  # own DP-SGD epsilon after this round (ParticipantAccountant)
     commit_gas: int | None = None
     timings: dict[str, float] = field(
         default_factory=lambda: {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
@@ -112,6 +115,7 @@ class Participant:
             seed=seed,
         )
         self.rounds: dict[int, ParticipantRound] = {}
+        self.privacy = ParticipantAccountant()
         self._round_id = 0
         self._client: SecAggClient | None = None
         self._info: RoundInfo | None = None
@@ -226,18 +230,28 @@ class Participant:
         self._add("store", t0)
         if sha256(model) != info.model_hash:
             raise ProtocolError(ADVERTISE_KEYS, "modelHash", "the store returned another model")
+        if info.config.dp_mode == DP_DISTRIBUTED:
+            # Joining would commit an un-noised update to a round the chain charges as DP.
+            raise ProtocolError(
+                ADVERTISE_KEYS, "dpMode", "distributed DP (mode 2) is not supported by this node"
+            )
         t0 = time.perf_counter()
-        self._update = train_local(
-            self.module,
-            model,
-            self.X,
-            self.y,
-            config=self.train_config,
-            seed=derive_seed(self.seed, self._round_id - 1, self.index),
-        )
+        seed = derive_seed(self.seed, self._round_id - 1, self.index)
+        if info.config.dp_mode == DP_SGD:
+            dp = DpSgdParams.from_config(info.config)
+            self._update = train_local_dp(
+                self.module, model, self.X, self.y, dp=dp, config=self.train_config, seed=seed
+            )
+            self.privacy.record(info.config)
+        else:
+            self._update = train_local(
+                self.module, model, self.X, self.y, config=self.train_config, seed=seed
+            )
         self._add("training", t0)
         rec = self.rounds[self._round_id]
         rec.train_loss, rec.examples = self._update.train_loss, self._update.weight
+        if info.config.dp_mode == DP_SGD:
+            rec.epsilon = self.privacy.epsilon()
         t0 = time.perf_counter()
         ctx = RoundContext(self.chain.chain_id, self.contracts.round_log.address, self._round_id)
         params = info.config.secagg_params()
