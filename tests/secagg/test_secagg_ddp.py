@@ -1,4 +1,4 @@
-"""Distributed discrete Gaussian: sampler moments, rotation, norm bound, noise share, wrap-around."""
+"""Distributed discrete Gaussian: sampler, rotation, norm bound, noise share, wrap-around."""
 
 from __future__ import annotations
 

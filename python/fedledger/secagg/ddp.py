@@ -1,4 +1,4 @@
-"""Distributed discrete Gaussian (Kairouz, Liu, Steinke, ICML 2021): client encoding, server decoding.
+"""Distributed discrete Gaussian (Kairouz, Liu, Steinke, ICML 2021): client encode, server decode.
 
 Client: clip in L2, rotate (randomized Hadamard, public seed), scale by 1/gamma, round with
 conditional randomized rounding (retry until the norm bound holds), add discrete Gaussian noise
