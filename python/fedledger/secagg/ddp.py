@@ -4,7 +4,7 @@ Client: clip in L2, rotate (randomized Hadamard, public seed), scale by 1/gamma,
 conditional randomized rounding (retry until the norm bound holds), add discrete Gaussian noise
 of variance sigma^2 / min_survivors, reduce mod 2^bits; the result is masked like any input.
 Server: the unmasked sum mod 2^bits, read centred in [-2^(bits-1), 2^(bits-1)), times gamma,
-rotated back. docs/protocol.md 3.4 states the construction and its guarantee.
+rotated back. docs/protocol.md 3.4 states the construction.
 """
 
 from __future__ import annotations
