@@ -153,7 +153,8 @@ def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
         "slash": first["slash"],
         "notes": "postRoster/finalize: base + per_item * n; finalize credits first-time survivors "
         "(fresh reward slot, the worst case); slash transfers 10 % of a 10 FLR stake to a "
-        "treasury; openRound_dp*: a DP config charges the budget (first: the spent slot goes from zero)",
+        "treasury; openRound_dp*: a DP config charges the budget (first: the spent slot goes "
+        "from zero)",
         "raw": {f"mode{m}": {str(k): v for k, v in rows.items()} for m, rows in by_mode.items()},
     }
 
