@@ -41,6 +41,22 @@ def _config_json(config: RoundConfig) -> dict[str, Any]:
     return out
 
 
+def _with_dp(config: RoundConfig, given: dict[str, float]) -> RoundConfig:
+    """`config` with the given DP options and the accountant's per-round cost."""
+    from fedledger.fl.dp_accountant import with_privacy
+
+    return with_privacy(
+        config,
+        mode=int(given.get("mode", config.dp_mode)),
+        noise_multiplier=float(given.get("noise_multiplier", config.noise_multiplier)),
+        clip_norm=float(given.get("clip_norm", config.dp_clip_norm)),
+        delta=float(given.get("delta", config.dp_delta)),
+        epsilon_budget=float(given.get("epsilon_budget", config.epsilon_budget)),
+        sample_rate=float(given.get("sample_rate", config.dp_sample_rate)),
+        steps_per_round=int(given.get("steps_per_round", config.dp_steps_per_round)),
+    )
+
+
 @gov_app.command("propose-params")
 def propose_params(
     rpc: str = RpcOpt,
@@ -69,8 +85,21 @@ def propose_params(
     slash_recipient: str | None = typer.Option(
         None, help="Treasury receiving slashed stake, or 'burn'."
     ),
+    dp_mode: int | None = typer.Option(
+        None, help="Differential privacy: 0 none, 1 DP-SGD, 2 distributed DP."
+    ),
+    noise_multiplier: float | None = typer.Option(None, help="DP noise multiplier z."),
+    dp_clip_norm: float | None = typer.Option(None, help="DP L2 clip norm."),
+    dp_delta: float | None = typer.Option(None, help="delta of one round."),
+    dp_sample_rate: float | None = typer.Option(None, help="DP-SGD Poisson sampling rate."),
+    dp_steps: int | None = typer.Option(None, help="DP-SGD steps per participant per round."),
+    epsilon_budget: float | None = typer.Option(None, help="The federation's epsilon budget."),
 ) -> None:
-    """Propose new round parameters: the current ones with the given fields replaced."""
+    """Propose new round parameters: the current ones with the given fields replaced.
+
+    With any DP option, the per-round epsilon cost is recomputed by the accountant
+    (fedledger.fl.dp_accountant.with_privacy) from the resulting DP fields.
+    """
     from eth_utils import is_address, to_checksum_address
 
     from fedledger.chain import GovernorClient
@@ -109,12 +138,34 @@ def propose_params(
             recipient = to_checksum_address(slash_recipient)
         else:
             raise ConfigError(f"slash-recipient: {slash_recipient!r} is not an address or 'burn'")
-    if not changes and recipient is None:
+    options: dict[str, float | None] = {
+        "mode": dp_mode,
+        "noise_multiplier": noise_multiplier,
+        "clip_norm": dp_clip_norm,
+        "delta": dp_delta,
+        "sample_rate": dp_sample_rate,
+        "steps_per_round": dp_steps,
+        "epsilon_budget": epsilon_budget,
+    }
+    dp = {k: v for k, v in options.items() if v is not None}
+    for name, number in dp.items():
+        if number < 0:
+            raise ConfigError(f"{name.replace('_', '-')}: must be >= 0, got {number}")
+    if not changes and recipient is None and not dp:
         raise ConfigError("nothing to change: give at least one parameter option")
     sender = _account(key, key_file)
     _backend, _record, c = _attach(rpc, deployment)
     current = c.params.config()
     new = replace(current, **changes)
+    if dp:
+        new = _with_dp(new, dp)
+        changes.update(
+            {
+                k: v
+                for k, v in new.to_json().items()
+                if k.startswith(("dp_", "noise_", "epsilon_")) and v != current.to_json()[k]
+            }
+        )
     proposal = GovernorClient.params_proposal(c.params, new, description, slash_recipient=recipient)
     pid, tx = c.governor.submit(proposal, sender=sender)
     _echo(
