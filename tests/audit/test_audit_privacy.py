@@ -102,11 +102,13 @@ def test_privacy_cost_alone_passes_a_round_without_dp() -> None:
 def test_api_privacy_shows_spent_and_remaining_budget(
     world: AuditWorld, store: FilesystemBlobStore, tmp_path: Path
 ) -> None:
-    _dp_round(world, store, DDP)
+    rid = _dp_round(world, store, DDP)
     service = AuditService(world.backend, world.deployment, str(store.root), tmp_path / "a.db")
     try:
+        service.refresh()
         with TestClient(create_app(service)) as client:
             body = client.get("/api/privacy").json()
+            verification = client.get(f"/api/rounds/{rid}/verification").json()
     finally:
         service.close()
     cost, budget = DDP.epsilon_cost_micros, DDP.epsilon_budget_micros
@@ -115,3 +117,4 @@ def test_api_privacy_shows_spent_and_remaining_budget(
     assert body["epsilon_remaining"] == (budget - cost) / 1e6
     assert body["rounds_left"] == (budget - cost) // cost
     assert body["noise_multiplier"] == 4.0
+    assert verification["ok"] is True, verification["failed"]
