@@ -118,7 +118,9 @@ def silos(ds: Dataset, *, rounds: int, seed: int) -> list[dict[str, Any]]:
 
 def distributed(ds: Dataset, *, members: int, rounds: int, seed: int) -> list[dict[str, Any]]:
     """`members` clients, one update each per round, distributed discrete Gaussian noise."""
-    clip, lr = 0.5, 0.5
+    # Clip at about the median update norm (2.9 for this lr on digits), as DP-FedAvg advises:
+    # a much smaller clip costs accuracy even without noise.
+    clip, lr = 3.0, 0.5
     part = iid_partition(len(ds.train), members, seed=seed, min_size=1)
     shards = [participant_data(ds, part, u) for u in range(members)]
     rows = []
