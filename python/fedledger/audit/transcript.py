@@ -37,6 +37,7 @@ ROUND_EVENTS = (
     "RoundFinalized",
     "RoundFailed",
     "RewardAccrued",
+    "PrivacyBudgetSpent",
 )
 
 
@@ -55,6 +56,10 @@ class ChainRound:
     """commitmentOf(round, a) for every roster member and every committer."""
     previous_new_model: bytes | None = None
     """newModelHash of the latest finalized round before this one (None if there is none)."""
+    privacy: DecodedEvent | None = None
+    """PrivacyBudgetSpent of this round (rounds with an epsilon cost)."""
+    spent_before: int = 0
+    """Epsilon (millionths) spent before this round: the last earlier PrivacyBudgetSpent."""
 
     @property
     def members(self) -> list[str]:
@@ -111,6 +116,8 @@ def read_chain_round(contracts: Contracts, round_id: int, *, slots: bool = True)
             cr.failed = e
         elif e.name == "RewardAccrued":
             cr.rewards.append(e)
+        elif e.name == "PrivacyBudgetSpent":
+            cr.privacy = e
     for a in {*cr.members, *(e.args["participant"] for e in cr.commits)} if slots else ():
         cr.slots[a] = log.commitment_of(round_id, a)
     for previous in range(round_id - 1, 0, -1):
@@ -118,7 +125,29 @@ def read_chain_round(contracts: Contracts, round_id: int, *, slots: bool = True)
         if before.stage == Stage.FINALIZED:
             cr.previous_new_model = before.new_model_hash
             break
+    if cr.privacy is not None:
+        cr.spent_before = _spent_before(contracts, round_id)
     return cr
+
+
+def _spent_before(contracts: Contracts, round_id: int) -> int:
+    """spentMicros of the latest PrivacyBudgetSpent before `round_id` (0 if none)."""
+    log = contracts.round_log
+    for previous in range(round_id - 1, 0, -1):
+        before = log.get_round(previous)
+        if before.config.epsilon_cost_micros == 0:
+            continue
+        block = before.opened_block
+        for e in fetch_events(
+            log.backend,
+            log.address,
+            from_block=block,
+            to_block=block,
+            names=("PrivacyBudgetSpent",),
+        ):
+            if int(e.args["round"]) == previous:
+                return int(e.args["spentMicros"])
+    return 0
 
 
 @dataclass

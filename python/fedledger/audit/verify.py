@@ -9,6 +9,7 @@ from eth_utils import to_checksum_address
 from pydantic import BaseModel, Field
 
 from fedledger.audit.blobs import BlobSource
+from fedledger.audit.privacy import privacy_cost
 from fedledger.audit.slashes import SlashProblem, justify_slash
 from fedledger.audit.transcript import AssembledRound, ChainRound, assemble_round
 from fedledger.chain.backend import ChainBackend
@@ -379,7 +380,14 @@ def slash_justified(c: ChainAudit) -> Outcome:
     return "every slash justified by the reveal and the chain", justified
 
 
-ANY_STAGE_CHECKS = (round_stage, params_snapshot, blobs_available, roster_members, commitment_slots)
+ANY_STAGE_CHECKS = (
+    round_stage,
+    params_snapshot,
+    blobs_available,
+    roster_members,
+    commitment_slots,
+    privacy_cost,
+)
 """The checks that apply to every finished round (failed rounds stop here)."""
 
 CHECKS = (

@@ -16,12 +16,15 @@ import numpy as np
 from eth_account.signers.local import LocalAccount
 
 from fedledger.chain.backend import ChainBackend
-from fedledger.chain.datatypes import RoundInfo, Stage
+from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
 from fedledger.chain.round_log import roster_cap
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, ProtocolError, StoreError
-from fedledger.fl.builtin import builtin_runner
+from fedledger.fl.builtin import BuiltinTask, builtin_runner
+from fedledger.fl.dp_accountant import ParticipantAccountant
+from fedledger.fl.dp_sgd import DpSgdParams, train_local_dp
+from fedledger.fl.models import build_model
 from fedledger.fl.task import TaskContext
 from fedledger.fl.task_bridge import TaskRunner
 from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed
@@ -58,6 +61,7 @@ class ParticipantRound:
     left_out: str = ""  # why the coordinator left us out, if it did
     train_loss: float | None = None
     examples: int = 0
+    epsilon: float | None = None  # own DP-SGD epsilon after this round (ParticipantAccountant)
     commit_gas: int | None = None
     timings: dict[str, float] = field(
         default_factory=lambda: {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
@@ -121,6 +125,7 @@ class Participant:
         self.store = store
         self.dropout = dict(dropout or {})
         self.rounds: dict[int, ParticipantRound] = {}
+        self.privacy = ParticipantAccountant()
         self._round_id = 0
         self._client: SecAggClient | None = None
         self._info: RoundInfo | None = None
@@ -235,15 +240,20 @@ class Participant:
         self._add("store", t0)
         if sha256(model) != info.model_hash:
             raise ProtocolError(ADVERTISE_KEYS, "modelHash", "the store returned another model")
+        if info.config.dp_mode == DP_DISTRIBUTED:
+            # Joining would commit an un-noised update to a round the chain charges as DP.
+            raise ProtocolError(
+                ADVERTISE_KEYS, "dpMode", "distributed DP (mode 2) is not supported by this node"
+            )
         t0 = time.perf_counter()
-        self._update = self.runner.update(
-            model,
-            round_id=self._round_id,
-            seed=derive_seed(self.seed, self._round_id - 1, self.index),
-        )
+        self._update = self._train(model, info.config)
+        if info.config.dp_mode == DP_SGD:
+            self.privacy.record(info.config)
         self._add("training", t0)
         rec = self.rounds[self._round_id]
         rec.train_loss, rec.examples = self._update.train_loss, self._update.weight
+        if info.config.dp_mode == DP_SGD:
+            rec.epsilon = self.privacy.epsilon()
         t0 = time.perf_counter()
         ctx = RoundContext(self.chain.chain_id, self.contracts.round_log.address, self._round_id)
         params = info.config.secagg_params()
@@ -253,6 +263,30 @@ class Participant:
         bundle = self._client.advertise_keys()
         self._add("secagg", t0)
         return bundle
+
+    def _train(self, model: bytes, config: RoundConfig) -> LocalUpdate:
+        """Local training through the task; DP-SGD (dpMode 1) where fedledger owns the loop."""
+        seed = derive_seed(self.seed, self._round_id - 1, self.index)
+        if config.dp_mode != DP_SGD:
+            return self.runner.update(model, round_id=self._round_id, seed=seed)
+        task, data = self.runner.task, self.runner.data
+        if not isinstance(task, BuiltinTask):
+            # Per-example clipping needs the training loop: a user's own loop cannot be made DP.
+            raise ProtocolError(
+                ADVERTISE_KEYS,
+                "dpMode",
+                f"the round asks for DP-SGD (dpMode 1), which fedledger runs for built-in "
+                f"tasks only; task {self.runner.name!r} trains with its own loop",
+            )
+        self.runner.check(model)
+        module = build_model(
+            task.model,
+            n_features=self.model_spec.n_features,
+            n_classes=self.model_spec.n_classes,
+            seed=self.seed,
+        )
+        dp = DpSgdParams.from_config(config)
+        return train_local_dp(module, model, data.X, data.y, dp=dp, config=task.train, seed=seed)
 
     def share_keys(self) -> ShareKeysMessage:
         """Fetch the roster named on chain, check it, and share our secrets with our neighbours."""
