@@ -73,7 +73,9 @@ class ChainRound:
         for e in self.commits:
             out.setdefault(
                 e.args["participant"],
-                Commitment(e.args["maskedUpdateHash"], e.args["seedCommitment"]),
+                Commitment(
+                    e.args["maskedUpdateHash"], e.args["seedCommitment"], int(e.args["weight"])
+                ),
             )
         return out
 

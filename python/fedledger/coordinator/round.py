@@ -27,7 +27,7 @@ from eth_utils import to_checksum_address
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import Stage, TxResult
 from fedledger.chain.deploy import Contracts, Deployment
-from fedledger.chain.round_log import is_roster_marker
+from fedledger.chain.round_log import is_roster_marker, slot_weight
 from fedledger.coordinator.book import STATE_VERSION, RoundBook
 from fedledger.coordinator.chain_calls import ChainCalls
 from fedledger.coordinator.publish import ReportIndex, RoundReport
@@ -40,7 +40,7 @@ from fedledger.coordinator.round_state import (
     tx_json,
 )
 from fedledger.coordinator.spec import StageDurations
-from fedledger.coordinator.transitions import Evaluator, Transitions
+from fedledger.coordinator.transitions import BLOB_GRACE, Evaluator, Transitions
 from fedledger.encoding import sha256, to_hex
 from fedledger.errors import ProtocolError, StoreError
 from fedledger.protocol.messages import shares_to_json, unmask_response_to_json
@@ -283,6 +283,9 @@ class RoundCoordinator:
             return r.times["rostered"] + self.durations.share_keys
         if r.stage == UNMASK:
             return r.times[f"closed_{MASKED_INPUT}"] + self.durations.unmask
+        if r.stage == MASKED_INPUT and r.missing_blobs:
+            # A committed blob that stays missing makes its committer a dropout then.
+            return min(seen for _, seen in r.missing_blobs.values()) + BLOB_GRACE
         return None
 
     @staticmethod
@@ -372,12 +375,15 @@ class RoundCoordinator:
                 )
             if address not in r.inbox:
                 raise NotInRoster(MASKED_INPUT, "sender", f"{address} did not share keys in time")
-            self._check_commitment(r, address, masked_hash, seed_commitment)
-            self._moves.accept_masked(r, address, masked_hash, seed_commitment, "participant")
+            weight = self._check_commitment(r, address, masked_hash, seed_commitment)
+            self._moves.accept_masked(
+                r, address, masked_hash, seed_commitment, weight, "participant"
+            )
 
     def _check_commitment(
         self, r: RoundState, address: str, masked_hash: bytes, seed_commitment: bytes
-    ) -> None:
+    ) -> int:
+        """The weight `address` committed on chain with these hashes (ProtocolError if none)."""
         slot = self._calls.commitment_of(r.round_id, address)
         if is_roster_marker(slot):
             raise ProtocolError(
@@ -389,6 +395,7 @@ class RoundCoordinator:
                 "maskedHash",
                 f"does not match the on-chain commitment of {address}",
             )
+        return slot_weight(slot)
 
     # -- public API: stage 4 --------------------------------------------------------
     def unmask_request_for(self, address: str) -> UnmaskRequest:
