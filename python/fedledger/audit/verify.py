@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -19,7 +20,9 @@ from fedledger.chain.round_log import commitment_slot, is_roster_marker
 from fedledger.encoding import to_hex
 from fedledger.errors import FedledgerError
 from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
-from fedledger.secagg.messages import Roster
+from fedledger.protocol.receipts import Receipt
+from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.messages import Reveal, Roster
 from fedledger.secagg.vectors import decode_vector
 from fedledger.secagg.verify import verify_round
 
@@ -437,6 +440,63 @@ def slash_justified(c: ChainAudit) -> Outcome:
     return "every slash justified by the reveal and the chain", justified
 
 
+def _published_reveal(c: ChainAudit) -> Reveal | None:
+    """The finalized round's reveal, when its blob is intact and parses."""
+    fetch = c.assembled.blobs.get("reveal")
+    if c.info.stage != Stage.FINALIZED or fetch is None or not fetch.ok or fetch.data is None:
+        return None
+    try:
+        return Reveal.from_bytes(fetch.data)
+    except FedledgerError:
+        return None
+
+
+def _broken_receipt(c: ChainAudit, r: Receipt, reveal: Reveal | None) -> str:
+    """Why the round contradicts receipt `r` ('' when it does not)."""
+    p, cr = r.participant, c.chain
+    members = {to_checksum_address(m) for m in cr.members}
+    if r.stage == ADVERTISE_KEYS:
+        if cr.roster is not None and p not in members:
+            return "its key bundle was accepted, yet it is not in the posted roster"
+        return ""
+    if reveal is None:
+        return ""  # nothing published that could contradict it
+    if r.stage == SHARE_KEYS and p in reveal.unshared:
+        return "its shares were accepted, yet the reveal calls it unshared"
+    commitment = cr.commitments.get(p)
+    if r.stage == MASKED_INPUT and p not in reveal.survivors:
+        if commitment is not None and commitment.masked_hash == r.digest:
+            return "its masked input (the committed hash) was accepted, yet it is not a survivor"
+    if r.stage == UNMASK and p in reveal.survivors and p not in reveal.unmask_responses:
+        return "its unmask response was accepted, yet the reveal does not publish it"
+    return ""
+
+
+def receipts_honoured(c: ChainAudit) -> Outcome:
+    """No published receipt of the aggregator contradicts the round (censorship evidence).
+
+    A receipt signed by the aggregator says it accepted a participant's message; a roster
+    without that participant, or a reveal calling it unshared, dropped or silent, is then the
+    aggregator's doing. Receipts not signed by the aggregator, or for other rounds, prove
+    nothing and are only counted.
+    """
+    a = c.assembled
+    mine = [r for r in a.receipts if r.round_id == c.info.round]
+    valid = [r for r in mine if r.aggregator == a.aggregator]
+    reveal = _published_reveal(c)
+    broken = {
+        f"{r.participant} ({r.stage})": why for r in valid if (why := _broken_receipt(c, r, reveal))
+    }
+    found = {"receipts": len(mine), "signedByAggregator": len(valid)}
+    if broken:
+        raise CheckFailed(
+            f"the aggregator broke {len(broken)} of its signed receipt(s): censorship",
+            "every receipted message honoured",
+            broken,
+        )
+    return "every receipted message honoured", found
+
+
 ANY_STAGE_CHECKS = (
     round_stage,
     params_snapshot,
@@ -444,6 +504,7 @@ ANY_STAGE_CHECKS = (
     participant_blobs,
     roster_members,
     commitment_slots,
+    receipts_honoured,
 )
 """The checks that apply to every finished round (failed rounds stop here)."""
 
@@ -497,6 +558,7 @@ def verify_round_from_chain(
     round_id: int,
     *,
     contracts: Contracts | None = None,
+    receipts: Sequence[Receipt] = (),
 ) -> AuditReport:
     """Audit round `round_id` trusting only the chain and the hashes; never raises for a bad round.
 
@@ -509,4 +571,5 @@ def verify_round_from_chain(
     contracts = contracts or deployment.attach(chain)
     block = chain.block_number
     assembled = assemble_round(contracts, deployment, source, round_id)
+    assembled.receipts = list(receipts)
     return audit_assembled(assembled, chain_id=deployment.chain_id, block=block)

@@ -45,6 +45,7 @@ from fedledger.encoding import sha256, to_hex
 from fedledger.errors import ProtocolError, StoreError
 from fedledger.protocol.messages import shares_to_json, unmask_response_to_json
 from fedledger.protocol.model import ModelSpec
+from fedledger.protocol.receipts import Receipt, issue_receipt, message_digest
 from fedledger.protocol.refusals import (
     ConflictingSubmission,
     NotInRoster,
@@ -165,6 +166,18 @@ class RoundCoordinator:
                 stage, "stage", f"round {r.round_id} is in stage {r.stage}, not {stage}"
             )
         return r
+
+    def _receipt(self, r: RoundState, stage: str, participant: str, digest: bytes) -> Receipt:
+        """The aggregator's signed receipt for an accepted message (docs/protocol.md 8.3)."""
+        return issue_receipt(
+            self.aggregator,
+            chain_id=self.chain_id,
+            contract=self.contract,
+            round_id=r.round_id,
+            stage=stage,
+            participant=participant,
+            digest=digest,
+        )
 
     @staticmethod
     def _member(r: RoundState, stage: str, address: str) -> str:
@@ -297,15 +310,16 @@ class RoundCoordinator:
         return ""
 
     # -- public API: stage 1 --------------------------------------------------------
-    def submit_keys(self, bundle: KeyBundle) -> None:
-        """Accept a signed key bundle from a registered participant (idempotent)."""
+    def submit_keys(self, bundle: KeyBundle) -> Receipt:
+        """Accept a signed key bundle from a registered participant (idempotent); a receipt."""
         with self._lock:
             r = self._expect_stage(ADVERTISE_KEYS)
             address = bundle.participant
+            digest = message_digest(bundle.to_json())
             previous = r.bundles.get(address)
             if previous is not None:
                 if previous == bundle:
-                    return
+                    return self._receipt(r, ADVERTISE_KEYS, address, digest)
                 raise ConflictingSubmission(
                     ADVERTISE_KEYS, "participant", f"{address} already advertised other keys"
                 )
@@ -317,6 +331,7 @@ class RoundCoordinator:
                     )
                 r.registered.add(address)
             self._book.commit({"t": "keys", "bundle": bundle.to_json()})
+            return self._receipt(r, ADVERTISE_KEYS, address, digest)
 
     def roster(self) -> Roster:
         """The round's roster (once the key stage closed)."""
@@ -329,21 +344,24 @@ class RoundCoordinator:
             return r.roster
 
     # -- public API: stage 2 --------------------------------------------------------
-    def submit_shares(self, message: ShareKeysMessage) -> None:
-        """Accept a roster member's encrypted shares, one per neighbour (idempotent)."""
+    def submit_shares(self, message: ShareKeysMessage) -> Receipt:
+        """Accept a roster member's encrypted shares, one per neighbour (idempotent); a receipt."""
         with self._lock:
             r = self._expect_stage(SHARE_KEYS)
             sender = self._member(r, SHARE_KEYS, message.sender)
             if "postRoster" not in r.txs:
                 raise NotReady(SHARE_KEYS, "roster", "the roster is not on chain yet")
+            wire = shares_to_json(message)
+            digest = message_digest(wire)
             previous = r.shares.get(sender)
             if previous is not None:
                 if previous == message:
-                    return
+                    return self._receipt(r, SHARE_KEYS, sender, digest)
                 raise ConflictingSubmission(
                     SHARE_KEYS, "sender", f"{sender} already sent other shares"
                 )
-            self._book.commit({"t": "shares", "message": shares_to_json(message)})
+            self._book.commit({"t": "shares", "message": wire})
+            return self._receipt(r, SHARE_KEYS, sender, digest)
 
     def shares_for(self, address: str) -> list[EncryptedShare]:
         """The encrypted shares addressed to `address` (after the share stage closed)."""
@@ -357,8 +375,10 @@ class RoundCoordinator:
             return list(r.inbox[address])
 
     # -- public API: stage 3 --------------------------------------------------------
-    def submit_masked(self, address: str, masked_hash: bytes, seed_commitment: bytes) -> None:
-        """Accept a masked input: its blob is in the store and the sender committed to it."""
+    def submit_masked(self, address: str, masked_hash: bytes, seed_commitment: bytes) -> Receipt:
+        """Accept a masked input: its blob is in the store and the sender committed to it.
+
+        The receipt's digest is the masked hash."""
         with self._lock:
             r = self._expect_stage(MASKED_INPUT)
             address = self._member(r, MASKED_INPUT, address)
@@ -369,7 +389,7 @@ class RoundCoordinator:
             previous = r.masked.get(address)
             if previous is not None:
                 if previous[:2] == (masked_hash, seed_commitment):
-                    return
+                    return self._receipt(r, MASKED_INPUT, address, masked_hash)
                 raise ConflictingSubmission(
                     MASKED_INPUT, "maskedHash", f"{address} already submitted another input"
                 )
@@ -379,6 +399,7 @@ class RoundCoordinator:
             self._moves.accept_masked(
                 r, address, masked_hash, seed_commitment, weight, "participant"
             )
+            return self._receipt(r, MASKED_INPUT, address, masked_hash)
 
     def _check_commitment(
         self, r: RoundState, address: str, masked_hash: bytes, seed_commitment: bytes
@@ -411,8 +432,8 @@ class RoundCoordinator:
                 )
             return r.request
 
-    def submit_unmask(self, response: UnmaskResponse) -> None:
-        """Accept a survivor's unmask shares (idempotent)."""
+    def submit_unmask(self, response: UnmaskResponse) -> Receipt:
+        """Accept a survivor's unmask shares (idempotent); a receipt."""
         with self._lock:
             r = self._expect_stage(UNMASK)
             sender = self._member(r, UNMASK, response.sender)
@@ -421,9 +442,12 @@ class RoundCoordinator:
                 if dict(previous.self_mask_shares) == dict(response.self_mask_shares) and dict(
                     previous.mask_key_shares
                 ) == dict(response.mask_key_shares):
-                    return
+                    digest = message_digest(unmask_response_to_json(previous))
+                    return self._receipt(r, UNMASK, sender, digest)
                 raise ConflictingSubmission(UNMASK, "sender", f"{sender} already sent other shares")
-            self._book.commit({"t": "unmask", "message": unmask_response_to_json(response)})
+            wire = unmask_response_to_json(response)
+            self._book.commit({"t": "unmask", "message": wire})
+            return self._receipt(r, UNMASK, sender, message_digest(wire))
 
     # -- transitions ----------------------------------------------------------------
     def tick(self) -> RoundStatus:

@@ -195,7 +195,7 @@ class Transitions:
         except ModelFormatError as exc:  # e.g. a decoded update that is not finite
             self.abort(RoundAborted(stage, "undecodable_aggregate", str(exc)))
             return True
-        except Exception as exc:  # noqa: BLE001 - whatever broke, the federation goes on
+        except Exception as exc:
             detail = f"{type(exc).__name__}: {exc}"
             self.abort(RoundAborted(stage, "close_failed", detail))
             return True
