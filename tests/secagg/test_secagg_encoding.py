@@ -166,8 +166,9 @@ def test_chunked_quantization_leaves_the_decoded_aggregate_unchanged(params):
     for i, delta in enumerate(deltas):
         total += quantize(delta, 100 + i, params, rng=np.random.default_rng(i))
         reference += _quantize_whole_vector(delta, 100 + i, params, np.random.default_rng(i))
-    got, want = decode_sum(total, 5, params, total_weight=int(total[0])), decode_sum(
-        reference, 5, params, total_weight=int(reference[0])
+    got, want = (
+        decode_sum(total, 5, params, total_weight=int(total[0])),
+        decode_sum(reference, 5, params, total_weight=int(reference[0])),
     )
     assert got.total_weight == want.total_weight
     assert got.weighted_sum.tobytes() == want.weighted_sum.tobytes()

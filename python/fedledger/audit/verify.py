@@ -19,8 +19,8 @@ from fedledger.chain.rewards import reward_amounts
 from fedledger.chain.round_log import commitment_slot, is_roster_marker
 from fedledger.encoding import to_hex
 from fedledger.errors import FedledgerError
-from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.protocol.receipts import Receipt
+from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import Reveal, Roster
 from fedledger.secagg.vectors import decode_vector
@@ -464,9 +464,9 @@ def _broken_receipt(c: ChainAudit, r: Receipt, reveal: Reveal | None) -> str:
     if r.stage == SHARE_KEYS and p in reveal.unshared:
         return "its shares were accepted, yet the reveal calls it unshared"
     commitment = cr.commitments.get(p)
-    if r.stage == MASKED_INPUT and p not in reveal.survivors:
-        if commitment is not None and commitment.masked_hash == r.digest:
-            return "its masked input (the committed hash) was accepted, yet it is not a survivor"
+    committed = commitment is not None and commitment.masked_hash == r.digest
+    if r.stage == MASKED_INPUT and committed and p not in reveal.survivors:
+        return "its masked input (the committed hash) was accepted, yet it is not a survivor"
     if r.stage == UNMASK and p in reveal.survivors and p not in reveal.unmask_responses:
         return "its unmask response was accepted, yet the reveal does not publish it"
     return ""

@@ -71,9 +71,7 @@ def verify(
         rounds = [round_id]
     out = Console(highlight=False)
     reports = [
-        verify_round_from_chain(
-            backend, record, source, r, contracts=contracts, receipts=receipts
-        )
+        verify_round_from_chain(backend, record, source, r, contracts=contracts, receipts=receipts)
         for r in rounds
     ]
     if as_json:

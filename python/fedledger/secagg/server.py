@@ -445,13 +445,13 @@ class SecAggServer:
         )
         # Refuse what no n clipped updates can produce (docs/threat-model.md, bounded influence):
         # some survivor sent out-of-range coordinates; secure aggregation hides which one.
-        bad = out_of_range(aggregate, len(survivors), self.params)
-        if bad.size:
+        beyond = out_of_range(aggregate, len(survivors), self.params)
+        if beyond.size:
             raise RoundAborted(
                 UNMASK,
                 "aggregate_out_of_range",
-                f"{bad.size} coordinate(s) above {coordinate_bound(len(survivors), self.params)}"
-                f" = n * (2^b - 1), first at index {int(bad[0])}",
+                f"{beyond.size} coordinate(s) above {coordinate_bound(len(survivors), self.params)}"
+                f" = n * (2^b - 1), first at index {int(beyond[0])}",
             )
         unshared = tuple(a for a in roster.addresses if a not in self._shares)
         reveal = Reveal(
