@@ -165,6 +165,7 @@ def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
         store=coordinator_blob_store(port),
         dropout=dropout,
     )
+    participant.receipts_dir = settings.receipts
     say(f"node {p.account.address}: ready ({len(p.data)} examples)")
     finished: set[int] = set()
     round_started = time.monotonic()
