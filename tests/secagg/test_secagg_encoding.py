@@ -267,3 +267,28 @@ def test_seeded_permutation_is_a_permutation():
 def test_graph_refuses_a_single_participant():
     with pytest.raises(ConfigError, match="at least 2"):
         build_graph(1, 3, os.urandom(32))
+
+
+def test_decoding_takes_w_from_the_committed_weights_never_from_element_0(params):
+    x = quantize(np.full(4, 0.1), 100, params, rng=np.random.default_rng(0))
+    zeroed = x.copy()
+    zeroed[0] = 0  # what a participant forging its weight element gets the sum to
+
+    honest = decode_sum(x, 1, params, total_weight=100)
+    forged = decode_sum(zeroed, 1, params, total_weight=100)
+
+    assert forged.total_weight == honest.total_weight == 100
+    assert forged.weighted_sum.tobytes() == honest.weighted_sum.tobytes()
+    with pytest.raises(ValueError, match="total_weight"):
+        decode_sum(x, 1, params, total_weight=-1)
+
+
+def test_out_of_range_names_coordinates_above_n_levels_and_ignores_element_0(params):
+    from fedledger.secagg.quantize import coordinate_bound, out_of_range
+
+    agg = np.zeros(5, dtype=np.uint32)
+    agg[0] = np.uint32(2**32 - 1)  # weight elements: not a coordinate
+    agg[2] = coordinate_bound(3, params)
+    assert out_of_range(agg, 3, params).tolist() == []
+    agg[3] = coordinate_bound(3, params) + 1
+    assert out_of_range(agg, 3, params).tolist() == [3]
