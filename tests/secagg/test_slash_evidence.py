@@ -191,6 +191,6 @@ def _through_masked_input(ctx, params, accounts, *, length=5):
     for c in clients:
         msg = c.masked_input(quantize(rng.uniform(-1, 1, length - 1), 10, params), inbox[c.address])
         server.add_masked_input(
-            c.address, msg.vector, Commitment(msg.masked_hash, msg.seed_commitment)
+            c.address, msg.vector, Commitment(msg.masked_hash, msg.seed_commitment, 10)
         )
     return server, clients

@@ -17,6 +17,7 @@ from fedledger.chain.datatypes import DecodedEvent, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.events import fetch_events
 from fedledger.errors import FedledgerError, StoreError, VerificationError
+from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.store.base import BlobStore
@@ -78,7 +79,9 @@ class ChainRound:
         for e in self.commits:
             out.setdefault(
                 e.args["participant"],
-                Commitment(e.args["maskedUpdateHash"], e.args["seedCommitment"]),
+                Commitment(
+                    e.args["maskedUpdateHash"], e.args["seedCommitment"], int(e.args["weight"])
+                ),
             )
         return out
 
@@ -162,6 +165,10 @@ class AssembledRound:
     params_error: str = ""
     slashes: list[SlashRecord] = field(default_factory=list)
     """Every ParticipantSlashed of the round with its transaction's events (finalized rounds)."""
+    aggregator: str = ""
+    """RoundLog's aggregator when the audit ran: the key receipts must be signed by."""
+    receipts: list[Receipt] = field(default_factory=list)
+    """Receipts participants published for this round (verified signatures), if any."""
 
     def blob(self, role: str) -> bytes | None:
         """The fetched bytes of a role (possibly altered), or None when nothing was returned."""
@@ -177,7 +184,7 @@ def assemble_round(
 ) -> AssembledRound:
     """Read the chain, fetch every blob the chain names by hash, and build the PublicTranscript."""
     cr = read_chain_round(contracts, round_id)
-    out = AssembledRound(chain=cr)
+    out = AssembledRound(chain=cr, aggregator=contracts.round_log.aggregator())
     info = cr.info
 
     def fetch(role: str, digest: bytes) -> None:

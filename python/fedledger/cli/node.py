@@ -49,6 +49,9 @@ def run(
     ),
     drop_round: int | None = typer.Option(None, help="Fault test: the round id to drop in."),
     quiet: bool = typer.Option(False, "--quiet", help="Only print the final JSON summary."),
+    receipts: Path | None = typer.Option(
+        None, help="Save the aggregator's signed receipts here (evidence for `audit verify`)."
+    ),
 ) -> None:
     """Check partition, key, chain and coordinator, then take part in ROUNDS rounds."""
     from pydantic import ValidationError
@@ -79,6 +82,7 @@ def run(
             retries=retries,
             drop_at=drop_at,
             drop_round=drop_round,
+            receipts=receipts,
         )
     except ValidationError as exc:
         first = exc.errors()[0]

@@ -132,6 +132,9 @@ class RoundBook:
         elif kind == "close":
             self._apply_close(r, e["stage"])
             r.times[f"closed_{e['stage']}"] = e["at"]
+        elif kind == "bad_commit":
+            r.bad_commits[e["sender"]] = e["reason"]
+            r.missing_blobs.pop(e["sender"], None)
         elif kind == "abort":
             r.stage, r.abort_stage, r.reason, r.detail = (
                 FAILING,
@@ -163,7 +166,8 @@ class RoundBook:
             masked_hash = from_hex(e["maskedHash"], length=32)
             seed_c = from_hex(e["seedCommitment"], length=32)
             blob = self.store.get(masked_hash.hex())
-            r.server.add_masked_input(e["sender"], blob, Commitment(masked_hash, seed_c))
+            weight = int(e["weight"])
+            r.server.add_masked_input(e["sender"], blob, Commitment(masked_hash, seed_c, weight))
             r.masked[e["sender"]] = (masked_hash, seed_c, e.get("source", "participant"))
         else:
             resp = unmask_response_from_json(e["message"])

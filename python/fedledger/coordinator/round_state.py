@@ -112,6 +112,12 @@ class RoundState:
     shares: dict[str, ShareKeysMessage] = field(default_factory=dict)
     inbox: dict[str, list[EncryptedShare]] = field(default_factory=dict)
     masked: dict[str, tuple[bytes, bytes, str]] = field(default_factory=dict)  # hash, seedc, source
+    bad_commits: dict[str, str] = field(default_factory=dict)
+    """Sharers whose on-chain commitment is provably unusable (blob malformed, or missing past
+    the grace period), with why: dropouts at once, no need to wait for the commit deadline."""
+    missing_blobs: dict[str, tuple[bytes, float]] = field(default_factory=dict)
+    """Committers whose blob is not in the store yet: masked hash, when first seen (not
+    journaled; a restart starts the grace period again)."""
     request: UnmaskRequest | None = None
     responses: dict[str, UnmaskResponse] = field(default_factory=dict)
     result: AggregationResult | None = None

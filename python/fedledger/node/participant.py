@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -30,6 +31,7 @@ from fedledger.fl.task_bridge import TaskRunner
 from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.port import CoordinatorPort
+from fedledger.protocol.receipts import Receipt, save_receipt
 from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
 from fedledger.secagg.client import SecAggClient
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
@@ -63,6 +65,7 @@ class ParticipantRound:
     examples: int = 0
     epsilon: float | None = None  # own DP-SGD epsilon after this round (ParticipantAccountant)
     commit_gas: int | None = None
+    receipts: list[Receipt] = field(default_factory=list)  # the aggregator's, one per write
     timings: dict[str, float] = field(
         default_factory=lambda: {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
     )
@@ -168,7 +171,7 @@ class Participant:
             if status.stage == ADVERTISE_KEYS and ADVERTISE_KEYS not in rec.done:
                 if self._drops("before_keys"):
                     return False
-                port.submit_keys(self.advertise_keys())
+                self._keep(rec, port.submit_keys(self.advertise_keys()))
                 rec.done.append(ADVERTISE_KEYS)
                 return True
             if status.stage == SHARE_KEYS and status.roster_posted and SHARE_KEYS not in rec.done:
@@ -177,7 +180,7 @@ class Participant:
                     return False
                 if self._drops("after_keys"):
                     return False
-                port.submit_shares(self.share_keys())
+                self._keep(rec, port.submit_shares(self.share_keys()))
                 rec.done.append(SHARE_KEYS)
                 return True
             if status.stage == MASKED_INPUT and MASKED_INPUT not in rec.done:
@@ -187,12 +190,13 @@ class Participant:
                 rec.done.append(MASKED_INPUT)
                 if self._drops("after_commit"):
                     return True  # committed and uploaded, but never tells the coordinator
-                port.submit_masked(self.address, masked_hash, seed_c)
+                self._keep(rec, port.submit_masked(self.address, masked_hash, seed_c))
                 return True
             if status.stage == UNMASK and UNMASK not in rec.done:
                 if MASKED_INPUT not in rec.done or self._drops("during_unmask"):
                     return False
-                port.submit_unmask(self._signed(self.unmask(port.unmask_request_for(self.address))))
+                response = self._signed(self.unmask(port.unmask_request_for(self.address)))
+                self._keep(rec, port.submit_unmask(response))
                 rec.done.append(UNMASK)
                 return True
         except NotInRoster as exc:
@@ -201,6 +205,17 @@ class Participant:
         except (NotReady, WrongStage):
             return False  # the coordinator moved on or is not there yet: look again later
         return False
+
+    receipts_dir: Path | None = None
+    """Where to save the aggregator's receipts (evidence against censorship), if anywhere."""
+
+    def _keep(self, rec: ParticipantRound, receipt: Receipt | None) -> None:
+        """Keep the aggregator's receipt of a write (and save it when `receipts_dir` is set)."""
+        if receipt is None:
+            return
+        rec.receipts.append(receipt)
+        if self.receipts_dir is not None:
+            save_receipt(receipt, self.receipts_dir)
 
     def start_round(self, round_id: int) -> None:
         """Forget the previous round's secrets and get ready for `round_id`."""

@@ -201,6 +201,7 @@ def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
         dropout=dropout,
         runner=p.runner,
     )
+    participant.receipts_dir = settings.receipts
     say(f"node {p.account.address}: ready (task {p.runner.name})")
     finished: set[int] = set()
     round_started = time.monotonic()

@@ -62,6 +62,8 @@ class NodeSettings(BaseSettings):
     or after_commit (committed on chain, coordinator never told)."""
     drop_round: int | None = Field(default=None, ge=0)
     """Fault injection: the round (1-based count of rounds this node saw) in which to drop."""
+    receipts: Path | None = None
+    """Folder where the aggregator's signed receipts are saved (censorship evidence)."""
     epochs: int = Field(default=1, ge=1)
     """Local training epochs per round."""
     lr: float = Field(default=0.05, gt=0)

@@ -19,9 +19,11 @@ def seed_commitment(self_mask_seed: bytes, round_id: int, participant: str) -> b
 
 @dataclass(frozen=True)
 class Commitment:
-    """What `commit(round, maskedHash, seedCommitment)` put on chain for one participant."""
+    """What `commit(round, maskedHash, seedCommitment, weight)` put on chain for one participant."""
 
     masked_hash: bytes
     """sha256 of the masked vector's .npy blob."""
     seed_commitment: bytes
     """seed_commitment(b_u, round, participant)."""
+    weight: int
+    """The FedAvg weight committed in plaintext (1..maxWeight): decoding takes W from these."""

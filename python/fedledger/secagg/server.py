@@ -32,7 +32,7 @@ from fedledger.secagg.messages import (
     check_address,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
-from fedledger.secagg.quantize import DecodedSum, decode_sum
+from fedledger.secagg.quantize import DecodedSum, coordinate_bound, decode_sum, out_of_range
 from fedledger.secagg.vectors import VectorFormatError, decode_vector, encode_vector
 
 __all__ = [
@@ -443,6 +443,16 @@ class SecAggServer:
             mask_keys=mask_keys,
             length=self.vector_length,
         )
+        # Refuse what no n clipped updates can produce (docs/threat-model.md, bounded influence):
+        # some survivor sent out-of-range coordinates; secure aggregation hides which one.
+        beyond = out_of_range(aggregate, len(survivors), self.params)
+        if beyond.size:
+            raise RoundAborted(
+                UNMASK,
+                "aggregate_out_of_range",
+                f"{beyond.size} coordinate(s) above {coordinate_bound(len(survivors), self.params)}"
+                f" = n * (2^b - 1), first at index {int(beyond[0])}",
+            )
         unshared = tuple(a for a in roster.addresses if a not in self._shares)
         reveal = Reveal(
             self.ctx,
@@ -460,7 +470,12 @@ class SecAggServer:
         return AggregationResult(
             aggregate=aggregate,
             aggregate_blob=encode_vector(aggregate),
-            decoded=decode_sum(aggregate, len(survivors), self.params),
+            decoded=decode_sum(
+                aggregate,
+                len(survivors),
+                self.params,
+                total_weight=sum(self._commitments[u].weight for u in survivors),
+            ),
             reveal=reveal,
             reveal_blob=reveal.to_bytes(),
             survivors=tuple(survivors),

@@ -105,7 +105,7 @@ def _masked_input(
         x = quantize(delta, examples, params, rng=rng)
         out.quantized[c.address] = x
         msg = c.masked_input(x, inbox[c.address])
-        out.commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
+        out.commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment, int(x[0]))
         out.blobs[msg.masked_hash.hex()] = msg.vector
         server.add_masked_input(c.address, msg.vector, out.commitments[c.address])
     return out

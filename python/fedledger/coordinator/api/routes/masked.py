@@ -15,6 +15,7 @@ from fedledger.coordinator.api.deps import (
 )
 from fedledger.coordinator.api.schemas import Accepted
 from fedledger.protocol.envelope import SignedEnvelope
+from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.constants import MASKED_INPUT
 
 __all__ = ["router"]
@@ -29,10 +30,10 @@ def post_masked(
 ) -> Accepted:
     """Stage 3: masked blob uploaded and committed on chain (maskedHash, seedCommitment)."""
 
-    def apply(env: SignedEnvelope) -> None:
+    def apply(env: SignedEnvelope) -> Receipt:
         p = env.payload
         masked = hex32(payload_field(p, "maskedHash"), "payload.maskedHash")
         seed_c = hex32(payload_field(p, "seedCommitment"), "payload.seedCommitment")
-        coordinator.submit_masked(env.signer, masked, seed_c)
+        return coordinator.submit_masked(env.signer, masked, seed_c)
 
     return write.accept(apply)
