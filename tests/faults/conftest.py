@@ -199,7 +199,6 @@ class Federation:
             rounds=rounds or self.rounds,
             drop=drop,
             retries=self.retries,
-            round_timeout=300,
             poll_interval=0.1,
         )
 

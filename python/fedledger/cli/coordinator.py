@@ -32,7 +32,11 @@ def run(
     ),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8600, help="TCP port."),
-    rounds: int = typer.Option(0, help="Open this many rounds one after another (0: none)."),
+    rounds: int = typer.Option(
+        0,
+        help="Run this many more rounds, one after another (0: none); a round left open in "
+        "STATE_DIR by an earlier run is resumed and counts as the first of them.",
+    ),
     dataset: str = typer.Option(
         "digits", help="Dataset the model is trained on (test split evaluates)."
     ),
@@ -41,7 +45,11 @@ def run(
     expected: int | None = typer.Option(
         None, help="Close the key stage once this many advertised (default: all registered)."
     ),
-    stage_timeout: float = typer.Option(120.0, help="Seconds each off-chain stage may last."),
+    stage_timeout: float | None = typer.Option(
+        None,
+        help="Close the key, share and unmask stages after this many seconds even if messages "
+        "are missing (default: wait until the round's on-chain deadlines, less a margin).",
+    ),
     tick_interval: float = typer.Option(0.2, help="Seconds between state-machine ticks."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:

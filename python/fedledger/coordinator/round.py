@@ -277,13 +277,16 @@ class RoundCoordinator:
         )
 
     def _stage_deadline(self, r: RoundState) -> float | None:
-        if r.stage == ADVERTISE_KEYS:
-            return r.times["opened"] + self.durations.advertise_keys
-        if r.stage == SHARE_KEYS and "rostered" in r.times:
-            return r.times["rostered"] + self.durations.share_keys
-        if r.stage == UNMASK:
-            return r.times[f"closed_{MASKED_INPUT}"] + self.durations.unmask
-        return None
+        """When an optional off-chain duration closes the stage (coordinator clock); None when
+        the stage waits for its on-chain bound (`commit_deadline`, `unmask_deadline`)."""
+        since, duration = {
+            ADVERTISE_KEYS: ("opened", self.durations.advertise_keys),
+            SHARE_KEYS: ("rostered", self.durations.share_keys),
+            UNMASK: (f"closed_{MASKED_INPUT}", self.durations.unmask),
+        }.get(r.stage, ("", None))
+        if duration is None or since not in r.times:
+            return None
+        return max(r.times[since], self._moves.started) + duration
 
     @staticmethod
     def _waiting_for(r: RoundState) -> str:

@@ -197,7 +197,6 @@ def _start_nodes(fed: ProcessFederation, config: FederationConfig, url: str) -> 
                 drop=drop,
                 epochs=config.epochs,
                 seed=config.seed,
-                round_timeout=config.timeout,
             )
         )
     return nodes

@@ -20,6 +20,7 @@ from fastapi.params import Depends as DependsParam
 from fedledger.coordinator.api.deps import signed_upload
 from fedledger.coordinator.api.errors import install_error_handlers
 from fedledger.coordinator.api.limits import BodyLimitMiddleware
+from fedledger.coordinator.api.longpoll import StatusChanges
 from fedledger.coordinator.api.routes import info, keys, masked, shares, unmask
 from fedledger.coordinator.api.routes import rounds as round_routes
 from fedledger.coordinator.auth import EnvelopeVerifier, RegistrationCache, ReplayGuard
@@ -43,11 +44,15 @@ _ROUTERS = (
 )
 
 
-async def _tick_forever(driver: RoundDriver, interval: float) -> None:
-    """Step the driver every `interval` seconds; a failed tick is logged (once) and retried."""
+async def _tick_forever(driver: RoundDriver, interval: float, changes: StatusChanges) -> None:
+    """Step the driver every `interval` seconds; a failed tick is logged (once) and retried.
+
+    After each tick, long-polls waiting for a status change are woken if there was one.
+    """
     while True:
         try:
             await run_in_threadpool(driver.step)
+            changes.observe(await run_in_threadpool(driver.coordinator.status))
             driver.last_error = ""
         except asyncio.CancelledError:
             raise
@@ -59,10 +64,16 @@ async def _tick_forever(driver: RoundDriver, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def _new_app(driver: RoundDriver, settings: ServiceSettings, *, tick: bool) -> FastAPI:
+def _new_app(
+    driver: RoundDriver, settings: ServiceSettings, changes: StatusChanges, *, tick: bool
+) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_tick_forever(driver, settings.tick_interval)) if tick else None
+        task = (
+            asyncio.create_task(_tick_forever(driver, settings.tick_interval, changes))
+            if tick
+            else None
+        )
         try:
             yield
         finally:
@@ -99,8 +110,10 @@ def create_app(
     """
     settings = settings or ServiceSettings()
     driver = RoundDriver(coordinator, rounds=rounds)
-    app = _new_app(driver, settings, tick=tick)
+    changes = StatusChanges()
+    app = _new_app(driver, settings, changes, tick=tick)
     app.state.coordinator = coordinator
+    app.state.changes = changes
     app.state.driver = driver
     app.state.verifier = EnvelopeVerifier(
         chain_id=coordinator.chain_id,
@@ -122,6 +135,11 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
-        return {"ok": True, "round": coordinator.round_id, "tickError": driver.last_error}
+        return {
+            "ok": True,
+            "round": coordinator.round_id,
+            "tickError": driver.last_error,
+            "statusServed": changes.served,
+        }
 
     return app
