@@ -64,6 +64,7 @@ from fedledger.secagg.messages import (
     check_address,
 )
 from fedledger.secagg.server import AggregationResult
+from fedledger.secagg.vectors import npy_header
 from fedledger.store.base import BlobStore
 
 __all__ = ["Evaluator", "RoundCoordinator"]
@@ -392,6 +393,17 @@ class RoundCoordinator:
                 "maskedHash",
                 f"does not match the on-chain commitment of {address}",
             )
+
+    def upload_limit(self, address: str) -> int:
+        """Bytes the one blob `address` may upload now: its masked vector, in the masked-input
+        stage, as a roster member that shared keys (WrongStage / NotInRoster otherwise)."""
+        with self._lock:
+            r = self._expect_stage(MASKED_INPUT)
+            address = self._member(r, MASKED_INPUT, address)
+            if address not in r.inbox:
+                raise NotInRoster(MASKED_INPUT, "sender", f"{address} did not share keys in time")
+            n = r.server.vector_length
+            return len(npy_header(n)) + 4 * n
 
     # -- public API: stage 4 --------------------------------------------------------
     def unmask_request_for(self, address: str) -> UnmaskRequest:

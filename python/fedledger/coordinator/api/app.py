@@ -23,6 +23,7 @@ from fedledger.coordinator.api.limits import BodyLimitMiddleware
 from fedledger.coordinator.api.longpoll import StatusChanges
 from fedledger.coordinator.api.routes import info, keys, masked, shares, unmask
 from fedledger.coordinator.api.routes import rounds as round_routes
+from fedledger.coordinator.api.uploads import UploadQuota
 from fedledger.coordinator.auth import EnvelopeVerifier, RegistrationCache, ReplayGuard
 from fedledger.coordinator.driver import RoundDriver
 from fedledger.coordinator.round import RoundCoordinator
@@ -121,6 +122,7 @@ def create_app(
         registrations=RegistrationCache(coordinator.contracts.registry.is_registered),
     )
     app.state.replays = ReplayGuard()
+    app.state.uploads = UploadQuota()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/blobs",))
     install_error_handlers(app)
 
