@@ -44,6 +44,7 @@ fedledger data split --dataset digits --participants "$NODES" --alpha 0.5 --out 
 fedledger coordinator run --rpc "$RPC" --deployment deployment.json --state-dir coord/ \
     --aggregator-index 0 --port "$API_PORT" --rounds 3 2> coordinator.log &
 coordinator=$!
+until curl -sf "$API/healthz" > /dev/null; do sleep 1; done   # up once it serves /healthz
 nodes=()
 for i in $(seq 0 $((NODES - 1))); do
   drop=()   # node 0 goes silent at the masked-input stage of round 2, and is back in round 3
