@@ -99,3 +99,36 @@ def test_rounds_zero_opens_nothing() -> None:
     driver = _run(coordinator, 0)
 
     assert coordinator.opened == [] and not driver.finished
+
+
+def test_the_first_round_of_a_run_waits_until_the_participants_are_present() -> None:
+    coordinator = _FakeCoordinator(0, open_round_left=False)
+    here = {"present": False}
+    driver = RoundDriver(
+        coordinator,  # type: ignore[arg-type]
+        rounds=2,
+        present=lambda: here["present"],
+        grace=3600,
+    )
+
+    driver.step()
+    before = list(coordinator.opened)
+    here["present"] = True
+    for _ in range(5):
+        driver.step()
+
+    assert before == [] and coordinator.opened == [1, 2]
+
+
+def test_a_long_poll_counts_as_a_waiting_participant_while_it_is_held() -> None:
+    changes = StatusChanges()
+
+    async def scenario() -> int:
+        waiter = asyncio.create_task(changes.wait(lambda: BASE, since=BASE.change_key, timeout=30))
+        await asyncio.sleep(0.05)
+        held = changes.waiting
+        changes.observe(replace(BASE, stage=SHARE_KEYS))
+        waiter.cancel()
+        return held
+
+    assert asyncio.run(scenario()) == 1 and changes.waiting == 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 from fedledger.coordinator.memory import release_free_heap
 from fedledger.coordinator.round import RoundCoordinator
 
@@ -16,9 +19,22 @@ class RoundDriver:
     are opened once the previous one is over and its report published.
     """
 
-    def __init__(self, coordinator: RoundCoordinator, *, rounds: int) -> None:
+    def __init__(
+        self,
+        coordinator: RoundCoordinator,
+        *,
+        rounds: int,
+        present: Callable[[], bool] | None = None,
+        grace: float = 60.0,
+    ) -> None:
+        """`present()` says whether the participants are there (e.g. enough of them wait for
+        a round); the first round of this run opens once it is True or after `grace` s, so
+        nodes that are still starting do not miss it. Later rounds open at once."""
         self.coordinator = coordinator
         self.rounds = rounds
+        self.present = present
+        self.grace = grace
+        self._since = time.monotonic()
         self.last_error = ""
         self.heap_releases = 0  # rounds after which freed heap was handed back to the OS
         self._released_round = 0
@@ -47,6 +63,13 @@ class RoundDriver:
                 self.heap_releases += 1
         if self.opened < self.rounds and st.done:
             report_out = st.round_id == 0 or self.coordinator.report(st.round_id) is not None
+            first = self.opened == 0 and self.present is not None
+            if first and not self._ready():
+                return
             if report_out:  # the last round is fully published before the next opens
                 self.last_round = self.coordinator.open_round().round_id
                 self.opened += 1
+
+    def _ready(self) -> bool:
+        assert self.present is not None
+        return time.monotonic() - self._since >= self.grace or self.present()

@@ -110,8 +110,17 @@ def create_app(
     seconds; with `rounds` > 0 it also opens rounds 1..rounds one after the other.
     """
     settings = settings or ServiceSettings()
-    driver = RoundDriver(coordinator, rounds=rounds)
     changes = StatusChanges()
+
+    def present() -> bool:
+        expected = coordinator.expected_participants
+        if expected is None:
+            expected = coordinator.contracts.registry.participant_count()
+        return changes.waiting >= expected
+
+    driver = RoundDriver(
+        coordinator, rounds=rounds, present=present, grace=settings.first_round_grace
+    )
     app = _new_app(driver, settings, changes, tick=tick)
     app.state.coordinator = coordinator
     app.state.changes = changes

@@ -28,6 +28,7 @@ class StatusChanges:
         self._event = asyncio.Event()
         self._key = ""
         self.served = 0  # status answers given (for the requests-per-round counter)
+        self.waiting = 0  # long-polls held right now (participants waiting for a round)
 
     def observe(self, status: RoundStatus) -> None:
         """Called by the ticker after each tick: wake every waiter when the key moved."""
@@ -41,12 +42,16 @@ class StatusChanges:
     ) -> RoundStatus:
         """The status once its change key differs from `since` or `timeout` seconds passed."""
         end = time.monotonic() + max(0.0, min(timeout, MAX_WAIT))
-        while True:
-            status = await run_in_threadpool(read)
-            left = end - time.monotonic()
-            if status.change_key != since or left <= 0:
-                self.served += 1
-                return status
-            event = self._event
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(event.wait(), timeout=min(left, _RECHECK))
+        self.waiting += 1
+        try:
+            while True:
+                status = await run_in_threadpool(read)
+                left = end - time.monotonic()
+                if status.change_key != since or left <= 0:
+                    self.served += 1
+                    return status
+                event = self._event
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(event.wait(), timeout=min(left, _RECHECK))
+        finally:
+            self.waiting -= 1
