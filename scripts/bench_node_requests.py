@@ -2,6 +2,7 @@
 """HTTP requests per node per round of a multi-process federation (status, messages; not blobs).
 
     .venv/bin/python scripts/bench_node_requests.py --nodes 5 --rounds 2
+    .venv/bin/python scripts/bench_node_requests.py --nodes 6 --rounds 3 --drop 0:masked_input:2
 
 Runs scripts/run_federation.py's federation in a kept work dir and reads every node's final
 JSON line (its `requests` counter of coordinator API calls); prints JSON.
@@ -22,10 +23,15 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--nodes", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2)
+    ap.add_argument("--drop", default=None, help="NODE:STAGE:ROUND, e.g. 0:masked_input:2")
     args = ap.parse_args(argv)
+    drops: tuple[tuple[int, str, int], ...] = ()
+    if args.drop:
+        who, stage, rnd = args.drop.split(":")
+        drops = ((int(who), stage, int(rnd)),)
     work = Path(tempfile.mkdtemp(prefix="fedledger-requests-"))
     summary = run_federation(
-        FederationConfig(nodes=args.nodes, rounds=args.rounds, work_dir=work),
+        FederationConfig(nodes=args.nodes, rounds=args.rounds, work_dir=work, drops=drops),
         log=lambda m: print(m, file=sys.stderr),
     )
     logs = sorted((work / "logs").glob("node-*.log")) or sorted(work.rglob("node-*.log"))
