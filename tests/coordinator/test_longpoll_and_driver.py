@@ -132,3 +132,13 @@ def test_a_long_poll_counts_as_a_waiting_participant_while_it_is_held() -> None:
         return held
 
     assert asyncio.run(scenario()) == 1 and changes.waiting == 0
+
+
+def test_until_round_on_a_restart_resumes_the_open_round_and_stops_at_that_round() -> None:
+    coordinator = _FakeCoordinator(2, open_round_left=True)
+
+    driver = RoundDriver(coordinator, rounds=0, until_round=3)  # type: ignore[arg-type]
+    for _ in range(20):
+        driver.step()
+
+    assert coordinator.opened == [3] and driver.finished

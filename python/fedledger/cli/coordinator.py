@@ -37,6 +37,11 @@ def run(
         help="Run this many more rounds, one after another (0: none); a round left open in "
         "STATE_DIR by an earlier run is resumed and counts as the first of them.",
     ),
+    until_round: int = typer.Option(
+        0,
+        help="Instead of --rounds: run rounds until round id R is over; a restart with the "
+        "same flag resumes the open round and stops at R (0: unused).",
+    ),
     dataset: str = typer.Option(
         "digits", help="Dataset the model is trained on (test split evaluates)."
     ),
@@ -96,7 +101,11 @@ def run(
         expected_participants=expected,
     )
     settings = ServiceSettings(host=host, port=port, tick_interval=tick_interval)
-    app = create_app(coordinator, store=store, settings=settings, rounds=rounds)
+    if rounds and until_round:
+        raise ConfigError("give --rounds (N more) or --until-round (up to round R), not both")
+    app = create_app(
+        coordinator, store=store, settings=settings, rounds=rounds, until_round=until_round
+    )
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     typer.echo(f"coordinator: http://{host}:{port} (RoundLog {coordinator.contract})", err=True)
     try:

@@ -24,13 +24,22 @@ class RoundDriver:
         coordinator: RoundCoordinator,
         *,
         rounds: int,
+        until_round: int = 0,
         present: Callable[[], bool] | None = None,
         grace: float = 60.0,
     ) -> None:
         """`present()` says whether the participants are there (e.g. enough of them wait for
         a round); the first round of this run opens once it is True or after `grace` s, so
-        nodes that are still starting do not miss it. Later rounds open at once."""
+        nodes that are still starting do not miss it. Later rounds open at once.
+
+        `until_round` R > 0 (instead of `rounds`) is absolute: open rounds until round id R;
+        a restart with the same R resumes and stops at R, whatever the state dir holds.
+        """
         self.coordinator = coordinator
+        self.until_round = until_round
+        if until_round > 0:
+            st0 = coordinator.status()
+            rounds = max(0, until_round - st0.round_id + (0 if st0.done else 1))
         self.rounds = rounds
         self.present = present
         self.grace = grace

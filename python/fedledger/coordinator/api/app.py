@@ -102,12 +102,14 @@ def create_app(
     store: BlobStore,
     settings: ServiceSettings | None = None,
     rounds: int = 0,
+    until_round: int = 0,
     tick: bool = True,
 ) -> FastAPI:
     """The coordinator's HTTP app serving `coordinator` and `store` (blobs at /blobs).
 
     With `tick`, a background task calls `coordinator.tick()` every `settings.tick_interval`
-    seconds; with `rounds` > 0 it also opens rounds 1..rounds one after the other.
+    seconds; with `rounds` > 0 it also runs that many more rounds one after the other (with
+    `until_round` > 0: until that round id), see RoundDriver.
     """
     settings = settings or ServiceSettings()
     changes = StatusChanges()
@@ -119,7 +121,11 @@ def create_app(
         return changes.waiting >= expected
 
     driver = RoundDriver(
-        coordinator, rounds=rounds, present=present, grace=settings.first_round_grace
+        coordinator,
+        rounds=rounds,
+        until_round=until_round,
+        present=present,
+        grace=settings.first_round_grace,
     )
     app = _new_app(driver, settings, changes, tick=tick)
     app.state.coordinator = coordinator
