@@ -2,10 +2,11 @@
 """HTTP requests per node per round of a multi-process federation (status, messages; not blobs).
 
     .venv/bin/python scripts/bench_node_requests.py --nodes 5 --rounds 2
-    .venv/bin/python scripts/bench_node_requests.py --nodes 6 --rounds 3 --drop 0:masked_input:2
 
 Runs scripts/run_federation.py's federation in a kept work dir and reads every node's final
-JSON line (its `requests` counter of coordinator API calls); prints JSON.
+JSON line (its `requests` counter of coordinator API calls); prints JSON. With --drop, note
+that run_federation's rounds have 3600 s windows: a member that never commits holds finalize
+until the commit deadline. The coordinator's `/healthz` `statusServed` counts status answers.
 """
 
 from __future__ import annotations
