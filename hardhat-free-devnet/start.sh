@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
 # Start the fedledger devnet: anvil on 127.0.0.1, chain id 31337, the test mnemonic,
-# state persisted in STATE_DIR (default hardhat-free-devnet/.state) so a restart keeps
+# state persisted in STATE_DIR (default as `fedledger devnet start`: $FEDLEDGER_DEVNET_DIR,
+# else ${XDG_DATA_HOME:-~/.local/share}/fedledger/devnet) so a restart keeps
 # contracts and history. Same files as `fedledger devnet start`. Usage: start.sh [port] [state-dir]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 port=${1:-8545}
-state_dir=${2:-$here/.state}
+data_home=${XDG_DATA_HOME:-$HOME/.local/share}
+state_dir=${2:-${FEDLEDGER_DEVNET_DIR:-$data_home/fedledger/devnet}}
 anvil=$here/node_modules/@foundry-rs/anvil-linux-amd64/bin/anvil
 [ -x "$anvil" ] || { echo "error: anvil missing; run npm ci in $here" >&2; exit 1; }
 mkdir -p "$state_dir"
@@ -14,7 +16,7 @@ if [ -f "$state_dir/anvil.pid" ] && kill -0 "$(cat "$state_dir/anvil.pid")" 2>/d
 fi
 setsid "$anvil" --host 127.0.0.1 --port "$port" --chain-id 31337 \
   --mnemonic "test test test test test test test test test test test junk" \
-  --state "$state_dir/state.json" --state-interval 5 --preserve-historical-states \
+  --state "$state_dir/state.json" --state-interval 60 --block-time 1 --mixed-mining \
   >>"$state_dir/anvil.log" 2>&1 </dev/null &
 echo $! >"$state_dir/anvil.pid"
 echo "$port" >"$state_dir/anvil.port"

@@ -3,7 +3,8 @@
 # Usage: stop.sh [state-dir]
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-state_dir=${1:-$here/.state}
+data_home=${XDG_DATA_HOME:-$HOME/.local/share}
+state_dir=${1:-${FEDLEDGER_DEVNET_DIR:-$data_home/fedledger/devnet}}
 pid_file=$state_dir/anvil.pid
 if [ ! -f "$pid_file" ] || ! kill -0 "$(cat "$pid_file")" 2>/dev/null; then
   echo "devnet not running"; rm -f "$pid_file"; exit 0

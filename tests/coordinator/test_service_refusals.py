@@ -223,13 +223,14 @@ def test_blob_upload_envelope_for_another_blob_is_refused(opened) -> None:
     assert resp.status_code == 422 and "payload.blob" in resp.json()["detail"]
 
 
-def test_signed_blob_upload_round_trips(opened) -> None:
+def test_signed_blob_upload_outside_the_masked_input_stage_is_refused(opened) -> None:
     from fedledger.encoding import sha256_hex
 
     data = b"masked vector bytes"
     name = sha256_hex(data)
-    assert opened.upload(opened.chain.participants[0], name, data).status_code == 201
-    assert opened.client.get(f"/blobs/{name}").content == data
+    resp = opened.upload(opened.chain.participants[0], name, data)
+    assert resp.status_code == 409 and "masked-input stage" in resp.json()["detail"]
+    assert opened.client.get(f"/blobs/{name}").status_code == 404
 
 
 @pytest.mark.parametrize(

@@ -177,7 +177,9 @@ class Federation:
         self.coordinator = self.procs.start_coordinator(
             f"coordinator-{self.starts['coordinator']}",
             port=self.port,
-            rounds=self.rounds if rounds is None else rounds,
+            # --until-round: a restart with the same command resumes and stops at the last round
+            rounds=0,
+            until_round=self.rounds if rounds is None else rounds,
             model="logreg",
             expected=self.nodes,
             stage_timeout=self.stage_timeout,
@@ -199,7 +201,6 @@ class Federation:
             rounds=rounds or self.rounds,
             drop=drop,
             retries=self.retries,
-            round_timeout=300,
             poll_interval=0.1,
         )
 

@@ -1,8 +1,9 @@
 """Signed blob uploads to the coordinator: limits, forged, wrong-chain and replayed envelopes.
 
-tests/coordinator/test_service_refusals.py covers unsigned and unregistered uploads; these
-add what it lacks for /blobs: a correctly signed upload over the size limit, and envelopes
-that are forged, signed for another chain, or replayed from an earlier round.
+tests/coordinator/test_service_refusals.py covers unsigned and unregistered uploads, and
+test_service_upload_quotas.py the quotas; these add correctly signed uploads outside the
+masked-input stage, and envelopes that are forged, signed for another chain, or replayed
+from an earlier round.
 """
 
 from __future__ import annotations
@@ -42,27 +43,33 @@ def _put(client: TestClient, name: str, data: bytes, envelope: str) -> Any:
     return client.put(f"/blobs/{name}", content=data, headers={"x-fedledger-envelope": envelope})
 
 
-def test_correctly_signed_upload_over_the_blob_limit_is_413_and_not_stored(world, client) -> None:
+def test_correctly_signed_upload_over_the_blob_limit_is_refused_and_not_stored(
+    world, client
+) -> None:
     data = b"\x00" * (MAX_BLOB + 1)
     name = sha256_hex(data)
     p = world.sim.participants[0].account
 
     resp = _put(client, name, data, _envelope(world, p, name))
 
-    assert resp.status_code == 413
-    assert f"exceeds {MAX_BLOB}" in resp.json()["detail"]
+    # Round 3 is in its key stage: nobody may upload, whatever the size (quotas and the
+    # masked-vector size limit: tests/coordinator/test_service_upload_quotas.py).
+    assert resp.status_code == 409
+    assert "masked-input stage" in resp.json()["detail"]
     assert not world.sim.store.has(name)
 
 
-def test_correctly_signed_upload_at_the_limit_is_stored(world, client) -> None:
+def test_correctly_signed_upload_outside_the_masked_input_stage_is_not_stored(
+    world, client
+) -> None:
     data = b"\x01" * MAX_BLOB
     name = sha256_hex(data)
     p = world.sim.participants[0].account
 
     resp = _put(client, name, data, _envelope(world, p, name))
 
-    assert resp.status_code == 201, resp.text
-    assert world.sim.store.has(name)
+    assert resp.status_code == 409, resp.text
+    assert not world.sim.store.has(name)
 
 
 def test_forged_upload_envelope_is_refused_naming_the_signature(world, client) -> None:

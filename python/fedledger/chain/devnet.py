@@ -65,10 +65,16 @@ def anvil_binary() -> Path:
 
 
 def default_state_dir() -> Path:
-    """hardhat-free-devnet/.state in a source checkout, else ./.fedledger/devnet."""
-    if (REPO_ROOT / "hardhat-free-devnet").is_dir():
-        return REPO_ROOT / "hardhat-free-devnet" / ".state"
-    return Path.cwd() / ".fedledger" / "devnet"
+    """Where the devnet keeps its state unless told otherwise: a user data directory.
+
+    $FEDLEDGER_DEVNET_DIR, else $XDG_DATA_HOME/fedledger/devnet, else
+    ~/.local/share/fedledger/devnet: never inside a checkout or the current directory.
+    """
+    override = os.environ.get("FEDLEDGER_DEVNET_DIR")
+    if override:
+        return Path(override).expanduser()
+    data_home = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(data_home).expanduser() / "fedledger" / "devnet"
 
 
 def _files(state_dir: Path) -> tuple[Path, Path, Path, Path]:
@@ -152,13 +158,15 @@ def devnet_start(
     port: int = 8545,
     state_dir: Path | None = None,
     timeout: float = 30.0,
-    state_interval: int = 5,
+    state_interval: int = 60,
     block_time: int = 1,
 ) -> DevnetStatus:
     """Start anvil on 127.0.0.1:`port` (test mnemonic, chain id 31337, state in `state_dir`).
 
     The state is loaded at start and dumped on exit and every `state_interval` seconds, so a
-    stop/start keeps contracts and history. Returns once the RPC answers.
+    stop/start keeps contracts and history. Returns once the RPC answers. The dump holds the
+    latest state and the blocks, not a state snapshot per block (anvil's
+    --preserve-historical-states made it grow ~160 KB per block; now ~1.7 KB per block).
 
     With `block_time` > 0 anvil also mines an empty block that often (mixed mining: a
     transaction is still mined at once). Round deadlines are block timestamps, so without
@@ -181,7 +189,6 @@ def devnet_start(
         "--mnemonic", TEST_MNEMONIC,
         "--state", str(state_file),
         "--state-interval", str(state_interval),
-        "--preserve-historical-states",
     ]  # fmt: skip
     if block_time > 0:
         command += ["--block-time", str(block_time), "--mixed-mining"]

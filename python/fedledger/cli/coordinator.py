@@ -61,7 +61,16 @@ def run(
     ),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8600, help="TCP port."),
-    rounds: int = typer.Option(0, help="Open this many rounds one after another (0: none)."),
+    rounds: int = typer.Option(
+        0,
+        help="Run this many more rounds, one after another (0: none); a round left open in "
+        "STATE_DIR by an earlier run is resumed and counts as the first of them.",
+    ),
+    until_round: int = typer.Option(
+        0,
+        help="Instead of --rounds: run rounds until round id R is over; a restart with the "
+        "same flag resumes the open round and stops at R (0: unused).",
+    ),
     dataset: str = typer.Option(
         "digits", help="Dataset the model is trained on (test split evaluates)."
     ),
@@ -78,7 +87,11 @@ def run(
     expected: int | None = typer.Option(
         None, help="Close the key stage once this many advertised (default: all registered)."
     ),
-    stage_timeout: float = typer.Option(120.0, help="Seconds each off-chain stage may last."),
+    stage_timeout: float | None = typer.Option(
+        None,
+        help="Close the key, share and unmask stages after this many seconds even if messages "
+        "are missing (default: wait until the round's on-chain deadlines, less a margin).",
+    ),
     tick_interval: float = typer.Option(0.2, help="Seconds between state-machine ticks."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
 ) -> None:
@@ -114,7 +127,11 @@ def run(
         expected_participants=expected,
     )
     settings = ServiceSettings(host=host, port=port, tick_interval=tick_interval)
-    app = create_app(coordinator, store=store, settings=settings, rounds=rounds)
+    if rounds and until_round:
+        raise ConfigError("give --rounds (N more) or --until-round (up to round R), not both")
+    app = create_app(
+        coordinator, store=store, settings=settings, rounds=rounds, until_round=until_round
+    )
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
     typer.echo(f"coordinator: http://{host}:{port} (RoundLog {coordinator.contract})", err=True)
     try:

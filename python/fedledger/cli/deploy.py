@@ -8,10 +8,17 @@ import typer
 from eth_utils import is_address, to_checksum_address
 
 from fedledger.chain.backend import connect
-from fedledger.chain.datatypes import DEFAULT_GOVERNANCE, production_governance
+from fedledger.chain.datatypes import (
+    DEFAULT_GOVERNANCE,
+    DEFAULT_ROUND_CONFIG,
+    production_governance,
+)
 from fedledger.chain.deploy import ZERO_ADDRESS, Deployment, deploy_all
 from fedledger.cli.common import parse_tokens
 from fedledger.errors import ConfigError
+
+DEVNET_WINDOW = 30
+"""Default on-chain commit and unmask windows (seconds) of a devnet deployment."""
 
 
 def _address(text: str, *, what: str) -> str:
@@ -59,6 +66,18 @@ def deploy(
         help="Governor settings: 'devnet' (1-block delay, 20-block vote, 60 s timelock) or "
         "'production' (1 day, 1 week, 2 days; docs/governance.md).",
     ),
+    commit_window: int | None = typer.Option(
+        None,
+        min=1,
+        help=f"Seconds from roster to commit deadline (default: {DEVNET_WINDOW} with devnet "
+        f"governance, {DEFAULT_ROUND_CONFIG.commit_window} with production).",
+    ),
+    unmask_window: int | None = typer.Option(
+        None,
+        min=1,
+        help=f"Seconds from commit to unmask deadline (default: {DEVNET_WINDOW} with devnet "
+        f"governance, {DEFAULT_ROUND_CONFIG.unmask_window} with production).",
+    ),
 ) -> None:
     """Deploy everything; the first funded account is deployer, aggregator and registrar."""
     # Options are checked before deploying, so a refused command costs no transactions.
@@ -78,6 +97,12 @@ def deploy(
         if governance == "production"
         else DEFAULT_GOVERNANCE
     )
+    # Devnet windows are short so a by-hand run with a dropout takes about a minute a round.
+    default_window = DEVNET_WINDOW if governance == "devnet" else None
+    params = DEFAULT_ROUND_CONFIG.replace(
+        commit_window=commit_window or default_window or DEFAULT_ROUND_CONFIG.commit_window,
+        unmask_window=unmask_window or default_window or DEFAULT_ROUND_CONFIG.unmask_window,
+    )
     backend = connect(rpc)
     accounts = backend.funded_accounts()
     if not accounts:
@@ -89,6 +114,7 @@ def deploy(
         aggregator=deployer.address,
         guardian=guardian_address,
         governance=settings,
+        params=params,
         slash_recipient=recipient,
         genesis=allocations or None,
     )

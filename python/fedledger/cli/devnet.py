@@ -14,7 +14,8 @@ devnet_app = typer.Typer(
 )
 
 _STATE_HELP = (
-    "Directory holding the pid file, log and state.json (default: hardhat-free-devnet/.state)."
+    "Directory holding the pid file, log and state.json (default: $FEDLEDGER_DEVNET_DIR, else "
+    "$XDG_DATA_HOME/fedledger/devnet, else ~/.local/share/fedledger/devnet)."
 )
 
 

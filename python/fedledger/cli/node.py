@@ -39,8 +39,12 @@ def run(
     lr: float = typer.Option(0.05, help="Local learning rate."),
     batch_size: int = typer.Option(32, help="Local batch size."),
     seed: int = typer.Option(0, help="Base seed of local training."),
-    poll_interval: float = typer.Option(0.2, help="Seconds between status polls."),
-    round_timeout: float = typer.Option(600.0, help="Give up if a round takes longer (s)."),
+    poll_interval: float = typer.Option(
+        0.2, help="Seconds between status polls when long-polling is not possible."
+    ),
+    deadline_margin: float = typer.Option(
+        60.0, help="Give up on a round this many seconds after its on-chain unmask deadline."
+    ),
     retries: int = typer.Option(10, help="Retries of transient HTTP failures (~35 s in all)."),
     drop_at: str | None = typer.Option(
         None,
@@ -78,7 +82,7 @@ def run(
             batch_size=batch_size,
             seed=seed,
             poll_interval=poll_interval,
-            round_timeout=round_timeout,
+            deadline_margin=deadline_margin,
             retries=retries,
             drop_at=drop_at,
             drop_round=drop_round,

@@ -65,6 +65,7 @@ from fedledger.secagg.messages import (
     check_address,
 )
 from fedledger.secagg.server import AggregationResult
+from fedledger.secagg.vectors import npy_header
 from fedledger.store.base import BlobStore
 
 __all__ = ["Evaluator", "RoundCoordinator"]
@@ -290,16 +291,20 @@ class RoundCoordinator:
         )
 
     def _stage_deadline(self, r: RoundState) -> float | None:
-        if r.stage == ADVERTISE_KEYS:
-            return r.times["opened"] + self.durations.advertise_keys
-        if r.stage == SHARE_KEYS and "rostered" in r.times:
-            return r.times["rostered"] + self.durations.share_keys
-        if r.stage == UNMASK:
-            return r.times[f"closed_{MASKED_INPUT}"] + self.durations.unmask
+        """When the stage closes by the coordinator's clock: an optional off-chain duration, or
+        BLOB_GRACE after a committed blob was first seen missing; None when the stage waits
+        for its on-chain bound (`commit_deadline`, `unmask_deadline`)."""
+        since, duration = {
+            ADVERTISE_KEYS: ("opened", self.durations.advertise_keys),
+            SHARE_KEYS: ("rostered", self.durations.share_keys),
+            UNMASK: (f"closed_{MASKED_INPUT}", self.durations.unmask),
+        }.get(r.stage, ("", None))
         if r.stage == MASKED_INPUT and r.missing_blobs:
             # A committed blob that stays missing makes its committer a dropout then.
             return min(seen for _, seen in r.missing_blobs.values()) + BLOB_GRACE
-        return None
+        if duration is None or since not in r.times:
+            return None
+        return max(r.times[since], self._moves.started) + duration
 
     @staticmethod
     def _waiting_for(r: RoundState) -> str:
@@ -417,6 +422,17 @@ class RoundCoordinator:
                 f"does not match the on-chain commitment of {address}",
             )
         return slot_weight(slot)
+
+    def upload_limit(self, address: str) -> int:
+        """Bytes the one blob `address` may upload now: its masked vector, in the masked-input
+        stage, as a roster member that shared keys (WrongStage / NotInRoster otherwise)."""
+        with self._lock:
+            r = self._expect_stage(MASKED_INPUT)
+            address = self._member(r, MASKED_INPUT, address)
+            if address not in r.inbox:
+                raise NotInRoster(MASKED_INPUT, "sender", f"{address} did not share keys in time")
+            n = r.server.vector_length
+            return len(npy_header(n)) + 4 * n
 
     # -- public API: stage 4 --------------------------------------------------------
     def unmask_request_for(self, address: str) -> UnmaskRequest:

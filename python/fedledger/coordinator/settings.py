@@ -23,5 +23,9 @@ class ServiceSettings(BaseSettings):
     """Largest blob a participant may upload to /blobs (413 above)."""
     tick_interval: float = Field(default=0.25, gt=0)
     """Seconds between calls of the round state machine's tick() (deadlines, stage changes)."""
+    first_round_grace: float = Field(default=60.0, ge=0)
+    """The first round of a run opens once every expected participant waits for it (holds a
+    long-poll of the status), or after this many seconds: nodes still starting up do not
+    miss it. Later rounds open as soon as the previous one is over."""
     require_signed_blobs: bool = True
     """Blob uploads must carry a participant's signed envelope (X-Fedledger-Envelope header)."""

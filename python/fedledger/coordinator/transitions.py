@@ -20,7 +20,7 @@ from fedledger.coordinator.chain_calls import ChainCalls
 from fedledger.coordinator.publish import ReportIndex, build_report
 from fedledger.coordinator.round_state import FAILING, RoundState, add_time, tx_json
 from fedledger.coordinator.slashing import Slasher
-from fedledger.coordinator.spec import StageDurations
+from fedledger.coordinator.spec import StageDurations, chain_margin
 from fedledger.encoding import sha256, to_hex
 from fedledger.errors import ConfigError, ContractRevert, ProtocolError, StoreError
 from fedledger.fl.serialization import ModelFormatError
@@ -64,6 +64,8 @@ class Transitions:
         self.reports = reports
         self.evaluate = evaluate
         self.slasher = Slasher(book, calls, clock=clock)
+        # Off-chain early closes count from here at the earliest: a restart restarts them.
+        self.started = clock()
         self._handlers: dict[str, Callable[[RoundState], bool]] = {
             ADVERTISE_KEYS: self._advertise_keys,
             SHARE_KEYS: self._share_keys,
@@ -95,10 +97,19 @@ class Transitions:
             return True
         return False
 
+    def _early(self, r: RoundState, since: str, duration: float | None) -> bool:
+        """Whether an optional off-chain duration has run out (never counted across a restart)."""
+        if duration is None:
+            return False
+        return self.clock() >= max(r.times[since], self.started) + duration
+
     def _advertise_keys(self, r: RoundState) -> bool:
         full = len(r.bundles) >= r.expected > 0
-        if not full and self.clock() < r.times["opened"] + self.durations.advertise_keys:
-            return False
+        if not full and not self._early(r, "opened", self.durations.advertise_keys):
+            # Until the roster is posted, the on-chain commit deadline is the roster deadline.
+            bound = r.commit_deadline - chain_margin(r.config.commit_window)
+            if self.calls.now() < bound:
+                return False
         n = len(r.bundles)
         required = r.config.min_roster
         if n < required:
@@ -112,8 +123,11 @@ class Transitions:
             return self.post_roster(r)
         assert r.roster is not None
         waiting = len(r.shares) < len(r.roster)
-        if waiting and self.clock() < r.times["rostered"] + self.durations.share_keys:
-            return False
+        if waiting and not self._early(r, "rostered", self.durations.share_keys):
+            # Sharing gets the first half of the commit window, masking and committing the rest.
+            bound = r.commit_deadline - r.config.commit_window // 2
+            if self.calls.now() < bound:
+                return False
         return self.close(SHARE_KEYS)
 
     def _masked_input(self, r: RoundState) -> bool:
@@ -162,9 +176,12 @@ class Transitions:
     def _unmask(self, r: RoundState) -> bool:
         assert r.request is not None
         answered = len(r.responses) >= len(r.request.survivors)
-        deadline = r.times[f"closed_{MASKED_INPUT}"] + self.durations.unmask
-        if not answered and self.clock() < deadline:
-            return False
+        since = f"closed_{MASKED_INPUT}"
+        if not answered and not self._early(r, since, self.durations.unmask):
+            # Combining the shares and finalizing must fit before the on-chain unmask deadline.
+            bound = r.unmask_deadline - chain_margin(r.config.unmask_window)
+            if self.calls.now() < bound:
+                return False
         return self.close(UNMASK)
 
     # -- closing and aborting -------------------------------------------------------------

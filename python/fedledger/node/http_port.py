@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from eth_account.signers.local import LocalAccount
 
@@ -56,12 +57,28 @@ class HttpCoordinatorPort:
         self.contract = contract
         self.round_id = 0
         self.requests = 0
+        self._fresh: RoundStatus | None = None
+        self.last: RoundStatus | None = None  # the status `status()` returned last
 
     def status(self) -> RoundStatus:
-        """GET /v1/round (remembers the round id for signing)."""
-        self.requests += 1
-        st = RoundStatus.from_json(self.client.get_json("/v1/round"))
+        """GET /v1/round (remembers the round id for signing); the answer of a `wait_change`
+        just before is used once instead of asking again."""
+        st, self._fresh = self._fresh, None
+        if st is None:
+            self.requests += 1
+            st = RoundStatus.from_json(self.client.get_json("/v1/round"))
         self.round_id = st.round_id
+        self.last = st
+        return st
+
+    def wait_change(self, seen: RoundStatus, *, timeout: float) -> RoundStatus:
+        """Long-poll GET /v1/round?since=KEY&wait=S: the status once it differs from `seen`
+        (round, stage, roster on chain), or after `timeout` seconds unchanged."""
+        self.requests += 1
+        path = f"/v1/round?since={quote(seen.change_key)}&wait={timeout:.1f}"
+        st = RoundStatus.from_json(self.client.get_json(path))
+        self.round_id = st.round_id
+        self._fresh = self.last = st
         return st
 
     def envelope(self, payload: Any, *, stage: str) -> dict[str, Any]:

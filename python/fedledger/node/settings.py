@@ -49,9 +49,13 @@ class NodeSettings(BaseSettings):
     rounds: int = Field(default=1, ge=1)
     """Take part in this many rounds, then exit."""
     poll_interval: float = Field(default=0.2, gt=0)
-    """Seconds between status polls while waiting for the next stage."""
-    round_timeout: float = Field(default=600.0, gt=0)
-    """Give up (exit 1) if one round takes longer than this many seconds."""
+    """Seconds between status polls when the coordinator refused a message as too early, or
+    when it does not hold long-polls (the fallback)."""
+    long_poll: float = Field(default=20.0, gt=0, le=30)
+    """Longest wait of one long-poll for the next stage (kept below http_timeout)."""
+    deadline_margin: float = Field(default=60.0, ge=0)
+    """Give up (exit 1) on a round this many seconds after its last on-chain deadline (the
+    unmask deadline) passed on chain while the coordinator still has it open."""
     http_timeout: float = Field(default=30.0, gt=0)
     """Timeout of one HTTP request to the coordinator."""
     retries: int = Field(default=10, ge=0)

@@ -47,6 +47,14 @@ class RoundStatus:
         """The round is over (finalized or failed) or none was opened."""
         return self.stage in (IDLE, FINALIZED, FAILED)
 
+    @property
+    def change_key(self) -> str:
+        """What a participant waits to see change: round, stage, roster on chain.
+
+        `GET /v1/round?since=KEY&wait=S` answers as soon as the key differs from KEY.
+        """
+        return f"{self.round_id}:{self.stage}:{int(self.roster_posted)}"
+
     def to_json(self) -> dict[str, Any]:
         """JSON object (camelCase keys)."""
         return {
@@ -69,6 +77,7 @@ class RoundStatus:
             "waitingFor": self.waiting_for,
             "newModelHash": self.new_model_hash,
             "reason": self.reason,
+            "changeKey": self.change_key,
         }
 
     @classmethod

@@ -199,7 +199,6 @@ def _start_nodes(fed: ProcessFederation, config: FederationConfig, url: str) -> 
                 drop=drop,
                 epochs=config.epochs,
                 seed=config.seed,
-                round_timeout=config.timeout,
                 participant_index=i,
                 participants=config.nodes,
             )

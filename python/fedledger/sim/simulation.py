@@ -91,7 +91,9 @@ class SimulationConfig:
     round_config: RoundConfig = DEFAULT_ROUND_CONFIG
     dropouts: Mapping[int, Mapping[int, str]] = field(default_factory=dict)
     """round id -> participant index -> drop point (see node.participant.DROP_POINTS)."""
-    durations: StageDurations = field(default_factory=StageDurations)
+    durations: StageDurations = field(
+        default_factory=lambda: StageDurations(advertise_keys=60, share_keys=60, unmask=60)
+    )
     verify: bool = True
     fsync: bool = False
     stake: int = 0

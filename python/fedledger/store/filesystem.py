@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
+import hashlib
+import os
 from pathlib import Path
 
 from fedledger.encoding import sha256_hex
 from fedledger.errors import StoreError
 from fedledger.fsutil import atomic_write_bytes
-from fedledger.store.base import BlobNotFoundError, blob_name, validate_name, verify_blob
+from fedledger.store.base import (
+    BlobIntegrityError,
+    BlobNotFoundError,
+    blob_name,
+    validate_name,
+    verify_blob,
+)
 
 __all__ = ["FilesystemBlobStore"]
 
@@ -71,6 +79,37 @@ class FilesystemBlobStore:
             return self.path_for(name).stat().st_size
         except FileNotFoundError:
             raise BlobNotFoundError(f"blob {name}: not found in {self.root}") from None
+
+    @property
+    def incoming_dir(self) -> Path:
+        """Where uploads are spooled before `put_file` moves them in (same filesystem)."""
+        return self.root / ".incoming"
+
+    def put_file(self, name: str, path: Path) -> None:
+        """Move the file at `path` in as blob `name` after checking, chunk by chunk, that it
+        hashes to `name` (BlobIntegrityError otherwise; the file is left to the caller)."""
+        validate_name(name)
+        digest = hashlib.sha256()
+        try:
+            with path.open("rb") as fh:
+                while chunk := fh.read(1 << 20):
+                    digest.update(chunk)
+        except OSError as exc:
+            raise StoreError(f"blob {name}: cannot read upload {path} ({exc})") from None
+        if digest.hexdigest() != name:
+            raise BlobIntegrityError(f"blob {name}: upload hashes to {digest.hexdigest()}")
+        target = self.path_for(name)
+        if target.is_file() and self._intact(target, name):
+            path.unlink(missing_ok=True)
+            return
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if self._fsync:
+                with path.open("rb") as fh:
+                    os.fsync(fh.fileno())
+            os.replace(path, target)
+        except OSError as exc:
+            raise StoreError(f"blob {name}: cannot move it into {target.parent} ({exc})") from None
 
     def _write(self, name: str, data: bytes) -> None:
         path = self.path_for(name)

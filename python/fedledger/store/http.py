@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import os
+import tempfile
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -11,7 +16,6 @@ from fastapi import APIRouter, HTTPException, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.params import Depends
 
-from fedledger.encoding import sha256_hex
 from fedledger.errors import StoreError
 from fedledger.store.base import (
     BlobIntegrityError,
@@ -27,6 +31,13 @@ from fedledger.store.base import (
 __all__ = ["DEFAULT_MAX_BYTES", "HttpBlobStore", "blob_router"]
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+log = logging.getLogger("fedledger.store")
+
+
+def _default_spool() -> Path:
+    return Path(tempfile.gettempdir()) / "fedledger-uploads"
+
+
 _OCTET = "application/octet-stream"
 # Statuses worth retrying: the server is (re)starting or overloaded, not refusing us.
 _TRANSIENT_STATUS = frozenset({502, 503, 504})
@@ -39,21 +50,49 @@ def _checked_name(name: str) -> str:
         raise HTTPException(status_code=400, detail=str(exc)) from None
 
 
-async def _read_body(name: str, request: Request, max_bytes: int) -> bytes:
-    """The upload's body; 413 as soon as it (or its declared length) exceeds `max_bytes`."""
+def _cap(name: str, request: Request, max_bytes: int) -> int:
+    """The upload's byte limit: the router's, lowered by a guard that set
+    `request.state.max_blob_bytes` (e.g. the size a round's masked vector needs)."""
+    cap = min(max_bytes, int(getattr(request.state, "max_blob_bytes", max_bytes)))
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-        raise HTTPException(
-            status_code=413, detail=f"blob {name}: {declared} bytes exceeds {max_bytes}"
-        )
-    body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > max_bytes:
-            raise HTTPException(
-                status_code=413, detail=f"blob {name}: body exceeds {max_bytes} bytes"
-            )
-    return bytes(body)
+    if declared is not None and declared.isdigit() and int(declared) > cap:
+        raise HTTPException(status_code=413, detail=f"blob {name}: {declared} bytes exceeds {cap}")
+    return cap
+
+
+async def _receive(name: str, request: Request, cap: int, spool: Path) -> tuple[Path, int, str]:
+    """Stream the body into a file under `spool`, hashing as it comes; 413 past `cap` bytes.
+
+    Never more than one chunk of the body is in memory; the caller owns the file.
+    """
+    spool.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=spool, prefix=f"{name[:16]}.", suffix=".part")
+    path = Path(tmp)
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > cap:
+                    raise HTTPException(
+                        status_code=413, detail=f"blob {name}: body exceeds {cap} bytes"
+                    )
+                digest.update(chunk)
+                fh.write(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, size, digest.hexdigest()
+
+
+def _store_file(store: BlobStore, name: str, path: Path) -> None:
+    """Hand the received file to the store: moved in when it can take files, else read."""
+    put_file = getattr(store, "put_file", None)
+    if callable(put_file):
+        put_file(name, path)
+    else:
+        store.put_expected(name, path.read_bytes())
 
 
 def blob_router(
@@ -61,13 +100,17 @@ def blob_router(
     *,
     max_bytes: int = DEFAULT_MAX_BYTES,
     put_dependencies: Sequence[Depends] = (),
+    spool_dir: Path | None = None,
 ) -> APIRouter:
     """Routes ``GET|HEAD|PUT /blobs/{name}`` serving `store`.
 
     Status codes: 400 malformed name; 404 unknown blob; 413 body over `max_bytes`;
     422 body does not hash to the name; 201 stored, 200 already present;
-    500 if the stored copy is corrupt. `put_dependencies` lets the mounting app
-    guard uploads (e.g. require a signature) without changing this router.
+    500 if the stored copy is corrupt or cannot be written (never naming a local path).
+    `put_dependencies` lets the mounting app guard uploads (e.g. require a signature, lower
+    the size limit through `request.state.max_blob_bytes`) without changing this router.
+    Bodies are streamed to a file in `spool_dir` (default: the store's `incoming_dir`, else a
+    temporary folder), never held whole in memory.
     """
     if max_bytes < 1:
         raise ValueError(f"blob_router: max_bytes must be >= 1, got {max_bytes}")
@@ -80,7 +123,10 @@ def blob_router(
         except BlobNotFoundError:
             raise HTTPException(status_code=404, detail=f"blob {name}: not found") from None
         except BlobIntegrityError as exc:
-            raise HTTPException(status_code=500, detail=str(exc)) from None
+            log.error("blob %s: %s", name, exc)
+            raise HTTPException(
+                status_code=500, detail=f"blob {name}: stored copy is corrupt"
+            ) from None
 
     @router.get("/{name}", response_class=Response, summary="Fetch a blob by its SHA-256")
     def get_blob(name: str) -> Response:
@@ -108,21 +154,28 @@ def blob_router(
     )
     async def put_blob(name: str, request: Request, response: Response) -> dict[str, Any]:
         _checked_name(name)
-        data = await _read_body(name, request, max_bytes)
-        actual = sha256_hex(data)
-        if actual != name:
-            raise HTTPException(
-                status_code=422,
-                detail=f"blob {name}: body ({len(data)} bytes) hashes to {actual}, not to the name",
-            )
-        existed = await run_in_threadpool(store.has, name)
-        try:
-            await run_in_threadpool(store.put_expected, name, data)
-        except StoreError as exc:
-            raise HTTPException(status_code=500, detail=str(exc)) from None
-        if existed:
+        cap = _cap(name, request, max_bytes)
+        if await run_in_threadpool(store.has, name):
+            # Already stored (a retry, or a replayed envelope): nothing to read or write.
             response.status_code = 200
-        return {"name": name, "size": len(data), "created": not existed}
+            return {"name": name, "size": None, "created": False}
+        spool = spool_dir or getattr(store, "incoming_dir", None) or _default_spool()
+        path, size, actual = await _receive(name, request, cap, Path(spool))
+        try:
+            if actual != name:
+                raise HTTPException(
+                    status_code=422,
+                    detail=f"blob {name}: body ({size} bytes) hashes to {actual}, not to the name",
+                )
+            await run_in_threadpool(_store_file, store, name, path)
+        except StoreError as exc:
+            log.error("blob %s: could not be stored: %s", name, exc)
+            raise HTTPException(
+                status_code=500, detail=f"blob {name}: the blob store could not store it"
+            ) from None
+        finally:
+            path.unlink(missing_ok=True)
+        return {"name": name, "size": size, "created": True}
 
     return router
 

@@ -20,8 +20,10 @@ from fastapi.params import Depends as DependsParam
 from fedledger.coordinator.api.deps import signed_upload
 from fedledger.coordinator.api.errors import install_error_handlers
 from fedledger.coordinator.api.limits import BodyLimitMiddleware
+from fedledger.coordinator.api.longpoll import StatusChanges
 from fedledger.coordinator.api.routes import info, keys, masked, shares, unmask
 from fedledger.coordinator.api.routes import rounds as round_routes
+from fedledger.coordinator.api.uploads import UploadQuota
 from fedledger.coordinator.auth import EnvelopeVerifier, RegistrationCache, ReplayGuard
 from fedledger.coordinator.driver import RoundDriver
 from fedledger.coordinator.round import RoundCoordinator
@@ -43,11 +45,15 @@ _ROUTERS = (
 )
 
 
-async def _tick_forever(driver: RoundDriver, interval: float) -> None:
-    """Step the driver every `interval` seconds; a failed tick is logged (once) and retried."""
+async def _tick_forever(driver: RoundDriver, interval: float, changes: StatusChanges) -> None:
+    """Step the driver every `interval` seconds; a failed tick is logged (once) and retried.
+
+    After each tick, long-polls waiting for a status change are woken if there was one.
+    """
     while True:
         try:
             await run_in_threadpool(driver.step)
+            changes.observe(await run_in_threadpool(driver.coordinator.status))
             driver.last_error = ""
         except asyncio.CancelledError:
             raise
@@ -59,10 +65,16 @@ async def _tick_forever(driver: RoundDriver, interval: float) -> None:
         await asyncio.sleep(interval)
 
 
-def _new_app(driver: RoundDriver, settings: ServiceSettings, *, tick: bool) -> FastAPI:
+def _new_app(
+    driver: RoundDriver, settings: ServiceSettings, changes: StatusChanges, *, tick: bool
+) -> FastAPI:
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        task = asyncio.create_task(_tick_forever(driver, settings.tick_interval)) if tick else None
+        task = (
+            asyncio.create_task(_tick_forever(driver, settings.tick_interval, changes))
+            if tick
+            else None
+        )
         try:
             yield
         finally:
@@ -90,17 +102,34 @@ def create_app(
     store: BlobStore,
     settings: ServiceSettings | None = None,
     rounds: int = 0,
+    until_round: int = 0,
     tick: bool = True,
 ) -> FastAPI:
     """The coordinator's HTTP app serving `coordinator` and `store` (blobs at /blobs).
 
     With `tick`, a background task calls `coordinator.tick()` every `settings.tick_interval`
-    seconds; with `rounds` > 0 it also opens rounds 1..rounds one after the other.
+    seconds; with `rounds` > 0 it also runs that many more rounds one after the other (with
+    `until_round` > 0: until that round id), see RoundDriver.
     """
     settings = settings or ServiceSettings()
-    driver = RoundDriver(coordinator, rounds=rounds)
-    app = _new_app(driver, settings, tick=tick)
+    changes = StatusChanges()
+
+    def present() -> bool:
+        expected = coordinator.expected_participants
+        if expected is None:
+            expected = coordinator.contracts.registry.participant_count()
+        return changes.waiting >= expected
+
+    driver = RoundDriver(
+        coordinator,
+        rounds=rounds,
+        until_round=until_round,
+        present=present,
+        grace=settings.first_round_grace,
+    )
+    app = _new_app(driver, settings, changes, tick=tick)
     app.state.coordinator = coordinator
+    app.state.changes = changes
     app.state.driver = driver
     app.state.verifier = EnvelopeVerifier(
         chain_id=coordinator.chain_id,
@@ -108,6 +137,7 @@ def create_app(
         registrations=RegistrationCache(coordinator.contracts.registry.is_registered),
     )
     app.state.replays = ReplayGuard()
+    app.state.uploads = UploadQuota()
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/blobs",))
     install_error_handlers(app)
 
@@ -122,6 +152,11 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     def healthz() -> dict[str, Any]:
-        return {"ok": True, "round": coordinator.round_id, "tickError": driver.last_error}
+        return {
+            "ok": True,
+            "round": coordinator.round_id,
+            "tickError": driver.last_error,
+            "statusServed": changes.served,
+        }
 
     return app

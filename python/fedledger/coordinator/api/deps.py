@@ -10,12 +10,14 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, HTTPException, Request
 
 from fedledger.coordinator.api.schemas import Accepted, EnvelopeIn
+from fedledger.coordinator.api.uploads import UploadQuota
 from fedledger.coordinator.auth import EnvelopeVerifier, ReplayGuard
 from fedledger.coordinator.round import RoundCoordinator
 from fedledger.encoding import from_hex
 from fedledger.errors import FedledgerError
 from fedledger.protocol.envelope import UPLOAD_BLOB, AuthError, SignedEnvelope
 from fedledger.protocol.receipts import Receipt
+from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
 
 __all__ = [
     "CoordinatorDep",
@@ -109,7 +111,8 @@ def signed_write(stage: str, author_field: str) -> Callable[..., SignedWrite]:
 def signed_upload(
     name: str, request: Request, x_fedledger_envelope: str | None = Header(None)
 ) -> None:
-    """Blob PUTs need a registered participant's envelope over {blob: name} for this round."""
+    """Blob PUTs need a roster member's envelope over {blob: name} for this round, in the
+    masked-input stage, within its quota (one blob per round) and its masked vector's size."""
     if x_fedledger_envelope is None:
         raise HTTPException(401, "X-Fedledger-Envelope header: missing (uploads are signed)")
     try:
@@ -117,16 +120,27 @@ def signed_upload(
     except ValueError:
         raise HTTPException(422, "X-Fedledger-Envelope header: not JSON") from None
     state = request.app.state
+    coordinator: RoundCoordinator = state.coordinator
     try:
         env = SignedEnvelope.from_json(obj)
         payload = env.payload if isinstance(env.payload, dict) else {}
         if payload.get("blob") != name:
             raise AuthError(422, "payload.blob", f"envelope is for blob {payload.get('blob')!r}")
+        round_id = coordinator.round_id
         state.verifier.verify(
             env,
-            round_id=state.coordinator.round_id,
+            round_id=round_id,
             stage=UPLOAD_BLOB,
             participant=payload_field(payload, "participant"),
         )
+        try:
+            request.state.max_blob_bytes = coordinator.upload_limit(env.signer)
+        except (WrongStage, NotReady) as exc:
+            why = f"uploads are open in the masked-input stage ({exc})"
+            raise AuthError(409, "upload", why) from None
+        except NotInRoster as exc:
+            raise AuthError(403, "upload", str(exc)) from None
+        uploads: UploadQuota = state.uploads
+        uploads.admit(round_id, env.signer, name)
     except AuthError as exc:
         raise HTTPException(exc.status, str(exc)) from None

@@ -59,7 +59,10 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StoreError)
     async def _store(_: Request, exc: StoreError) -> JSONResponse:
-        return problem(422, str(exc))
+        # The coordinator's own store failed: its message names local paths, so it goes to
+        # the log, and the caller learns only that the store failed.
+        log.error("blob store error while serving a request: %s", exc)
+        return problem(500, "the coordinator's blob store failed (see the coordinator's log)")
 
     @app.exception_handler(ConfigError)
     async def _config(_: Request, exc: ConfigError) -> JSONResponse:

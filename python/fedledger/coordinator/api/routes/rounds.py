@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import APIRouter, HTTPException
+from fastapi import APIRouter, HTTPException, Query, Request
 
 from fedledger.coordinator.api.deps import CoordinatorDep, require_current
+from fedledger.coordinator.api.longpoll import MAX_WAIT, StatusChanges
 from fedledger.coordinator.api.schemas import RosterPublic
 
 __all__ = ["router"]
@@ -16,9 +17,23 @@ router = APIRouter(tags=["rounds"])
 
 
 @router.get("/round")
-def round_status(coordinator: CoordinatorDep) -> dict[str, Any]:
-    """The current round's status (stage, counts, deadlines, parameters)."""
-    return coordinator.status().to_json()
+async def round_status(
+    coordinator: CoordinatorDep,
+    request: Request,
+    since: str | None = Query(None, max_length=200, description="A status' changeKey."),
+    wait: float = Query(0.0, ge=0.0, le=MAX_WAIT, description="Long-poll for up to S seconds."),
+) -> dict[str, Any]:
+    """The current round's status (stage, counts, deadlines, parameters).
+
+    With `since` (the `changeKey` of a status already seen) and `wait` > 0, the answer is held
+    until the round, its stage or its roster-on-chain flag changes, or `wait` seconds pass.
+    """
+    changes: StatusChanges = request.app.state.changes
+    if since is None or wait <= 0:
+        changes.served += 1
+        return coordinator.status().to_json()
+    status = await changes.wait(coordinator.status, since=since, timeout=wait)
+    return status.to_json()
 
 
 @router.get("/reports")
