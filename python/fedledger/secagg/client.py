@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -30,9 +31,57 @@ from fedledger.secagg.messages import (
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.vectors import encode_vector
 
-__all__ = ["SecAggClient"]
+__all__ = [
+    "Partition",
+    "SecAggClient",
+    "ShareEvidence",
+    "TooFewSharers",
+    "UnmaskRequestMismatch",
+]
 
 _ORDER = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK, "done")
+_REFUSED = "nothing (this client refused the round)"
+
+
+class TooFewSharers(ProtocolError):
+    """Fewer than t neighbours delivered valid shares: masking now would let t holders of
+    this client's self-mask seed unmask its input, so it refuses and sends nothing."""
+
+    def __init__(self, valid: int, threshold: int, bad: int) -> None:
+        super().__init__(
+            MASKED_INPUT,
+            "shares",
+            f"valid shares from {valid} neighbours ({bad} bad), need threshold {threshold}",
+        )
+        self.valid, self.threshold, self.bad = valid, threshold, bad
+
+
+class UnmaskRequestMismatch(ProtocolError):
+    """The aggregator's unmask request disagrees with the public facts or with this
+    client's own view of who it masked with; answering could reveal both secrets of a peer
+    or make the sum wrong, so the client refuses."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(UNMASK, field, detail)
+
+
+@dataclass(frozen=True)
+class ShareEvidence:
+    """A neighbour's stage-2 share this client could not use: why, and the bytes received."""
+
+    sender: str
+    reason: str
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Survivors and dropped of a round as computed from public facts (not the aggregator)."""
+
+    survivors: frozenset[str]
+    """Committed on chain, blob available and well-formed, not excluded by evidence."""
+    dropped: frozenset[str]
+    """Every other roster member."""
 
 
 class SecAggClient:
@@ -57,11 +106,24 @@ class SecAggClient:
         self._channel_keys: dict[str, bytes] = {}
         self._pair_seeds: dict[str, bytes] = {}
         self._held: dict[str, tuple[bytes, bytes]] = {}  # neighbour -> (b share, s^SK share)
+        self.bad_shares: list[ShareEvidence] = []
+        """Neighbours whose share did not decrypt or parse: dropouts for this client."""
 
     def _enter(self, stage: str) -> None:
         if self._next != stage:
             raise ProtocolError(stage, "stage", f"called out of order; expected {self._next}")
         self._next = _ORDER[_ORDER.index(stage) + 1]
+
+    @property
+    def masked_with(self) -> frozenset[str]:
+        """Neighbours whose valid shares this client holds: exactly those it masks with."""
+        return frozenset(self._held)
+
+    @property
+    def local_dropouts(self) -> frozenset[str]:
+        """Neighbours it did not mask with (no share delivered, or a bad one): its y carries
+        no pairwise mask with them, so they cannot be survivors of a round it survives."""
+        return frozenset(v for v in self._neighbours if v not in self._held)
 
     def advertise_keys(self) -> KeyBundle:
         """Stage 1: fresh X25519 channel and mask keys, signed with the Ethereum key (EIP-712)."""
@@ -137,19 +199,18 @@ class SecAggClient:
                 )
             if v not in self._channel_keys:
                 raise ProtocolError(SHARE_KEYS, "sender", f"{v} is not my neighbour")
-            if v in self._held:
+            if v in self._held or any(e.sender == v for e in self.bad_shares):
                 raise ProtocolError(SHARE_KEYS, "sender", f"two shares from {v}")
-            aad = share_aad(**self.ctx.fields(), sender=v, recipient=self.address)
-            try:
-                plain = decrypt(self._channel_keys[v], item.ciphertext, aad)
-            except DecryptionError as exc:
-                raise ProtocolError(SHARE_KEYS, "ciphertext", f"from {v}: {exc}") from None
-            n = shamir.SHARE_BYTES
-            try:
-                shamir.share_from_bytes(plain[:n]), shamir.share_from_bytes(plain[n:])
-            except ValueError as exc:
-                raise ProtocolError(SHARE_KEYS, "ciphertext", f"from {v}: {exc}") from None
-            self._held[v] = (plain[:n], plain[n:])
+            held = self._open_share(item)
+            if isinstance(held, ShareEvidence):
+                self.bad_shares.append(held)  # v is a dropout for me; the round goes on
+            else:
+                self._held[v] = held
+        t = self.params.threshold
+        if len(self._held) < t:
+            self._next = _REFUSED  # and never unmask: nothing of this round leaves us
+            raise TooFewSharers(len(self._held), t, len(self.bad_shares))
+        # Pairwise masks only with neighbours whose valid shares we hold (see local_dropouts).
         pairs = [
             (self._pair_seeds[v], pair_sign(self.address, v))
             for v in self._neighbours
@@ -164,9 +225,53 @@ class SecAggClient:
             seed_commitment(self._self_seed, self.ctx.round_id, self.address),
         )
 
-    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
+    def _open_share(self, item: EncryptedShare) -> tuple[bytes, bytes] | ShareEvidence:
+        """The (b share, s^SK share) inside a neighbour's ciphertext, or evidence why not."""
+        v = item.sender
+        aad = share_aad(**self.ctx.fields(), sender=v, recipient=self.address)
+        try:
+            plain = decrypt(self._channel_keys[v], item.ciphertext, aad)
+        except DecryptionError as exc:
+            return ShareEvidence(v, f"ciphertext: {exc}", item.ciphertext)
+        n = shamir.SHARE_BYTES
+        try:
+            if len(plain) != 2 * n:
+                raise ValueError(f"plaintext is {len(plain)} bytes, expected {2 * n}")
+            shamir.share_from_bytes(plain[:n]), shamir.share_from_bytes(plain[n:])
+        except ValueError as exc:
+            return ShareEvidence(v, f"plaintext: {exc}", item.ciphertext)
+        return plain[:n], plain[n:]
+
+    def public_partition(
+        self,
+        committed: Collection[str],
+        blob_ok: Callable[[str], bool],
+        *,
+        excluded: Collection[str] = (),
+    ) -> Partition:
+        """Survivors/dropped from public facts, never from the aggregator's word.
+
+        `committed`: members with a commitment on chain; `blob_ok(a)`: a's committed blob is
+        available and decodes as a vector of this round's length; `excluded`: members that a
+        committed participant did not mask with, by published evidence (this client's own
+        `local_dropouts` are always added). Survivors = committed, in the roster, blob ok,
+        not excluded; everyone else in the roster is dropped.
+        """
+        if self.roster is None:
+            raise ProtocolError(UNMASK, "roster", "no roster yet (share_keys not done)")
+        out = set(excluded) | self.local_dropouts
+        survivors = frozenset(
+            a for a in self.roster.addresses if a in set(committed) and a not in out and blob_ok(a)
+        )
+        return Partition(survivors, frozenset(self.roster.addresses) - survivors)
+
+    def unmask(self, request: UnmaskRequest, facts: Partition | None = None) -> UnmaskResponse:
         """Stage 4: shares of b_v for surviving neighbours, s_v^SK for dropped ones; never both.
 
+        With `facts` (see `public_partition`) the survivors must be exactly the public ones,
+        and no one the facts call a survivor may be listed as dropped: UnmaskRequestMismatch.
+        A neighbour this client did not mask with (`local_dropouts`) must not be a survivor
+        (its mask with us would stay in the sum); for it we hold nothing and reveal nothing.
         The response is EIP-712 signed, so the aggregator can publish it as evidence.
         """
         self._enter(UNMASK)
@@ -177,6 +282,21 @@ class SecAggClient:
         for a in survivors | dropped:
             if a not in self.roster:
                 raise ProtocolError(UNMASK, "survivors", f"{a} is not in the roster")
+        if facts is not None:
+            if survivors != facts.survivors:
+                diff = sorted(survivors ^ facts.survivors)[0]
+                raise UnmaskRequestMismatch(
+                    "survivors",
+                    f"{diff} is {'not ' if diff in facts.survivors else ''}listed as a "
+                    f"survivor, but the public facts say it is "
+                    f"{'a survivor' if diff in facts.survivors else 'dropped'}",
+                )
+        unmatched = sorted(self.local_dropouts & survivors)
+        if unmatched:
+            raise UnmaskRequestMismatch(
+                "survivors",
+                f"{unmatched[0]} is a dropout for me (no valid share): I did not mask with it",
+            )
         b_out: dict[str, bytes] = {}
         s_out: dict[str, bytes] = {}
         for v, (b_share, s_share) in self._held.items():

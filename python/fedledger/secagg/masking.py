@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable, Mapping
 
 import numpy as np
 
@@ -79,19 +79,22 @@ def recompute_aggregate(
     self_mask_seeds: dict[str, bytes],
     mask_keys: dict[str, bytes],
     length: int,
+    unmasked: Mapping[str, Collection[str]] | None = None,
 ) -> np.ndarray:
     """The unmasked sum from public material: survivors' vectors and seeds, dropped s^SK.
 
     For every dropped v with a revealed s_v^SK and every surviving neighbour u, the
     mask u added, sign(u,v) * PRG(s_uv), is regenerated from X25519(s_v^SK, s_u^PK)
-    and removed.
+    and removed; `unmasked[u]` lists the neighbours u did not mask with (it held no valid
+    share of theirs), whose pair is skipped.
     """
+    unmasked = unmasked or {}
     surv = [a for a in addresses if a in set(survivors)]
     surv_set = set(surv)
     dangling: list[tuple[bytes, int]] = []
     for v, sk in mask_keys.items():
         for u in neighbours[v]:
-            if u in surv_set:
+            if u in surv_set and v not in unmasked.get(u, ()):
                 seed = pairwise_seed(ctx, sk, mask_keys_public[u], v, u)
                 dangling.append((seed, pair_sign(u, v)))
     return unmask_sum(

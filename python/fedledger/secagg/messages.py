@@ -13,6 +13,8 @@ from fedledger.errors import FedledgerError, ProtocolError
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto.kdf import address_bytes
 from fedledger.secagg.crypto.keys import (
+    InvalidPublicKey,
+    check_public_key,
     eip712_message,
     recover_bundle_signer,
     recover_typed_signer,
@@ -36,6 +38,7 @@ __all__ = [
     "ShareKeysMessage",
     "UnmaskRequest",
     "UnmaskResponse",
+    "UnusableKey",
     "check_address",
     "sort_addresses",
 ]
@@ -114,6 +117,15 @@ def _parse_document(stage: str, what: str, blob: bytes) -> tuple[Any, RoundConte
     return obj, ctx
 
 
+class UnusableKey(ProtocolError):
+    """A signed bundle carries an X25519 key nobody may use; `reason` is what to record."""
+
+    def __init__(self, participant: str, field: str, reason: str) -> None:
+        super().__init__(ADVERTISE_KEYS, field, f"{participant}: {reason}")
+        self.participant = participant
+        self.reason = f"{field}: {reason}"
+
+
 @dataclass(frozen=True)
 class KeyBundle:
     """Stage 1: a participant's X25519 public keys, signed with its Ethereum key (EIP-712)."""
@@ -167,8 +179,26 @@ class KeyBundle:
         except ValueError:
             return None
 
+    def key_problem(self) -> str | None:
+        """Why this bundle's keys are unusable (low-order or non-canonical), or None."""
+        try:
+            self.check_keys()
+        except UnusableKey as exc:
+            return exc.reason
+        return None
+
+    def check_keys(self) -> None:
+        """UnusableKey unless both public keys are canonical and outside the small subgroup."""
+        for name, key in (("channelKey", self.channel_key), ("maskKey", self.mask_key)):
+            try:
+                check_public_key(key)
+            except InvalidPublicKey as exc:
+                raise UnusableKey(self.participant, name, exc.reason) from None
+
     def verify(self, ctx: RoundContext) -> None:
-        """Refuse a bundle for another round or not signed by its participant (under ctx)."""
+        """Refuse a bundle for another round, not signed by its participant (under ctx), or
+        whose keys fail `check_keys`. The signature is checked first, so an UnusableKey is
+        attributable to the participant: exclude the bundle and record `reason`."""
         if self.round_id != ctx.round_id:
             raise ProtocolError(
                 ADVERTISE_KEYS, "round", f"bundle is for round {self.round_id}, not {ctx.round_id}"
@@ -181,6 +211,7 @@ class KeyBundle:
                 f"bundle of {self.participant} recovers to {signer} "
                 "(wrong key, chain, contract or round)",
             )
+        self.check_keys()
 
     def to_json(self) -> dict[str, Any]:
         """JSON object form (inside the roster document)."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
@@ -187,6 +187,7 @@ class SecAggServer:
         self._shares: dict[str, ShareKeysMessage] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._commitments: dict[str, Commitment] = {}
+        self._unmasked: dict[str, frozenset[str]] = {}  # sender -> sharers it did not mask with
         self._request: UnmaskRequest | None = None
         self._responses: dict[str, UnmaskResponse] = {}
 
@@ -280,8 +281,19 @@ class SecAggServer:
         return inbox
 
     # -- stage 3 -----------------------------------------------------------------
-    def add_masked_input(self, sender: str, blob: bytes, commitment: Commitment) -> None:
-        """Accept a masked vector whose blob hash equals the sender's on-chain commitment."""
+    def add_masked_input(
+        self,
+        sender: str,
+        blob: bytes,
+        commitment: Commitment,
+        *,
+        dropouts: Collection[str] = (),
+    ) -> None:
+        """Accept a masked vector whose blob hash equals the sender's on-chain commitment.
+
+        `dropouts` are the sender's neighbours it did not mask with (its client's
+        `local_dropouts`: no valid share from them); they cannot survive with it.
+        """
         self._expect(MASKED_INPUT)
         sender = self._member(MASKED_INPUT, "sender", sender)
         if sender not in self._shares:
@@ -296,19 +308,28 @@ class SecAggServer:
             vector = decode_vector(blob, length=self.vector_length)
         except VectorFormatError as exc:
             raise ProtocolError(MASKED_INPUT, "vector", f"from {sender}: {exc}") from None
+        unknown = set(dropouts) - set(self._neigh[sender])
+        if unknown:
+            raise ProtocolError(
+                MASKED_INPUT, "dropouts", f"{sorted(unknown)[0]} is not a neighbour of {sender}"
+            )
         self._vectors[sender] = vector
         self._commitments[sender] = commitment
+        self._unmasked[sender] = frozenset(v for v in dropouts if v in self._shares)
 
     def close_masked_input(self) -> UnmaskRequest:
-        """U3 = accepted masked inputs; ask for b of survivors and s^SK of dropped sharers."""
+        """U3 = accepted masked inputs of members no committer dropped; ask for b of survivors
+        and s^SK of dropped sharers. A member some committer did not mask with (bad share)
+        is dropped: its vector is left out, so only its s^SK is ever asked for."""
         self._expect(MASKED_INPUT)
-        survivors = [a for a in self.sharers if a in self._vectors]
+        excluded = set().union(*self._unmasked.values())
+        survivors = [a for a in self.sharers if a in self._vectors and a not in excluded]
         need = max(self.min_survivors, self.params.threshold)  # RoundLog.finalize's rule
         if len(survivors) < need:
             raise RoundAborted(
                 MASKED_INPUT, "too_few_survivors", f"{len(survivors)} survivors, need {need}"
             )
-        dropped = [a for a in self.sharers if a not in self._vectors]
+        dropped = [a for a in self.sharers if a not in set(survivors)]
         self._request = UnmaskRequest(tuple(survivors), tuple(dropped))
         self._advance()
         return self._request
@@ -389,7 +410,7 @@ class SecAggServer:
             blame(u, SELF_MASK_SEED, points, malformed + bad, why)
         mask_keys: dict[str, bytes] = {}
         for v in self._request.dropped:
-            if not surv_set.intersection(self._neigh[v]):
+            if not any(u in surv_set and v not in self._unmasked[u] for u in self._neigh[v]):
                 continue  # no survivor masked with v: nothing to remove
             pk = roster.bundle(v).mask_key
             points, malformed = gather(v, "s")
@@ -412,6 +433,7 @@ class SecAggServer:
             self_mask_seeds=seeds,
             mask_keys=mask_keys,
             length=self.vector_length,
+            unmasked={u: self._unmasked[u] for u in survivors},
         )
         unshared = tuple(a for a in roster.addresses if a not in self._shares)
         reveal = Reveal(

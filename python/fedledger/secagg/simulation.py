@@ -12,11 +12,11 @@ from eth_account import Account
 
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, ProtocolError
-from fedledger.secagg.client import SecAggClient
+from fedledger.secagg.client import SecAggClient, TooFewSharers
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
-from fedledger.secagg.messages import UnmaskResponse
+from fedledger.secagg.messages import EncryptedShare, UnmaskResponse
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import local_rng, quantize
 from fedledger.secagg.server import AggregationResult, SecAggServer
@@ -53,6 +53,7 @@ def simulate_round(
     params: SecAggParams,
     dropout: Mapping[str, Collection[int]] | None = None,
     bad_shares: Collection[int] = (),
+    garbage_shares: Collection[tuple[int, int]] = (),
     seed: bytes | None = None,
     ctx: RoundContext | None = None,
     accounts: Sequence[Any] | None = None,
@@ -65,7 +66,10 @@ def simulate_round(
     `updates[i]` is participant i's (delta, example count). `dropout` maps a stage name
     (advertise_keys, share_keys, masked_input, unmask) to the indices that go silent
     instead of sending that stage's message. `bad_shares` lists indices whose stage-4
-    shares are corrupted (the server must blame them). RoundAborted propagates.
+    shares are corrupted (the server must blame them). `garbage_shares` lists (sender,
+    recipient) index pairs whose stage-2 ciphertext is replaced by random bytes: the
+    recipient drops the sender, and the round must still give the exact sum. A client that
+    refuses to mask (TooFewSharers) goes silent. RoundAborted propagates.
     """
     n = len(updates)
     if n < 2:
@@ -108,6 +112,14 @@ def simulate_round(
         if active(SHARE_KEYS, i):
             server.add_shares(c.share_keys(roster, seed))
     inbox = server.close_share_keys()
+    for s, r in garbage_shares:
+        sender, recipient = addresses[s], addresses[r]
+        inbox[recipient] = [
+            EncryptedShare(sender, recipient, os.urandom(len(e.ciphertext)))
+            if e.sender == sender
+            else e
+            for e in inbox.get(recipient, [])
+        ]
 
     # Stage 3: masked input; the "chain" is the commitments dict.
     commitments: dict[str, Commitment] = {}
@@ -118,11 +130,16 @@ def simulate_round(
             continue
         delta, examples = updates[i]
         x = quantize(delta, examples, params, rng=rng)
+        try:
+            msg = c.masked_input(x, inbox[c.address])
+        except TooFewSharers:
+            continue
         quantized[c.address] = x
-        msg = c.masked_input(x, inbox[c.address])
         commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
         blobs[msg.masked_hash.hex()] = msg.vector
-        server.add_masked_input(c.address, msg.vector, commitments[c.address])
+        server.add_masked_input(
+            c.address, msg.vector, commitments[c.address], dropouts=c.local_dropouts
+        )
     request = server.close_masked_input()
 
     # Stage 4: unmask.
