@@ -64,3 +64,5 @@ def from_canonical_json(data: bytes, *, what: str = "document") -> Any:
         return json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise FedledgerError(f"{what}: not valid UTF-8 JSON ({exc})") from None
+    except RecursionError:  # json's C decoder recurses once per nesting level
+        raise FedledgerError(f"{what}: JSON nested too deeply") from None

@@ -42,7 +42,8 @@ def decode_vector(blob: bytes, *, length: int | None = None) -> np.ndarray:
         raise VectorFormatError(f"header length {header_len} is inconsistent with the file")
     try:
         header = ast.literal_eval(blob[10:start].decode("latin1"))
-    except (ValueError, SyntaxError, UnicodeDecodeError):
+    except (ValueError, SyntaxError, UnicodeDecodeError, TypeError, MemoryError, RecursionError):
+        # TypeError: e.g. an unhashable dict key ({[]: 1}); the rest are literal_eval's limits
         raise VectorFormatError("header is not a Python literal dict") from None
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         raise VectorFormatError(
