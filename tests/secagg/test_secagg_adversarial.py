@@ -8,6 +8,8 @@ import os
 import numpy as np
 import pytest
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fedledger.errors import ProtocolError
 from fedledger.secagg import (
@@ -54,7 +56,10 @@ _BAD_KEYS = (
     [(f"low-order u={u}", _le(u)) for u in sorted(LOW_ORDER_POINTS)]
     + [(f"non-canonical u+p={u}+p", _le(u + P)) for u in sorted(LOW_ORDER_POINTS) if u + P < 2**255]
     + [(f"top bit set on u={u}", _le(u | 1 << 255)) for u in sorted(LOW_ORDER_POINTS)]
-    + [("u = 2^255 - 1", _le(2**255 - 1)), ("top bit on a valid key", b"\x09" + bytes(30) + b"\x80")]
+    + [
+        ("u = 2^255 - 1", _le(2**255 - 1)),
+        ("top bit on a valid key", b"\x09" + bytes(30) + b"\x80"),
+    ]
 )
 
 
@@ -300,9 +305,7 @@ def test_share_that_decrypts_to_a_non_field_element_is_evidence_not_a_crash(
 
     me.masked_input(quantize(np.zeros(LENGTH - 1), 10, params), inbox)
 
-    assert [(e.sender, e.ciphertext) for e in me.bad_shares] == [
-        (cheat.address, forged.ciphertext)
-    ]
+    assert [(e.sender, e.ciphertext) for e in me.bad_shares] == [(cheat.address, forged.ciphertext)]
     assert me.bad_shares[0].reason == "plaintext: share value is not a field element (>= p)"
     assert me.masked_with == {c.address for c in clients[2:]}
 
@@ -351,7 +354,7 @@ def test_client_refuses_a_request_calling_a_non_committer_a_survivor(ctx, params
     honest = server.close_masked_input()
     lie = UnmaskRequest((*honest.survivors, silent.address), ())
 
-    with pytest.raises(UnmaskRequestMismatch, match="public facts say it is dropped"):
+    with pytest.raises(UnmaskRequestMismatch, match="public facts say dropped"):
         me.unmask(lie, facts)
 
 
@@ -430,3 +433,17 @@ def test_garbage_share_in_a_sparse_graph_drops_only_its_sender(account_pool):
     assert [e.sender for e in sim.clients[probe.addresses[victim]].bad_shares] == [neighbour]
     assert neighbour in sim.result.dropped
     assert np.array_equal(sim.result.aggregate, _exact_sum(sim.quantized, sim.result.survivors))
+
+
+@settings(max_examples=300, deadline=None)
+@given(raw=st.binary(min_size=32, max_size=32))
+def test_every_key_check_public_key_accepts_gives_a_non_zero_shared_secret(raw):
+    u = int.from_bytes(raw, "little")
+    canonical = not raw[31] & 0x80 and u < P
+    try:
+        check_public_key(raw)
+    except InvalidPublicKey:
+        assert not canonical or u in LOW_ORDER_POINTS
+        return
+    assert canonical and u not in LOW_ORDER_POINTS
+    X25519PrivateKey.generate().exchange(X25519PublicKey.from_public_bytes(raw))  # no raise

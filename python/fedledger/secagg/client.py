@@ -282,15 +282,13 @@ class SecAggClient:
         for a in survivors | dropped:
             if a not in self.roster:
                 raise ProtocolError(UNMASK, "survivors", f"{a} is not in the roster")
-        if facts is not None:
-            if survivors != facts.survivors:
-                diff = sorted(survivors ^ facts.survivors)[0]
-                raise UnmaskRequestMismatch(
-                    "survivors",
-                    f"{diff} is {'not ' if diff in facts.survivors else ''}listed as a "
-                    f"survivor, but the public facts say it is "
-                    f"{'a survivor' if diff in facts.survivors else 'dropped'}",
-                )
+        if facts is not None and survivors != facts.survivors:
+            diff = sorted(survivors ^ facts.survivors)[0]
+            public = "a survivor" if diff in facts.survivors else "dropped"
+            listed = "not listed" if diff in facts.survivors else "listed"
+            raise UnmaskRequestMismatch(
+                "survivors", f"{diff} is {listed} as a survivor, but the public facts say {public}"
+            )
         unmatched = sorted(self.local_dropouts & survivors)
         if unmatched:
             raise UnmaskRequestMismatch(

@@ -197,8 +197,9 @@ def sign_typed(private_key: Any, message: dict[str, Any]) -> bytes:
 
 def recover_typed_signer(signature: bytes, message: dict[str, Any]) -> str:
     """The checksummed address that signed a full typed-data message; ValueError if invalid."""
-    signable = encode_typed_data(full_message=message)
     try:
+        # out-of-range fields (a round >= 2^256) fail in eth_abi's encoder, not as ValueError
+        signable = encode_typed_data(full_message=message)
         return str(Account.recover_message(signable, signature=signature))
     except Exception as exc:  # eth-keys raises several types for malformed signatures
         raise ValueError(f"signature does not recover: {exc}") from None
