@@ -447,3 +447,20 @@ def test_every_key_check_public_key_accepts_gives_a_non_zero_shared_secret(raw):
         return
     assert canonical and u not in LOW_ORDER_POINTS
     X25519PrivateKey.generate().exchange(X25519PublicKey.from_public_bytes(raw))  # no raise
+
+
+def test_a_misrouted_inbox_is_refused_for_good(ctx, params, account_pool):
+    server, clients, seed = _round(ctx, params, account_pool[:5])
+    for c in clients:
+        server.add_bundle(c.advertise_keys())
+    roster = server.close_advertise_keys()
+    for c in clients:
+        server.add_shares(c.share_keys(roster, seed))
+    inbox = server.close_share_keys()
+    me, other = clients[0], clients[1]
+    misrouted = [*inbox[me.address], inbox[other.address][0]]
+
+    with pytest.raises(ProtocolError, match=r"\[share_keys\] recipient"):
+        me.masked_input(quantize(np.zeros(LENGTH - 1), 10, params), misrouted)
+    with pytest.raises(ProtocolError, match="out of order"):
+        me.unmask(UnmaskRequest(tuple(c.address for c in clients), ()))

@@ -181,8 +181,32 @@ class SecAggClient:
         return ShareKeysMessage(self.address, tuple(out))
 
     def masked_input(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> MaskedInput:
-        """Stage 3: store neighbours' shares; y = x + PRG(b) + sum over sharers of +/-PRG(s_uv)."""
+        """Stage 3: keep neighbours' valid shares; y = x + PRG(b) + sum over the neighbours
+        held of +/-PRG(s_uv). Any refusal (a ProtocolError, e.g. TooFewSharers) is final:
+        no masked vector is computed and the client answers nothing later in the round."""
         self._enter(MASKED_INPUT)
+        try:
+            self._receive(x, shares)
+        except ProtocolError:
+            self._next = _REFUSED
+            raise
+        # Pairwise masks only with neighbours whose valid shares we hold (see local_dropouts).
+        pairs = [
+            (self._pair_seeds[v], pair_sign(self.address, v))
+            for v in self._neighbours
+            if v in self._held
+        ]
+        y = apply_masks(x, self._self_seed, pairs)
+        blob = encode_vector(y)
+        return MaskedInput(
+            self.address,
+            blob,
+            sha256(blob),
+            seed_commitment(self._self_seed, self.ctx.round_id, self.address),
+        )
+
+    def _receive(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> None:
+        """Check x, open each delivered share (bad ones become evidence), require t valid."""
         if (
             not isinstance(x, np.ndarray)
             or x.dtype != np.uint32
@@ -208,22 +232,7 @@ class SecAggClient:
                 self._held[v] = held
         t = self.params.threshold
         if len(self._held) < t:
-            self._next = _REFUSED  # and never unmask: nothing of this round leaves us
             raise TooFewSharers(len(self._held), t, len(self.bad_shares))
-        # Pairwise masks only with neighbours whose valid shares we hold (see local_dropouts).
-        pairs = [
-            (self._pair_seeds[v], pair_sign(self.address, v))
-            for v in self._neighbours
-            if v in self._held
-        ]
-        y = apply_masks(x, self._self_seed, pairs)
-        blob = encode_vector(y)
-        return MaskedInput(
-            self.address,
-            blob,
-            sha256(blob),
-            seed_commitment(self._self_seed, self.ctx.round_id, self.address),
-        )
 
     def _open_share(self, item: EncryptedShare) -> tuple[bytes, bytes] | ShareEvidence:
         """The (b share, s^SK share) inside a neighbour's ciphertext, or evidence why not."""
@@ -252,10 +261,13 @@ class SecAggClient:
         """Survivors/dropped from public facts, never from the aggregator's word.
 
         `committed`: members with a commitment on chain; `blob_ok(a)`: a's committed blob is
-        available and decodes as a vector of this round's length; `excluded`: members that a
-        committed participant did not mask with, by published evidence (this client's own
-        `local_dropouts` are always added). Survivors = committed, in the roster, blob ok,
-        not excluded; everyone else in the roster is dropped.
+        available and decodes as a vector of this round's length; `excluded`: members the
+        published record leaves out although they committed: those that never completed
+        share keys (unshared) and those a committer reported as a local dropout (this
+        client's own `local_dropouts` are always added). Survivors = committed, in the
+        roster, blob ok, not excluded; everyone else in the roster is dropped. Every node
+        computing this from the same record gets the same partition, so no peer can have
+        `b` asked of some holders and `s^SK` of others.
         """
         if self.roster is None:
             raise ProtocolError(UNMASK, "roster", "no roster yet (share_keys not done)")

@@ -68,7 +68,8 @@ def simulate_round(
     instead of sending that stage's message. `bad_shares` lists indices whose stage-4
     shares are corrupted (the server must blame them). `garbage_shares` lists (sender,
     recipient) index pairs whose stage-2 ciphertext is replaced by random bytes: the
-    recipient drops the sender, and the round must still give the exact sum. A client that
+    recipient drops the sender, and the round must still give the exact sum (the reveal
+    does not carry local dropouts yet, so verify_round cannot recompute it). A client that
     refuses to mask (TooFewSharers) goes silent. RoundAborted propagates.
     """
     n = len(updates)
