@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import os
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -238,6 +239,15 @@ def test_malformed_vector_blobs_fail_only_with_fedledger_errors(blob, length):
 def test_hostile_npy_headers_are_refused_by_name(header):
     with pytest.raises(FedledgerError, match=r"header|magic|literal"):
         decode_vector(_npy(header, b""))
+
+
+def test_an_npy_header_that_makes_python_warn_is_refused_quietly():
+    header = b"{'descr': '\\d', 'fortran_order': (1)(2), 'shape': (1 is 1,)}"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        with pytest.raises(FedledgerError, match="header is not a Python literal dict"):
+            decode_vector(_npy(header))
+    assert [str(w.message) for w in caught] == []
 
 
 @SETTINGS

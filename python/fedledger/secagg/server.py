@@ -329,7 +329,8 @@ class SecAggServer:
             raise RoundAborted(
                 MASKED_INPUT, "too_few_survivors", f"{len(survivors)} survivors, need {need}"
             )
-        dropped = [a for a in self.sharers if a not in set(survivors)]
+        surviving = set(survivors)
+        dropped = [a for a in self.sharers if a not in surviving]
         self._request = UnmaskRequest(tuple(survivors), tuple(dropped))
         self._advance()
         return self._request
