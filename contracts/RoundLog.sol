@@ -1,28 +1,27 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.37;
 
-import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 import {IRewardToken} from "./interfaces/IRewardToken.sol";
-import {IRoundLog, RoundInfo, Stage} from "./interfaces/IRoundLog.sol";
+import {IRoundLog, RoundInfo, SlashReason, Stage} from "./interfaces/IRoundLog.sol";
 import {IRoundParams, RoundConfig} from "./interfaces/IRoundParams.sol";
 
 /// @title RoundLog
 /// @notice One SecAgg+ round at a time: open, roster, commitments, finalize or fail, rewards, slashes.
-contract RoundLog is IRoundLog, AccessControl {
-    /// @notice Role allowed to open, roster, finalize and fail rounds.
-    bytes32 public constant AGGREGATOR_ROLE = keccak256("AGGREGATOR_ROLE");
-
-    /// @dev Marks "in roster, not committed yet". Written by postRoster so that commit turns a
-    ///      non-zero slot into another non-zero value (~5k gas) instead of filling a fresh one (~22k).
-    bytes32 private constant _ROSTERED = bytes32(uint256(1));
+/// @dev The owner (governance's timelock) can do one thing here: name the next aggregator, who
+///      takes over only after `2 * unstakeDelay`. Minting and slashing go through this contract's
+///      rules only: it is the token's and the registry's immutable minter and slasher.
+contract RoundLog is IRoundLog, Ownable {
+    /// @dev A roster slot below 2^64 marks "in roster, not committed yet": `(cap << 32) | 1`, cap =
+    ///      min(maxWeight, the member's own cap). postRoster writes it so that commit turns a
+    ///      non-zero slot into another non-zero value (~5k gas) instead of filling a fresh one
+    ///      (~22k), and reads the member's cap from it instead of the config.
+    uint256 private constant _ROSTERED = 1;
+    uint256 private constant _MARKER_LIMIT = 1 << 64;
     /// @dev The low 32 bits of a commitment slot hold the committed weight.
     uint256 private constant _WEIGHT_MASK = 0xffffffff;
-
-    /// @notice Slash reason: committed, but did not answer the unmask stage when its shares were needed.
-    uint8 public constant SLASH_NO_UNMASK_RESPONSE = 1;
-    /// @notice Slash reason: a share it sent in the unmask stage did not reconstruct to its commitment.
-    uint8 public constant SLASH_BAD_SHARE = 2;
 
     struct Round {
         // Slot 0: everything commit() reads or writes.
@@ -32,7 +31,7 @@ contract RoundLog is IRoundLog, AccessControl {
         uint64 commitDeadline;
         uint64 unmaskDeadline;
         uint48 openedBlock;
-        // Slots 1-2.
+        // Slots 1-3 (RoundConfig packs into three slots).
         RoundConfig config;
         bytes32 modelHash;
         bytes32 seed;
@@ -41,6 +40,11 @@ contract RoundLog is IRoundLog, AccessControl {
         bytes32 revealHash;
         bytes32 newModelHash;
     }
+
+    // The aggregator in force until `_aggregatorChangeAt` (0: no change pending), then `_nextAggregator`.
+    address private _aggregator;
+    uint64 private _aggregatorChangeAt;
+    address private _nextAggregator;
 
     IParticipantRegistry private immutable _registry;
     IRoundParams private immutable _params;
@@ -53,27 +57,33 @@ contract RoundLog is IRoundLog, AccessControl {
     uint256 private _currentRound;
     bytes32 private _latestModelHash;
 
-    /// @param admin Holder of DEFAULT_ADMIN_ROLE (grants and revokes the aggregator).
-    /// @param aggregator First holder of AGGREGATOR_ROLE.
-    /// @param registry_ The participant allowlist.
+    /// @param owner_ Governance (the timelock): may only schedule an aggregator change.
+    /// @param aggregator_ The first aggregator.
+    /// @param registry_ The participant allowlist (its immutable slasher must be this contract).
     /// @param params_ The governed round parameters.
-    /// @param token_ The reward token (this contract must hold its MINTER_ROLE).
+    /// @param token_ The reward token (its immutable minter must be this contract).
     constructor(
-        address admin,
-        address aggregator,
+        address owner_,
+        address aggregator_,
         IParticipantRegistry registry_,
         IRoundParams params_,
         IRewardToken token_
-    ) {
-        _grantRole(DEFAULT_ADMIN_ROLE, admin);
-        _grantRole(AGGREGATOR_ROLE, aggregator);
+    ) Ownable(owner_) {
+        if (aggregator_ == address(0)) revert RoundLogZeroAggregator();
+        _aggregator = aggregator_;
         _registry = registry_;
         _params = params_;
         _token = token_;
     }
 
+    /// @dev Reverts with `RoundLogUnauthorizedAggregator` for anyone but the aggregator in force.
+    modifier onlyAggregator() {
+        if (msg.sender != _currentAggregator()) revert RoundLogUnauthorizedAggregator(msg.sender);
+        _;
+    }
+
     /// @inheritdoc IRoundLog
-    function openRound(bytes32 modelHash) external onlyRole(AGGREGATOR_ROLE) returns (uint256 round) {
+    function openRound(bytes32 modelHash) external onlyAggregator returns (uint256 round) {
         uint256 previous = _currentRound;
         if (previous != 0) {
             Stage s = _rounds[previous].stage;
@@ -102,25 +112,25 @@ contract RoundLog is IRoundLog, AccessControl {
     }
 
     /// @inheritdoc IRoundLog
-    function postRoster(uint256 round, bytes32 rosterHash, address[] calldata members)
-        external
-        onlyRole(AGGREGATOR_ROLE)
-    {
+    function postRoster(uint256 round, bytes32 rosterHash, address[] calldata members) external onlyAggregator {
         Round storage r = _roundIn(round, Stage.Opened);
         uint64 rosterDeadline = r.commitDeadline;
         if (block.timestamp > rosterDeadline) revert RoundLogRosterClosed(round, rosterDeadline);
         uint256 n = members.length;
-        uint256 required = _max(r.config.minParticipants, uint256(r.config.threshold) + 1);
+        uint256 required = Math.max(r.config.minParticipants, uint256(r.config.threshold) + 1);
         if (n < required) revert RoundLogTooFewMembers(round, n, required);
 
         mapping(address => bytes32) storage slots = _commitments[round];
         uint256 minStake = r.config.minStake;
+        uint256 maxWeight = r.config.maxWeight;
         address previous = address(0);
         for (uint256 i = 0; i < n; ++i) {
             address a = members[i];
             if (a <= previous) revert RoundLogNotAscending(i, a);
-            if (!_registry.isEligible(a, minStake)) revert RoundLogNotRegistered(a);
-            slots[a] = _ROSTERED;
+            uint256 cap = _registry.eligibleWeightCap(a, minStake);
+            if (cap == 0) revert RoundLogNotRegistered(a);
+            // commit finds the member's cap here and need not read the config.
+            slots[a] = bytes32((Math.min(cap, maxWeight) << 32) | _ROSTERED);
             previous = a;
         }
         uint64 commitDeadline = uint64(block.timestamp) + r.config.commitWindow;
@@ -136,11 +146,14 @@ contract RoundLog is IRoundLog, AccessControl {
     /// @inheritdoc IRoundLog
     function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment, uint32 weight) external {
         Round storage r = _rounds[round];
-        if (r.stage != Stage.Rostered) _revertStage(round, r.stage);
+        if (r.stage != Stage.Rostered) _revertStage(round, r.stage, Stage.Rostered);
         if (block.timestamp > r.commitDeadline) revert RoundLogCommitClosed(round, r.commitDeadline);
-        bytes32 current = _commitments[round][msg.sender];
-        if (current != _ROSTERED) _revertCommitRefused(round, current);
-        uint32 maxWeight = r.config.maxWeight;
+        uint256 current = uint256(_commitments[round][msg.sender]);
+        unchecked {
+            // One comparison for "not 0 and below 2^64": 0 wraps to the top.
+            if (current - 1 >= _MARKER_LIMIT - 1) _revertCommitRefused(round, current);
+        }
+        uint32 maxWeight = uint32(current >> 32);
         if (weight == 0 || weight > maxWeight) revert RoundLogWeightOutOfRange(round, weight, maxWeight);
         // One slot: the digest of both hashes with its low 32 bits replaced by the weight.
         uint256 digest = uint256(keccak256(abi.encode(maskedUpdateHash, seedCommitment)));
@@ -158,7 +171,7 @@ contract RoundLog is IRoundLog, AccessControl {
         bytes32 revealHash,
         bytes32 newModelHash,
         address[] calldata survivors
-    ) external onlyRole(AGGREGATOR_ROLE) {
+    ) external onlyAggregator {
         Round storage r = _roundIn(round, Stage.Rostered);
         if (r.committedCount < r.memberCount && block.timestamp <= r.commitDeadline) {
             revert RoundLogCommitsPending(round, r.committedCount, r.memberCount, r.commitDeadline);
@@ -166,7 +179,7 @@ contract RoundLog is IRoundLog, AccessControl {
         if (block.timestamp > r.unmaskDeadline) revert RoundLogUnmaskClosed(round, r.unmaskDeadline);
         if (newModelHash == bytes32(0)) revert RoundLogZeroModelHash();
         uint256 n = survivors.length;
-        uint256 required = _max(r.config.minParticipants, r.config.threshold);
+        uint256 required = Math.max(r.config.minParticipants, r.config.threshold);
         if (n < required) revert RoundLogTooFewSurvivors(round, n, required);
 
         uint256 totalWeight = _checkSurvivors(round, survivors);
@@ -180,30 +193,41 @@ contract RoundLog is IRoundLog, AccessControl {
     }
 
     /// @inheritdoc IRoundLog
-    function slash(uint256 round, address account, uint8 reasonCode, bytes32 evidenceHash)
+    function slash(uint256 round, address account, SlashReason reason, bytes32 evidenceHash)
         external
-        onlyRole(AGGREGATOR_ROLE)
+        onlyAggregator
         returns (uint256 amount)
     {
         Round storage r = _roundIn(round, Stage.Finalized);
         uint64 deadline = r.unmaskDeadline + r.config.unmaskWindow;
         if (block.timestamp > deadline) revert RoundLogSlashClosed(round, deadline);
-        if (reasonCode != SLASH_NO_UNMASK_RESPONSE && reasonCode != SLASH_BAD_SHARE) {
-            revert RoundLogUnknownSlashReason(reasonCode);
-        }
+        if (reason == SlashReason.None) revert RoundLogUnknownSlashReason(reason);
         if (evidenceHash != r.revealHash) revert RoundLogEvidenceMismatch(round, r.revealHash, evidenceHash);
         if (!_isCommitment(_commitments[round][account])) revert RoundLogNotCommitted(round, account);
         if (_slashed[round][account]) revert RoundLogAlreadySlashed(round, account);
         _slashed[round][account] = true;
         address recipient = _params.slashRecipient();
-        amount = _registry.slash(account, r.config.slashBps, recipient);
-        emit ParticipantSlashed(round, account, reasonCode, evidenceHash, amount, recipient);
+        // The roster was posted at commitDeadline - commitWindow: only stake held then is at risk.
+        uint64 rosteredAt = r.commitDeadline - r.config.commitWindow;
+        amount = _registry.slash(account, r.config.slashBps, recipient, rosteredAt);
+        emit ParticipantSlashed(round, account, reason, evidenceHash, amount, recipient);
     }
 
     /// @inheritdoc IRoundLog
-    function failRound(uint256 round, string calldata reason) external onlyRole(AGGREGATOR_ROLE) {
+    function changeAggregator(address next) external onlyOwner {
+        if (next == address(0)) revert RoundLogZeroAggregator();
+        address current = _currentAggregator();
+        uint64 effectiveAt = uint64(block.timestamp) + 2 * uint64(_params.config().unstakeDelay);
+        _aggregator = current;
+        _aggregatorChangeAt = effectiveAt;
+        _nextAggregator = next;
+        emit AggregatorChangeScheduled(current, next, effectiveAt);
+    }
+
+    /// @inheritdoc IRoundLog
+    function failRound(uint256 round, string calldata reason) external onlyAggregator {
         Round storage r = _rounds[round];
-        if (r.stage != Stage.Opened && r.stage != Stage.Rostered) _revertStage(round, r.stage);
+        if (r.stage != Stage.Opened && r.stage != Stage.Rostered) _revertStage(round, r.stage, Stage.Rostered);
         r.stage = Stage.Failed;
         emit RoundFailed(round, reason);
     }
@@ -211,7 +235,7 @@ contract RoundLog is IRoundLog, AccessControl {
     /// @inheritdoc IRoundLog
     function expireRound(uint256 round) external {
         Round storage r = _rounds[round];
-        if (r.stage != Stage.Opened && r.stage != Stage.Rostered) _revertStage(round, r.stage);
+        if (r.stage != Stage.Opened && r.stage != Stage.Rostered) _revertStage(round, r.stage, Stage.Rostered);
         if (block.timestamp <= r.unmaskDeadline) revert RoundLogNotExpired(round, r.unmaskDeadline);
         r.stage = Stage.Failed;
         emit RoundFailed(round, "expired");
@@ -271,6 +295,18 @@ contract RoundLog is IRoundLog, AccessControl {
         return _accrued[account];
     }
 
+    /// @inheritdoc IRoundLog
+    function aggregator() external view returns (address) {
+        return _currentAggregator();
+    }
+
+    /// @inheritdoc IRoundLog
+    function pendingAggregator() external view returns (address next, uint64 effectiveAt) {
+        uint64 at = _aggregatorChangeAt;
+        if (at == 0 || block.timestamp >= at) return (address(0), 0);
+        return (_nextAggregator, at);
+    }
+
     /// @notice The registry, parameter store and token this log is wired to.
     /// @return registry_ ParticipantRegistry address.
     /// @return params_ RoundParams address.
@@ -279,25 +315,33 @@ contract RoundLog is IRoundLog, AccessControl {
         return (address(_registry), address(_params), address(_token));
     }
 
-    function _roundIn(uint256 round, Stage wanted) private view returns (Round storage r) {
-        r = _rounds[round];
-        if (r.stage != wanted) _revertStage(round, r.stage);
+    /// @dev One slot read while no change is pending (aggregator and change time share a slot).
+    function _currentAggregator() private view returns (address) {
+        uint64 at = _aggregatorChangeAt;
+        if (at != 0 && block.timestamp >= at) return _nextAggregator;
+        return _aggregator;
     }
 
-    function _revertStage(uint256 round, Stage stage) private pure {
-        if (stage == Stage.None) revert RoundLogUnknownRound(round);
-        revert RoundLogWrongStage(round, uint8(stage));
+    function _roundIn(uint256 round, Stage wanted) private view returns (Round storage r) {
+        r = _rounds[round];
+        if (r.stage != wanted) _revertStage(round, r.stage, wanted);
+    }
+
+    function _revertStage(uint256 round, Stage current, Stage expected) private pure {
+        if (current == Stage.None) revert RoundLogUnknownRound(round);
+        revert RoundLogWrongStage(round, current, expected);
     }
 
     /// @dev Failure path only, so the registry lookup costs nothing on a successful commit.
-    function _revertCommitRefused(uint256 round, bytes32 current) private view {
-        if (current != bytes32(0)) revert RoundLogAlreadyCommitted(round, msg.sender);
+    function _revertCommitRefused(uint256 round, uint256 current) private view {
+        if (current != 0) revert RoundLogAlreadyCommitted(round, msg.sender);
         if (!_registry.isRegistered(msg.sender)) revert RoundLogNotRegistered(msg.sender);
         revert RoundLogNotInRoster(round, msg.sender);
     }
 
+    /// @dev A commitment (not 0 = outside the roster, not a roster marker below 2^64).
     function _isCommitment(bytes32 slot) private pure returns (bool) {
-        return slot != bytes32(0) && slot != _ROSTERED;
+        return uint256(slot) >= _MARKER_LIMIT;
     }
 
     /// @dev Checks the survivors are strictly ascending and committed; returns their total weight.
@@ -352,9 +396,5 @@ contract RoundLog is IRoundLog, AccessControl {
     function _accrue(address account, uint256 round, uint256 amount) private {
         _accrued[account] += amount;
         emit RewardAccrued(account, round, amount);
-    }
-
-    function _max(uint256 a, uint256 b) private pure returns (uint256) {
-        return a > b ? a : b;
     }
 }

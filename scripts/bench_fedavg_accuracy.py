@@ -76,7 +76,7 @@ def secagg_fedavg(setup: Setup) -> dict[str, Any]:
     import dataclasses
 
     from fedledger.chain import DEFAULT_ROUND_CONFIG
-    from fedledger.coordinator.simulation import Simulation, SimulationConfig
+    from fedledger.sim.simulation import Simulation, SimulationConfig
 
     n = setup.partition.n_parties
     # Small federations need a smaller graph: k <= n-1, t <= k, and a roster of >= t+1.

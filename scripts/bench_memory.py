@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/bench_memory.py --nodes 5 --rounds 20
 
-Runs a real multi-process federation (`coordinator.federation.run_federation`: anvil, the
+Runs a real multi-process federation (`sim.federation.run_federation`: anvil, the
 coordinator service, N node processes) while a sampler thread reads /proc twice a second.
 It finds the coordinator's port on its command line and asks /v1/round which round is
 running, so every sample belongs to a round. Per process kind it reports the RSS at the
@@ -26,8 +26,8 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from fedledger.coordinator.federation import FederationConfig, run_federation
 from fedledger.errors import FedledgerError
+from fedledger.sim.federation import FederationConfig, run_federation
 from load_federation import descendants, kind_of, memory_of
 
 

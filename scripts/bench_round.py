@@ -44,7 +44,7 @@ def _vector_length(dataset: str, model: str) -> int:
 
 
 def bench_anvil(n: int, *, dataset: str, model: str) -> dict[str, Any]:
-    from fedledger.coordinator.federation import FederationConfig, run_federation
+    from fedledger.sim.federation import FederationConfig, run_federation
 
     summary = run_federation(
         FederationConfig(nodes=n, rounds=1, dataset=dataset, model=model, timeout=1200)
@@ -67,9 +67,9 @@ def bench_anvil(n: int, *, dataset: str, model: str) -> dict[str, Any]:
 
 
 def bench_simulation(n: int, *, dataset: str, model: str) -> dict[str, Any]:
-    from fedledger.coordinator.devnet_setup import round_config_for
-    from fedledger.coordinator.simulation import Simulation, SimulationConfig
     from fedledger.fl.train import TrainConfig
+    from fedledger.sim.devnet_setup import round_config_for
+    from fedledger.sim.simulation import Simulation, SimulationConfig
 
     config = SimulationConfig(
         participants=n,

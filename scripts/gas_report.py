@@ -3,7 +3,11 @@
 Per-member and per-survivor costs are fitted from two sizes (n1, n2):
 slope = (gas(n2) - gas(n1)) / (n2 - n1), base = gas(n1) - slope * n1.
 finalize is measured under reward mode 0 (fixed) and mode 1 (by committed weight), each on its
-own deployment; slash moves a staked participant's tokens to a treasury (the transfer case).
+own deployment; slash moves a staked participant's tokens to a treasury (the transfer case): it
+stakes before the first roster, since only stake held at roster time can be slashed.
+Token calls are measured twice: for an account that never delegated (`claimRewards`, `stake`)
+and for a self-delegated one (`*_delegated`: genesis holders are; ERC20Votes then writes a vote
+checkpoint on every balance change, whatever the contract code).
 """
 
 from __future__ import annotations
@@ -47,6 +51,9 @@ def _rounds(rpc: str | None, sizes: tuple[int, int], mode: int) -> dict[int, dic
     fund(backend, deployer, [p.address for p in people], 10**17)
     for p in people:
         contracts.registry.register(p.address, sender=deployer)
+    staker = people[0]  # genesis holder, self-delegated; stakes before the first roster
+    contracts.token.approve(contracts.registry.address, 10 * TOKEN, sender=staker)
+    staked = contracts.registry.stake(10 * TOKEN, sender=staker).gas_used
     log = contracts.round_log
     model = b"\x01" * 32
     rows: dict[int, dict[str, int]] = {}
@@ -67,7 +74,7 @@ def _rounds(rpc: str | None, sizes: tuple[int, int], mode: int) -> dict[int, dic
             rid, aggregate_hash=b"\x04" * 32, reveal_hash=b"\x05" * 32, new_model_hash=model,
             survivors=[m.address for m in members], sender=aggregator,
         )  # fmt: skip
-        claim = log.claim_rewards(sender=members[0]).gas_used
+        claim = log.claim_rewards(sender=members[1]).gas_used  # never delegated
         row = {
             "openRound": opened.gas_used,
             "postRoster": roster.gas_used,
@@ -76,14 +83,16 @@ def _rounds(rpc: str | None, sizes: tuple[int, int], mode: int) -> dict[int, dic
             "finalize": fin.gas_used,
             "claimRewards": claim,
         }
-        if offset == n:  # first round: people[0] holds genesis tokens; stake and slash it
-            staker = members[0]
-            contracts.token.approve(contracts.registry.address, 10 * TOKEN, sender=staker)
-            row["stake"] = contracts.registry.stake(10 * TOKEN, sender=staker).gas_used
+        if offset == n:  # first round: the staker is a member; slash it, then stake a reward
+            row["claimRewards_delegated"] = log.claim_rewards(sender=staker).gas_used
+            row["stake_delegated"] = staked
             row["slash"] = log.slash(
                 rid, staker.address, reason=SlashReason.NO_UNMASK_RESPONSE,
                 evidence_hash=b"\x05" * 32, sender=aggregator,
             ).gas_used  # fmt: skip
+            earner = members[1]
+            contracts.token.approve(contracts.registry.address, TOKEN, sender=earner)
+            row["stake"] = contracts.registry.stake(TOKEN, sender=earner).gas_used
         rows[n] = row
     return rows
 
@@ -112,7 +121,9 @@ def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
         "finalize_mode0": fit(0, "finalize"),
         "finalize_mode1": fit(1, "finalize"),
         "claimRewards": first["claimRewards"],
+        "claimRewards_delegated": first["claimRewards_delegated"],
         "stake": first["stake"],
+        "stake_delegated": first["stake_delegated"],
         "slash": first["slash"],
         "notes": "postRoster/finalize: base + per_item * n; finalize credits first-time survivors "
         "(fresh reward slot, the worst case); slash transfers 10 % of a 10 FLR stake to a treasury",

@@ -33,10 +33,10 @@ import httpx
 
 from fedledger.chain.backend import RpcChain
 from fedledger.chain.devnet import devnet_start, devnet_stop
-from fedledger.coordinator.federation import free_port
-from fedledger.coordinator.processes import ProcessGroup
-from fedledger.coordinator.simulation import Simulation, SimulationConfig
 from fedledger.fl.train import TrainConfig
+from fedledger.sim.federation import free_port
+from fedledger.sim.processes import ProcessGroup
+from fedledger.sim.simulation import Simulation, SimulationConfig
 
 
 def _percentile(sorted_values: list[float], q: float) -> float:

@@ -3,7 +3,7 @@
 
     .venv/bin/python scripts/load_federation.py --nodes 50 --rounds 3
 
-Runs `coordinator.federation.run_federation` (anvil, deploy, coordinator process, N node
+Runs `sim.federation.run_federation` (anvil, deploy, coordinator process, N node
 processes; logreg on digits, 1 local epoch) while a sampler thread reads the RSS of every
 descendant process from /proc once a second. Prints JSON: wall time of each round and of
 each stage (from the coordinator's published round reports), outcome and verification of
@@ -23,8 +23,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from fedledger.coordinator.federation import FederationConfig, run_federation
 from fedledger.errors import FedledgerError
+from fedledger.sim.federation import FederationConfig, run_federation
 
 _PAGE = os.sysconf("SC_PAGE_SIZE")
 

@@ -15,8 +15,8 @@ import json
 import sys
 from pathlib import Path
 
-from fedledger.coordinator.federation import FederationConfig, run_federation
 from fedledger.errors import FedledgerError
+from fedledger.sim.federation import FederationConfig, run_federation
 
 
 def _drop(text: str) -> tuple[int, str, int]:

@@ -12,15 +12,16 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from fedledger.chain.accounts import derive_accounts
 from fedledger.encoding import sha256, to_hex
 from fedledger.fl.serialization import apply_aggregate, flatten_model, model_to_bytes
 from fedledger.secagg.commitments import Commitment, seed_commitment
-from fedledger.secagg.crypto.kdf import PRG_PAIRWISE_INFO, PRG_SELF_INFO
+from fedledger.secagg.crypto.kdf import GRAPH_INFO, PRG_PAIRWISE_INFO, PRG_SELF_INFO
 from fedledger.secagg.crypto.keys import clamp, public_from_private
-from fedledger.secagg.crypto.prg import prg_uint32
-from fedledger.secagg.graph import build_graph
+from fedledger.secagg.crypto.prg import prg_key, prg_uint32
+from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import apply_masks, pair_sign, pairwise_seed, recompute_aggregate
 from fedledger.secagg.messages import KeyBundle, Reveal, Roster
 from fedledger.secagg.params import RoundContext, SecAggParams
@@ -40,6 +41,52 @@ def label(text: str) -> bytes:
 
 def vec(v: np.ndarray) -> str:
     return "[" + ", ".join(str(int(x)) for x in v) + "]"
+
+
+def edge_list(graph: NeighbourGraph) -> str:
+    """The ASCII the graph digest hashes: "i-j," per edge i < j, ascending, last comma kept."""
+    return "".join(f"{i}-{j}," for i, adj in enumerate(graph.adjacency) for j in adj if i < j)
+
+
+def shuffle_trace(n: int, seed: bytes) -> list[tuple[int, int, int]]:
+    """(i, r, j) of each Fisher-Yates step of §4.5's shuffle (this seed draws no rejected word)."""
+    stream = Cipher(algorithms.AES(prg_key(seed, GRAPH_INFO)), modes.CTR(bytes(16))).encryptor()
+    steps = []
+    for i in range(n - 1, 0, -1):
+        limit = (1 << 64) - ((1 << 64) % (i + 1))
+        r = int.from_bytes(stream.update(bytes(8)), "little")
+        assert r < limit, "a rejected word: the text below says none is"
+        steps.append((i, r, r % (i + 1)))
+    return steps
+
+
+def incomplete_graphs(seed: bytes) -> str:
+    """Two graphs on the round seed that are not complete: the shuffle and the circulant."""
+    out = [
+        "**Graphs that are not complete** (same round seed; §4.5). For n = 7, k = 4 the "
+        "shuffle draws, for i = 6 down to 1, a little-endian uint64 word r (none is rejected "
+        "here) and swaps positions i and j = r mod (i + 1):\n",
+        "| i | r | j |\n|---|---|---|",
+    ]
+    out += [f"| {i} | `{r}` | {j} |" for i, r, j in shuffle_trace(7, seed)]
+    out.append("")
+    out.append(
+        "| n | k | degree D | ring (roster index at each position) | adjacency | "
+        "edge list | digest |\n|---|---|---|---|---|---|---|"
+    )
+    for n, k in ((7, 4), (7, 3), (6, 3)):
+        g = build_graph(n, k, seed)
+        out.append(
+            f"| {n} | {k} | {g.degree} | `{list(g.ring)}` | `{[list(a) for a in g.adjacency]}` | "
+            f"`{edge_list(g)}` | `{g.digest()}` |"
+        )
+    out.append(
+        "\nn = 7, k = 3: k and n are odd, so D = k + 1 = 4 (the same graph as k = 4). "
+        "n = 6, k = 3: D is odd, so each position is also joined to the one opposite it "
+        "(p + n/2). The digest is the sha256 of the edge list's ASCII bytes; every pair, "
+        "the last one too, ends with a comma.\n"
+    )
+    return "\n".join(out)
 
 
 def build() -> str:
@@ -83,7 +130,11 @@ def build() -> str:
     )
     p(
         "C shares keys but never commits (it drops at stage 3), "
-        "so the example shows both unmasking paths.\n"
+        "so the example shows both unmasking paths."
+    )
+    p(
+        "The model is one float32 tensor named `w` of shape (4,), stored as canonical "
+        "safetensors (formats.md).\n"
     )
     p("**Participants** (roster order = ascending 20-byte address):\n")
     p("| | address | s_pk (mask key) | b_u (self-mask seed) |\n|---|---|---|---|")
@@ -96,8 +147,10 @@ def build() -> str:
     )
     p(
         f"**Graph**: n = 3, k = 2 >= n - 1, so it is complete: degree {graph.degree}, adjacency "
-        f"{[list(a) for a in graph.adjacency]}, digest `{graph.digest()}`.\n"
+        f"{[list(a) for a in graph.adjacency]}, edge list `{edge_list(graph)}`, digest "
+        f"`{graph.digest()}`.\n"
     )
+    p(incomplete_graphs(seed))
 
     p(
         "**Pairwise seeds** s_uv = HKDF-SHA256(X25519(s_u, s_v), "
@@ -144,13 +197,18 @@ def build() -> str:
             commits[addr[i]] = Commitment(sha256(blob), seed_commitment(self_seed[i], 1, addr[i]))
     p(
         "\nEach y_u = x_u + PRG(b_u) + sum_v sign(u,v) * PRG(s_uv) mod 2^32. "
-        "PRG(seed) = AES-256-CTR(HKDF-SHA256(seed, info), IV = 0) read as little-endian uint32.\n"
+        "PRG(seed, info) is the keystream of §4.4 under the key HKDF-SHA256(seed, info) "
+        "(empty salt), IV = 0, read as little-endian uint32 words.\n"
     )
-    p("**On-chain commitments** (`commit(round, maskedHash, seedCommitment)` from A and B):\n")
-    for a, c in commits.items():
+    p(
+        "**On-chain commitments** (`commit(round, maskedHash, seedCommitment, weight)` from A "
+        "and B, weight = x_u[0]):\n"
+    )
+    for (a, c), n in zip(commits.items(), names, strict=False):
         p(
             f"- `{a}`: maskedHash `{to_hex(c.masked_hash)}`, seedCommitment "
-            f"= sha256(b_u || uint256(1) || address) = `{to_hex(c.seed_commitment)}`"
+            f"= sha256(b_u || uint256(1) || address) = `{to_hex(c.seed_commitment)}`, "
+            f"weight {int(xs[n][0])}"
         )
 
     roster = Roster.build(

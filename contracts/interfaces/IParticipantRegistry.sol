@@ -3,7 +3,7 @@ pragma solidity 0.8.37;
 
 /// @title IParticipantRegistry
 /// @notice The allowlist and stakes of accounts that may take part in fedledger rounds.
-/// @dev RoundLog depends on `isRegistered`, `isEligible` and `slash`.
+/// @dev RoundLog depends on `isRegistered`, `eligibleWeightCap` and `slash`.
 interface IParticipantRegistry {
     /// @notice Emitted after `account` was added to the allowlist.
     /// @param account The participant's address.
@@ -32,10 +32,30 @@ interface IParticipantRegistry {
 
     /// @notice Emitted after `amount` of `account`'s stake was slashed.
     /// @param account The participant.
-    /// @param amount RewardToken units taken.
+    /// @param amount RewardToken units taken: floor(atRisk * bps / 10000).
     /// @param stake The participant's stake afterwards.
     /// @param recipient Where the units went (address(0): burned).
-    event StakeSlashed(address indexed account, uint256 amount, uint256 stake, address recipient);
+    /// @param atRisk The part of the stake held before the round's roster (the slash base).
+    event StakeSlashed(address indexed account, uint256 amount, uint256 stake, address recipient, uint256 atRisk);
+
+    /// @notice Emitted after governance set `account`'s weight cap.
+    /// @param account The participant.
+    /// @param cap Largest FedAvg weight it may commit (0: only the round's maxWeight applies).
+    event WeightCapSet(address indexed account, uint32 cap);
+
+    /// @notice Only RoundLog (fixed at deployment) may slash.
+    /// @param caller The caller.
+    error ParticipantRegistryUnauthorizedSlasher(address caller);
+
+    /// @notice Only the registrar and admin roles exist here; no other role can be granted.
+    /// @param role The role given.
+    error ParticipantRegistryRoleNotGrantable(bytes32 role);
+
+    /// @notice A top-up must wait until the previous one is older than the unstake delay (so
+    ///         that each round's slash can tell stake held at its roster from stake added later).
+    /// @param account The caller.
+    /// @param maturesAt When the previous top-up stops being recent.
+    error ParticipantRegistryStakeMaturing(address account, uint64 maturesAt);
 
     /// @notice `account` is already registered.
     /// @param account The address that was given.
@@ -81,11 +101,22 @@ interface IParticipantRegistry {
     /// @return True when eligible.
     function isEligible(address account, uint256 minStake) external view returns (bool);
 
-    /// @notice Take `bps` basis points of `account`'s stake (rounded down) and send them to
-    ///         `recipient`, or burn them when it is address(0) (SLASHER_ROLE only).
+    /// @notice `isEligible` and the account's weight cap in one read (for `postRoster`).
+    /// @param account The address to look up.
+    /// @param minStake The stake required.
+    /// @return cap 0 when not eligible; else the account's weight cap, or type(uint32).max when
+    ///         governance set none.
+    function eligibleWeightCap(address account, uint256 minStake) external view returns (uint256 cap);
+
+    /// @notice Take `bps` basis points (rounded down) of the part of `account`'s stake it held
+    ///         at `rosteredAt`, and send them to `recipient`, or burn them when it is
+    ///         address(0) (the slasher, RoundLog, only).
     /// @param account The participant.
     /// @param bps Basis points, 0..10000.
     /// @param recipient Receiver of the slashed units, or address(0).
+    /// @param rosteredAt Timestamp of the round's roster block; stake added later is safe.
     /// @return amount RewardToken units taken.
-    function slash(address account, uint16 bps, address recipient) external returns (uint256 amount);
+    function slash(address account, uint16 bps, address recipient, uint64 rosteredAt)
+        external
+        returns (uint256 amount);
 }

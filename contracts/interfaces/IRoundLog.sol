@@ -14,6 +14,16 @@ enum Stage {
     Failed
 }
 
+/// @notice Why a participant was slashed (the `reason` of `slash` and `ParticipantSlashed`).
+/// @dev None is never accepted; NoUnmaskResponse = committed and survived, but sent no unmask
+///      response although its shares were needed (docs/protocol.md 4.9); BadShare = an unmask
+///      share it sent did not reconstruct to its owner's commitment.
+enum SlashReason {
+    None,
+    NoUnmaskResponse,
+    BadShare
+}
+
 /// @notice Everything the contract stores about a round (returned by `getRound`).
 struct RoundInfo {
     Stage stage;
@@ -100,26 +110,39 @@ interface IRoundLog {
     /// @notice Emitted after `account`'s stake was slashed for its conduct in `round`.
     /// @param round The finalized round the evidence is about.
     /// @param account The slashed participant (it committed in `round`).
-    /// @param reasonCode 1 = no unmask response when its shares were needed; 2 = bad share.
+    /// @param reasonCode Why (see `SlashReason`; 1 = no unmask response, 2 = bad share).
     /// @param evidenceHash The round's revealHash: the reveal blob lists responders and bad-share senders.
-    /// @param amount RewardToken units taken.
+    /// @param amount RewardToken units taken (only of the stake held at roster time).
     /// @param recipient Where they went (address(0): burned).
     event ParticipantSlashed(
         uint256 indexed round,
         address indexed account,
-        uint8 reasonCode,
+        SlashReason reasonCode,
         bytes32 evidenceHash,
         uint256 amount,
         address recipient
     );
 
+    /// @notice Emitted after governance named the next aggregator.
+    /// @param current The aggregator until `effectiveAt`.
+    /// @param next The aggregator from `effectiveAt` on.
+    /// @param effectiveAt First timestamp at which `next` acts (now + 2 * unstakeDelay).
+    event AggregatorChangeScheduled(address indexed current, address indexed next, uint64 effectiveAt);
+
+    /// @notice The caller is not the aggregator in force.
+    /// @param caller The caller.
+    error RoundLogUnauthorizedAggregator(address caller);
+    /// @notice The aggregator cannot be the zero address.
+    error RoundLogZeroAggregator();
     /// @notice No round with this id exists.
     /// @param round The id given.
     error RoundLogUnknownRound(uint256 round);
     /// @notice The round is not in the stage this call needs.
     /// @param round Round id.
-    /// @param stage The round's current stage (see `Stage`).
-    error RoundLogWrongStage(uint256 round, uint8 stage);
+    /// @param current The round's stage.
+    /// @param expected The stage the call needs (`Rostered` for `failRound` and `expireRound`,
+    ///        which also accept `Opened`).
+    error RoundLogWrongStage(uint256 round, Stage current, Stage expected);
     /// @notice Another round is still open or rostered.
     /// @param round The round in progress.
     error RoundLogRoundInProgress(uint256 round);
@@ -180,18 +203,19 @@ interface IRoundLog {
     error RoundLogNotExpired(uint256 round, uint64 deadline);
     /// @notice A finalized round must name a new model (zero would break the model chain).
     error RoundLogZeroModelHash();
-    /// @notice A committed weight must be in 1..maxWeight of the round's snapshot.
+    /// @notice A committed weight must be in 1..cap, cap = min(the round's maxWeight, the
+    ///         member's weight cap in the registry at roster time).
     /// @param round Round id.
     /// @param weight The weight given.
-    /// @param maxWeight The round's maxWeight.
+    /// @param maxWeight The member's cap in this round.
     error RoundLogWeightOutOfRange(uint256 round, uint32 weight, uint32 maxWeight);
     /// @notice The slash window of the round (until unmaskDeadline + unmaskWindow) has passed.
     /// @param round Round id.
     /// @param deadline The last second a slash was accepted.
     error RoundLogSlashClosed(uint256 round, uint64 deadline);
-    /// @notice Slash reason codes are 1 (no unmask response) and 2 (bad share).
-    /// @param reasonCode The code given.
-    error RoundLogUnknownSlashReason(uint8 reasonCode);
+    /// @notice `SlashReason.None` is not a reason (values above `BadShare` fail ABI decoding).
+    /// @param reason The reason given.
+    error RoundLogUnknownSlashReason(SlashReason reason);
     /// @notice The evidence of a slash must be the round's reveal blob.
     /// @param round Round id.
     /// @param expected The round's revealHash.
@@ -220,7 +244,7 @@ interface IRoundLog {
     /// @param round Round id.
     /// @param maskedUpdateHash SHA-256 of the masked-update blob.
     /// @param seedCommitment Commitment to the self-mask seed.
-    /// @param weight The caller's FedAvg example weight, 1..maxWeight.
+    /// @param weight The caller's FedAvg example weight, 1..min(maxWeight, its registry weight cap).
     function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment, uint32 weight) external;
 
     /// @notice Finalize a round and credit rewards to the survivors (aggregator only).
@@ -247,15 +271,32 @@ interface IRoundLog {
     function expireRound(uint256 round) external;
 
     /// @notice Slash `account`'s stake by the round's `slashBps` (aggregator only; finalized rounds,
-    ///         committed accounts, once per round, until unmaskDeadline + unmaskWindow).
+    ///         committed accounts, once per round, until unmaskDeadline + unmaskWindow). Only the
+    ///         stake the account held when the roster was posted is at risk.
     /// @param round The finalized round.
     /// @param account A participant that committed in `round`.
-    /// @param reasonCode 1 = no unmask response when its shares were needed; 2 = bad share.
+    /// @param reason Why (not `None`).
     /// @param evidenceHash Must equal the round's revealHash.
     /// @return amount RewardToken units taken.
-    function slash(uint256 round, address account, uint8 reasonCode, bytes32 evidenceHash)
+    function slash(uint256 round, address account, SlashReason reason, bytes32 evidenceHash)
         external
         returns (uint256 amount);
+
+    /// @notice Name the next aggregator (owner, i.e. governance, only). It takes over
+    ///         `2 * unstakeDelay` seconds from now, so a participant that does not trust it can
+    ///         request an unstake within one delay and withdraw before it acts. A later call
+    ///         replaces a change still pending.
+    /// @param next The next aggregator.
+    function changeAggregator(address next) external;
+
+    /// @notice The aggregator in force now.
+    /// @return The address allowed to open, roster, finalize, fail and slash.
+    function aggregator() external view returns (address);
+
+    /// @notice The aggregator change pending, if any.
+    /// @return next The next aggregator (zero when none is pending).
+    /// @return effectiveAt When it takes over (0 when none is pending).
+    function pendingAggregator() external view returns (address next, uint64 effectiveAt);
 
     /// @notice Mint the caller's accrued rewards to the caller.
     /// @return amount Token units minted.
@@ -267,7 +308,8 @@ interface IRoundLog {
     function getRound(uint256 round) external view returns (RoundInfo memory);
 
     /// @notice The stored commitment slot of `account` in `round`.
-    /// @dev 0 = not in roster; 1 = in roster, not committed; otherwise
+    /// @dev 0 = not in roster; below 2^64 = in roster, not committed yet: `(cap << 32) | 1`,
+    ///      cap = min(the round's maxWeight, the member's weight cap in the registry); otherwise
     ///      keccak256(abi.encode(maskedUpdateHash, seedCommitment)) with its low 32 bits replaced
     ///      by the committed weight.
     /// @param round Round id.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -10,8 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))  # audit_helpers, whichever way pytest is started
-from audit_helpers import (
+from fedledger.secagg import decode_vector, encode_vector
+from fedledger.store import FilesystemBlobStore
+from tests.support.audit import (
     AuditWorld,
     Publication,
     RoundRun,
@@ -20,9 +20,6 @@ from audit_helpers import (
     publish_report,
     run_round,
 )
-
-from fedledger.secagg import decode_vector, encode_vector
-from fedledger.store import FilesystemBlobStore
 
 
 @pytest.fixture(scope="session")

@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from audit_helpers import serve_in_thread
 
 from fedledger.audit.api import create_app
 from fedledger.audit.service import AuditService
 from fedledger.chain.devnet import free_port
+from tests.support.audit import serve_in_thread
 
 pytestmark = pytest.mark.browser
 
@@ -130,7 +130,7 @@ def test_round_page_of_a_dropout_round_names_the_stage(driver, base_url):
 @pytest.fixture(scope="module")
 def slashed_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, object]]:
     """A staked simulation whose round 1 slashed the survivor that went silent in unmask."""
-    from slash_helpers import staked_sim
+    from tests.support.slash import staked_sim
 
     root = Path(tmp_path_factory.mktemp("slashed"))
     sim = staked_sim(root / "sim", silent=2)

@@ -7,13 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from audit_helpers import (
-    AuditWorld,
-    Publication,
-    build_world,
-    run_round,
-    serve_in_thread,
-)
 from fastapi import FastAPI
 from typer.testing import CliRunner
 
@@ -24,6 +17,13 @@ from fedledger.cli.app import app
 from fedledger.fl.serialization import model_from_bytes, model_to_bytes
 from fedledger.store import FilesystemBlobStore
 from fedledger.store.http import blob_router
+from tests.support.audit import (
+    AuditWorld,
+    Publication,
+    build_world,
+    run_round,
+    serve_in_thread,
+)
 
 pytestmark = pytest.mark.anvil
 

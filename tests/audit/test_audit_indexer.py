@@ -5,10 +5,10 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from audit_helpers import run_round
 
 from fedledger.audit.indexer import Indexer
 from fedledger.errors import ChainError
+from tests.support.audit import run_round
 
 
 def count(ix: Indexer, table: str) -> int:

@@ -2,18 +2,14 @@
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from slash_helpers import STAKE, staked_sim
-
 from fedledger.audit.verify import verify_round_from_chain
 from fedledger.chain import SlashReason, reward_amounts, slash_amount
-from fedledger.coordinator.simulation import Simulation
+from fedledger.sim.simulation import Simulation
+from tests.support.slash import STAKE, staked_sim
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""RoundConfig.replace: a copy with named fields changed; unknown names are refused by name."""
+"""RoundConfig: replace (unknown names refused by name), the round rules, its secagg params."""
 
 from __future__ import annotations
 
@@ -21,3 +21,16 @@ def test_replace_changes_only_the_named_fields() -> None:
 def test_replace_refuses_an_unknown_field_by_name() -> None:
     with pytest.raises(ConfigError, match="neighbors"):
         DEFAULT_ROUND_CONFIG.replace(neighbors=3)
+
+
+def test_round_rules_are_round_log_s_roster_and_survivor_minimums() -> None:
+    config = DEFAULT_ROUND_CONFIG.replace(min_participants=3, threshold=4)
+    assert (config.min_roster, config.min_survivors) == (5, 4)  # threshold + 1, threshold
+    config = DEFAULT_ROUND_CONFIG.replace(min_participants=9, threshold=4)
+    assert (config.min_roster, config.min_survivors) == (9, 9)
+
+
+def test_secagg_params_come_from_the_config_snapshot() -> None:
+    params = DEFAULT_ROUND_CONFIG.secagg_params()
+    assert (params.neighbours, params.threshold) == (6, 4)
+    assert params.clip_range == 0.5 and params.quant_bits == 16 and params.max_weight == 4096

@@ -7,11 +7,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from chain_helpers import World
 
 from fedledger.chain import Deployment, EmbeddedChain, connect, derive_accounts
 from fedledger.chain.devnet import devnet_start, devnet_status, devnet_stop, free_port
 from fedledger.errors import ChainError, ConfigError
+from tests.support.chain import World
 
 
 def test_record_round_trips_and_refuses_overwrite_without_force(

@@ -5,12 +5,11 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from chain_helpers import GENESIS, TEST_CONFIG, TOKEN, World, reverts
-from eth_utils import keccak
 
 from fedledger.chain import ProposalState, RoundParamsClient, VoteType
 from fedledger.chain.deploy import _creation_code
 from fedledger.chain.tx import deploy_contract
+from tests.support.chain import GENESIS, TEST_CONFIG, TOKEN, World, reverts
 
 
 def _own_params(world: World) -> RoundParamsClient:
@@ -76,26 +75,35 @@ def test_set_config_reverts_when_sender_is_not_the_timelock(world: World) -> Non
 def test_deployment_wires_roles_and_leaves_deployer_none(world: World) -> None:
     c, timelock = world.c, world.c.timelock.address
     assert c.params.owner() == timelock
-    assert c.round_log.has_role("AGGREGATOR_ROLE", world.aggregator.address)
-    assert c.token.has_role("MINTER_ROLE", c.round_log.address)
+    assert c.round_log.owner() == timelock
+    assert c.round_log.aggregator() == world.aggregator.address
+    assert c.token.minter() == c.round_log.address
+    assert c.registry.slasher() == c.round_log.address
     assert c.registry.has_role("REGISTRAR_ROLE", world.deployer.address)
     assert c.timelock.has_role("PROPOSER_ROLE", c.governor.address)
+    assert c.timelock.has_role("CANCELLER_ROLE", c.governor.address)
+    assert c.timelock.has_role("CANCELLER_ROLE", world.deployment.guardian)
     assert c.timelock.has_role("EXECUTOR_ROLE", "0x" + "00" * 20)
     assert c.governor.timelock() == timelock
     admin = bytes(32)
-    for client in (c.round_log, c.token, c.registry):
-        assert client.has_role(admin, timelock)
-        assert not client.has_role(admin, world.deployer.address)
+    assert c.registry.has_role(admin, timelock)
+    assert not c.registry.has_role(admin, world.deployer.address)
     assert not c.timelock.has_role(admin, world.deployer.address)
-    assert not c.token.has_role("MINTER_ROLE", world.deployer.address)
+
+
+def test_genesis_holders_vote_from_the_start_and_others_self_delegate_once(world: World) -> None:
+    token = world.c.token
+    assert token.get_votes(world.participants[0].address) == GENESIS
+    assert token.ensure_self_delegated(sender=world.participants[0]) is None
+    newcomer = world.outsider  # holds no tokens and never delegated
+    assert int(token.delegates(newcomer.address), 16) == 0
+    assert token.ensure_self_delegated(sender=newcomer) is not None
+    assert token.delegates(newcomer.address) == newcomer.address
+    assert token.ensure_self_delegated(sender=newcomer) is None
 
 
 def test_mint_reverts_for_anyone_but_round_log(world: World) -> None:
-    with reverts(
-        "AccessControlUnauthorizedAccount",
-        account=world.deployer.address,
-        neededRole="0x" + keccak(text="MINTER_ROLE").hex(),
-    ):
+    with reverts("RewardTokenUnauthorizedMinter", caller=world.deployer.address):
         world.c.token.mint(world.deployer.address, 1, sender=world.deployer)
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from chain_helpers import World, reverts
 from eth_utils import keccak
+
+from tests.support.chain import World, reverts
 
 
 def test_register_marks_account_and_emits_participant_registered(world: World) -> None:

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chain_helpers import TEST_CONFIG, TOKEN, World, own_round_log, reverts
-
 from fedledger.chain import RoundConfig, RoundLogClient, reward_amounts
+from tests.support.chain import TEST_CONFIG, TOKEN, World, own_round_log, reverts
 
 WEIGHTS = [100, 200, 300, 400, 500]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from chain_helpers import GENESIS, TEST_CONFIG, TOKEN, TREASURY, World, reverts
 from eth_abi import encode
 from eth_utils import keccak
 
 from fedledger.chain import Stage, commitment_slot, fetch_events
+from fedledger.chain.round_log import roster_marker
+from tests.support.chain import GENESIS, TEST_CONFIG, TOKEN, TREASURY, World, reverts
 
 H = b"\x01" * 32  # initial model hash used by World.open_round
 
@@ -65,11 +66,7 @@ def test_open_round_reverts_when_model_hash_does_not_continue_the_chain(world: W
 
 
 def test_open_round_reverts_when_sender_is_not_aggregator(world: World) -> None:
-    with reverts(
-        "AccessControlUnauthorizedAccount",
-        account=world.outsider.address,
-        neededRole=_hex(keccak(text="AGGREGATOR_ROLE")),
-    ):
+    with reverts("RoundLogUnauthorizedAggregator", caller=world.outsider.address):
         world.c.round_log.open_round(H, sender=world.outsider)
 
 
@@ -92,7 +89,9 @@ def test_post_roster_sets_deadlines_and_marks_members(world: World) -> None:
     }
     info = world.c.round_log.get_round(rid)
     assert (info.stage, info.member_count, info.roster_hash) == (Stage.ROSTERED, 5, b"\x02" * 32)
-    assert world.c.round_log.commitment_of(rid, world.addresses[0]) == (1).to_bytes(32, "big")
+    # The roster marker carries the member's weight cap: min(maxWeight, its own cap).
+    marker = roster_marker(TEST_CONFIG.max_weight)
+    assert world.c.round_log.commitment_of(rid, world.addresses[0]) == marker
     assert world.c.round_log.commitment_of(rid, world.unregistered.address) == bytes(32)
 
 
@@ -141,7 +140,9 @@ def test_post_roster_reverts_after_roster_deadline(world: World) -> None:
 
 def test_post_roster_reverts_when_already_rostered(world: World) -> None:
     rid = world.rostered_round()
-    with reverts("RoundLogWrongStage", round=rid, stage=int(Stage.ROSTERED)):
+    with reverts(
+        "RoundLogWrongStage", round=rid, current=int(Stage.ROSTERED), expected=int(Stage.OPENED)
+    ):
         world.c.round_log.post_roster(rid, b"\x02" * 32, world.addresses, sender=world.aggregator)
 
 
@@ -217,7 +218,9 @@ def test_commit_reverts_for_a_future_round(world: World) -> None:
 
 def test_commit_reverts_before_the_roster(world: World) -> None:
     rid = world.open_round()
-    with reverts("RoundLogWrongStage", round=rid, stage=int(Stage.OPENED)):
+    with reverts(
+        "RoundLogWrongStage", round=rid, current=int(Stage.OPENED), expected=int(Stage.ROSTERED)
+    ):
         world.c.round_log.commit(
             rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
         )
@@ -227,7 +230,9 @@ def test_commit_reverts_for_an_earlier_finished_round(world: World) -> None:
     rid = world.rostered_round()
     world.c.round_log.fail_round(rid, "test", sender=world.aggregator)
     world.rostered_round()
-    with reverts("RoundLogWrongStage", round=rid, stage=int(Stage.FAILED)):
+    with reverts(
+        "RoundLogWrongStage", round=rid, current=int(Stage.FAILED), expected=int(Stage.ROSTERED)
+    ):
         world.c.round_log.commit(
             rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
         )
@@ -338,7 +343,9 @@ def test_finalize_reverts_on_zero_model_hash(world: World) -> None:
 
 def test_finalize_reverts_before_roster(world: World) -> None:
     rid = world.open_round()
-    with reverts("RoundLogWrongStage", round=rid, stage=int(Stage.OPENED)):
+    with reverts(
+        "RoundLogWrongStage", round=rid, current=int(Stage.OPENED), expected=int(Stage.ROSTERED)
+    ):
         _finalize(world, rid, world.addresses)
 
 
@@ -393,17 +400,15 @@ def test_fail_round_reverts_when_round_finalized(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
     _finalize(world, rid, world.addresses)
-    with reverts("RoundLogWrongStage", round=rid, stage=int(Stage.FINALIZED)):
+    with reverts(
+        "RoundLogWrongStage", round=rid, current=int(Stage.FINALIZED), expected=int(Stage.ROSTERED)
+    ):
         world.c.round_log.fail_round(rid, "late", sender=world.aggregator)
 
 
 def test_fail_round_reverts_when_sender_is_not_aggregator(world: World) -> None:
     rid = world.open_round()
-    with reverts(
-        "AccessControlUnauthorizedAccount",
-        account=world.outsider.address,
-        neededRole=_hex(keccak(text="AGGREGATOR_ROLE")),
-    ):
+    with reverts("RoundLogUnauthorizedAggregator", caller=world.outsider.address):
         world.c.round_log.fail_round(rid, "x", sender=world.outsider)
 
 

@@ -41,6 +41,23 @@ def test_deploy_records_the_slash_recipient_and_genesis_allocations() -> None:
     }
 
 
+def test_deploy_with_production_governance_and_a_guardian_records_both() -> None:
+    proc = _run(
+        "deploy", "--governance", "production", "--guardian", BOB, "--genesis", f"{ALICE}=1000"
+    )
+
+    assert proc.returncode == 0, proc.stderr
+    record = json.loads(proc.stdout)
+    assert record["guardian"] == BOB
+    assert record["governance"] == {
+        "voting_delay": 7200,
+        "voting_period": 50400,
+        "proposal_threshold": 25 * 10**17,  # 0.25 % of the 1000 FLR genesis supply
+        "quorum_percent": 4,
+        "timelock_delay": 172800,
+    }
+
+
 @pytest.mark.parametrize(
     ("args", "named"),
     [
@@ -48,6 +65,8 @@ def test_deploy_records_the_slash_recipient_and_genesis_allocations() -> None:
         (["--genesis", f"{ALICE}=1.0000000000000000001"], "--genesis"),
         (["--genesis", "0x12=1"], "--genesis"),
         (["--slash-recipient", "treasury"], "--slash-recipient"),
+        (["--guardian", "0x12"], "--guardian"),
+        (["--governance", "mainnet"], "--governance"),
     ],
 )
 def test_deploy_refuses_bad_options_naming_them_before_any_transaction(

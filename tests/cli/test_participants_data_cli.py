@@ -34,10 +34,12 @@ def _fails(exc_type: type[Exception], *args: str) -> str:
     return str(result.exception)
 
 
-def test_keygen_writes_a_private_key_file_only_the_owner_can_read(tmp_path: Path) -> None:
+def test_keygen_plaintext_writes_a_private_key_file_only_the_owner_can_read(
+    tmp_path: Path,
+) -> None:
     out = tmp_path / "node.key"
 
-    doc = _ok("participants", "keygen", "--out", str(out))
+    doc = _ok("participants", "keygen", "--out", str(out), "--plaintext")
 
     from eth_account import Account
 
@@ -47,24 +49,28 @@ def test_keygen_writes_a_private_key_file_only_the_owner_can_read(tmp_path: Path
 
 def test_keygen_refuses_to_overwrite_a_key_without_force(tmp_path: Path) -> None:
     out = tmp_path / "node.key"
-    first = _ok("participants", "keygen", "--out", str(out))
+    first = _ok("participants", "keygen", "--out", str(out), "--plaintext")
 
-    message = _fails(ConfigError, "participants", "keygen", "--out", str(out))
+    message = _fails(ConfigError, "participants", "keygen", "--out", str(out), "--plaintext")
     assert "already exists" in message
-    second = _ok("participants", "keygen", "--out", str(out), "--force")
+    second = _ok("participants", "keygen", "--out", str(out), "--force", "--plaintext")
     assert second["address"] != first["address"]
 
 
 @pytest.mark.anvil
 def test_registrar_registers_a_new_key_which_stakes_and_shows_up_eligible(
-    fresh_anvil: Callable[..., str], tmp_path: Path
+    fresh_anvil: Callable[..., str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url = fresh_anvil()
     backend = RpcChain(url)
     admin = backend.funded_accounts()[0]
     config = replace(DEFAULT_ROUND_CONFIG, min_stake=5 * TOKEN)
     key_file = tmp_path / "node.key"
-    node = _ok("participants", "keygen", "--out", str(key_file))["address"]
+    password = tmp_path / "password.txt"
+    password.write_text("s3cret\n")
+    node = _ok("participants", "keygen", "--out", str(key_file), "--password-file", str(password))[
+        "address"
+    ]
     assert isinstance(node, str)
     record = deploy_all(
         backend, deployer=admin, aggregator=admin.address, params=config, genesis={node: 50 * TOKEN}
@@ -77,11 +83,51 @@ def test_registrar_registers_a_new_key_which_stakes_and_shows_up_eligible(
     _ok("participants", "register", node, *chain, "--key", admin_key, "--fund", "0.5")
     assert backend.w3.eth.get_balance(node) == 5 * 10**17
     before = _ok("participants", "status", node, *chain)["participants"][0]  # type: ignore[index]
+    monkeypatch.setenv("FEDLEDGER_KEY_PASSWORD", "s3cret")  # the keystore's password, from the env
     _ok("participants", "stake", "5", *chain, "--key-file", str(key_file))
     after = _ok("participants", "status", node, *chain)["participants"][0]  # type: ignore[index]
 
     assert before["approved"] is True and before["eligible"] is False  # no stake yet
     assert after["eligible"] is True and after["stake"] == "5" and after["balance"] == "45"
+
+
+@pytest.mark.anvil
+def test_claim_mints_rewards_and_self_delegates_so_the_votes_count(
+    fresh_anvil: Callable[..., str], tmp_path: Path
+) -> None:
+    url = fresh_anvil()
+    backend = RpcChain(url)
+    admin, *members = backend.funded_accounts()[:4]
+    members.sort(key=lambda a: int(a.address, 16))
+    config = replace(DEFAULT_ROUND_CONFIG, neighbours=2, threshold=2, min_participants=2)
+    record = deploy_all(backend, deployer=admin, aggregator=admin.address, params=config)
+    c = record.attach(backend)
+    for m in members:
+        c.registry.register(m.address, sender=admin)
+    rid = int(
+        c.round_log.open_round(b"\x01" * 32, sender=admin).named("RoundOpened")[0].args["round"]
+    )
+    c.round_log.post_roster(rid, b"\x02" * 32, [m.address for m in members], sender=admin)
+    for i, m in enumerate(members):
+        c.round_log.commit(rid, bytes([i + 1]) * 32, b"\x03" * 32, weight=1, sender=m)
+    c.round_log.finalize(
+        rid, aggregate_hash=b"\x04" * 32, reveal_hash=b"\x05" * 32, new_model_hash=b"\x06" * 32,
+        survivors=[m.address for m in members], sender=admin,
+    )  # fmt: skip
+    dep = tmp_path / "deployment.json"
+    record.save(dep)
+    claimer = members[0]
+    assert c.token.get_votes(claimer.address) == 0
+
+    doc = _ok(
+        "participants", "claim", "--rpc", url, "--deployment", str(dep),
+        "--key", "0x" + bytes(claimer.key).hex(),
+    )  # fmt: skip
+
+    assert doc["claimed"] == format_tokens(config.reward_per_contribution)
+    assert doc["delegateTx"] is not None
+    assert c.token.get_votes(claimer.address) == config.reward_per_contribution
+    assert doc["votes"] == format_tokens(config.reward_per_contribution)
 
 
 @pytest.mark.anvil

@@ -14,12 +14,13 @@ from fastapi.testclient import TestClient
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG, EmbeddedChain, deploy_all, derive_accounts, fund
 from fedledger.chain.deploy import Contracts, Deployment
-from fedledger.coordinator.auth import sign_envelope
+from fedledger.coordinator.api.app import create_app
 from fedledger.coordinator.round import RoundCoordinator
-from fedledger.coordinator.service import UPLOAD_BLOB, create_app
 from fedledger.coordinator.settings import ServiceSettings
-from fedledger.coordinator.spec import ModelSpec, StageDurations
+from fedledger.coordinator.spec import StageDurations
 from fedledger.fl.serialization import model_to_bytes
+from fedledger.protocol.envelope import UPLOAD_BLOB, sign_envelope
+from fedledger.protocol.model import ModelSpec
 from fedledger.store import FilesystemBlobStore
 
 CONFIG = DEFAULT_ROUND_CONFIG.replace(neighbours=3, threshold=2, slash_bps=0)

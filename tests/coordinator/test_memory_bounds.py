@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import sys
 
-from fedledger.coordinator.auth import RegistrationCache, ReplayGuard, SignedEnvelope
+from fedledger.coordinator.auth import RegistrationCache, ReplayGuard
 from fedledger.coordinator.memory import release_free_heap
+from fedledger.protocol.envelope import SignedEnvelope
 
 SIGNERS = [f"0x{i:040x}" for i in range(1, 6)]
 STAGES = ["advertise_keys", "share_keys", "masked_input", "unmask"]

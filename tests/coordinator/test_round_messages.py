@@ -2,27 +2,26 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from eth_account import Account
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG
-from fedledger.coordinator.round import (
+from fedledger.coordinator.state import RoundJournal
+from fedledger.errors import ProtocolError
+from fedledger.protocol.refusals import (
     ConflictingSubmission,
     NotInRoster,
     NotReady,
     NotRegistered,
     WrongStage,
 )
-from fedledger.coordinator.simulation import Simulation
-from fedledger.coordinator.state import RoundJournal
-from fedledger.errors import ProtocolError
 from fedledger.secagg.constants import MASKED_INPUT, SHARE_KEYS
 from fedledger.secagg.messages import KeyBundle, ShareKeysMessage
 from fedledger.secagg.params import RoundContext
-from sim_helpers import quick_sim
+from fedledger.sim.simulation import Simulation
 
 CONFIG = DEFAULT_ROUND_CONFIG.replace(
     neighbours=4, threshold=3, reward_per_contribution=0, reward_cap=0, slash_bps=0
@@ -30,8 +29,8 @@ CONFIG = DEFAULT_ROUND_CONFIG.replace(
 
 
 @pytest.fixture
-def sim(tmp_path: Path) -> Iterator[Simulation]:
-    s = quick_sim(tmp_path / "sim", participants=5, round_config=CONFIG, verify=False)
+def sim(new_sim: Callable[..., Simulation], tmp_path: Path) -> Iterator[Simulation]:
+    s = new_sim(tmp_path / "sim", participants=5, round_config=CONFIG, verify=False)
     try:
         yield s
     finally:
@@ -187,7 +186,7 @@ def test_journal_drops_a_torn_last_line(tmp_path: Path) -> None:
 
 
 def test_round_status_survives_its_json_form_unchanged() -> None:
-    from fedledger.coordinator.round import RoundStatus
+    from fedledger.protocol.status import RoundStatus
 
     status = RoundStatus(
         round_id=3,

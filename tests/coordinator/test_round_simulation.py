@@ -2,31 +2,37 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
+from fedledger.audit.transcript import build_transcript
 from fedledger.chain import DEFAULT_ROUND_CONFIG, Stage, fetch_events
-from fedledger.coordinator.simulation import Simulation
-from fedledger.coordinator.transcript import build_transcript
 from fedledger.encoding import sha256
 from fedledger.secagg.messages import Reveal, Roster
 from fedledger.secagg.verify import verify_round
-from sim_helpers import quick_sim
+from fedledger.sim.simulation import Simulation
 
 TOKEN = 10**18
 CONFIG = DEFAULT_ROUND_CONFIG.replace(neighbours=4, threshold=3, slash_bps=0)
 N = 6
 
 
-def small_sim(tmp_path: Path, dropouts: dict[int, dict[int, str]] | None = None) -> Simulation:
-    """Six participants, logistic regression, one local epoch: a round takes about a second."""
-    return quick_sim(tmp_path / "sim", participants=N, round_config=CONFIG, dropouts=dropouts or {})
+@pytest.fixture
+def small_sim(new_sim: Callable[..., Simulation]) -> Callable[..., Simulation]:
+    """small_sim(tmp_path, dropouts): six participants, logistic regression, one local epoch."""
+
+    def make(tmp_path: Path, dropouts: dict[int, dict[int, str]] | None = None) -> Simulation:
+        return new_sim(
+            tmp_path / "sim", participants=N, round_config=CONFIG, dropouts=dropouts or {}
+        )
+
+    return make
 
 
 @pytest.fixture
-def sim(tmp_path: Path) -> Iterator[Simulation]:
+def sim(small_sim: Callable[..., Simulation], tmp_path: Path) -> Iterator[Simulation]:
     s = small_sim(tmp_path)
     try:
         yield s
@@ -78,7 +84,7 @@ def test_second_round_trains_the_model_the_first_round_finalized(sim: Simulation
     ],
 )
 def test_one_dropout_at_each_stage_still_finalizes_and_verifies(
-    tmp_path: Path, point: str, survivors: int, stage: str
+    small_sim: Callable[..., Simulation], tmp_path: Path, point: str, survivors: int, stage: str
 ) -> None:
     sim = small_sim(tmp_path, {1: {2: point}})
     try:
@@ -105,7 +111,9 @@ def _failure_reason(sim: Simulation, round_id: int) -> str:
     return next(str(e.args["reason"]) for e in events if int(e.args["round"]) == round_id)
 
 
-def test_too_few_survivors_fails_the_round_on_chain_with_the_reason(tmp_path: Path) -> None:
+def test_too_few_survivors_fails_the_round_on_chain_with_the_reason(
+    small_sim: Callable[..., Simulation], tmp_path: Path
+) -> None:
     # threshold 3 and min 3: four of six going silent after sharing leaves two survivors.
     sim = small_sim(tmp_path, {1: {i: "after_shares" for i in range(4)}})
     try:
@@ -120,7 +128,9 @@ def test_too_few_survivors_fails_the_round_on_chain_with_the_reason(tmp_path: Pa
         sim.close()
 
 
-def test_too_few_key_bundles_fails_the_round_before_the_roster(tmp_path: Path) -> None:
+def test_too_few_key_bundles_fails_the_round_before_the_roster(
+    small_sim: Callable[..., Simulation], tmp_path: Path
+) -> None:
     # The contract wants at least threshold + 1 = 4 roster members.
     sim = small_sim(tmp_path, {1: {i: "before_keys" for i in range(3)}})
     try:
@@ -134,7 +144,9 @@ def test_too_few_key_bundles_fails_the_round_before_the_roster(tmp_path: Path) -
         sim.close()
 
 
-def test_too_few_unmask_answers_fails_with_too_few_shares(tmp_path: Path) -> None:
+def test_too_few_unmask_answers_fails_with_too_few_shares(
+    small_sim: Callable[..., Simulation], tmp_path: Path
+) -> None:
     # Everyone commits, but four survivors stay silent in unmask: nobody has 3 shares of a seed.
     sim = small_sim(tmp_path, {1: {i: "during_unmask" for i in range(4)}})
     try:
@@ -147,7 +159,9 @@ def test_too_few_unmask_answers_fails_with_too_few_shares(tmp_path: Path) -> Non
         sim.close()
 
 
-def test_a_failed_round_keeps_the_model_for_the_next_round(tmp_path: Path) -> None:
+def test_a_failed_round_keeps_the_model_for_the_next_round(
+    small_sim: Callable[..., Simulation], tmp_path: Path
+) -> None:
     sim = small_sim(tmp_path, {1: {i: "after_shares" for i in range(4)}})
     try:
         failed = sim.run_round()
@@ -160,7 +174,9 @@ def test_a_failed_round_keeps_the_model_for_the_next_round(tmp_path: Path) -> No
         sim.close()
 
 
-def test_coordinator_restarted_after_every_step_completes_the_round(tmp_path: Path) -> None:
+def test_coordinator_restarted_after_every_step_completes_the_round(
+    small_sim: Callable[..., Simulation], tmp_path: Path
+) -> None:
     sim = small_sim(tmp_path, {1: {1: "after_shares"}})
     try:
         result = sim.run_round(restart_every_step=True)

@@ -4,12 +4,13 @@ a bad-share sender (reason 2), exact token balances, a crash between slash and j
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
+from fedledger.audit.transcript import build_transcript
 from fedledger.chain import (
     DEFAULT_ROUND_CONFIG,
     RoundConfig,
@@ -18,11 +19,10 @@ from fedledger.chain import (
     fetch_events,
     slash_amount,
 )
-from fedledger.coordinator.simulation import Simulation
-from fedledger.coordinator.transcript import build_transcript
 from fedledger.secagg.messages import Reveal
 from fedledger.secagg.verify import verify_round
-from sim_helpers import GarbageShares, quick_sim
+from fedledger.sim.simulation import Simulation
+from tests.support.sim import GarbageShares
 
 TOKEN = 10**18
 STAKE = 100 * TOKEN
@@ -31,25 +31,30 @@ CONFIG = DEFAULT_ROUND_CONFIG.replace(neighbours=4, threshold=3, min_stake=STAKE
 N = 6
 
 
-def staked_sim(
-    tmp_path: Path,
-    *,
-    dropouts: dict[int, dict[int, str]] | None = None,
-    config: RoundConfig = CONFIG,
-) -> Simulation:
-    """Six staked participants (100 FLR each), slashes go to TREASURY."""
-    return quick_sim(
-        tmp_path / "sim",
-        participants=N,
-        round_config=config,
-        dropouts=dropouts or {},
-        stake=STAKE,
-        slash_recipient=TREASURY,
-    )
+@pytest.fixture
+def staked_sim(new_sim: Callable[..., Simulation]) -> Callable[..., Simulation]:
+    """staked_sim(tmp_path, *, dropouts, config): six staked participants (100 FLR each)."""
+
+    def make(
+        tmp_path: Path,
+        *,
+        dropouts: dict[int, dict[int, str]] | None = None,
+        config: RoundConfig = CONFIG,
+    ) -> Simulation:
+        return new_sim(
+            tmp_path / "sim",
+            participants=N,
+            round_config=config,
+            dropouts=dropouts or {},
+            stake=STAKE,
+            slash_recipient=TREASURY,
+        )
+
+    return make
 
 
 @pytest.fixture
-def dropout_sim(tmp_path: Path) -> Iterator[Simulation]:
+def dropout_sim(staked_sim: Callable[..., Simulation], tmp_path: Path) -> Iterator[Simulation]:
     s = staked_sim(tmp_path, dropouts={1: {2: "during_unmask"}})
     try:
         yield s
@@ -132,6 +137,7 @@ def test_a_slash_mined_before_a_crash_is_neither_lost_nor_sent_again(
 
 
 def test_a_garbage_share_sender_is_slashed_with_reason_2_and_the_round_finalizes(
+    staked_sim: Callable[..., Simulation],
     tmp_path: Path,
 ) -> None:
     sim = staked_sim(tmp_path)
@@ -164,7 +170,9 @@ def test_a_garbage_share_sender_is_slashed_with_reason_2_and_the_round_finalizes
         sim.close()
 
 
-def test_nothing_is_slashed_when_the_snapshot_has_slash_bps_0(tmp_path: Path) -> None:
+def test_nothing_is_slashed_when_the_snapshot_has_slash_bps_0(
+    staked_sim: Callable[..., Simulation], tmp_path: Path
+) -> None:
     sim = staked_sim(
         tmp_path, dropouts={1: {2: "during_unmask"}}, config=replace(CONFIG, slash_bps=0)
     )

@@ -6,7 +6,6 @@ import json
 
 import pytest
 
-from fedledger.coordinator import wire
 from fedledger.secagg.client import SecAggClient
 from fedledger.secagg.constants import ADVERTISE_KEYS, SHARE_KEYS
 from fedledger.secagg.params import RoundContext, SecAggParams
@@ -16,7 +15,7 @@ PARAMS = SecAggParams(neighbours=3, threshold=2, clip_range=0.5, quant_bits=16, 
 
 def _bundle(h, account, round_id):
     ctx = RoundContext(h.chain_id, h.contract, round_id)
-    return wire.bundle_to_json(SecAggClient(ctx, PARAMS, account, vector_length=9).advertise_keys())
+    return SecAggClient(ctx, PARAMS, account, vector_length=9).advertise_keys().to_json()
 
 
 @pytest.fixture
@@ -210,8 +209,8 @@ def test_blob_upload_by_unregistered_account_is_refused(opened) -> None:
 
 
 def test_blob_upload_envelope_for_another_blob_is_refused(opened) -> None:
-    from fedledger.coordinator.service import UPLOAD_BLOB
     from fedledger.encoding import sha256_hex
+    from fedledger.protocol.envelope import UPLOAD_BLOB
 
     h, p = opened, opened.chain.participants[0]
     env = h.envelope(p, {"blob": "cd" * 32, "participant": p.address}, stage=UPLOAD_BLOB)

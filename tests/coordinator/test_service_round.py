@@ -9,9 +9,8 @@ import numpy as np
 
 from fedledger.audit.reports import load_report_index
 from fedledger.chain import Stage
-from fedledger.coordinator import wire
-from fedledger.coordinator.spec import secagg_params
 from fedledger.encoding import canonical_json, to_hex
+from fedledger.protocol import messages as wire
 from fedledger.secagg.client import SecAggClient
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import Roster, UnmaskRequest
@@ -35,7 +34,7 @@ def test_one_round_over_http_finalizes_on_chain_with_every_participant(
     assert info["deployment"]["contracts"]["RoundLog"] == h.contract
 
     ctx = RoundContext(h.chain_id, h.contract, rid)
-    params = secagg_params(h.chain.contracts.round_log.get_round(rid).config)
+    params = h.chain.contracts.round_log.get_round(rid).config.secagg_params()
     length = 8 + 1
     clients = {
         p.address: SecAggClient(ctx, params, p, vector_length=length) for p in h.chain.participants
@@ -43,7 +42,7 @@ def test_one_round_over_http_finalizes_on_chain_with_every_participant(
     accounts = {p.address: p for p in h.chain.participants}
 
     for a, c in clients.items():
-        env = h.envelope(accounts[a], wire.bundle_to_json(c.advertise_keys()), stage=ADVERTISE_KEYS)
+        env = h.envelope(accounts[a], c.advertise_keys().to_json(), stage=ADVERTISE_KEYS)
         assert _ok(h.client.post(f"/v1/rounds/{rid}/keys", json=env))["signer"] == a
     h.coordinator.tick()  # all four advertised: roster fixed and posted on chain
     st = _ok(h.client.get("/v1/round"))

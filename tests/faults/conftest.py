@@ -1,7 +1,8 @@
 """Fault-test harness: a federation of real processes on anvil that tests kill and restart.
 
-`Federation` starts anvil (with --state), deploys, and runs the coordinator and node
-processes through one ProcessGroup, so a failing test never leaves a process behind.
+`Federation` drives sim.federation.ProcessFederation (the code scripts/run_federation.py
+runs): anvil (with --state), deployment, coordinator and node processes in one ProcessGroup,
+so a failing test never leaves a process behind.
 `FlakyProxy` is a small HTTP proxy on 127.0.0.1 that drops, delays or fails requests (or
 loses the response after forwarding) according to a rule the test gives it.
 """
@@ -13,7 +14,6 @@ import json
 import os
 import socket
 import socketserver
-import sys
 import threading
 import time
 from collections import Counter
@@ -29,11 +29,10 @@ from fedledger.audit.verify import AuditReport, verify_round_from_chain
 from fedledger.chain.backend import RpcChain
 from fedledger.chain.datatypes import RoundInfo
 from fedledger.chain.deploy import Deployment
-from fedledger.chain.devnet import devnet_start, devnet_stop
 from fedledger.chain.events import fetch_events
-from fedledger.coordinator.devnet_setup import prepare_federation, round_config_for
-from fedledger.coordinator.federation import free_port
-from fedledger.coordinator.processes import ProcessGroup, Started
+from fedledger.sim.devnet_setup import round_config_for
+from fedledger.sim.federation import ProcessFederation, free_port
+from fedledger.sim.processes import Started
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -128,13 +127,9 @@ class FlakyProxy:
 
 
 # ------------------------------------------------------------------ the federation
-def _cli(*args: str) -> list[str]:
-    return [sys.executable, "-c", "from fedledger.cli.app import main; main()", *args]
-
-
 @dataclass
 class Federation:
-    """anvil + contracts + a coordinator process + node processes, all killable."""
+    """sim.federation.ProcessFederation, driven step by step so tests can kill and restart."""
 
     work: Path
     nodes: int = 5
@@ -144,15 +139,15 @@ class Federation:
     stage_timeout: float = 5.0
     retries: int = 10
     """Node HTTP retries: with the 5 s backoff cap, ~30 s of coordinator downtime."""
-    group: ProcessGroup = field(init=False)
+    procs: ProcessFederation = field(init=False)
     coordinator: Started | None = field(init=False, default=None)
     node_procs: dict[int, Started] = field(init=False, default_factory=dict)
     starts: Counter[str] = field(init=False, default_factory=Counter)
 
     def __post_init__(self) -> None:
-        self.group = ProcessGroup(self.work / "logs")
-        self.anvil_dir = self.work / "anvil"
-        self.anvil_port = free_port()
+        self.procs = ProcessFederation(self.work, nodes=self.nodes)
+        self.group = self.procs.group
+        self.anvil_dir = self.procs.anvil_dir
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.http = httpx.Client(base_url=self.url, timeout=10.0)
@@ -163,19 +158,13 @@ class Federation:
     # -- set-up -----------------------------------------------------------------------
     def start_chain(self) -> None:
         """anvil on its fixed port, loading (and later dumping) anvil/state.json."""
-        status = devnet_start(port=self.anvil_port, state_dir=self.anvil_dir)
-        # devnet_start mines an empty block every second besides automining, so chain time
-        # (the coordinator's on-chain deadlines) moves even when nobody transacts.
-        self.rpc = str(status.url)
+        self.rpc = self.procs.start_chain()
 
     def deploy(self) -> None:
         """Deploy, register the participants, write keys and partitions."""
         self.chain = RpcChain(self.rpc)
-        self.prepared = prepare_federation(
-            self.chain,
-            self.work,
-            nodes=self.nodes,
-            round_config=round_config_for(self.nodes, window=self.window),
+        self.prepared = self.procs.deploy(
+            dataset="digits", round_config=round_config_for(self.nodes, window=self.window)
         )
         self.deployment = Deployment.load(self.prepared.deployment_path)
         self.contracts = self.deployment.attach(self.chain)
@@ -185,22 +174,15 @@ class Federation:
         """Start (or restart, on the same state dir) the coordinator; seconds until it answers."""
         self.starts["coordinator"] += 1
         t0 = time.monotonic()
-        self.coordinator = self.group.start(
+        self.coordinator = self.procs.start_coordinator(
             f"coordinator-{self.starts['coordinator']}",
-            _cli(
-                "coordinator", "run",
-                "--rpc", self.rpc,
-                "--deployment", str(self.prepared.deployment_path),
-                "--state-dir", str(self.work / "coordinator"),
-                "--aggregator-key-file", str(self.prepared.aggregator_key),
-                "--port", str(self.port),
-                "--rounds", str(self.rounds if rounds is None else rounds),
-                "--model", "logreg",
-                "--expected", str(self.nodes),
-                "--stage-timeout", str(self.stage_timeout),
-                "--tick-interval", "0.1",
-            ),
-        )  # fmt: skip
+            port=self.port,
+            rounds=self.rounds if rounds is None else rounds,
+            model="logreg",
+            expected=self.nodes,
+            stage_timeout=self.stage_timeout,
+            tick_interval=0.1,
+        )
         if wait:
             self.wait_for(lambda: self.status() is not None, "coordinator up", 120)
         return time.monotonic() - t0
@@ -210,21 +192,16 @@ class Federation:
     ) -> None:
         """Start node `i` for `rounds` rounds (default: all), optionally told to drop."""
         self.starts[f"node-{i}"] += 1
-        argv = _cli(
-            "node", "run", "--quiet",
-            "--coordinator", self.proxy.url,
-            "--rpc", self.rpc,
-            "--deployment", str(self.prepared.deployment_path),
-            "--partition", str(self.prepared.partition_files[i]),
-            "--key-file", str(self.prepared.key_files[i]),
-            "--rounds", str(rounds or self.rounds),
-            "--retries", str(self.retries),
-            "--round-timeout", "300",
-            "--poll-interval", "0.1",
-        )  # fmt: skip
-        if drop is not None:
-            argv += ["--drop-at", drop[0], "--drop-round", str(drop[1])]
-        self.node_procs[i] = self.group.start(f"node-{i}-{self.starts[f'node-{i}']}", argv)
+        self.node_procs[i] = self.procs.start_node(
+            f"node-{i}-{self.starts[f'node-{i}']}",
+            i,
+            coordinator=self.proxy.url,
+            rounds=rounds or self.rounds,
+            drop=drop,
+            retries=self.retries,
+            round_timeout=300,
+            poll_interval=0.1,
+        )
 
     def start(self, *, drops: dict[int, tuple[str, int]] | None = None) -> None:
         """Chain, deployment, coordinator, then every node."""
@@ -260,7 +237,7 @@ class Federation:
     def restart_chain(self) -> float:
         """Stop anvil (it dumps its state), start it again on the same port; seconds down."""
         t0 = time.monotonic()
-        devnet_stop(state_dir=self.anvil_dir)
+        self.procs.stop_chain()
         self.start_chain()
         return time.monotonic() - t0
 
@@ -271,7 +248,7 @@ class Federation:
         finally:
             self.http.close()
             self.proxy.close()
-            devnet_stop(state_dir=self.anvil_dir)
+            self.procs.stop_chain()
 
     # -- observation ------------------------------------------------------------------
     def status(self) -> dict[str, Any] | None:

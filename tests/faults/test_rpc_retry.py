@@ -19,8 +19,8 @@ from fedledger.chain.backend import RpcChain
 from fedledger.chain.devnet import devnet_start, devnet_stop
 from fedledger.chain.retry import RetryingHTTPProvider, RetryPolicy, is_idempotent
 from fedledger.chain.tx import send_transaction
-from fedledger.coordinator.federation import free_port
 from fedledger.errors import ChainError, ConfigError
+from fedledger.sim.federation import free_port
 
 pytestmark = pytest.mark.anvil
 

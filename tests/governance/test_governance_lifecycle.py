@@ -7,9 +7,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from chain_helpers import GENESIS, TEST_CONFIG, TOKEN, TREASURY, World, reverts
-
 from fedledger.chain import GovernorClient, ProposalState, SlashReason, Stage, VoteType
+from tests.support.chain import GENESIS, TEST_CONFIG, TOKEN, TREASURY, World, reverts
 
 STAKE = 20 * TOKEN
 NEW = replace(

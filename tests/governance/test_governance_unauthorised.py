@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from chain_helpers import TEST_CONFIG, World, reverts
 from eth_utils import keccak
 
 from fedledger.chain import GovernorClient, SlashReason, VoteType
+from tests.support.chain import TEST_CONFIG, World, reverts
 
 ZERO32 = "0x" + "00" * 32
 
@@ -47,16 +47,12 @@ def test_finalize_and_slash_by_anyone_but_the_aggregator_revert(world: World) ->
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
     p = world.participants[0]
-    with reverts(
-        "AccessControlUnauthorizedAccount", account=p.address, neededRole=_role("AGGREGATOR_ROLE")
-    ):
+    with reverts("RoundLogUnauthorizedAggregator", caller=p.address):
         world.c.round_log.finalize(
             rid, aggregate_hash=b"\x07" * 32, reveal_hash=b"\x08" * 32,
             new_model_hash=b"\x09" * 32, survivors=world.addresses, sender=p,
         )  # fmt: skip
-    with reverts(
-        "AccessControlUnauthorizedAccount", account=p.address, neededRole=_role("AGGREGATOR_ROLE")
-    ):
+    with reverts("RoundLogUnauthorizedAggregator", caller=p.address):
         world.c.round_log.slash(
             rid, world.addresses[1], reason=SlashReason.BAD_SHARE, evidence_hash=b"\x08" * 32,
             sender=p,
@@ -65,14 +61,21 @@ def test_finalize_and_slash_by_anyone_but_the_aggregator_revert(world: World) ->
 
 def test_the_deployer_cannot_grant_roles_after_deployment(world: World) -> None:
     for client, role in (
-        (world.c.registry, "SLASHER_ROLE"),
-        (world.c.round_log, "AGGREGATOR_ROLE"),
-        (world.c.token, "MINTER_ROLE"),
+        (world.c.registry, _role("REGISTRAR_ROLE")),
+        (world.c.registry, ZERO32),
+        (world.c.timelock, _role("PROPOSER_ROLE")),
     ):
         with reverts(
             "AccessControlUnauthorizedAccount", account=world.deployer.address, neededRole=ZERO32
         ):
-            client.grant_role(role, world.deployer.address, sender=world.deployer)
+            client.grant_role(
+                bytes.fromhex(role[2:]), world.deployer.address, sender=world.deployer
+            )
+
+
+def test_the_deployer_cannot_change_the_aggregator(world: World) -> None:
+    with reverts("OwnableUnauthorizedAccount", account=world.deployer.address):
+        world.c.round_log.change_aggregator(world.deployer.address, sender=world.deployer)
 
 
 def test_commit_and_stake_by_an_unregistered_account_revert(world: World) -> None:

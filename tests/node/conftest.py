@@ -12,9 +12,9 @@ import pytest
 
 from fedledger.chain.backend import RpcChain
 from fedledger.chain.devnet import devnet_start, devnet_stop
-from fedledger.coordinator.devnet_setup import PreparedFederation, prepare_federation
-from fedledger.coordinator.federation import free_port
-from fedledger.coordinator.processes import ProcessGroup
+from fedledger.sim.devnet_setup import PreparedFederation, prepare_federation
+from fedledger.sim.federation import free_port
+from fedledger.sim.processes import ProcessGroup
 
 
 @dataclass

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from fedledger.coordinator.simulation import Simulation
 from fedledger.errors import ConfigError, ProtocolError
 from fedledger.fl.train import TrainConfig
 from fedledger.node.participant import Participant
-from sim_helpers import quick_sim
+from fedledger.sim.simulation import Simulation
 
 
 @pytest.fixture
-def sim(tmp_path: Path) -> Iterator[Simulation]:
-    s = quick_sim(tmp_path / "sim", participants=5, verify=False)
+def sim(new_sim: Callable[..., Simulation], tmp_path: Path) -> Iterator[Simulation]:
+    s = new_sim(tmp_path / "sim", participants=5, verify=False)
     try:
         yield s
     finally:

@@ -12,8 +12,8 @@ import pytest
 from fedledger.chain import deploy_all
 from fedledger.chain.accounts import derive_accounts
 from fedledger.chain.backend import RpcChain
-from fedledger.coordinator.devnet_setup import write_key_file
-from fedledger.coordinator.federation import free_port
+from fedledger.sim.devnet_setup import write_key_file
+from fedledger.sim.federation import free_port
 
 pytestmark = pytest.mark.anvil
 

@@ -45,6 +45,48 @@ def test_fewer_than_t_shares_do_not_reconstruct():
         assert shamir.interpolate_at(points, 0) != int.from_bytes(secret, "big")
 
 
+def _naive_lagrange(points: list[tuple[int, int]], x: int) -> int:
+    """The textbook O(t^2) Lagrange formula, one modular inverse per basis polynomial."""
+    p = shamir.PRIME
+    value = 0
+    for i, (xi, yi) in enumerate(points):
+        num, den = 1, 1
+        for j, (xj, _) in enumerate(points):
+            if j != i:
+                num = num * (x - xj) % p
+                den = den * (xi - xj) % p
+        value = (value + yi * num * pow(den, -1, p)) % p
+    return value
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    xs=st.lists(
+        st.one_of(st.integers(1, 2000), st.integers(1, shamir.PRIME - 1)),
+        min_size=1,
+        max_size=20,
+        unique=True,
+    ),
+    data=st.data(),
+)
+def test_interpolant_equals_the_textbook_lagrange_formula_everywhere(xs, data):
+    ys = data.draw(st.lists(st.integers(0, shamir.PRIME - 1), min_size=len(xs), max_size=len(xs)))
+    at = data.draw(st.one_of(st.sampled_from(xs), st.integers(-(2**300), 2**300)))
+    points = list(zip(xs, ys, strict=True))
+    assert shamir.Interpolant(points)(at) == _naive_lagrange(points, at)
+    assert shamir.interpolate_at(points, at) == _naive_lagrange(points, at)
+
+
+def test_interpolant_through_t_shares_reproduces_every_other_share():
+    secret = os.urandom(32)
+    xs = list(range(3, 35))
+    ys = shamir.share(secret, xs, 17)
+    poly = shamir.Interpolant(list(zip(xs[5:22], ys[5:22], strict=True)))
+    assert poly(0) == int.from_bytes(secret, "big")
+    assert [poly(x) for x in xs] == ys
+    assert poly(xs[0]) != (ys[0] + 1) % shamir.PRIME
+
+
 def test_the_all_ff_secret_fits_the_field():
     secret = b"\xff" * 32
     ys = shamir.share(secret, [1, 2, 3], 2)
@@ -236,3 +278,95 @@ def test_a_malformed_bundle_names_its_field():
         KeyBundle(1, "0x" + "11" * 20, b"\x00" * 32, b"\x00" * 31, b"\x00" * 65)
     with pytest.raises(ProtocolError, match="participant"):
         KeyBundle(1, "not an address", b"\x00" * 32, b"\x00" * 32, b"\x00" * 65)
+
+
+# -- EIP-712 digests ---------------------------------------------------------------------------
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    chain_id=st.integers(1, 2**256 - 1),
+    round_id=st.integers(0, 2**256 - 1),
+    raw=st.lists(st.binary(min_size=20, max_size=20), min_size=2, max_size=2),
+    key=st.binary(min_size=32, max_size=32),
+    stage=st.text(max_size=20),
+)
+def test_typed_signable_equals_eth_accounts_encoder(chain_id, round_id, raw, key, stage):
+    from eth_account.messages import encode_typed_data
+    from eth_utils import to_checksum_address
+
+    from fedledger.secagg.crypto.keys import bundle_typed_data, eip712_message, typed_signable
+
+    contract, participant = (to_checksum_address(r) for r in raw)
+    messages = [
+        bundle_typed_data(
+            chain_id=chain_id,
+            contract=contract,
+            round_id=round_id,
+            participant=participant,
+            channel_key=key,
+            mask_key=key[::-1],
+        ),
+        eip712_message(
+            "SignedMessage",
+            [("round", "uint256"), ("stage", "string"), ("signer", "address"), ("h", "bytes32")],
+            {"round": round_id, "stage": stage, "signer": participant, "h": key},
+            chain_id=chain_id,
+            contract=contract,
+        ),
+    ]
+    for message in messages:
+        assert typed_signable(message) == encode_typed_data(full_message=message)
+
+
+def test_typed_signable_hands_nested_or_unusual_messages_to_eth_account():
+    from eth_account.messages import encode_typed_data
+
+    from fedledger.secagg.crypto.keys import eip712_message, typed_signable
+
+    lower = eip712_message(
+        "Note",
+        [("who", "address"), ("tags", "uint8[]")],
+        {"who": "0x" + "ab" * 20, "tags": [1, 2]},
+        chain_id=1,
+        contract="0x" + "11" * 20,
+    )
+    assert typed_signable(lower) == encode_typed_data(full_message=lower)
+
+
+def test_fedledger_messages_are_hashed_without_eth_accounts_generic_encoder(monkeypatch):
+    from eth_account.messages import encode_typed_data
+
+    from fedledger.secagg.crypto import keys
+
+    message = keys.bundle_typed_data(
+        chain_id=31337,
+        contract=CONTRACT,
+        round_id=3,
+        participant=A,
+        channel_key=bytes(32),
+        mask_key=b"\x01" * 32,
+    )
+    expected = encode_typed_data(full_message=message)
+
+    def refuse(**_: object) -> None:
+        raise AssertionError("generic encoder used")
+
+    monkeypatch.setattr(keys, "encode_typed_data", refuse)
+    assert keys.typed_signable(message) == expected
+
+
+def test_weights_precomputed_together_equal_weights_computed_alone():
+    bases = [(1, 2, 3), (5, 9, 11, 40), (7,), (2, 1000, 3)]
+    shamir.clear_weights()
+    alone = [shamir.lagrange_weights(xs) for xs in bases]
+    shamir.clear_weights()
+    shamir.precompute_weights(bases)
+    assert [shamir.lagrange_weights(xs) for xs in bases] == alone
+    for xs, weights in zip(bases, alone, strict=True):
+        for i, xi in enumerate(xs):
+            den = 1
+            for xj in xs:
+                if xj != xi:
+                    den = den * (xi - xj) % shamir.PRIME
+            assert weights[i] * den % shamir.PRIME == 1

@@ -121,6 +121,65 @@ def test_bad_updates_are_refused(params):
         quantize(np.zeros(2), -1, params)
 
 
+def _quantize_whole_vector(delta, examples, params, rng):
+    """The textbook whole-vector float64 form of docs/protocol.md 4.7 (the reference)."""
+    weight = min(examples, params.max_weight)
+    c, levels = params.clip_range, params.levels
+    scaled = np.clip(np.asarray(delta, dtype=np.float64) * (weight / params.max_weight), -c, c)
+    scaled = (scaled + c) * (levels / (2.0 * c)) + rng.random(scaled.size)
+    q = np.clip(np.floor(scaled), 0, levels)
+    return np.concatenate([[weight], q]).astype(np.uint32)
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    chunks=st.floats(0.001, 3.5),
+    examples=st.integers(0, 3000),
+    bits=st.integers(1, 24),
+    clip=st.floats(0.001, 50.0),
+    dtype=st.sampled_from([np.float32, np.float64]),
+    seed=st.integers(0, 2**32 - 1),
+)
+def test_chunked_quantization_is_bit_identical_to_the_whole_vector_formula(
+    chunks, examples, bits, clip, dtype, seed
+):
+    from fedledger.secagg.quantize import CHUNK
+
+    params = SecAggParams(
+        neighbours=4, threshold=2, clip_range=clip, quant_bits=bits, max_weight=1000
+    )
+    size = max(1, int(chunks * CHUNK))  # one partial chunk up to several, with a ragged tail
+    data = np.random.default_rng(seed)
+    delta = data.normal(0.0, clip, size).astype(dtype)
+    delta[:: max(1, size // 7)] = dtype(clip)  # values exactly on the clip edge
+    got = quantize(delta, examples, params, rng=np.random.default_rng(seed + 1))
+    want = _quantize_whole_vector(delta, examples, params, np.random.default_rng(seed + 1))
+    assert got.dtype == np.uint32
+    assert np.array_equal(got, want)
+
+
+def test_chunked_quantization_leaves_the_decoded_aggregate_unchanged(params):
+    rng = np.random.default_rng(7)
+    deltas = [rng.uniform(-0.6, 0.6, 3 * 16384 + 11).astype(np.float32) for _ in range(5)]
+    total = np.zeros(deltas[0].size + 1, dtype=np.uint32)
+    reference = np.zeros_like(total)
+    for i, delta in enumerate(deltas):
+        total += quantize(delta, 100 + i, params, rng=np.random.default_rng(i))
+        reference += _quantize_whole_vector(delta, 100 + i, params, np.random.default_rng(i))
+    got, want = decode_sum(total, 5, params), decode_sum(reference, 5, params)
+    assert got.total_weight == want.total_weight
+    assert got.weighted_sum.tobytes() == want.weighted_sum.tobytes()
+
+
+def test_a_nan_in_a_later_chunk_is_refused(params):
+    from fedledger.secagg.quantize import CHUNK
+
+    delta = np.zeros(2 * CHUNK + 5)
+    delta[-1] = np.inf
+    with pytest.raises(ProtocolError, match="delta"):
+        quantize(delta, 3, params)
+
+
 def test_stochastic_rounding_is_unbiased(params):
     coarse = SecAggParams(neighbours=4, threshold=2, clip_range=1.0, quant_bits=2, max_weight=1)
     delta = np.full(200_000, 0.1)  # sits between two of the 4 levels

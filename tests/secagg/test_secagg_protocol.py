@@ -175,6 +175,18 @@ def test_server_refuses_unrequested_shares(ctx, params, account_pool):
         server.add_unmask(sneaky)
 
 
+def test_unmask_response_owners_are_checksummed_once_at_construction():
+    owner = "0x5FbDB2315678afecb367f032d93F642f64180aa3"
+    share = bytes(33)
+    lower = UnmaskResponse("0x" + "11" * 20, {owner.lower(): share}, {})
+    assert list(lower.self_mask_shares) == [owner]
+    assert lower.shares_hash() == UnmaskResponse("0x" + "11" * 20, {owner: share}, {}).shares_hash()
+    with pytest.raises(ProtocolError, match=r"\[unmask\] selfMaskShares.*twice"):
+        UnmaskResponse("0x" + "11" * 20, {owner: share, owner.lower(): share}, {})
+    with pytest.raises(ProtocolError, match=r"\[unmask\] maskKeyShares.*both"):
+        UnmaskResponse("0x" + "11" * 20, {owner: share}, {owner.lower(): share})
+
+
 def test_client_refuses_out_of_order_calls(ctx, params, account_pool):
     c = SecAggClient(ctx, params, account_pool[0], vector_length=3)
     with pytest.raises(ProtocolError, match="out of order"):

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from fedledger.encoding import canonical_json, from_canonical_json, sha256
 from fedledger.secagg import PublicTranscript, SecAggParams, simulate_round, verify_round
+from fedledger.secagg.checks import check_names
 from fedledger.secagg.vectors import decode_vector, encode_vector
 from fedledger.secagg.verify import CHECKS
 
@@ -111,7 +112,7 @@ EXPECTED = {
 def test_an_honest_transcript_passes_every_check(honest):
     report = verify_round(honest)
     assert report.ok, report.failed
-    assert [c.name for c in report.checks] == list(CHECKS)
+    assert [c.name for c in report.checks] == check_names(CHECKS)
     json.dumps(report.to_json())  # serialisable
 
 
@@ -169,3 +170,23 @@ def test_a_garbage_reveal_blob_is_reported_not_raised(honest):
     t.reveal = b"\xff not json"
     report = verify_round(t)
     assert "reveal_hash" in report.failed and "aggregate_recomputed" in report.failed
+
+
+def test_a_roster_of_threshold_members_fails_participation_like_roster_log_post_roster(
+    account_pool,
+):
+    # RoundLog.postRoster needs max(minParticipants, threshold + 1) members; a roster of exactly
+    # `threshold` members that all survive met the old max(2, minParticipants) rule.
+    params = SecAggParams(neighbours=2, threshold=2, clip_range=1.0, quant_bits=16, max_weight=100)
+    rng = np.random.default_rng(5)
+    updates = [(rng.uniform(-1, 1, 4), 10) for _ in range(3)]
+    sim = simulate_round(updates, params=params, accounts=account_pool[:3], min_participants=2)
+    t = copy.deepcopy(sim.transcript)
+    assert verify_round(t).ok
+    t.params = SecAggParams(
+        neighbours=3, threshold=3, clip_range=1.0, quant_bits=16, max_weight=100
+    )
+    assert len(t.survivors) == 3
+    report = verify_round(t)
+    assert "participation" in report.failed
+    assert report.check("participation").expected["roster_at_least"] == 4

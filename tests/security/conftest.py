@@ -8,23 +8,19 @@ what the fuzzers are: they never change the world.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 
 from fedledger.audit.api import create_app as create_audit_app
 from fedledger.audit.service import AuditService
-from fedledger.coordinator.service import create_app as create_coordinator_app
+from fedledger.coordinator.api.app import create_app as create_coordinator_app
 from fedledger.coordinator.settings import ServiceSettings
-from fedledger.coordinator.simulation import Simulation
+from fedledger.sim.simulation import Simulation
 from fedledger.store import FilesystemBlobStore
-
-sys.path.insert(0, str(Path(__file__).parent))  # security_helpers, bad_participants
-from security_helpers import MAX_BLOB, MAX_BODY, small_sim
+from tests.support.security import MAX_BLOB, MAX_BODY, small_sim
 
 
 @dataclass

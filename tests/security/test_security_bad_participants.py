@@ -13,17 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from bad_participants import (
+
+from fedledger.chain import Stage, fetch_events
+from fedledger.node.participant import Participant
+from fedledger.sim.simulation import Simulation
+from tests.support.bad_participants import (
     MALFORMED,
     GarbageSharesParticipant,
     MalformedBlobParticipant,
     turn,
 )
-from security_helpers import N, small_sim
-
-from fedledger.chain import Stage, fetch_events
-from fedledger.coordinator.simulation import Simulation
-from fedledger.node.participant import Participant
+from tests.support.security import N, small_sim
 
 # What the refusal of each malformed blob must say (after "[masked_input] vector: from 0x..: ").
 REFUSAL = {

@@ -19,7 +19,7 @@ from hypothesis.errors import Unsatisfiable
 from schemathesis import openapi
 from schemathesis.generation import GenerationMode
 
-from fedledger.coordinator.service import ENVELOPE_HEADER
+from fedledger.protocol.envelope import ENVELOPE_HEADER
 
 # Per operation and generation mode; FEDLEDGER_FUZZ_EXAMPLES=500 for a deeper run by hand.
 EXAMPLES = int(os.environ.get("FEDLEDGER_FUZZ_EXAMPLES", "80"))

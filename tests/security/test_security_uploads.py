@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from security_helpers import MAX_BLOB
 
-from fedledger.coordinator.auth import sign_envelope
-from fedledger.coordinator.service import UPLOAD_BLOB
 from fedledger.encoding import sha256_hex
+from fedledger.protocol.envelope import UPLOAD_BLOB, sign_envelope
+from tests.support.security import MAX_BLOB
 
 
 @pytest.fixture(scope="module")

@@ -20,9 +20,10 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
+from fedledger.audit.projections import TABLES, IndexedEvent, apply_event
 from fedledger.chain.abi import decode_log
 from fedledger.chain.backend import ChainBackend
-from fedledger.chain.datatypes import DecodedEvent, RoundConfig
+from fedledger.chain.datatypes import DecodedEvent
 from fedledger.chain.deploy import Deployment
 from fedledger.errors import ChainError
 
@@ -105,27 +106,6 @@ CREATE TABLE IF NOT EXISTS verifications (
     verified_block INTEGER NOT NULL
 );
 """
-
-_PROJECTIONS = (
-    "rounds",
-    "commitments",
-    "rewards",
-    "claims",
-    "participants",
-    "params_updates",
-    "proposals",
-    "votes",
-    "slashes",
-    "stake_events",
-    "slash_recipients",
-)
-# Registry stake events -> (kind, amount field or None, stake-after field or None).
-_STAKE_EVENTS = {
-    "Staked": ("staked", "amount", "stake"),
-    "UnstakeRequested": ("unstake_requested", None, "stake"),
-    "StakeWithdrawn": ("withdrawn", "amount", None),
-    "StakeSlashed": ("slashed", "amount", "stake"),
-}
 
 
 def _plain(value: Any) -> Any:
@@ -235,16 +215,18 @@ class Indexer:
             self._rebuild(c)
 
     def _rebuild(self, c: sqlite3.Connection) -> None:
-        for table in _PROJECTIONS:
+        for table in TABLES:
             c.execute(f"DELETE FROM {table}")
         for row in c.execute("SELECT * FROM events ORDER BY block_number, log_index").fetchall():
-            self._apply(
+            apply_event(
                 c,
-                row["name"],
-                json.loads(row["args"]),
-                row["block_number"],
-                row["tx_hash"],
-                row["log_index"],
+                IndexedEvent(
+                    row["name"],
+                    json.loads(row["args"]),
+                    row["block_number"],
+                    row["tx_hash"],
+                    row["log_index"],
+                ),
             )
 
     # -- sync ---------------------------------------------------------------------------
@@ -328,180 +310,32 @@ class Indexer:
                     int(receipt["gasUsed"]),
                 ),
             )
-        self._apply(c, e.name, args, e.block_number, e.tx_hash, e.log_index)
+        apply_event(c, IndexedEvent(e.name, args, e.block_number, e.tx_hash, e.log_index))
+        self._invalidate_touched(c, e.name, args, e.block_number)
         return 1
 
-    # -- projections ----------------------------------------------------------------------
-    def _apply(
-        self, c: sqlite3.Connection, name: str, a: dict[str, Any], block: int, tx: str, index: int
+    @staticmethod
+    def _invalidate_touched(
+        c: sqlite3.Connection, name: str, a: dict[str, Any], block: int
     ) -> None:
-        """Update the derived tables for one event (also used to rebuild after a reorg)."""
-        if name == "RoundOpened":
-            config = RoundConfig.from_abi(a["config"]).to_json()
-            c.execute(
-                "INSERT OR REPLACE INTO rounds (round, stage, model_hash, "
-                "seed, config, opened_block, opened_tx) VALUES (?, 'opened', "
-                "?, ?, ?, ?, ?)",
-                (a["round"], a["modelHash"], a["seed"], json.dumps(config), block, tx),
-            )
-        elif name == "RosterPosted":
-            c.execute(
-                "UPDATE rounds SET stage = 'rostered', roster_hash = ?, "
-                "members = ?, roster_tx = ?, commit_deadline = ?, unmask_deadline "
-                "= ? WHERE round = ?",
-                (
-                    a["rosterHash"],
-                    json.dumps(a["members"]),
-                    tx,
-                    a["commitDeadline"],
-                    a["unmaskDeadline"],
-                    a["round"],
-                ),
-            )
-        elif name == "UpdateCommitted":
-            c.execute(
-                "INSERT OR IGNORE INTO commitments VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (
-                    a["round"],
-                    a["participant"],
-                    a["maskedUpdateHash"],
-                    a["seedCommitment"],
-                    block,
-                    tx,
-                    a.get("weight"),
-                ),
-            )
-        elif name == "RoundFinalized":
-            c.execute(
-                "UPDATE rounds SET stage = 'finalized', aggregate_hash = "
-                "?, reveal_hash = ?, new_model_hash = ?, survivors = ?, "
-                "closed_block = ?, closed_tx = ?, total_weight = ? WHERE round = ?",
-                (
-                    a["aggregateHash"],
-                    a["revealHash"],
-                    a["newModelHash"],
-                    json.dumps(a["survivors"]),
-                    block,
-                    tx,
-                    a.get("totalWeight"),
-                    a["round"],
-                ),
-            )
-        elif name == "ParticipantSlashed":
-            c.execute(
-                "INSERT OR IGNORE INTO slashes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    a["round"],
-                    a["account"],
-                    a["reasonCode"],
-                    a["evidenceHash"],
-                    str(a["amount"]),
-                    a["recipient"],
-                    block,
-                    tx,
-                ),
-            )
-        elif name == "RoundFailed":
-            c.execute(
-                "UPDATE rounds SET stage = 'failed', failure_reason = ?, "
-                "closed_block = ?, closed_tx = ? WHERE round = ?",
-                (a["reason"], block, tx, a["round"]),
-            )
-        elif name == "RewardAccrued":
-            c.execute(
-                "INSERT OR REPLACE INTO rewards VALUES (?, ?, ?, ?, ?)",
-                (a["participant"], a["round"], str(a["amount"]), block, tx),
-            )
+        """Drop the cached verdict of every finished round a later event touches.
+
+        A slash names its round; a claim mints the rewards its account accrued since its previous
+        claim. The service re-verifies rounds without a cached report on its next refresh, so the
+        API and the dashboard show the new verdict as soon as the event is indexed.
+        """
+        if name == "ParticipantSlashed":
+            c.execute("DELETE FROM verifications WHERE round = ?", (a["round"],))
         elif name == "RewardsClaimed":
+            row = c.execute(
+                "SELECT MAX(block_number) FROM claims WHERE participant = ? AND block_number < ?",
+                (a["participant"], block),
+            ).fetchone()
+            since = -1 if row is None or row[0] is None else int(row[0])
             c.execute(
-                "INSERT OR IGNORE INTO claims VALUES (?, ?, ?, ?, ?)",
-                (tx, index, a["participant"], str(a["amount"]), block),
-            )
-        elif name == "ParticipantRegistered":
-            c.execute(
-                "INSERT INTO participants (address, registered, registered_block) VALUES (?, 1, ?) "
-                "ON CONFLICT(address) DO UPDATE SET registered = 1, registered_block "
-                "= excluded.registered_block, deregistered_block = NULL",
-                (a["account"], block),
-            )
-        elif name == "ParticipantDeregistered":
-            c.execute(
-                "INSERT INTO participants (address, registered, deregistered_block) "
-                "VALUES (?, 0, ?) "
-                "ON CONFLICT(address) DO UPDATE SET registered = 0, deregistered_block "
-                "= excluded.deregistered_block",
-                (a["account"], block),
-            )
-        elif name in _STAKE_EVENTS:
-            kind, amount_key, stake_key = _STAKE_EVENTS[name]
-            amount = a[amount_key] if amount_key else a["stake"]
-            c.execute(
-                "INSERT OR IGNORE INTO stake_events VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    tx,
-                    index,
-                    a["account"],
-                    kind,
-                    str(amount),
-                    str(a[stake_key]) if stake_key else "0",  # a withdrawal empties the stake
-                    a.get("unlockAt"),
-                    a.get("recipient"),
-                    block,
-                ),
-            )
-        elif name == "SlashRecipientUpdated":
-            c.execute(
-                "INSERT OR IGNORE INTO slash_recipients VALUES (?, ?, ?, ?)",
-                (tx, index, block, a["recipient"]),
-            )
-        elif name == "RoundParamsUpdated":
-            config = RoundConfig.from_abi(a["config"]).to_json()
-            c.execute(
-                "INSERT OR IGNORE INTO params_updates VALUES (?, ?, ?, ?)",
-                (tx, index, block, json.dumps(config)),
-            )
-        elif name == "ProposalCreated":
-            c.execute(
-                "INSERT OR REPLACE INTO proposals (id, proposer, description, "
-                "targets, calldatas, vote_start, vote_end, created_block, "
-                "tx_hash, status) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'created')",
-                (
-                    str(a["proposalId"]),
-                    a["proposer"],
-                    a["description"],
-                    json.dumps(a["targets"]),
-                    json.dumps(a["calldatas"]),
-                    a["voteStart"],
-                    a["voteEnd"],
-                    block,
-                    tx,
-                ),
-            )
-        elif name in ("VoteCast", "VoteCastWithParams"):
-            c.execute(
-                "INSERT OR IGNORE INTO votes VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    tx,
-                    index,
-                    str(a["proposalId"]),
-                    a["voter"],
-                    a["support"],
-                    str(a["weight"]),
-                    a["reason"],
-                    block,
-                ),
-            )
-        elif name == "ProposalQueued":
-            c.execute(
-                "UPDATE proposals SET status = 'queued', eta = ? WHERE id = ?",
-                (a["etaSeconds"], str(a["proposalId"])),
-            )
-        elif name in ("ProposalExecuted", "ProposalCanceled"):
-            status = "executed" if name == "ProposalExecuted" else "canceled"
-            c.execute(
-                "UPDATE proposals SET status = ?, closed_block = ? WHERE id = ?",
-                (status, block, str(a["proposalId"])),
+                "DELETE FROM verifications WHERE round IN (SELECT round FROM rewards "
+                "WHERE participant = ? AND block_number > ? AND block_number <= ?)",
+                (a["participant"], since, block),
             )
 
     # -- verification cache -----------------------------------------------------------------

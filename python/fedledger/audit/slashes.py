@@ -39,6 +39,8 @@ class SlashRecord:
     """RoundParams.slashRecipient at that block (last SlashRecipientUpdated)."""
     earlier_same_account: int = 0
     """Other ParticipantSlashed events of the same (round, account) before this one."""
+    staked_before_roster: int = 0
+    """Sum of the account's Staked amounts in blocks no later than the round's roster time."""
 
     @property
     def account(self) -> str:
@@ -76,6 +78,18 @@ def read_slashes(
     )
     registry = to_checksum_address(contracts.registry.address)
     token = to_checksum_address(contracts.token.address)
+    # Stake that a round can slash is what the account staked before its roster (protocol 3.2).
+    rostered_at = info.commit_deadline - info.config.commit_window
+    staked = fetch_events(
+        backend,
+        registry,
+        from_block=deployment.deploy_block,
+        to_block=max(e.block_number for e in events),
+        names=["Staked"],
+    )
+    stamps = {
+        n: int(backend.w3.eth.get_block(n)["timestamp"]) for n in {s.block_number for s in staked}
+    }
     out: list[SlashRecord] = []
     seen: dict[str, int] = {}
     for e in events:
@@ -99,6 +113,11 @@ def read_slashes(
         ]
         if in_force:
             record.recipient_in_force = to_checksum_address(in_force[-1].args["recipient"])
+        record.staked_before_roster = sum(
+            int(s.args["amount"])
+            for s in staked
+            if s.args["account"] == e.args["account"] and stamps[s.block_number] <= rostered_at
+        )
         record.earlier_same_account = seen.get(record.account, 0)
         seen[record.account] = seen.get(record.account, 0) + 1
         out.append(record)
@@ -178,10 +197,18 @@ def _check_amount(record: SlashRecord, info: RoundInfo) -> None:
     if ss is None:
         raise SlashProblem("no StakeSlashed event of the account in the slash transaction")
     before = int(ss.args["amount"]) + int(ss.args["stake"])
-    want = slash_amount(before, info.config.slash_bps)
+    at_risk = int(ss.args["atRisk"])
+    if at_risk > before:
+        raise SlashProblem(f"stake at risk {at_risk} exceeds the stake {before} before the slash")
+    if at_risk > record.staked_before_roster:
+        raise SlashProblem(
+            f"stake at risk {at_risk} exceeds what the account staked before the roster "
+            f"({record.staked_before_roster}): stake added later was taken"
+        )
+    want = slash_amount(at_risk, info.config.slash_bps)
     if amount != want or int(ss.args["amount"]) != amount:
         raise SlashProblem(
-            f"amount {amount} != floor({before} * {info.config.slash_bps} / 10000) = {want}"
+            f"amount {amount} != floor({at_risk} * {info.config.slash_bps} / 10000) = {want}"
         )
     if recipient != record.recipient_in_force:
         raise SlashProblem(

@@ -1,20 +1,34 @@
-"""The auditor's own transcript assembly: on-chain events and state, plus blobs fetched by hash."""
+"""A round's public transcript from chain + blob store only: the one builder, for auditors and sims.
+
+`assemble_round` is the auditor's view (every blob fetched raw and re-hashed, nothing
+trusted); `build_transcript` is the same transcript read through a BlobStore (the
+simulation's own verification)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from fedledger.audit.blobs import BlobFetch, BlobSource
 from fedledger.audit.slashes import SlashRecord, read_slashes
+from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DecodedEvent, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.events import fetch_events
-from fedledger.errors import FedledgerError
+from fedledger.errors import FedledgerError, StoreError, VerificationError
 from fedledger.secagg.commitments import Commitment
-from fedledger.secagg.params import SecAggParams
 from fedledger.secagg.transcript import PublicTranscript
+from fedledger.store.base import BlobStore
 
-__all__ = ["AssembledRound", "ChainRound", "assemble_round", "read_chain_round", "secagg_params"]
+__all__ = [
+    "AssembledRound",
+    "ChainRound",
+    "assemble_round",
+    "build_transcript",
+    "public_transcript",
+    "read_chain_round",
+]
 
 ROUND_EVENTS = (
     "RoundOpened",
@@ -64,8 +78,9 @@ class ChainRound:
         return out
 
 
-def read_chain_round(contracts: Contracts, round_id: int) -> ChainRound:
-    """Read round `round_id` from RoundLog: getRound, its events, and its commitment slots."""
+def read_chain_round(contracts: Contracts, round_id: int, *, slots: bool = True) -> ChainRound:
+    """Read round `round_id` from RoundLog: getRound, its events, and (with `slots`) its
+    commitment slots."""
     log = contracts.round_log
     info = log.get_round(round_id)
     # A round's events lie between its open block and the next round's open block (rounds are
@@ -96,7 +111,7 @@ def read_chain_round(contracts: Contracts, round_id: int) -> ChainRound:
             cr.failed = e
         elif e.name == "RewardAccrued":
             cr.rewards.append(e)
-    for a in {*cr.members, *(e.args["participant"] for e in cr.commits)}:
+    for a in {*cr.members, *(e.args["participant"] for e in cr.commits)} if slots else ():
         cr.slots[a] = log.commitment_of(round_id, a)
     for previous in range(round_id - 1, 0, -1):
         before = log.get_round(previous)
@@ -104,18 +119,6 @@ def read_chain_round(contracts: Contracts, round_id: int) -> ChainRound:
             cr.previous_new_model = before.new_model_hash
             break
     return cr
-
-
-def secagg_params(info: RoundInfo) -> SecAggParams:
-    """The SecAgg parameters of a round, from its on-chain snapshot (ConfigError if unusable)."""
-    c = info.config
-    return SecAggParams(
-        neighbours=c.neighbours,
-        threshold=c.threshold,
-        clip_range=c.clip_range,
-        quant_bits=c.quant_bits,
-        max_weight=c.max_weight,
-    )
 
 
 @dataclass
@@ -163,36 +166,91 @@ def assemble_round(
     fetch("new_model", info.new_model_hash)
     out.slashes = read_slashes(contracts, deployment, info)
     try:
-        params = secagg_params(info)
+        info.config.secagg_params()
     except FedledgerError as exc:
         out.params_error = str(exc)
         return out
-    vectors = {
-        c.masked_hash.hex(): data
-        for p, c in cr.commitments.items()
-        if (data := out.blob(f"masked:{p}")) is not None
-    }
-    out.transcript = PublicTranscript(
+    out.transcript = public_transcript(
+        cr,
         chain_id=deployment.chain_id,
         contract=contracts.round_log.address,
-        round_id=round_id,
-        seed=info.seed,
-        params=params,
-        min_participants=info.config.min_participants,
         # A blob that could not be fetched stands in as b"": its hash check then fails by name.
-        roster=out.blob("roster") or b"",
-        roster_hash=info.roster_hash,
-        commitments=cr.commitments,
-        masked_vectors=vectors,
-        reveal=out.blob("reveal") or b"",
-        reveal_hash=info.reveal_hash,
-        survivors=cr.survivors,
-        aggregate=out.blob("aggregate") or b"",
-        aggregate_hash=info.aggregate_hash,
-        old_model=out.blob("old_model") or b"",
-        old_model_hash=info.model_hash,
-        new_model=out.blob("new_model") or b"",
-        new_model_hash=info.new_model_hash,
+        fetch=lambda role, _digest: out.blob(role),
         extra={"assembledBy": "fedledger.audit", "blobStore": source.location},
     )
     return out
+
+
+Fetch = Callable[[str, bytes], bytes | None]
+"""(role, sha256) -> the blob's bytes, None when there are none (see AssembledRound.blobs)."""
+
+
+def public_transcript(
+    cr: ChainRound,
+    *,
+    chain_id: int,
+    contract: str,
+    fetch: Fetch,
+    extra: dict[str, Any] | None = None,
+) -> PublicTranscript:
+    """The PublicTranscript of a finalized round: chain facts, and the blobs they name by hash."""
+    info = cr.info
+    vectors = {
+        c.masked_hash.hex(): data
+        for p, c in cr.commitments.items()
+        if (data := fetch(f"masked:{p}", c.masked_hash)) is not None
+    }
+    return PublicTranscript(
+        chain_id=chain_id,
+        contract=contract,
+        round_id=info.round,
+        seed=info.seed,
+        params=info.config.secagg_params(),
+        min_participants=info.config.min_participants,
+        roster=fetch("roster", info.roster_hash) or b"",
+        roster_hash=info.roster_hash,
+        commitments=cr.commitments,
+        masked_vectors=vectors,
+        reveal=fetch("reveal", info.reveal_hash) or b"",
+        reveal_hash=info.reveal_hash,
+        survivors=cr.survivors,
+        aggregate=fetch("aggregate", info.aggregate_hash) or b"",
+        aggregate_hash=info.aggregate_hash,
+        old_model=fetch("old_model", info.model_hash) or b"",
+        old_model_hash=info.model_hash,
+        new_model=fetch("new_model", info.new_model_hash) or b"",
+        new_model_hash=info.new_model_hash,
+        extra=dict(extra or {}),
+    )
+
+
+def build_transcript(
+    chain: ChainBackend, contracts: Contracts, store: BlobStore, round_id: int
+) -> PublicTranscript:
+    """The public transcript of a finalized round, its blobs read from `store` by their hashes.
+
+    Reads nothing from the coordinator. A masked vector missing from the store is left out
+    (the verifier names it); any other missing blob is a VerificationError.
+    """
+    cr = read_chain_round(contracts, round_id, slots=False)
+    if cr.info.stage != Stage.FINALIZED:
+        raise VerificationError(
+            f"round {round_id} is {cr.info.stage.name}, not FINALIZED: nothing to verify"
+        )
+    if cr.finalized is None:
+        raise VerificationError(f"round {round_id}: no RoundFinalized event found")
+
+    def fetch(role: str, digest: bytes) -> bytes | None:
+        if role.startswith("masked:"):
+            return store.get(digest.hex()) if store.has(digest.hex()) else None
+        try:
+            return store.get(digest.hex())
+        except StoreError as exc:
+            what = role.replace("_", " ")
+            raise VerificationError(
+                f"round blob {what} ({digest.hex()}) unavailable: {exc}"
+            ) from None
+
+    return public_transcript(
+        cr, chain_id=chain.chain_id, contract=contracts.round_log.address, fetch=fetch
+    )

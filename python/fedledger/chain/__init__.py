@@ -1,6 +1,6 @@
 """fedledger.chain: contracts' artifacts, backends, typed clients, events and deployment."""
 
-from fedledger.chain.accounts import TEST_MNEMONIC, derive_accounts, fund, mnemonic_accounts
+from fedledger.chain.accounts import TEST_MNEMONIC, derive_accounts, mnemonic_accounts
 from fedledger.chain.backend import ChainBackend, EmbeddedChain, RpcChain, connect
 from fedledger.chain.datatypes import (
     DEFAULT_GOVERNANCE,
@@ -11,6 +11,7 @@ from fedledger.chain.datatypes import (
     RoundInfo,
     Stage,
     TxResult,
+    production_governance,
 )
 from fedledger.chain.deploy import Contracts, Deployment, deploy_all
 from fedledger.chain.events import fetch_events
@@ -27,6 +28,7 @@ from fedledger.chain.registry import RegistryClient
 from fedledger.chain.reward_token import RewardTokenClient
 from fedledger.chain.rewards import reward_amounts, slash_amount
 from fedledger.chain.round_log import RoundLogClient, SlashReason, commitment_slot, slot_weight
+from fedledger.chain.tx import fund
 
 __all__ = [
     "DEFAULT_GOVERNANCE",
@@ -61,6 +63,7 @@ __all__ = [
     "fetch_events",
     "fund",
     "mnemonic_accounts",
+    "production_governance",
     "reward_amounts",
     "slash_amount",
     "slot_weight",

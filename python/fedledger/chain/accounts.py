@@ -1,19 +1,12 @@
-"""Accounts: the backends' funded test keys, deterministic participant keys, and funding."""
+"""Accounts: the backends' funded test keys and deterministic participant keys."""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from eth_account import Account
 from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
-if TYPE_CHECKING:
-    from fedledger.chain.backend import ChainBackend
-    from fedledger.chain.datatypes import TxResult
-
-__all__ = ["TEST_MNEMONIC", "derive_accounts", "fund", "mnemonic_accounts"]
+__all__ = ["TEST_MNEMONIC", "derive_accounts", "mnemonic_accounts"]
 
 # The well-known development mnemonic anvil and hardhat fund by default. Never use it for value.
 TEST_MNEMONIC = "test test test test test test test test test test test junk"
@@ -42,15 +35,3 @@ def derive_accounts(seed: bytes, n: int, *, label: str = "participant") -> list[
             counter += 1  # probability ~2^-128; keeps the derivation total
         accounts.append(Account.from_key(k.to_bytes(32, "big")))
     return accounts
-
-
-def fund(
-    backend: ChainBackend, funder: LocalAccount, addresses: Sequence[str], amount_wei: int
-) -> list[TxResult]:
-    """Send `amount_wei` from `funder` to each address; returns the TxResults."""
-    from fedledger.chain.tx import send_transaction
-
-    return [
-        send_transaction(backend, funder, to=a, data=b"", value=amount_wei, gas=21_000)
-        for a in addresses
-    ]

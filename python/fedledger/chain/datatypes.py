@@ -8,6 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from fedledger.errors import ConfigError
+from fedledger.secagg.params import SecAggParams, min_roster, min_survivors
 
 __all__ = [
     "DEFAULT_GOVERNANCE",
@@ -18,6 +19,7 @@ __all__ = [
     "RoundInfo",
     "Stage",
     "TxResult",
+    "production_governance",
 ]
 
 TOKEN_UNIT = 10**18
@@ -62,6 +64,26 @@ class RoundConfig:
     def clip_range(self) -> float:
         """Clipping range c: values are clipped to [-c, c]."""
         return self.clip_range_micros / 1_000_000
+
+    @property
+    def min_roster(self) -> int:
+        """Smallest roster postRoster accepts: max(minParticipants, threshold + 1)."""
+        return min_roster(self.min_participants, self.threshold)
+
+    @property
+    def min_survivors(self) -> int:
+        """Fewest survivors finalize accepts: max(minParticipants, threshold)."""
+        return min_survivors(self.min_participants, self.threshold)
+
+    def secagg_params(self) -> SecAggParams:
+        """The secagg parameters of a round with this config (ConfigError if unusable)."""
+        return SecAggParams(
+            neighbours=self.neighbours,
+            threshold=self.threshold,
+            clip_range=self.clip_range,
+            quant_bits=self.quant_bits,
+            max_weight=self.max_weight,
+        )
 
     def as_tuple(self) -> tuple[int, ...]:
         """ABI form (a tuple in Solidity field order)."""
@@ -151,6 +173,27 @@ class GovernanceSettings:
 
 
 DEFAULT_GOVERNANCE = GovernanceSettings()
+
+BLOCKS_PER_DAY = 7200  # 12-second Ethereum slots
+
+
+def production_governance(supply: int) -> GovernanceSettings:
+    """Governor settings for a real federation (docs/governance.md section 1.1 gives the sources).
+
+    One day of voting delay (time to notice a proposal and delegate before the snapshot), one
+    week of voting, quorum 4 % of the supply, a proposal threshold of 0.25 % of `supply` (the
+    supply expected at launch: genesis allocations), and a two-day timelock, which is also the
+    guardian's window to cancel.
+    """
+    if supply < 0:
+        raise ConfigError(f"supply must be >= 0, got {supply}")
+    return GovernanceSettings(
+        voting_delay=BLOCKS_PER_DAY,
+        voting_period=7 * BLOCKS_PER_DAY,
+        proposal_threshold=supply * 25 // BPS,
+        quorum_percent=4,
+        timelock_delay=2 * 24 * 3600,
+    )
 
 
 @dataclass(frozen=True)

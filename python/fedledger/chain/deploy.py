@@ -11,6 +11,8 @@ from typing import Any
 from eth_abi import encode as abi_encode
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
+from web3.types import Nonce
+from web3.utils.address import get_create_address
 
 from fedledger.chain.abi import abi_type
 from fedledger.chain.artifacts import CONTRACT_NAMES, load_artifact
@@ -60,6 +62,7 @@ class Deployment:
     deployer: str = ""
     aggregator: str = ""
     registrar: str = ""
+    guardian: str = ""  # holds CANCELLER_ROLE on the timelock (replaceable by governance)
     round_config: dict[str, int] = field(default_factory=dict)
     governance: dict[str, int] = field(default_factory=dict)
     slash_recipient: str = ZERO_ADDRESS
@@ -77,6 +80,7 @@ class Deployment:
             "deployer": self.deployer,
             "aggregator": self.aggregator,
             "registrar": self.registrar,
+            "guardian": self.guardian,
             "roundConfig": self.round_config,
             "governance": self.governance,
             "slashRecipient": self.slash_recipient,
@@ -115,6 +119,7 @@ class Deployment:
                 deployer=doc.get("deployer", ""),
                 aggregator=doc.get("aggregator", ""),
                 registrar=doc.get("registrar", ""),
+                guardian=doc.get("guardian", ""),
                 round_config=dict(doc.get("roundConfig", {})),
                 governance=dict(doc.get("governance", {})),
                 slash_recipient=to_checksum_address(doc.get("slashRecipient", ZERO_ADDRESS)),
@@ -170,32 +175,44 @@ def deploy_all(
     deployer: LocalAccount,
     aggregator: str,
     registrar: str | None = None,
+    guardian: str | None = None,
     params: RoundConfig = DEFAULT_ROUND_CONFIG,
     governance: GovernanceSettings = DEFAULT_GOVERNANCE,
     slash_recipient: str = ZERO_ADDRESS,
     genesis: Mapping[str, int] | None = None,
 ) -> Deployment:
-    """Deploy every contract and wire the roles.
+    """Deploy every contract and wire it for good (docs/governance.md, table of powers).
 
-    After this: the aggregator holds AGGREGATOR_ROLE; the registrar (default: deployer) holds
-    REGISTRAR_ROLE; RoundLog is the token's only minter and the registry's only slasher; the
-    timelock owns RoundParams and is the admin of every AccessControl contract; the governor is
-    the timelock's only proposer and canceller; anyone may execute; the deployer keeps no role.
-    `slash_recipient` receives slashed stake (zero address: burned). `genesis` mints token units
-    to addresses before RoundLog becomes the only minter (bootstraps stake and voting power).
+    RoundLog is deployed last at an address computed in advance, so that the token's minter and
+    the registry's slasher can be fixed to it in their constructors: no role anywhere can mint or
+    slash. The timelock owns RoundParams and RoundLog (aggregator changes, delayed) and is the
+    registry's admin (registrars, weight caps); the governor is the timelock's proposer and a
+    canceller, the guardian (default: deployer) its other canceller; anyone may execute; the
+    deployer keeps no other role. `slash_recipient` receives slashed stake (zero address:
+    burned). `genesis` mints token units to addresses in the token's constructor, self-delegated
+    (bootstraps stake and voting power).
     """
     me = deployer.address
     aggregator = to_checksum_address(aggregator)
     registrar = to_checksum_address(registrar or me)
+    guardian = to_checksum_address(guardian or me)
     g = governance
     start_block = backend.block_number + 1
+    allocations: dict[str, int] = {
+        str(to_checksum_address(a)): int(v) for a, v in (genesis or {}).items()
+    }
+    holders = sorted(allocations)
 
     def create(name: str, *args: Any) -> str:
         result = deploy_contract(backend, deployer, bytecode=_creation_code(name, *args), name=name)
         assert result.contract_address is not None
         return result.contract_address
 
-    token = create("RewardToken", me)
+    # Six creations in a row from `me`: RoundLog is the sixth.
+    backend.forget_nonce(me)
+    first_nonce = int(backend.w3.eth.get_transaction_count(me, "pending"))
+    expected_log = to_checksum_address(get_create_address(me, Nonce(first_nonce + 5)))
+    token = create("RewardToken", expected_log, holders, [allocations[h] for h in holders])
     timelock = create("TimelockController", g.timelock_delay, [], [ZERO_ADDRESS], me)
     governor = create(
         "FedGovernor",
@@ -209,28 +226,17 @@ def deploy_all(
     params_addr = create(
         "RoundParams", timelock, params.as_tuple(), to_checksum_address(slash_recipient)
     )
-    registry = create("ParticipantRegistry", me, registrar, token, params_addr)
+    registry = create("ParticipantRegistry", timelock, registrar, token, params_addr, expected_log)
     round_log = create("RoundLog", timelock, aggregator, registry, params_addr, token)
-
-    token_c = RewardTokenClient(backend, token)
-    allocations: dict[str, int] = {
-        str(to_checksum_address(a)): int(v) for a, v in (genesis or {}).items()
-    }
-    if allocations:
-        token_c.grant_role("MINTER_ROLE", me, sender=deployer)
-        for holder, amount in sorted(allocations.items()):
-            token_c.mint(holder, amount, sender=deployer)
-        token_c.renounce_role("MINTER_ROLE", sender=deployer)
-    registry_c = RegistryClient(backend, registry)
-    registry_c.grant_role("SLASHER_ROLE", round_log, sender=deployer)
-    registry_c.grant_role("DEFAULT_ADMIN_ROLE", timelock, sender=deployer)
-    registry_c.renounce_role("DEFAULT_ADMIN_ROLE", sender=deployer)
-    token_c.grant_role("MINTER_ROLE", round_log, sender=deployer)
-    token_c.grant_role("DEFAULT_ADMIN_ROLE", timelock, sender=deployer)
-    token_c.renounce_role("DEFAULT_ADMIN_ROLE", sender=deployer)
+    if round_log != expected_log:
+        raise ChainError(
+            f"RoundLog landed at {round_log}, not at {expected_log} where the token and registry "
+            "expect it (did another transaction from the deployer key interleave?)"
+        )
     timelock_c = TimelockClient(backend, timelock)
     timelock_c.grant_role("PROPOSER_ROLE", governor, sender=deployer)
     timelock_c.grant_role("CANCELLER_ROLE", governor, sender=deployer)
+    timelock_c.grant_role("CANCELLER_ROLE", guardian, sender=deployer)
     timelock_c.renounce_role("DEFAULT_ADMIN_ROLE", sender=deployer)
 
     addresses = {
@@ -250,6 +256,7 @@ def deploy_all(
         deployer=me,
         aggregator=aggregator,
         registrar=registrar,
+        guardian=guardian,
         round_config=params.to_json(),
         governance=g.to_json(),
         slash_recipient=to_checksum_address(slash_recipient),

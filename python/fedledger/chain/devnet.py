@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -42,12 +43,25 @@ class DevnetStatus:
 
 
 def anvil_binary() -> Path:
-    """The pinned anvil from hardhat-free-devnet/node_modules ($FEDLEDGER_ANVIL overrides)."""
-    override = os.environ.get("FEDLEDGER_ANVIL")
-    path = Path(override) if override else REPO_ROOT / _ANVIL
-    if not path.is_file():
-        raise ConfigError(f"anvil not found at {path}: run `npm ci` in hardhat-free-devnet")
-    return path
+    """Find anvil as users have it: $ANVIL, then `anvil` on PATH, then the checkout's node_modules.
+
+    ConfigError when none is there, saying in one line how to get it.
+    """
+    override = os.environ.get("ANVIL")
+    if override:
+        if not Path(override).is_file():
+            raise ConfigError(f"anvil: $ANVIL={override} is not a file")
+        return Path(override)
+    on_path = shutil.which("anvil")
+    if on_path:
+        return Path(on_path)
+    pinned = REPO_ROOT / _ANVIL
+    if pinned.is_file():
+        return pinned
+    raise ConfigError(
+        "anvil not found: install Foundry (https://getfoundry.sh puts anvil on PATH), "
+        "set $ANVIL to its path, or run `npm ci` in a checkout's hardhat-free-devnet"
+    )
 
 
 def default_state_dir() -> Path:

@@ -349,3 +349,21 @@ class TimelockClient(ContractClient):
     def min_delay(self) -> int:
         """Seconds between queue and execute."""
         return int(self.view("getMinDelay"))
+
+    def operation_id(self, proposal: Proposal, *, governor: str) -> bytes:
+        """hashOperationBatch of a proposal queued by `governor` (the timelock's operation id)."""
+        targets, values, calldatas, description_hash = _hashed_call(
+            proposal.targets, proposal.values, proposal.calldatas, proposal.description
+        )
+        # GovernorTimelockControl's salt: bytes20(governor) ^ descriptionHash.
+        salt = bytes.fromhex(to_checksum_address(governor)[2:]) + bytes(12)
+        salt = bytes(a ^ b for a, b in zip(salt, description_hash, strict=True))
+        return bytes(self.view("hashOperationBatch", targets, values, calldatas, bytes(32), salt))
+
+    def is_operation_pending(self, operation_id: bytes) -> bool:
+        """Whether the operation is queued and neither executed nor cancelled."""
+        return bool(self.view("isOperationPending", operation_id))
+
+    def cancel(self, operation_id: bytes, *, sender: LocalAccount) -> TxResult:
+        """cancel (CANCELLER_ROLE: the governor and the guardian): drop a queued operation."""
+        return self.transact("cancel", operation_id, sender=sender)

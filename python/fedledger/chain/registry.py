@@ -12,7 +12,7 @@ __all__ = ["RegistryClient"]
 
 
 class RegistryClient(ContractClient):
-    """ParticipantRegistry: the allowlist, stakes (RewardToken) and the slashing hook."""
+    """ParticipantRegistry: the allowlist, stakes (RewardToken), weight caps, the slashing hook."""
 
     CONTRACT = "ParticipantRegistry"
 
@@ -52,6 +52,22 @@ class RegistryClient(ContractClient):
     def registered_at(self, account: str) -> int:
         """Block timestamp of the registration (0 when not registered)."""
         return int(self.view("registeredAt", to_checksum_address(account)))
+
+    def set_weight_cap(self, account: str, cap: int, *, sender: LocalAccount) -> TxResult:
+        """setWeightCap (governance): largest weight `account` may commit (0: none of its own)."""
+        return self.transact("setWeightCap", to_checksum_address(account), cap, sender=sender)
+
+    def weight_cap_of(self, account: str) -> int:
+        """The weight cap governance set for `account` (0: none)."""
+        return int(self.view("weightCapOf", to_checksum_address(account)))
+
+    def stake_at_risk(self, account: str, rostered_at: int) -> int:
+        """The part of `account`'s stake a round rostered at `rostered_at` may slash."""
+        return int(self.view("stakeAtRisk", to_checksum_address(account), rostered_at))
+
+    def slasher(self) -> str:
+        """The only account that may slash (RoundLog), fixed at deployment."""
+        return to_checksum_address(self.view("slasher"))
 
     def participant_count(self) -> int:
         """Number of accounts registered now."""

@@ -45,5 +45,19 @@ class RewardTokenClient(ContractClient):
         return int(self.view("allowance", to_checksum_address(owner), to_checksum_address(spender)))
 
     def mint(self, to: str, amount: int, *, sender: LocalAccount) -> TxResult:
-        """Mint (sender needs MINTER_ROLE; normally only RoundLog has it)."""
+        """Mint (only the minter fixed at deployment, RoundLog, may)."""
         return self.transact("mint", to_checksum_address(to), amount, sender=sender)
+
+    def minter(self) -> str:
+        """The only account that may mint (RoundLog)."""
+        return to_checksum_address(self.view("minter"))
+
+    def delegates(self, account: str) -> str:
+        """Whom `account` delegated its votes to (zero address: nobody, so they do not count)."""
+        return to_checksum_address(self.view("delegates", to_checksum_address(account)))
+
+    def ensure_self_delegated(self, *, sender: LocalAccount) -> TxResult | None:
+        """Delegate the sender's votes to itself unless it already delegated (the default)."""
+        if int(self.delegates(sender.address), 16) != 0:
+            return None
+        return self.delegate(sender.address, sender=sender)

@@ -11,14 +11,37 @@ from eth_utils import to_checksum_address
 from fedledger.chain.contract import ContractClient
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage, TxResult
 
-__all__ = ["RoundLogClient", "SlashReason", "commitment_slot", "slot_weight"]
+__all__ = [
+    "RoundLogClient",
+    "SlashReason",
+    "commitment_slot",
+    "is_roster_marker",
+    "roster_cap",
+    "roster_marker",
+    "slot_weight",
+]
 
-ROSTERED = (1).to_bytes(32, "big")  # commitmentOf value: in roster, not committed yet
+MARKER_LIMIT = 1 << 64  # commitmentOf values below this (and above 0) are roster markers
 WEIGHT_MASK = 0xFFFFFFFF  # the low 32 bits of a commitment slot hold the committed weight
 
 
+def roster_marker(cap: int) -> bytes:
+    """What postRoster writes for a member: `(cap << 32) | 1`, cap = min(maxWeight, own cap)."""
+    return ((int(cap) << 32) | 1).to_bytes(32, "big")
+
+
+def roster_cap(slot: bytes) -> int:
+    """The weight cap a roster marker carries (0 when `slot` is not a roster marker)."""
+    return int.from_bytes(slot, "big") >> 32 if is_roster_marker(slot) else 0
+
+
+def is_roster_marker(slot: bytes) -> bool:
+    """Whether a commitmentOf value means "in roster, not committed yet"."""
+    return 0 < int.from_bytes(slot, "big") < MARKER_LIMIT
+
+
 class SlashReason(IntEnum):
-    """RoundLog's slash reason codes (`reasonCode` of `slash` and `ParticipantSlashed`)."""
+    """RoundLog's `SlashReason` enum (`reason` of `slash` and `ParticipantSlashed`); 0 is None."""
 
     NO_UNMASK_RESPONSE = 1  # committed, survived, but sent no unmask response when needed
     BAD_SHARE = 2  # an unmask share it sent did not reconstruct to the owner's commitment
@@ -51,7 +74,7 @@ def commitment_slot(masked_update_hash: bytes, seed_commitment: bytes, *, weight
 
 
 def slot_weight(slot: bytes) -> int:
-    """The committed weight stored in a commitment slot (meaningless for 0 and ROSTERED)."""
+    """The committed weight stored in a commitment slot (meaningless for 0 and roster markers)."""
     return int.from_bytes(_b32(slot, "slot")[28:], "big")
 
 
@@ -141,6 +164,25 @@ class RoundLogClient(ContractClient):
             sender=sender,
         )
 
+    def change_aggregator(self, next_aggregator: str, *, sender: LocalAccount) -> TxResult:
+        """changeAggregator (owner = governance): takes effect after 2 * unstakeDelay."""
+        return self.transact(
+            "changeAggregator", to_checksum_address(next_aggregator), sender=sender
+        )
+
+    def aggregator(self) -> str:
+        """The aggregator in force now."""
+        return to_checksum_address(self.view("aggregator"))
+
+    def pending_aggregator(self) -> tuple[str, int]:
+        """(next aggregator, effectiveAt) of a pending change; (zero address, 0) when none."""
+        nxt, at = self.view("pendingAggregator")
+        return to_checksum_address(nxt), int(at)
+
+    def owner(self) -> str:
+        """Ownable owner (the timelock after deploy_all)."""
+        return to_checksum_address(self.view("owner"))
+
     def is_slashed(self, round_id: int, account: str) -> bool:
         """Whether `account` was slashed for `round_id`."""
         return bool(self.view("isSlashed", round_id, to_checksum_address(account)))
@@ -171,13 +213,13 @@ class RoundLogClient(ContractClient):
         )
 
     def commitment_of(self, round_id: int, account: str) -> bytes:
-        """The stored slot: 0 = not in roster, 1 = rostered, else commitment_slot(...)."""
+        """The stored slot: 0 = not in roster, a roster marker (< 2^64), else commitment_slot."""
         return bytes(self.view("commitmentOf", round_id, to_checksum_address(account)))
 
     def weight_of(self, round_id: int, account: str) -> int:
         """The weight `account` committed in `round_id` (0 when it did not commit)."""
         slot = self.commitment_of(round_id, account)
-        if int.from_bytes(slot, "big") <= 1:
+        if int.from_bytes(slot, "big") < MARKER_LIMIT:
             return 0
         return slot_weight(slot)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -12,7 +13,7 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DecodedEvent, TxResult
 from fedledger.errors import ChainError
 
-__all__ = ["call", "deploy_contract", "send_transaction"]
+__all__ = ["call", "deploy_contract", "fund", "send_transaction"]
 
 _PRIORITY_FEE = 10**9  # 1 gwei tip: enough on devnets; the fee cap follows the base fee
 
@@ -117,3 +118,13 @@ def deploy_contract(
     if not result.contract_address:
         raise ChainError(f"deploying {name} produced no contract address")
     return result
+
+
+def fund(
+    backend: ChainBackend, funder: LocalAccount, addresses: Sequence[str], amount_wei: int
+) -> list[TxResult]:
+    """Send `amount_wei` from `funder` to each address; returns the TxResults."""
+    return [
+        send_transaction(backend, funder, to=a, data=b"", value=amount_wei, gas=21_000)
+        for a in addresses
+    ]

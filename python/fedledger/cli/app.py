@@ -7,6 +7,7 @@ import sys
 
 import typer
 from rich.console import Console
+from typer._click.exceptions import ClickException as _ClickException  # Typer vendors click
 
 from fedledger.errors import FedledgerError
 
@@ -38,7 +39,8 @@ _err = Console(stderr=True, soft_wrap=True)
 
 
 def main() -> None:
-    """Console-script entry point: known errors become one red line and exit code 1."""
+    """Console-script entry point: usage errors as Typer prints them (exit 2), known errors as one
+    red line (exit 1)."""
     try:
         # standalone_mode=False returns typer.Exit's code instead of exiting: pass it on.
         code = app(standalone_mode=False)
@@ -52,10 +54,16 @@ def main() -> None:
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
+    except _ClickException as exc:  # bad option, bad value, missing argument: exit 2
+        _show_click_error(exc)
+        sys.exit(exc.exit_code)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _show_click_error(exc: _ClickException) -> None:
+    """What Typer itself prints in standalone mode: usage, a hint and the error in a panel."""
+    if type(exc).__name__ == "NoArgsIsHelpError":
+        exc.show()  # its message is the help text
+        return
+    from typer import rich_utils
+
+    rich_utils.rich_format_error(exc)

@@ -37,9 +37,14 @@ KeyOpt = typer.Option(
     None,
     "--key",
     envvar="FEDLEDGER_KEY",
-    help="0x-hex private key of the sender (or $FEDLEDGER_KEY).",
+    help="0x-hex private key of the sender (or $FEDLEDGER_KEY); in clear: devnets only.",
 )
-KeyFileOpt = typer.Option(None, "--key-file", help="File holding the sender's 0x-hex private key.")
+KeyFileOpt = typer.Option(
+    None,
+    "--key-file",
+    help="Sender key: keystore v3 file (password from $FEDLEDGER_KEY_PASSWORD or a prompt), "
+    "or a 0x-hex line (devnets only).",
+)
 
 
 def parse_tokens(text: str, *, what: str) -> int:

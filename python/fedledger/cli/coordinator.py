@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -18,7 +19,10 @@ def run(
     deployment: Path = typer.Option(..., help="Deployment record (fedledger deploy --out)."),
     state_dir: Path = typer.Option(..., help="Where rounds are journaled (resumed on restart)."),
     aggregator_key_file: Path | None = typer.Option(
-        None, help="File with the aggregator's private key (0x-hex)."
+        None, help="Aggregator key: keystore v3 file (or a 0x-hex line, devnets only)."
+    ),
+    password_file: Path | None = typer.Option(
+        None, help="Keystore password file (else $FEDLEDGER_KEY_PASSWORD, else a prompt)."
     ),
     aggregator_index: int | None = typer.Option(
         None, help="Use account N of the devnet test mnemonic as aggregator (devnets only)."
@@ -44,25 +48,19 @@ def run(
     """Serve the coordinator API and blob store; with --rounds, run that many rounds."""
     import uvicorn
 
-    from fedledger.chain.accounts import mnemonic_accounts
     from fedledger.chain.backend import RpcChain
     from fedledger.chain.deploy import Deployment
+    from fedledger.coordinator.api.app import create_app
     from fedledger.coordinator.round import RoundCoordinator
-    from fedledger.coordinator.service import create_app
     from fedledger.coordinator.settings import ServiceSettings
-    from fedledger.coordinator.spec import ModelSpec, StageDurations
+    from fedledger.coordinator.spec import StageDurations
     from fedledger.fl.datasets import load_dataset
     from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
     from fedledger.fl.train import evaluate
-    from fedledger.node.runner import read_key_file
+    from fedledger.protocol.model import ModelSpec
     from fedledger.store import FilesystemBlobStore
 
-    if (aggregator_key_file is None) == (aggregator_index is None):
-        raise ConfigError("give exactly one of --aggregator-key-file or --aggregator-index")
-    if aggregator_key_file is not None:
-        aggregator = read_key_file(aggregator_key_file)
-    else:
-        aggregator = mnemonic_accounts(n=int(aggregator_index or 0) + 1)[-1]
+    aggregator = _aggregator(aggregator_key_file, aggregator_index, password_file)
     record = Deployment.load(deployment)
     backend = RpcChain(rpc)
     data = load_dataset(dataset, seed=seed)
@@ -97,6 +95,18 @@ def run(
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         coordinator.close()
+
+
+def _aggregator(key_file: Path | None, index: int | None, password_file: Path | None) -> Any:
+    """The aggregator account from --aggregator-key-file or --aggregator-index (exactly one)."""
+    from fedledger.chain.accounts import mnemonic_accounts
+    from fedledger.chain.keystore import load_account
+
+    if (key_file is None) == (index is None):
+        raise ConfigError("give exactly one of --aggregator-key-file or --aggregator-index")
+    if key_file is not None:
+        return load_account(key_file, password_file=password_file)
+    return mnemonic_accounts(n=int(index or 0) + 1)[-1]
 
 
 def register(app: typer.Typer) -> None:

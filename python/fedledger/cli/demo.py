@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -67,7 +68,7 @@ def run_demo(
     """Run the demo and return its JSON document (config, per-round rows, totals)."""
     from fedledger.chain.backend import connect
     from fedledger.chain.deploy import Deployment
-    from fedledger.coordinator.simulation import Simulation, SimulationConfig
+    from fedledger.sim.simulation import Simulation, SimulationConfig
 
     console = console or Console()
     if dropouts is None:
@@ -94,30 +95,7 @@ def run_demo(
         console=console,
         transient=False,
     ) as progress:
-        setup_task = progress.add_task("set-up", total=3, info="deploying contracts")
-        overall = progress.add_task("rounds", total=rounds, info="")
-        round_task: dict[int, Any] = {}
-
-        def on_event(kind: str, data: dict[str, Any]) -> None:
-            if kind == "setup":
-                info = {"deploy": "deploying contracts", "accounts": "funding and registering"}
-                progress.update(setup_task, advance=1, info=info.get(data["step"], data["step"]))
-            elif kind == "enrol":
-                progress.update(setup_task, info=f"registered {data['done']}/{data['total']}")
-            elif kind == "round":
-                r = data["round"]
-                if r not in round_task:
-                    progress.update(setup_task, completed=3, info="done")
-                    round_task[r] = progress.add_task(f"round {r}", total=6, info="")
-                step = _STAGE_STEPS.get(data["stage"], 0)
-                progress.update(round_task[r], completed=step, info=data["stage"].replace("_", " "))
-            elif kind == "done":
-                r = data["round_id"]
-                acc = data["accuracy"]
-                shown = f"acc {acc:.3f}" if acc is not None else data["outcome"]
-                progress.update(round_task[r], completed=6, info=shown)
-                progress.update(overall, advance=1, info=f"{r}/{rounds}")
-
+        on_event = _progress_reporter(progress, rounds)
         sim = Simulation(
             config,
             chain=chain,
@@ -134,19 +112,7 @@ def run_demo(
 
     rows = [r.to_json() for r in results]
     doc: dict[str, Any] = {
-        "config": {
-            "participants": participants,
-            "rounds": rounds,
-            "dataset": dataset,
-            "model": model,
-            "partition": "dirichlet",
-            "alpha": alpha,
-            "seed": seed,
-            "dropouts": {str(k): {str(i): p for i, p in v.items()} for k, v in dropouts.items()},
-            "chain": rpc or "embedded eth-tester",
-            "chainId": chain.chain_id,
-            "roundLog": round_log,
-        },
+        "config": _config_doc(config, rpc=rpc, chain_id=chain.chain_id, round_log=round_log),
         "rounds": rows,
         "seconds": round(elapsed, 3),
         "allVerified": all(r["verified"] for r in rows if r["outcome"] == "finalized"),
@@ -156,6 +122,52 @@ def run_demo(
         f"{len(rows)} rounds in {elapsed:.1f} s on chain {chain.chain_id}; RoundLog {round_log}"
     )
     return doc
+
+
+def _progress_reporter(progress: Progress, rounds: int) -> Callable[[str, dict[str, Any]], None]:
+    """The Simulation's on_event callback: set-up, then one progress bar per round."""
+    setup_task = progress.add_task("set-up", total=3, info="deploying contracts")
+    overall = progress.add_task("rounds", total=rounds, info="")
+    round_task: dict[int, Any] = {}
+
+    def on_event(kind: str, data: dict[str, Any]) -> None:
+        if kind == "setup":
+            info = {"deploy": "deploying contracts", "accounts": "funding and registering"}
+            progress.update(setup_task, advance=1, info=info.get(data["step"], data["step"]))
+        elif kind == "enrol":
+            progress.update(setup_task, info=f"registered {data['done']}/{data['total']}")
+        elif kind == "round":
+            r = data["round"]
+            if r not in round_task:
+                progress.update(setup_task, completed=3, info="done")
+                round_task[r] = progress.add_task(f"round {r}", total=6, info="")
+            step = _STAGE_STEPS.get(data["stage"], 0)
+            progress.update(round_task[r], completed=step, info=data["stage"].replace("_", " "))
+        elif kind == "done":
+            r = data["round_id"]
+            acc = data["accuracy"]
+            shown = f"acc {acc:.3f}" if acc is not None else data["outcome"]
+            progress.update(round_task[r], completed=6, info=shown)
+            progress.update(overall, advance=1, info=f"{r}/{rounds}")
+
+    return on_event
+
+
+def _config_doc(config: Any, *, rpc: str | None, chain_id: int, round_log: str) -> dict[str, Any]:
+    """The demo document's "config" section."""
+    return {
+        "participants": config.participants,
+        "rounds": config.rounds,
+        "dataset": config.dataset,
+        "model": config.model,
+        "partition": "dirichlet",
+        "alpha": config.alpha,
+        "seed": config.seed,
+        "dropouts": {str(k): {str(i): p for i, p in v.items()} for k, v in config.dropouts.items()},
+        "chain": rpc or "embedded eth-tester",
+        "chainId": chain_id,
+        "roundLog": round_log,
+    }
 
 
 def _table(rows: list[dict[str, Any]]) -> Table:

@@ -8,6 +8,7 @@ import typer
 from eth_utils import is_address, to_checksum_address
 
 from fedledger.chain.backend import connect
+from fedledger.chain.datatypes import DEFAULT_GOVERNANCE, production_governance
 from fedledger.chain.deploy import ZERO_ADDRESS, Deployment, deploy_all
 from fedledger.cli.common import parse_tokens
 from fedledger.errors import ConfigError
@@ -47,6 +48,17 @@ def deploy(
         "--genesis",
         help="ADDR=FLR: mint FLR to ADDR at deployment (stake and voting power); repeatable.",
     ),
+    guardian: str | None = typer.Option(
+        None,
+        "--guardian",
+        help="Address that may cancel queued governance operations (default: the deployer).",
+    ),
+    governance: str = typer.Option(
+        "devnet",
+        "--governance",
+        help="Governor settings: 'devnet' (1-block delay, 20-block vote, 60 s timelock) or "
+        "'production' (1 day, 1 week, 2 days; docs/governance.md).",
+    ),
 ) -> None:
     """Deploy everything; the first funded account is deployer, aggregator and registrar."""
     # Options are checked before deploying, so a refused command costs no transactions.
@@ -58,6 +70,14 @@ def deploy(
         else _address(slash_recipient.strip(), what="--slash-recipient")
     )
     allocations = parse_genesis(genesis)
+    guardian_address = None if guardian is None else _address(guardian, what="--guardian")
+    if governance not in ("devnet", "production"):
+        raise ConfigError(f"--governance: {governance!r} is not 'devnet' or 'production'")
+    settings = (
+        production_governance(sum(allocations.values()))
+        if governance == "production"
+        else DEFAULT_GOVERNANCE
+    )
     backend = connect(rpc)
     accounts = backend.funded_accounts()
     if not accounts:
@@ -67,6 +87,8 @@ def deploy(
         backend,
         deployer=deployer,
         aggregator=deployer.address,
+        guardian=guardian_address,
+        governance=settings,
         slash_recipient=recipient,
         genesis=allocations or None,
     )

@@ -16,7 +16,12 @@ def run(
     rpc: str = typer.Option(..., help="JSON-RPC URL of the chain."),
     deployment: Path = typer.Option(..., help="Deployment record (must match the coordinator's)."),
     partition: Path = typer.Option(..., help="This participant's partition file (.npz)."),
-    key_file: Path | None = typer.Option(None, help="File with the participant's private key."),
+    key_file: Path | None = typer.Option(
+        None, help="Participant key: keystore v3 file (or a 0x-hex line, devnets only)."
+    ),
+    password_file: Path | None = typer.Option(
+        None, help="Keystore password file (else $FEDLEDGER_KEY_PASSWORD, else a prompt)."
+    ),
     key_index: int | None = typer.Option(None, help="Devnet participant key N (public test seed)."),
     rounds: int = typer.Option(1, help="Take part in this many rounds, then exit."),
     epochs: int = typer.Option(1, help="Local training epochs per round."),
@@ -48,6 +53,7 @@ def run(
             deployment=deployment,
             partition=partition,
             key_file=key_file,
+            password_file=password_file,
             key_index=key_index,
             rounds=rounds,
             epochs=epochs,

@@ -26,20 +26,35 @@ participants_app = typer.Typer(
 
 @participants_app.command("keygen")
 def keygen(
-    out: Path = typer.Option(..., "--out", help="Write the new 0x-hex private key here (0600)."),
+    out: Path = typer.Option(..., "--out", help="Write the new key here (0600)."),
+    password_file: Path | None = typer.Option(
+        None,
+        "--password-file",
+        help="Encrypt with this file's password (else $FEDLEDGER_KEY_PASSWORD, else a prompt).",
+    ),
+    plaintext: bool = typer.Option(
+        False,
+        "--plaintext",
+        help="Write the key unencrypted as 0x-hex: for devnet test keys only.",
+    ),
     force: bool = typer.Option(False, "--force", help="Overwrite an existing key file."),
 ) -> None:
-    """Make a fresh participant key (from the OS's CSPRNG) and print its address."""
+    """Make a fresh participant key (OS CSPRNG) as a keystore v3 file; print its address."""
     from eth_account import Account
+
+    from fedledger.chain.keystore import read_password, write_keystore, write_plaintext_key
 
     if out.exists() and not force:
         raise ConfigError(f"key file {out}: already exists (use --force to overwrite)")
+    if plaintext and password_file is not None:
+        raise ConfigError("keygen: --plaintext writes no password; drop --password-file")
     account = Account.create()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.touch(mode=0o600, exist_ok=True)
-    out.chmod(0o600)
-    out.write_text("0x" + bytes(account.key).hex() + "\n")
-    echo_json({"address": account.address, "keyFile": str(out)})
+    if plaintext:
+        write_plaintext_key(out, account)
+    else:
+        password = read_password(password_file, what=f"new key file {out}", confirm=True)
+        write_keystore(out, account, password)
+    echo_json({"address": account.address, "keyFile": str(out), "encrypted": not plaintext})
 
 
 @participants_app.command("register")
@@ -104,6 +119,35 @@ def stake_cmd(
     tx = contracts.registry.stake(units, sender=sender)
     staked, _ = contracts.registry.stake_of(sender.address)
     echo_json({"address": sender.address, "tx": tx.tx_hash, "stake": format_tokens(staked)})
+
+
+@participants_app.command("claim")
+def claim_cmd(
+    rpc: str = RpcOpt,
+    deployment: Path = DeploymentOpt,
+    key: str | None = KeyOpt,
+    key_file: Path | None = KeyFileOpt,
+    delegate: bool = typer.Option(
+        True,
+        "--delegate/--no-delegate",
+        help="Self-delegate the votes first unless already delegated (the default: an awake "
+        "electorate; docs/governance.md).",
+    ),
+) -> None:
+    """Mint the sender's accrued rewards to it; by default also self-delegate its votes."""
+    sender = sender_account(key, key_file)
+    _, _, contracts = attach(rpc, deployment)
+    delegated = contracts.token.ensure_self_delegated(sender=sender) if delegate else None
+    tx = contracts.round_log.claim_rewards(sender=sender)
+    echo_json(
+        {
+            "address": sender.address,
+            "tx": tx.tx_hash,
+            "claimed": format_tokens(int(tx.named("RewardsClaimed")[0].args["amount"])),
+            "delegateTx": None if delegated is None else delegated.tx_hash,
+            "votes": format_tokens(contracts.token.get_votes(sender.address)),
+        }
+    )
 
 
 @participants_app.command("status")

@@ -1,30 +1,7 @@
-"""fedledger.coordinator: the aggregator's round state machine, persistence and simulation."""
+"""fedledger.coordinator: the aggregator's round state machine, its persistence and HTTP service."""
 
 from fedledger.coordinator.publish import ReportIndex, RoundReport
-from fedledger.coordinator.round import (
-    ConflictingSubmission,
-    NotInRoster,
-    NotReady,
-    NotRegistered,
-    RoundCoordinator,
-    RoundStatus,
-    WrongStage,
-)
-from fedledger.coordinator.spec import ModelSpec, StageDurations, secagg_params
-from fedledger.coordinator.transcript import build_transcript
+from fedledger.coordinator.round import RoundCoordinator
+from fedledger.coordinator.spec import StageDurations
 
-__all__ = [
-    "ConflictingSubmission",
-    "ModelSpec",
-    "NotInRoster",
-    "NotReady",
-    "NotRegistered",
-    "ReportIndex",
-    "RoundCoordinator",
-    "RoundReport",
-    "RoundStatus",
-    "StageDurations",
-    "WrongStage",
-    "build_transcript",
-    "secagg_params",
-]
+__all__ = ["ReportIndex", "RoundCoordinator", "RoundReport", "StageDurations"]

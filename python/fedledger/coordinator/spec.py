@@ -1,42 +1,12 @@
-"""Static coordinator settings: the model trained, stage durations, chain params -> secagg."""
+"""Static coordinator settings: the off-chain stage durations."""
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
-from typing import Any
 
-from fedledger.chain.datatypes import RoundConfig
 from fedledger.errors import ConfigError
-from fedledger.secagg.params import SecAggParams
 
-__all__ = ["ModelSpec", "StageDurations", "secagg_params"]
-
-
-@dataclass(frozen=True)
-class ModelSpec:
-    """What is trained: the model architecture and the shape of the dataset it reads."""
-
-    model: str
-    dataset: str
-    n_features: int
-    n_classes: int
-
-    def to_json(self) -> dict[str, Any]:
-        """Plain JSON object."""
-        return asdict(self)
-
-    @classmethod
-    def from_json(cls, obj: Any) -> ModelSpec:
-        """Parse the JSON form, naming a missing field."""
-        try:
-            return cls(
-                str(obj["model"]),
-                str(obj["dataset"]),
-                int(obj["n_features"]),
-                int(obj["n_classes"]),
-            )
-        except (KeyError, TypeError, ValueError) as exc:
-            raise ConfigError(f"model spec: bad or missing field ({exc})") from None
+__all__ = ["StageDurations"]
 
 
 @dataclass(frozen=True)
@@ -63,14 +33,3 @@ class StageDurations:
     def to_json(self) -> dict[str, float]:
         """Plain JSON object."""
         return {k: float(v) for k, v in asdict(self).items()}
-
-
-def secagg_params(config: RoundConfig) -> SecAggParams:
-    """The secagg parameters of a round, from its on-chain `RoundConfig` snapshot."""
-    return SecAggParams(
-        neighbours=config.neighbours,
-        threshold=config.threshold,
-        clip_range=config.clip_range,
-        quant_bits=config.quant_bits,
-        max_weight=config.max_weight,
-    )

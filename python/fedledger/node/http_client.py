@@ -1,4 +1,4 @@
-"""The participant's HTTP client of the coordinator: JSON calls and blob uploads with retries."""
+"""The participant's HTTP client of the coordinator: JSON calls with retries."""
 
 from __future__ import annotations
 
@@ -69,6 +69,11 @@ class CoordinatorClient:
         self._owns = client is None
         self._client = client if client is not None else httpx.Client(timeout=timeout)
 
+    @property
+    def http(self) -> httpx.Client:
+        """The underlying connection pool (shared with the node's blob store)."""
+        return self._client
+
     def close(self) -> None:
         """Close the connection pool (if this object opened it)."""
         if self._owns:
@@ -134,14 +139,3 @@ class CoordinatorClient:
             raise CoordinatorRefused(
                 "POST", path, resp.status_code, "response is not JSON"
             ) from None
-
-    def put_blob(self, name: str, data: bytes, *, envelope: Any | None = None) -> None:
-        """PUT /blobs/<name>; the signed `envelope` goes in the X-Fedledger-Envelope header."""
-        headers = {"content-type": "application/octet-stream"}
-        if envelope is not None:
-            headers["x-fedledger-envelope"] = json.dumps(envelope, separators=(",", ":"))
-        self.request("PUT", f"/blobs/{name}", content=data, headers=headers)
-
-    def get_blob(self, name: str) -> bytes:
-        """GET /blobs/<name> (the caller verifies the hash)."""
-        return self.request("GET", f"/blobs/{name}").content

@@ -1,24 +1,23 @@
-"""The Participant's CoordinatorPort and BlobStore over HTTP, every write signed with its key."""
+"""The Participant's CoordinatorPort over HTTP, every write signed with its key."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
 
-from fedledger.coordinator import wire
-from fedledger.coordinator.auth import UPLOAD_BLOB, sign_envelope
-from fedledger.coordinator.round import (
-    ConflictingSubmission,
-    NotInRoster,
-    NotReady,
-    NotRegistered,
-    RoundStatus,
-    WrongStage,
-)
 from fedledger.encoding import to_hex
-from fedledger.errors import ProtocolError
 from fedledger.node.http_client import CoordinatorClient, CoordinatorRefused
+from fedledger.protocol.envelope import ENVELOPE_HEADER, UPLOAD_BLOB, sign_envelope, upload_payload
+from fedledger.protocol.messages import (
+    share_from_json,
+    shares_to_json,
+    unmask_request_from_json,
+    unmask_response_to_json,
+)
+from fedledger.protocol.refusals import WrongStage, refusal_for_code
+from fedledger.protocol.status import RoundStatus
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import (
     EncryptedShare,
@@ -27,22 +26,14 @@ from fedledger.secagg.messages import (
     UnmaskRequest,
     UnmaskResponse,
 )
-from fedledger.store.base import BlobNotFoundError, validate_name, verify_blob
+from fedledger.store.http import HttpBlobStore
 
-__all__ = ["HttpCoordinatorPort", "SignedHttpBlobStore"]
-
-# The coordinator's refusal kinds (the problem's `code`) back into the exceptions Participant knows.
-_REFUSALS: dict[str, type[ProtocolError]] = {
-    "NotReady": NotReady,
-    "WrongStage": WrongStage,
-    "NotInRoster": NotInRoster,
-    "NotRegistered": NotRegistered,
-    "ConflictingSubmission": ConflictingSubmission,
-}
+__all__ = ["HttpCoordinatorPort", "coordinator_blob_store"]
 
 
 def _translate(exc: CoordinatorRefused, stage: str) -> Exception:
-    kind = _REFUSALS.get(exc.code)
+    """A refusal (the problem's `code`) back into the exception Participant knows."""
+    kind = refusal_for_code(exc.code)
     if kind is None and exc.status == 409:
         # Any other 409 (e.g. the round moved on between our status poll and this write) is
         # the same situation as a wrong stage: look at the status again rather than crash.
@@ -83,6 +74,11 @@ class HttpCoordinatorPort:
             stage=stage,
         ).to_json()
 
+    def upload_headers(self, name: str) -> dict[str, str]:
+        """The signed envelope of an upload of blob `name` (stage upload_blob), as a header."""
+        env = self.envelope(upload_payload(name, self.account.address), stage=UPLOAD_BLOB)
+        return {ENVELOPE_HEADER: json.dumps(env, separators=(",", ":"))}
+
     def _post(self, path: str, payload: Any, stage: str) -> None:
         self.requests += 1
         try:
@@ -101,16 +97,16 @@ class HttpCoordinatorPort:
 
     def submit_keys(self, bundle: KeyBundle) -> None:
         """Stage 1."""
-        self._post("keys", wire.bundle_to_json(bundle), ADVERTISE_KEYS)
+        self._post("keys", bundle.to_json(), ADVERTISE_KEYS)
 
     def submit_shares(self, message: ShareKeysMessage) -> None:
         """Stage 2."""
-        self._post("shares", wire.shares_to_json(message), SHARE_KEYS)
+        self._post("shares", shares_to_json(message), SHARE_KEYS)
 
     def shares_for(self, address: str) -> list[EncryptedShare]:
         """Stage 3 input."""
         doc = self._get(f"shares/{address}", MASKED_INPUT)
-        return [wire.share_from_json(s) for s in doc["shares"]]
+        return [share_from_json(s) for s in doc["shares"]]
 
     def submit_masked(self, address: str, masked_hash: bytes, seed_commitment: bytes) -> None:
         """Stage 3 (after the blob upload and the on-chain commit)."""
@@ -124,54 +120,21 @@ class HttpCoordinatorPort:
     def unmask_request_for(self, address: str) -> UnmaskRequest:
         """Stage 4 input."""
         doc = self._get(f"unmask/{address}", UNMASK)
-        return wire.unmask_request_from_json(doc)
+        return unmask_request_from_json(doc)
 
     def submit_unmask(self, response: UnmaskResponse) -> None:
         """Stage 4."""
-        self._post("unmask", wire.unmask_response_to_json(response), UNMASK)
+        self._post("unmask", unmask_response_to_json(response), UNMASK)
 
 
-class SignedHttpBlobStore:
-    """The coordinator's /blobs as a BlobStore: signed uploads, hash-verified reads."""
-
-    def __init__(self, port: HttpCoordinatorPort) -> None:
-        self.port = port
-
-    def put(self, data: bytes) -> str:
-        """Upload and return the name."""
-        from fedledger.store.base import blob_name
-
-        name = blob_name(bytes(data))
-        self.put_expected(name, data)
-        return name
-
-    def put_expected(self, name: str, data: bytes) -> None:
-        """Upload under `name` (refused locally first when the hash does not match)."""
-        validate_name(name)
-        verify_blob(name, bytes(data), where="refused before upload")
-        env = self.port.envelope(
-            {"blob": name, "participant": self.port.account.address}, stage=UPLOAD_BLOB
-        )
-        self.port.client.put_blob(name, bytes(data), envelope=env)
-
-    def get(self, name: str) -> bytes:
-        """Download and verify against `name`."""
-        validate_name(name)
-        try:
-            data = self.port.client.get_blob(name)
-        except CoordinatorRefused as exc:
-            if exc.status == 404:
-                raise BlobNotFoundError(f"blob {name}: not found at the coordinator") from None
-            raise
-        verify_blob(name, data, where=f"served by {self.port.client.base_url}")
-        return data
-
-    def has(self, name: str) -> bool:
-        """HEAD /blobs/<name>."""
-        try:
-            self.port.client.request("HEAD", f"/blobs/{validate_name(name)}")
-        except CoordinatorRefused as exc:
-            if exc.status == 404:
-                return False
-            raise
-        return True
+def coordinator_blob_store(port: HttpCoordinatorPort) -> HttpBlobStore:
+    """The coordinator's /blobs as a BlobStore: uploads signed by the port's account, transient
+    failures retried like the port's own requests."""
+    client = port.client
+    return HttpBlobStore(
+        client.base_url,
+        client=client.http,
+        sign=port.upload_headers,
+        retries=client.retries,
+        backoff=client.backoff,
+    )

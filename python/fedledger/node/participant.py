@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from eth_account.signers.local import LocalAccount
@@ -19,12 +19,14 @@ from torch import nn
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
-from fedledger.coordinator.round import NotInRoster, NotReady, RoundStatus, WrongStage
-from fedledger.coordinator.spec import ModelSpec, secagg_params
+from fedledger.chain.round_log import roster_cap
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, ProtocolError, StoreError
 from fedledger.fl.models import build_model
 from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed, train_local
+from fedledger.protocol.model import ModelSpec
+from fedledger.protocol.port import CoordinatorPort
+from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
 from fedledger.secagg.client import SecAggClient
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import (
@@ -43,24 +45,6 @@ __all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound"]
 
 # Where a simulated participant can go silent, in protocol order.
 DROP_POINTS = ("before_keys", "after_keys", "after_shares", "after_commit", "during_unmask")
-
-
-class CoordinatorPort(Protocol):
-    """What a participant needs from the coordinator (RoundCoordinator, or an HTTP client)."""
-
-    def status(self) -> RoundStatus: ...
-
-    def submit_keys(self, bundle: KeyBundle) -> None: ...
-
-    def submit_shares(self, message: ShareKeysMessage) -> None: ...
-
-    def shares_for(self, address: str) -> list[EncryptedShare]: ...
-
-    def submit_masked(self, address: str, masked_hash: bytes, seed_commitment: bytes) -> None: ...
-
-    def unmask_request_for(self, address: str) -> UnmaskRequest: ...
-
-    def submit_unmask(self, response: UnmaskResponse) -> None: ...
 
 
 @dataclass
@@ -256,7 +240,7 @@ class Participant:
         rec.train_loss, rec.examples = self._update.train_loss, self._update.weight
         t0 = time.perf_counter()
         ctx = RoundContext(self.chain.chain_id, self.contracts.round_log.address, self._round_id)
-        params = secagg_params(info.config)
+        params = info.config.secagg_params()
         self._client = SecAggClient(
             ctx, params, self.account, vector_length=self._update.delta.size + 1
         )
@@ -291,8 +275,10 @@ class Participant:
         """Quantize and mask our update, upload the blob, commit on chain from our own account."""
         assert self._client is not None and self._update is not None and self._info is not None
         t0 = time.perf_counter()
-        params = secagg_params(self._info.config)
-        x = quantize(self._update.delta, self._update.weight, params)
+        params = self._info.config.secagg_params()
+        # Our roster slot carries our weight cap: min(maxWeight, the cap governance set for us).
+        slot = self.contracts.round_log.commitment_of(self._round_id, self.address)
+        x = quantize(self._update.delta, min(self._update.weight, roster_cap(slot)), params)
         masked = self._client.masked_input(x, shares)
         self._add("secagg", t0)
         t0 = time.perf_counter()

@@ -8,20 +8,20 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from eth_account import Account
 from eth_account.signers.local import LocalAccount
 
+from fedledger.chain import derive_accounts
 from fedledger.chain.backend import ChainBackend, RpcChain
 from fedledger.chain.deploy import Contracts, Deployment
-from fedledger.coordinator.devnet_setup import devnet_participants
-from fedledger.coordinator.spec import ModelSpec
+from fedledger.chain.keystore import load_account
 from fedledger.errors import ConfigError, FedledgerError
 from fedledger.fl.partition import ParticipantData, load_participant_data
 from fedledger.fl.train import TrainConfig
 from fedledger.node.http_client import CoordinatorClient, CoordinatorUnavailable
-from fedledger.node.http_port import HttpCoordinatorPort, SignedHttpBlobStore
+from fedledger.node.http_port import HttpCoordinatorPort, coordinator_blob_store
 from fedledger.node.participant import Participant
 from fedledger.node.settings import DROP_STAGES, NodeSettings
+from fedledger.protocol.model import ModelSpec
 
 __all__ = [
     "NodeResult",
@@ -60,22 +60,14 @@ def load_key(settings: NodeSettings) -> LocalAccount:
     if (settings.key_file is None) == (settings.key_index is None):
         raise ConfigError("give exactly one of --key-file or --key-index")
     if settings.key_index is not None:
-        return devnet_participants(settings.key_index + 1, seed=settings.key_seed)[-1]
-    return read_key_file(Path(settings.key_file or ""))
+        # The public devnet keys (sim.devnet_setup.devnet_participants derives the same).
+        return derive_accounts(settings.key_seed.encode(), settings.key_index + 1)[-1]
+    return read_key_file(Path(settings.key_file or ""), password_file=settings.password_file)
 
 
-def read_key_file(path: Path) -> LocalAccount:
-    """An account from a file holding a 0x-hex private key; ConfigError naming the file."""
-    try:
-        text = path.read_text().strip()
-    except FileNotFoundError:
-        raise ConfigError(f"key file {path}: not found") from None
-    except OSError as exc:
-        raise ConfigError(f"key file {path}: unreadable ({exc.strerror})") from None
-    try:
-        return Account.from_key(text)
-    except Exception:
-        raise ConfigError(f"key file {path}: not a 32-byte hex private key") from None
+def read_key_file(path: Path, *, password_file: Path | None = None) -> LocalAccount:
+    """An account from a keystore v3 file or a devnet 0x-hex key; ConfigError naming the file."""
+    return load_account(path, password_file=password_file)
 
 
 def check_coordinator(
@@ -170,7 +162,7 @@ def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
         seed=settings.seed,
         chain=p.backend,
         contracts=p.contracts,
-        store=SignedHttpBlobStore(port),
+        store=coordinator_blob_store(port),
         dropout=dropout,
     )
     say(f"node {p.account.address}: ready ({len(p.data)} examples)")

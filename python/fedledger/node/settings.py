@@ -30,7 +30,9 @@ class NodeSettings(BaseSettings):
     partition: Path
     """This participant's partition file (.npz written by fl.partition)."""
     key_file: Path | None = None
-    """File holding the participant's Ethereum private key (0x-hex, one line)."""
+    """The participant's key: an Ethereum keystore v3 file, or a 0x-hex line (devnets only)."""
+    password_file: Path | None = None
+    """File holding the keystore's password (else $FEDLEDGER_KEY_PASSWORD, else a prompt)."""
     key_index: int | None = Field(default=None, ge=0)
     """Use participant key number N derived from the public test seed (devnets only)."""
     key_seed: str = "fedledger-devnet"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
@@ -9,7 +10,6 @@ from typing import Any
 
 import numpy as np
 
-from fedledger.encoding import sha256
 from fedledger.errors import ProtocolError
 from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
@@ -29,7 +29,7 @@ from fedledger.secagg.messages import (
     check_address,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
-from fedledger.secagg.vectors import encode_vector
+from fedledger.secagg.vectors import encode_vector, npy_header
 
 __all__ = [
     "Partition",
@@ -196,12 +196,13 @@ class SecAggClient:
             for v in self._neighbours
             if v in self._held
         ]
-        y = apply_masks(x, self._self_seed, pairs)
-        blob = encode_vector(y)
+        # The blob's hash is taken chunk by chunk as masking finishes each one (in cache).
+        digest = hashlib.sha256(npy_header(x.size))
+        y = apply_masks(x, self._self_seed, pairs, on_chunk=lambda part: digest.update(part.data))
         return MaskedInput(
             self.address,
-            blob,
-            sha256(blob),
+            encode_vector(y),
+            digest.digest(),
             seed_commitment(self._self_seed, self.ctx.round_id, self.address),
         )
 

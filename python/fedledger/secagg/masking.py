@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 import numpy as np
 
@@ -15,7 +15,7 @@ from fedledger.secagg.crypto.kdf import (
     hkdf_sha256,
     pair_info,
 )
-from fedledger.secagg.crypto.keys import x25519
+from fedledger.secagg.crypto.keys import x25519, x25519_many
 from fedledger.secagg.crypto.prg import fold_streams
 from fedledger.secagg.params import RoundContext
 
@@ -44,13 +44,21 @@ def channel_key(
 
 
 def apply_masks(
-    x: np.ndarray, self_seed: bytes, pairwise: Iterable[tuple[bytes, int]]
+    x: np.ndarray,
+    self_seed: bytes,
+    pairwise: Iterable[tuple[bytes, int]],
+    *,
+    on_chunk: Callable[[np.ndarray], object] | None = None,
 ) -> np.ndarray:
-    """y = x + PRG(b) + sum(sign * PRG(s_uv)) mod 2^32, as a new uint32 vector."""
-    y = np.array(x, dtype=np.uint32, copy=True)
+    """y = x + PRG(b) + sum(sign * PRG(s_uv)) mod 2^32, as a new uint32 vector.
+
+    `on_chunk` sees y chunk by chunk as it is finished (the client hashes it there).
+    """
+    x = np.asarray(x, dtype=np.uint32)
+    y = np.empty_like(x)
     terms = [(self_seed, PRG_SELF_INFO, 1)]
     terms += [(seed, PRG_PAIRWISE_INFO, sign) for seed, sign in pairwise]
-    fold_streams(y, terms)
+    fold_streams(y, terms, initial=x, on_chunk=on_chunk)
     return y
 
 
@@ -89,14 +97,16 @@ def recompute_aggregate(
     share of theirs), whose pair is skipped.
     """
     unmasked = unmasked or {}
-    surv = [a for a in addresses if a in set(survivors)]
+    wanted = set(survivors)
+    surv = [a for a in addresses if a in wanted]
     surv_set = set(surv)
     dangling: list[tuple[bytes, int]] = []
     for v, sk in mask_keys.items():
-        for u in neighbours[v]:
-            if u in surv_set and v not in unmasked.get(u, ()):
-                seed = pairwise_seed(ctx, sk, mask_keys_public[u], v, u)
-                dangling.append((seed, pair_sign(u, v)))
+        peers = [u for u in neighbours[v] if u in surv_set and v not in unmasked.get(u, ())]
+        shared = x25519_many(sk, [mask_keys_public[u] for u in peers])  # sk loaded once
+        for u, secret in zip(peers, shared, strict=True):
+            seed = hkdf_sha256(secret, pair_info(PAIRWISE_INFO, a=v, b=u, **ctx.fields()))
+            dangling.append((seed, pair_sign(u, v)))
     return unmask_sum(
         (vectors[u] for u in surv), (self_mask_seeds[u] for u in surv), dangling, length
     )

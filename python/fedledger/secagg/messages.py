@@ -6,8 +6,6 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eth_utils import is_address, to_checksum_address
-
 from fedledger.encoding import canonical_json, from_canonical_json, sha256, to_hex
 from fedledger.errors import FedledgerError, ProtocolError
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
@@ -15,6 +13,7 @@ from fedledger.secagg.crypto.kdf import address_bytes
 from fedledger.secagg.crypto.keys import (
     InvalidPublicKey,
     check_public_key,
+    checksum_address,
     eip712_message,
     recover_bundle_signer,
     recover_typed_signer,
@@ -51,10 +50,15 @@ SECRET_KINDS = (SELF_MASK_SEED, MASK_KEY)
 
 
 def check_address(stage: str, name: str, value: Any) -> str:
-    """`value` as an EIP-55 address, or ProtocolError(stage, name)."""
-    if not isinstance(value, str) or not is_address(value):
+    """`value` as an EIP-55 address, or ProtocolError(stage, name).
+
+    Each distinct string is checksummed (keccak) once per process: a round sees the same
+    few hundred addresses thousands of times.
+    """
+    checked = checksum_address(value) if isinstance(value, str) and len(value) in (40, 42) else None
+    if checked is None:
         raise ProtocolError(stage, name, f"not an Ethereum address: {value!r}")
-    return str(to_checksum_address(value))
+    return checked
 
 
 def sort_addresses(addresses: Iterable[str]) -> list[str]:
@@ -404,13 +408,19 @@ class UnmaskResponse:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sender", check_address(UNMASK, "sender", self.sender))
-        for name, shares in (
-            ("selfMaskShares", self.self_mask_shares),
-            ("maskKeyShares", self.mask_key_shares),
+        for attr, name in (
+            ("self_mask_shares", "selfMaskShares"),
+            ("mask_key_shares", "maskKeyShares"),
         ):
-            for owner, raw in shares.items():
-                check_address(UNMASK, name, owner)
-                _bytes(UNMASK, name, raw, SHARE_BYTES)
+            shares = getattr(self, attr)
+            # Owners are checksummed here, once, so shares_json (hashed and signed) needs none.
+            checked = {
+                check_address(UNMASK, name, owner): _bytes(UNMASK, name, raw, SHARE_BYTES)
+                for owner, raw in shares.items()
+            }
+            if len(checked) != len(shares):
+                raise ProtocolError(UNMASK, name, "an owner appears twice")
+            object.__setattr__(self, attr, checked)
         both = set(self.self_mask_shares) & set(self.mask_key_shares)
         if both:
             raise ProtocolError(
@@ -422,14 +432,8 @@ class UnmaskResponse:
     def shares_json(self) -> dict[str, Any]:
         """{selfMaskShares, maskKeyShares} with checksummed owners and 0x-hex shares."""
         return {
-            "selfMaskShares": {
-                check_address(UNMASK, "selfMaskShares", a): to_hex(v)
-                for a, v in self.self_mask_shares.items()
-            },
-            "maskKeyShares": {
-                check_address(UNMASK, "maskKeyShares", a): to_hex(v)
-                for a, v in self.mask_key_shares.items()
-            },
+            "selfMaskShares": {a: to_hex(v) for a, v in self.self_mask_shares.items()},
+            "maskKeyShares": {a: to_hex(v) for a, v in self.mask_key_shares.items()},
         }
 
     def shares_hash(self) -> bytes:

@@ -10,9 +10,19 @@ from eth_utils import is_address, to_checksum_address
 
 from fedledger.errors import ConfigError
 
-__all__ = ["MODULUS", "RoundContext", "SecAggParams"]
+__all__ = ["MODULUS", "RoundContext", "SecAggParams", "min_roster", "min_survivors"]
 
 MODULUS = 1 << 32
+
+
+def min_roster(min_participants: int, threshold: int) -> int:
+    """Smallest roster RoundLog.postRoster accepts: max(minParticipants, threshold + 1)."""
+    return max(min_participants, threshold + 1)
+
+
+def min_survivors(min_participants: int, threshold: int) -> int:
+    """Fewest survivors RoundLog.finalize accepts: max(minParticipants, threshold)."""
+    return max(min_participants, threshold)
 
 
 @dataclass(frozen=True)

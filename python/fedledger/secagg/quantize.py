@@ -11,7 +11,7 @@ from fedledger.errors import ProtocolError
 from fedledger.secagg.constants import MASKED_INPUT
 from fedledger.secagg.params import SecAggParams
 
-__all__ = ["DecodedSum", "decode_sum", "local_rng", "quantization_error_bound", "quantize"]
+__all__ = ["CHUNK", "DecodedSum", "decode_sum", "local_rng", "quantization_error_bound", "quantize"]
 
 
 @dataclass(frozen=True)
@@ -24,7 +24,11 @@ class DecodedSum:
 
 def local_rng() -> np.random.Generator:
     """A private generator for stochastic rounding, seeded from os.urandom (not a mask RNG)."""
-    return np.random.Generator(np.random.PCG64(int.from_bytes(os.urandom(32), "big")))
+    return np.random.Generator(np.random.SFC64(int.from_bytes(os.urandom(32), "big")))
+
+
+# Coordinates per chunk: the float64 scratch (value and noise) stays in L2.
+CHUNK = 16384
 
 
 def quantize(
@@ -36,25 +40,43 @@ def quantize(
 ) -> np.ndarray:
     """x = [w, q_1..q_d] as uint32 with w = min(examples, M) and
     q_i = floor((clip(w/M * delta_i, -c, c) + c) * (2^b-1)/(2c) + U_i), U_i ~ U[0, 1).
+
+    Computed in float64 in exactly the order of docs/protocol.md section 4.7, chunk by chunk
+    in place (no float64 copy of the whole vector; float32 is not exact enough here, since
+    w/M * delta_i would round differently), drawing U in the same order as one big draw.
     """
     if not isinstance(examples, int) or isinstance(examples, bool) or examples < 0:
         raise ProtocolError(MASKED_INPUT, "examples", f"must be an integer >= 0, got {examples!r}")
-    flat = np.asarray(delta, dtype=np.float64).reshape(-1)
-    if not np.all(np.isfinite(flat)):
-        raise ProtocolError(MASKED_INPUT, "delta", "contains NaN or infinity")
+    flat = np.asarray(delta).reshape(-1)
+    if flat.dtype.kind != "f":
+        flat = flat.astype(np.float64)
     rng = rng if rng is not None else local_rng()
     weight = min(examples, params.max_weight)
     c = params.clip_range
     levels = params.levels
-    scaled = np.clip(flat * (weight / params.max_weight), -c, c)
-    scaled += c
-    scaled *= levels / (2.0 * c)
-    scaled += rng.random(flat.size)
-    np.floor(scaled, out=scaled)
-    np.clip(scaled, 0, levels, out=scaled)  # U can push exactly-levels inputs one step over
+    factor = np.float64(weight / params.max_weight)
+    step = levels / (2.0 * c)
+    top = np.float64(levels)
     out = np.empty(flat.size + 1, dtype=np.uint32)
     out[0] = weight
-    out[1:] = scaled
+    chunk = max(1, min(CHUNK, flat.size))
+    scaled_buf = np.empty(chunk, dtype=np.float64)
+    noise_buf = np.empty(chunk, dtype=np.float64)
+    for start in range(0, flat.size, chunk):
+        stop = min(start + chunk, flat.size)
+        scaled, noise = scaled_buf[: stop - start], noise_buf[: stop - start]
+        np.multiply(flat[start:stop], factor, out=scaled, dtype=np.float64)
+        if not np.isfinite(scaled).all():  # w/M <= 1: only NaN or infinite deltas get here
+            raise ProtocolError(MASKED_INPUT, "delta", "contains NaN or infinity")
+        np.clip(scaled, -c, c, out=scaled)
+        scaled += c
+        scaled *= step
+        rng.random(out=noise)
+        scaled += noise
+        # scaled >= 0 here, so clip(floor(v), 0, L) = trunc(min(v, L)), and the cast to
+        # uint32 truncates: one pass instead of three. (U can push v past L.)
+        np.minimum(scaled, top, out=scaled)
+        out[1 + start : 1 + stop] = scaled
     return out
 
 

@@ -119,16 +119,19 @@ def reconstruct_secret(
     order = sorted(points, key=lambda r: points[r][0])
 
     def attempt(subset: tuple[str, ...]) -> tuple[bytes, frozenset[str]] | None:
+        # One interpolant per subset: the secret at 0 and every other share's check are
+        # O(t) each, so verifying all k shares costs O(k t).
         try:
-            secret = shamir.combine([points[r] for r in subset])
+            poly = shamir.Interpolant([points[r] for r in subset])
         except ValueError:
             return None
+        value = poly(0)
+        if value >= 1 << 256:
+            return None
+        secret = value.to_bytes(32, "big")
         if not is_valid(secret):
             return None
-        basis = [points[r] for r in subset]
-        agree = frozenset(
-            r for r in order if shamir.interpolate_at(basis, points[r][0]) == points[r][1]
-        )
+        agree = frozenset(r for r in order if poly(points[r][0]) == points[r][1])
         return secret, agree
 
     first = attempt(tuple(order[:threshold]))
@@ -158,6 +161,50 @@ def reconstruct_secret(
         )
     secret, agree = best
     return secret, [r for r in order if r not in agree]
+
+
+@dataclass
+class _Blame:
+    """Stage 4's bookkeeping of bad shares: who sent one, and the evidence to publish."""
+
+    roster: Roster
+    responses: Mapping[str, UnmaskResponse]
+    threshold: int
+    cheaters: dict[str, str] = field(default_factory=dict)
+    evidence: dict[str, list[BadShare]] = field(default_factory=dict)
+    # Shares by (kind, owner), responders in arrival order: one pass over all responses
+    # instead of one per secret.
+    held: dict[tuple[str, str], list[tuple[str, bytes]]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for r, resp in self.responses.items():
+            for kind, shares in (("b", resp.self_mask_shares), ("s", resp.mask_key_shares)):
+                for owner, raw in shares.items():
+                    self.held.setdefault((kind, owner), []).append((r, raw))
+
+    def gather(self, owner: str, kind: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
+        """Each responder's share of `owner`'s secret ("b" or "s"); who sent a malformed one."""
+        points, malformed = {}, []
+        for r, raw in self.held.get((kind, owner), ()):
+            try:
+                y = shamir.share_from_bytes(raw)
+            except ValueError as exc:
+                self.cheaters.setdefault(r, f"share of {owner}: {exc}")
+                malformed.append(r)
+                continue
+            points[r] = (self.roster.index(r) + 1, y)
+        return points, malformed
+
+    def blame(
+        self, owner: str, secret: str, points: dict[str, tuple[int, int]], bad: list[str], why: str
+    ) -> None:
+        """Record `bad` as cheaters on `owner`'s `secret`, with t honest shares as witnesses."""
+        # Any t shares on the winning polynomial define it: the first t honest ones by x.
+        honest = sorted((r for r in points if r not in bad), key=lambda r: points[r][0])
+        for r in bad:
+            self.cheaters.setdefault(r, why)
+            witnesses = tuple(honest[: self.threshold])
+            self.evidence.setdefault(r, []).append(BadShare(owner, secret, witnesses))
 
 
 class SecAggServer:
@@ -367,39 +414,22 @@ class SecAggServer:
         roster, round_id = self.roster, self.ctx.round_id
         survivors = list(self._request.survivors)
         surv_set = set(survivors)
-        cheaters: dict[str, str] = {}
-        evidence: dict[str, list[BadShare]] = {}
         t = self.params.threshold
+        blame = _Blame(roster, self._responses, t)
 
-        def gather(owner: str, kind: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
-            points, malformed = {}, []
-            for r, resp in self._responses.items():
-                raw = (resp.self_mask_shares if kind == "b" else resp.mask_key_shares).get(owner)
-                if raw is None:
-                    continue
-                try:
-                    y = shamir.share_from_bytes(raw)
-                except ValueError as exc:
-                    cheaters.setdefault(r, f"share of {owner}: {exc}")
-                    malformed.append(r)
-                    continue
-                points[r] = (roster.index(r) + 1, y)
-            return points, malformed
-
-        def blame(
-            owner: str, secret: str, points: dict[str, tuple[int, int]], bad: list[str], why: str
-        ) -> None:
-            # Any t shares on the winning polynomial define it: the first t honest ones by x.
-            honest = sorted((r for r in points if r not in bad), key=lambda r: points[r][0])
-            for r in bad:
-                cheaters.setdefault(r, why)
-                witnesses = tuple(honest[:t])
-                evidence.setdefault(r, []).append(BadShare(owner, secret, witnesses))
+        # The first basis each secret will try (its t lowest x), all inverted at once. (A
+        # malformed share makes its secret's real basis differ: that one is computed alone.)
+        shamir.precompute_weights(
+            [
+                tuple(sorted(roster.index(r) + 1 for r, _ in shares))[:t]
+                for shares in blame.held.values()
+            ]
+        )
 
         seeds: dict[str, bytes] = {}
         for u in survivors:
             commit = self._commitments[u].seed_commitment
-            points, malformed = gather(u, "b")
+            points, malformed = blame.gather(u, "b")
             seed, bad = reconstruct_secret(
                 points,
                 t,
@@ -408,13 +438,13 @@ class SecAggServer:
             )
             seeds[u] = seed
             why = f"bad share of the self-mask seed of {u}"
-            blame(u, SELF_MASK_SEED, points, malformed + bad, why)
+            blame.blame(u, SELF_MASK_SEED, points, malformed + bad, why)
         mask_keys: dict[str, bytes] = {}
         for v in self._request.dropped:
             if not any(u in surv_set and v not in self._unmasked[u] for u in self._neigh[v]):
                 continue  # no survivor masked with v: nothing to remove
             pk = roster.bundle(v).mask_key
-            points, malformed = gather(v, "s")
+            points, malformed = blame.gather(v, "s")
             sk, bad = reconstruct_secret(
                 points,
                 t,
@@ -422,7 +452,7 @@ class SecAggServer:
                 what=f"mask key of dropped {v}",
             )
             mask_keys[v] = sk
-            blame(v, MASK_KEY, points, malformed + bad, f"bad share of the mask key of {v}")
+            blame.blame(v, MASK_KEY, points, malformed + bad, f"bad share of the mask key of {v}")
 
         aggregate = recompute_aggregate(
             self.ctx,
@@ -447,7 +477,7 @@ class SecAggServer:
             unmask_responses={
                 a: self._responses[a] for a in roster.addresses if a in self._responses
             },
-            bad_shares={a: tuple(ev) for a, ev in evidence.items()},
+            bad_shares={a: tuple(ev) for a, ev in blame.evidence.items()},
         )
         self._advance()
         return AggregationResult(
@@ -459,7 +489,7 @@ class SecAggServer:
             survivors=tuple(survivors),
             dropped=self._request.dropped,
             unshared=unshared,
-            cheaters=cheaters,
+            cheaters=blame.cheaters,
             responders=tuple(reveal.responders),
             unmask_needed=tuple(needed_holders(self._neigh, survivors, mask_keys)),
         )

@@ -16,7 +16,7 @@ from fedledger.secagg.client import SecAggClient, TooFewSharers
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
-from fedledger.secagg.messages import EncryptedShare, UnmaskResponse
+from fedledger.secagg.messages import EncryptedShare, Roster, UnmaskResponse
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import local_rng, quantize
 from fedledger.secagg.server import AggregationResult, SecAggServer
@@ -47,6 +47,124 @@ def _default_model(d: int) -> bytes:
     return model_to_bytes({"weight": np.zeros(d, dtype=np.float32)})
 
 
+class _Dropout:
+    """Which participants go silent at which stage (silent at one stage, silent after it)."""
+
+    def __init__(self, dropout: Mapping[str, Collection[int]] | None) -> None:
+        self.by_stage = {k: set(v) for k, v in (dropout or {}).items()}
+        for stage in self.by_stage:
+            if stage not in _DROP_STAGES:
+                raise ConfigError(f"dropout stage must be one of {_DROP_STAGES}, got {stage!r}")
+
+    def active(self, stage: str, i: int) -> bool:
+        """Whether participant i still sends `stage`'s message."""
+        upto = _DROP_STAGES[: _DROP_STAGES.index(stage) + 1]
+        return all(i not in self.by_stage.get(s, ()) for s in upto)
+
+
+@dataclass
+class _MaskedStage:
+    """What stage 3 left: the on-chain commitments, the blobs, and each quantized input."""
+
+    commitments: dict[str, Commitment] = field(default_factory=dict)
+    blobs: dict[str, bytes] = field(default_factory=dict)
+    quantized: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def _keys(
+    server: SecAggServer, clients: Sequence[SecAggClient], dropout: _Dropout, seed: bytes
+) -> tuple[Roster, dict[str, list[EncryptedShare]]]:
+    """Stages 1 and 2: advertise keys, then share them; the roster and each one's inbox."""
+    for i, c in enumerate(clients):
+        bundle = c.advertise_keys()
+        if dropout.active(ADVERTISE_KEYS, i):
+            server.add_bundle(bundle)
+    roster = server.close_advertise_keys()
+    for i, c in enumerate(clients):
+        if dropout.active(SHARE_KEYS, i):
+            server.add_shares(c.share_keys(roster, seed))
+    return roster, server.close_share_keys()
+
+
+def _masked_input(
+    server: SecAggServer,
+    clients: Sequence[SecAggClient],
+    updates: Sequence[tuple[np.ndarray, int]],
+    inbox: Mapping[str, Sequence[EncryptedShare]],
+    *,
+    dropout: _Dropout,
+    params: SecAggParams,
+    rng: np.random.Generator,
+) -> _MaskedStage:
+    """Stage 3: quantize, mask, commit and upload; the "chain" is the commitments dict."""
+    out = _MaskedStage()
+    for i, c in enumerate(clients):
+        if not dropout.active(MASKED_INPUT, i) or c.address not in inbox:
+            continue
+        delta, examples = updates[i]
+        x = quantize(delta, examples, params, rng=rng)
+        try:
+            msg = c.masked_input(x, inbox[c.address])
+        except TooFewSharers:
+            continue  # a refusing client goes silent
+        out.quantized[c.address] = x
+        out.commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
+        out.blobs[msg.masked_hash.hex()] = msg.vector
+        server.add_masked_input(
+            c.address, msg.vector, out.commitments[c.address], dropouts=c.local_dropouts
+        )
+    return out
+
+
+def _garble(inbox: dict[str, list[EncryptedShare]], pairs: Sequence[tuple[str, str]]) -> None:
+    """Replace each (sender, recipient) ciphertext by random bytes of the same length."""
+    for sender, recipient in pairs:
+        inbox[recipient] = [
+            EncryptedShare(sender, recipient, os.urandom(len(e.ciphertext)))
+            if e.sender == sender
+            else e
+            for e in inbox.get(recipient, [])
+        ]
+
+
+def _public_transcript(
+    ctx: RoundContext,
+    *,
+    seed: bytes,
+    params: SecAggParams,
+    min_participants: int,
+    roster: Roster,
+    masked: _MaskedStage,
+    result: AggregationResult,
+    old_model: bytes,
+) -> PublicTranscript:
+    """Stage 5: the model update and everything an auditor would read from chain and store."""
+    from fedledger.fl.serialization import apply_aggregate
+
+    new_model = apply_aggregate(old_model, result.decoded)
+    return PublicTranscript(
+        chain_id=ctx.chain_id,
+        contract=ctx.contract,
+        round_id=ctx.round_id,
+        seed=seed,
+        params=params,
+        min_participants=min_participants,
+        roster=roster.to_bytes(),
+        roster_hash=roster.hash(),
+        commitments=masked.commitments,
+        masked_vectors={name: blob for name, blob in masked.blobs.items()},
+        reveal=result.reveal_blob,
+        reveal_hash=sha256(result.reveal_blob),
+        survivors=list(result.survivors),
+        aggregate=result.aggregate_blob,
+        aggregate_hash=sha256(result.aggregate_blob),
+        old_model=old_model,
+        old_model_hash=sha256(old_model),
+        new_model=new_model,
+        new_model_hash=sha256(new_model),
+    )
+
+
 def simulate_round(
     updates: Sequence[tuple[np.ndarray, int]],
     *,
@@ -75,10 +193,7 @@ def simulate_round(
     n = len(updates)
     if n < 2:
         raise ConfigError(f"simulate_round needs at least 2 participants, got {n}")
-    dropout = {k: set(v) for k, v in (dropout or {}).items()}
-    for stage in dropout:
-        if stage not in _DROP_STAGES:
-            raise ConfigError(f"dropout stage must be one of {_DROP_STAGES}, got {stage!r}")
+    silent = _Dropout(dropout)
     ctx = ctx or RoundContext(31337, DEFAULT_CONTRACT, 1)
     seed = seed if seed is not None else os.urandom(32)
     accounts = list(accounts) if accounts is not None else [Account.create() for _ in range(n)]
@@ -87,7 +202,6 @@ def simulate_round(
     d = int(np.asarray(updates[0][0]).size)
     length = d + 1
     old_model = old_model if old_model is not None else _default_model(d)
-    rng = rng or local_rng()
 
     server = SecAggServer(
         ctx, params, seed=seed, vector_length=length, min_survivors=min_participants
@@ -96,57 +210,17 @@ def simulate_round(
     addresses = [c.address for c in clients]
     by_address = dict(zip(addresses, range(n), strict=True))
 
-    def active(stage: str, i: int) -> bool:
-        return all(
-            i not in dropout.get(s, ()) for s in _DROP_STAGES[: _DROP_STAGES.index(stage) + 1]
-        )
-
-    # Stage 1: advertise keys.
-    for i, c in enumerate(clients):
-        bundle = c.advertise_keys()
-        if active(ADVERTISE_KEYS, i):
-            server.add_bundle(bundle)
-    roster = server.close_advertise_keys()
-
-    # Stage 2: share keys.
-    for i, c in enumerate(clients):
-        if active(SHARE_KEYS, i):
-            server.add_shares(c.share_keys(roster, seed))
-    inbox = server.close_share_keys()
-    for s, r in garbage_shares:
-        sender, recipient = addresses[s], addresses[r]
-        inbox[recipient] = [
-            EncryptedShare(sender, recipient, os.urandom(len(e.ciphertext)))
-            if e.sender == sender
-            else e
-            for e in inbox.get(recipient, [])
-        ]
-
-    # Stage 3: masked input; the "chain" is the commitments dict.
-    commitments: dict[str, Commitment] = {}
-    blobs: dict[str, bytes] = {}
-    quantized: dict[str, np.ndarray] = {}
-    for i, c in enumerate(clients):
-        if not active(MASKED_INPUT, i) or c.address not in inbox:
-            continue
-        delta, examples = updates[i]
-        x = quantize(delta, examples, params, rng=rng)
-        try:
-            msg = c.masked_input(x, inbox[c.address])
-        except TooFewSharers:
-            continue
-        quantized[c.address] = x
-        commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
-        blobs[msg.masked_hash.hex()] = msg.vector
-        server.add_masked_input(
-            c.address, msg.vector, commitments[c.address], dropouts=c.local_dropouts
-        )
+    roster, inbox = _keys(server, clients, silent, seed)
+    _garble(inbox, [(addresses[s], addresses[r]) for s, r in garbage_shares])
+    masked = _masked_input(
+        server, clients, updates, inbox, dropout=silent, params=params, rng=rng or local_rng()
+    )
     request = server.close_masked_input()
 
     # Stage 4: unmask.
     for address in request.survivors:
         i = by_address[address]
-        if not active(UNMASK, i):
+        if not silent.active(UNMASK, i):
             continue
         response = clients[i].unmask(request)
         if i in bad_shares:
@@ -155,36 +229,21 @@ def simulate_round(
         server.add_unmask(response)
     result = server.close_unmask()
 
-    # Stage 5: finalize (model update and the public transcript).
-    from fedledger.fl.serialization import apply_aggregate
-
-    new_model = apply_aggregate(old_model, result.decoded)
-    transcript = PublicTranscript(
-        chain_id=ctx.chain_id,
-        contract=ctx.contract,
-        round_id=ctx.round_id,
+    transcript = _public_transcript(
+        ctx,
         seed=seed,
         params=params,
         min_participants=min_participants,
-        roster=roster.to_bytes(),
-        roster_hash=roster.hash(),
-        commitments=commitments,
-        masked_vectors={name: blob for name, blob in blobs.items()},
-        reveal=result.reveal_blob,
-        reveal_hash=sha256(result.reveal_blob),
-        survivors=list(result.survivors),
-        aggregate=result.aggregate_blob,
-        aggregate_hash=sha256(result.aggregate_blob),
+        roster=roster,
+        masked=masked,
+        result=result,
         old_model=old_model,
-        old_model_hash=sha256(old_model),
-        new_model=new_model,
-        new_model_hash=sha256(new_model),
     )
     return SimulationResult(
         result=result,
         transcript=transcript,
         addresses=addresses,
-        quantized=quantized,
+        quantized=masked.quantized,
         clients={c.address: c for c in clients},
     )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -10,6 +9,7 @@ import numpy as np
 
 from fedledger.encoding import sha256, to_hex
 from fedledger.errors import FedledgerError
+from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.keys import is_clamped, public_from_private
@@ -24,49 +24,19 @@ from fedledger.secagg.messages import (
     check_address,
     sort_addresses,
 )
-from fedledger.secagg.params import RoundContext
+from fedledger.secagg.params import RoundContext, min_roster
 from fedledger.secagg.quantize import decode_sum
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.secagg.vectors import decode_vector, encode_vector
 
-__all__ = ["CHECKS", "Check", "Report", "check_bad_share", "verify_round"]
-
-CHECKS = (
-    "roster_hash",
-    "roster_signatures",
-    "neighbour_graph",
-    "reveal_hash",
-    "survivors_dropped_partition",
-    "survivor_commitments",
-    "self_mask_seeds",
-    "dropped_mask_keys",
-    "unmask_responses",
-    "slash_evidence",
-    "aggregate_recomputed",
-    "model_update",
-    "participation",
-)
-
-
-@dataclass(frozen=True)
-class Check:
-    """One named check: pass/fail with what was expected and what was found."""
-
-    name: str
-    passed: bool
-    expected: Any = None
-    found: Any = None
-    detail: str = ""
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON object form."""
-        return {
-            "name": self.name,
-            "passed": self.passed,
-            "expected": self.expected,
-            "found": self.found,
-            "detail": self.detail,
-        }
+__all__ = [
+    "CHECKS",
+    "Check",
+    "Report",
+    "Verification",
+    "check_bad_share",
+    "verify_round",
+]
 
 
 @dataclass
@@ -150,24 +120,21 @@ def check_bad_share(
     return ""
 
 
-class _Fail(Exception):
-    def __init__(self, detail: str, expected: Any = None, found: Any = None) -> None:
-        super().__init__(detail)
-        self.detail, self.expected, self.found = detail, expected, found
-
-
 def _blob_hash(what: str, blob: bytes, on_chain: bytes) -> tuple[str, str]:
     """Check sha256(blob) against the hash posted on chain; (expected, found) as hex."""
     found = to_hex(sha256(blob))
     if found != to_hex(on_chain):
-        raise _Fail(
+        raise CheckFailed(
             f"{what} blob hash differs from the on-chain {what} hash", to_hex(on_chain), found
         )
     return to_hex(on_chain), found
 
 
 @dataclass
-class _State:
+class Verification(CheckContext):
+    """One run of verify_round: the transcript, and what the checks parsed from it so far."""
+
+    transcript: PublicTranscript
     ctx: RoundContext | None = None
     roster: Roster | None = None
     graph: NeighbourGraph | None = None
@@ -175,373 +142,410 @@ class _State:
     reveal: Reveal | None = None
     vectors: dict[str, np.ndarray] = field(default_factory=dict)
     aggregate: np.ndarray | None = None
-    broken: dict[str, str] = field(default_factory=dict)
+
+    def documents(self) -> tuple[Roster, Reveal]:
+        """The parsed roster and reveal; stops the calling check when either did not parse."""
+        if self.roster is None or self.reveal is None:
+            raise CheckFailed("cannot check: the roster or reveal blob does not parse")
+        return self.roster, self.reveal
+
+
+# The checks of docs/protocol.md 6.C, each named by its function. They run on whatever parsed;
+# only a missing prerequisite (Verification.need / documents) stops one.
+
+
+def roster_hash(v: Verification) -> Outcome:
+    """sha256(roster blob) == on-chain rosterHash."""
+    return _blob_hash("roster", v.transcript.roster, v.transcript.roster_hash)
+
+
+def roster_signatures(v: Verification) -> Outcome:
+    """The roster parses, is for this round, and every bundle is signed by its participant."""
+    t = v.transcript
+    v.ctx = RoundContext(t.chain_id, t.contract, t.round_id)
+    roster = Roster.from_bytes(t.roster)
+    if roster.ctx != v.ctx:
+        raise CheckFailed(
+            "roster is for another chain, contract or round", str(v.ctx), str(roster.ctx)
+        )
+    v.roster = roster
+    bad = [b.participant for b in roster.bundles if b.signer(v.ctx) != b.participant]
+    if bad:
+        raise CheckFailed(
+            f"{len(bad)} bundle signature(s) do not recover to their participant", [], bad
+        )
+    return "every bundle signed by its participant", f"{len(roster)} valid bundles"
+
+
+def neighbour_graph(v: Verification) -> Outcome:
+    """The neighbour graph from roster size, k and the seed, with degree >= t."""
+    t = v.transcript
+    if v.roster is None:
+        raise CheckFailed("cannot check: the roster blob does not parse")
+    n = len(v.roster)
+    v.graph = build_graph(n, t.params.neighbours, t.seed)
+    addrs = v.roster.addresses
+    v.neighbours = {a: [addrs[j] for j in v.graph.neighbours(i)] for i, a in enumerate(addrs)}
+    found = {"n": n, "degree": v.graph.degree, "digest": v.graph.digest()}
+    if v.graph.degree < t.params.threshold:
+        raise CheckFailed(
+            "threshold exceeds the graph degree", f"degree >= {t.params.threshold}", found
+        )
+    return f"graph from seed {to_hex(t.seed)}", found
+
+
+def reveal_hash(v: Verification) -> Outcome:
+    """The reveal parses, is for this round, and hashes to the on-chain revealHash."""
+    t = v.transcript
+    reveal = Reveal.from_bytes(t.reveal)
+    ctx = RoundContext(t.chain_id, t.contract, t.round_id)
+    if reveal.ctx != ctx:
+        raise CheckFailed(
+            "reveal is for another chain, contract or round", str(ctx), str(reveal.ctx)
+        )
+    v.reveal = reveal
+    return _blob_hash("reveal", t.reveal, t.reveal_hash)
+
+
+def survivors_dropped_partition(v: Verification) -> Outcome:
+    """Survivors match the chain; survivors, dropped and unshared partition the roster."""
+    roster, r = v.documents()
+    on_chain = [check_address("finalize", "survivors", a) for a in v.transcript.survivors]
+    if len(set(on_chain)) != len(on_chain):
+        raise CheckFailed("on-chain survivor list has duplicates", "distinct", on_chain)
+    if sort_addresses(on_chain) != sort_addresses(r.survivors):
+        raise CheckFailed(
+            "reveal survivors differ from the on-chain survivors", on_chain, list(r.survivors)
+        )
+    parts = [set(r.survivors), set(r.dropped), set(r.unshared)]
+    sizes = sum(len(p) for p in parts)
+    union = parts[0] | parts[1] | parts[2]
+    if sizes != len(union) or sizes != len(r.survivors) + len(r.dropped) + len(r.unshared):
+        raise CheckFailed(
+            "survivors, dropped and unshared overlap", "disjoint", [sorted(p) for p in parts]
+        )
+    if union != set(roster.addresses):
+        raise CheckFailed(
+            "survivors, dropped and unshared do not cover the roster",
+            sorted(roster.addresses),
+            sorted(union),
+        )
+    both = set(r.self_mask_seeds) & set(r.mask_keys)
+    if both:
+        raise CheckFailed("both secrets revealed for the same participant", [], sorted(both))
+    if set(r.self_mask_seeds) != parts[0]:
+        raise CheckFailed(
+            "self-mask seeds revealed for a set other than the survivors",
+            sorted(parts[0]),
+            sorted(r.self_mask_seeds),
+        )
+    if not set(r.mask_keys) <= parts[1]:
+        raise CheckFailed(
+            "mask keys revealed for non-dropped participants",
+            sorted(parts[1]),
+            sorted(r.mask_keys),
+        )
+    counts = {
+        "survivors": len(r.survivors),
+        "dropped": len(r.dropped),
+        "unshared": len(r.unshared),
+    }
+    return f"partition of {len(roster)} roster members", counts
+
+
+def survivor_commitments(v: Verification) -> Outcome:
+    """Each survivor's masked-vector blob exists, hashes to its commitment, and parses."""
+    t = v.transcript
+    _, reveal = v.documents()
+    problems: dict[str, str] = {}
+    lengths = set()
+    for u in reveal.survivors:
+        commitment = t.commitments.get(u)
+        if commitment is None:
+            problems[u] = "no on-chain commitment"
+            continue
+        name = commitment.masked_hash.hex()
+        blob = t.masked_vectors.get(name)
+        if blob is None:
+            problems[u] = f"masked vector blob {name} missing"
+            continue
+        if sha256(blob) != commitment.masked_hash:
+            problems[u] = f"blob hash {sha256(blob).hex()} != committed {name}"
+            continue
+        try:
+            v.vectors[u] = decode_vector(blob)
+        except FedledgerError as exc:
+            problems[u] = f"malformed vector: {exc}"
+            continue
+        lengths.add(v.vectors[u].size)
+    if problems:
+        raise CheckFailed(
+            f"{len(problems)} survivor(s) without a matching committed blob", {}, problems
+        )
+    if len(lengths) > 1:
+        raise CheckFailed("masked vectors have different lengths", "one length", sorted(lengths))
+    return "sha256(blob) == on-chain maskedHash", f"{len(v.vectors)} survivors match"
+
+
+def self_mask_seeds(v: Verification) -> Outcome:
+    """Each survivor's revealed seed matches its on-chain seed commitment."""
+    t = v.transcript
+    _, reveal = v.documents()
+    bad = {}
+    for u in reveal.survivors:
+        commitment = t.commitments.get(u)
+        seed = reveal.self_mask_seeds.get(u)
+        if seed is None:
+            bad[u] = "not revealed"
+            continue
+        got = seed_commitment(seed, t.round_id, u)
+        if commitment is None or got != commitment.seed_commitment:
+            bad[u] = to_hex(got)
+    if bad:
+        raise CheckFailed(
+            f"{len(bad)} revealed seed(s) do not match the on-chain seed commitment", {}, bad
+        )
+    return "sha256(b_u || round || u) == seedCommitment", f"{len(reveal.survivors)} seeds match"
+
+
+def dropped_mask_keys(v: Verification) -> Outcome:
+    """Mask keys are revealed for exactly the needed dropped members and match their bundles."""
+    v.need("neighbour_graph")
+    roster, reveal = v.documents()
+    survivors = set(reveal.survivors)
+    needed = {d for d in reveal.dropped if survivors.intersection(v.neighbours[d])}
+    if set(reveal.mask_keys) != needed:
+        raise CheckFailed(
+            "mask keys must be revealed exactly for dropped participants "
+            "with a surviving neighbour",
+            sorted(needed),
+            sorted(reveal.mask_keys),
+        )
+    bad = {}
+    for d, sk in reveal.mask_keys.items():
+        if not is_clamped(sk):
+            bad[d] = {"expected": "clamped (RFC 7748) private key", "found": to_hex(sk)}
+            continue
+        pk = public_from_private(sk)
+        if pk != roster.bundle(d).mask_key:
+            bad[d] = {"expected": to_hex(roster.bundle(d).mask_key), "found": to_hex(pk)}
+    if bad:
+        raise CheckFailed(
+            f"{len(bad)} revealed mask key(s) do not match the signed bundle", {}, bad
+        )
+    return "X25519 public(s_v^SK) == signed maskKey", f"{len(needed)} keys match"
+
+
+def unmask_responses(v: Verification) -> Outcome:
+    """Published unmask responses are signed by survivors and carry requested shares only."""
+    v.need("neighbour_graph")
+    _, reveal = v.documents()
+    assert v.ctx is not None
+    survivors, dropped = set(reveal.survivors), set(reveal.dropped)
+    bad: dict[str, str] = {}
+    for a, resp in reveal.unmask_responses.items():
+        if resp.sender != a:
+            bad[a] = f"response is keyed by {a} but sent by {resp.sender}"
+        elif a not in survivors:
+            bad[a] = "not a survivor"
+        elif resp.signer(v.ctx) != a:
+            bad[a] = f"signature recovers to {resp.signer(v.ctx)}"
+        else:
+            neigh = set(v.neighbours[a])
+            extra = [o for o in resp.self_mask_shares if o not in survivors or o not in neigh]
+            extra += [o for o in resp.mask_key_shares if o not in dropped or o not in neigh]
+            if extra:
+                bad[a] = f"shares of {extra[0]} were not requested from it"
+    if bad:
+        raise CheckFailed(f"{len(bad)} published unmask response(s) are invalid", {}, bad)
+    return (
+        "signed responses from survivors, requested shares only",
+        f"{len(reveal.unmask_responses)} responders",
+    )
+
+
+def _unaccused_share_problems(roster: Roster, reveal: Reveal, threshold: int) -> dict[str, str]:
+    """Blame must be complete: the shares nobody is accused of agree with the revealed secret."""
+    problems: dict[str, str] = {}
+    accused = {a: {(e.owner, e.secret) for e in ev} for a, ev in reveal.bad_shares.items()}
+    for secret, revealed in (
+        (SELF_MASK_SEED, reveal.self_mask_seeds),
+        (MASK_KEY, reveal.mask_keys),
+    ):
+        for owner, value in revealed.items():
+            points = []
+            for r, resp in reveal.unmask_responses.items():
+                raw = _share_of(resp, owner, secret)
+                if raw is None or (owner, secret) in accused.get(r, set()):
+                    continue
+                try:
+                    points.append((roster.index(r) + 1, shamir.share_from_bytes(raw)))
+                except ValueError as exc:
+                    problems[f"{r}/{owner}/{secret}"] = f"unaccused bad share: {exc}"
+            if len(points) < threshold:
+                continue  # fewer than t shares constrain nothing
+            points.sort()
+            basis = points[:threshold]
+            off = [x for x, y in points if shamir.interpolate_at(basis, x) != y]
+            if shamir.interpolate_at(basis, 0) != int.from_bytes(value, "big") or off:
+                problems[f"{owner}/{secret}"] = (
+                    "the unaccused shares do not all lie on one polynomial through "
+                    "the revealed secret"
+                )
+    return problems
+
+
+def slash_evidence(v: Verification) -> Outcome:
+    """Every accusation in the reveal is proven, and every unaccused share is consistent."""
+    v.need("unmask_responses", "self_mask_seeds", "dropped_mask_keys")
+    roster, reveal = v.documents()
+    threshold = v.transcript.params.threshold
+    problems: dict[str, str] = {}
+    for a, ev in reveal.bad_shares.items():
+        if a not in reveal.unmask_responses:
+            problems[a] = "accused but not a responder"
+            continue
+        for e in ev:
+            why = check_bad_share(reveal, roster, threshold, a, e.owner, e.secret)
+            if why:
+                problems[f"{a}/{e.owner}/{e.secret}"] = why
+    problems.update(_unaccused_share_problems(roster, reveal, threshold))
+    if problems:
+        raise CheckFailed(f"{len(problems)} slash evidence problem(s)", {}, problems)
+    count = sum(len(ev) for ev in reveal.bad_shares.values())
+    return "every bad share proven, every other share consistent", {
+        "accused": len(reveal.bad_shares),
+        "badShares": count,
+    }
+
+
+def _first_difference(published_blob: bytes, agg: np.ndarray) -> str:
+    """'; published blob differs at ...' when the published aggregate parses, else ''."""
+    try:
+        published = decode_vector(published_blob)
+    except FedledgerError:
+        return ""
+    if published.size != agg.size:
+        return ""
+    diff = np.flatnonzero(published != agg)
+    if not diff.size:
+        return ""
+    return f"; published blob differs at {diff.size} coordinate(s), first {int(diff[0])}"
+
+
+def aggregate_recomputed(v: Verification) -> Outcome:
+    """The aggregate recomputed from the survivors' blobs and the reveal hashes as on chain."""
+    v.need(
+        "survivor_commitments",
+        "self_mask_seeds",
+        "dropped_mask_keys",
+        "neighbour_graph",
+        "survivors_dropped_partition",
+    )
+    t = v.transcript
+    assert v.reveal is not None and v.roster is not None and v.ctx is not None
+    length = next(iter(v.vectors.values())).size
+    agg = recompute_aggregate(
+        v.ctx,
+        addresses=v.roster.addresses,
+        mask_keys_public={b.participant: b.mask_key for b in v.roster.bundles},
+        neighbours=v.neighbours,
+        survivors=v.reveal.survivors,
+        vectors=v.vectors,
+        self_mask_seeds=dict(v.reveal.self_mask_seeds),
+        mask_keys=dict(v.reveal.mask_keys),
+        length=length,
+    )
+    found = to_hex(sha256(encode_vector(agg)))
+    expected = to_hex(t.aggregate_hash)
+    if found != expected:
+        detail = "recomputed aggregate hash differs from the on-chain aggregate hash"
+        raise CheckFailed(detail + _first_difference(t.aggregate, agg), expected, found)
+    blob_hash = to_hex(sha256(t.aggregate))
+    if blob_hash != expected:
+        raise CheckFailed(
+            "published aggregate blob differs from the on-chain aggregate hash",
+            expected,
+            blob_hash,
+        )
+    v.aggregate = agg
+    return expected, found
+
+
+def model_update(v: Verification) -> Outcome:
+    """Old model + decoded aggregate gives the on-chain new model, and both blobs match."""
+    v.need("aggregate_recomputed")
+    t = v.transcript
+    assert v.aggregate is not None and v.reveal is not None
+    from fedledger.fl.serialization import apply_aggregate  # numpy + safetensors only
+
+    old = to_hex(sha256(t.old_model))
+    if old != to_hex(t.old_model_hash):
+        raise CheckFailed(
+            "old model blob differs from the on-chain model hash", to_hex(t.old_model_hash), old
+        )
+    decoded = decode_sum(v.aggregate, len(v.reveal.survivors), t.params)
+    found = to_hex(sha256(apply_aggregate(t.old_model, decoded)))
+    expected = to_hex(t.new_model_hash)
+    if found != expected:
+        raise CheckFailed(
+            "old model + decoded aggregate does not give the on-chain new model",
+            expected,
+            found,
+        )
+    blob = to_hex(sha256(t.new_model))
+    if blob != expected:
+        raise CheckFailed(
+            "published new model blob differs from the on-chain new model hash", expected, blob
+        )
+    return expected, found
+
+
+def participation(v: Verification) -> Outcome:
+    """Survivor and roster counts respect the round's parameters and the modulus capacity."""
+    t = v.transcript
+    roster, reveal = v.documents()
+    found = {
+        "roster": len(roster),
+        "survivors": len(reveal.survivors),
+        "dropped": len(reveal.dropped),
+        "unshared": len(reveal.unshared),
+    }
+    need = max(1, t.min_participants, t.params.threshold)
+    roster_need = min_roster(t.min_participants, t.params.threshold)  # RoundLog.postRoster's
+    expected = {"survivors_at_least": need, "roster_at_least": roster_need}
+    if len(reveal.survivors) < need:
+        raise CheckFailed("fewer survivors than max(minParticipants, threshold)", expected, found)
+    if len(roster) < roster_need:
+        raise CheckFailed(
+            "roster smaller than max(minParticipants, threshold + 1)", expected, found
+        )
+    try:
+        t.params.check_capacity(len(reveal.survivors))
+    except FedledgerError as exc:
+        raise CheckFailed(str(exc), expected, found) from None
+    return expected, found
+
+
+CHECKS = (
+    roster_hash,
+    roster_signatures,
+    neighbour_graph,
+    reveal_hash,
+    survivors_dropped_partition,
+    survivor_commitments,
+    self_mask_seeds,
+    dropped_mask_keys,
+    unmask_responses,
+    slash_evidence,
+    aggregate_recomputed,
+    model_update,
+    participation,
+)
+"""The checks of docs/protocol.md 6.C, in the order they run and are reported."""
 
 
 def verify_round(transcript: PublicTranscript) -> Report:
     """Run every check of docs/protocol.md section 6; never raises for a bad round."""
-    t = transcript
-    report = Report(round_id=t.round_id)
-    st = _State()
-
-    def run(name: str, fn: Callable[[], tuple[Any, Any]]) -> None:
-        try:
-            expected, found = fn()
-            report.checks.append(Check(name, True, expected, found))
-        except _Fail as f:
-            st.broken[name] = f.detail
-            report.checks.append(Check(name, False, f.expected, f.found, f.detail))
-        except (FedledgerError, ValueError, KeyError) as exc:
-            st.broken[name] = str(exc)
-            report.checks.append(Check(name, False, None, None, f"{type(exc).__name__}: {exc}"))
-
-    def need(*names: str) -> None:
-        # Checks run on whatever parsed; only a missing prerequisite stops one.
-        missing = [n for n in names if n in st.broken]
-        if missing:
-            raise _Fail(f"cannot check: {', '.join(missing)} failed")
-
-    def need_documents() -> tuple[Roster, Reveal]:
-        if st.roster is None or st.reveal is None:
-            raise _Fail("cannot check: the roster or reveal blob does not parse")
-        return st.roster, st.reveal
-
-    def roster_hash() -> tuple[Any, Any]:
-        return _blob_hash("roster", t.roster, t.roster_hash)
-
-    def roster_signatures() -> tuple[Any, Any]:
-        st.ctx = RoundContext(t.chain_id, t.contract, t.round_id)
-        roster = Roster.from_bytes(t.roster)
-        if roster.ctx != st.ctx:
-            raise _Fail(
-                "roster is for another chain, contract or round", str(st.ctx), str(roster.ctx)
-            )
-        st.roster = roster
-        bad = [b.participant for b in roster.bundles if b.signer(st.ctx) != b.participant]
-        if bad:
-            raise _Fail(
-                f"{len(bad)} bundle signature(s) do not recover to their participant", [], bad
-            )
-        return "every bundle signed by its participant", f"{len(roster)} valid bundles"
-
-    def neighbour_graph() -> tuple[Any, Any]:
-        if st.roster is None:
-            raise _Fail("cannot check: the roster blob does not parse")
-        n = len(st.roster)
-        st.graph = build_graph(n, t.params.neighbours, t.seed)
-        addrs = st.roster.addresses
-        st.neighbours = {a: [addrs[j] for j in st.graph.neighbours(i)] for i, a in enumerate(addrs)}
-        found = {"n": n, "degree": st.graph.degree, "digest": st.graph.digest()}
-        if st.graph.degree < t.params.threshold:
-            raise _Fail(
-                "threshold exceeds the graph degree", f"degree >= {t.params.threshold}", found
-            )
-        return f"graph from seed {to_hex(t.seed)}", found
-
-    def reveal_hash() -> tuple[Any, Any]:
-        reveal = Reveal.from_bytes(t.reveal)
-        ctx = RoundContext(t.chain_id, t.contract, t.round_id)
-        if reveal.ctx != ctx:
-            raise _Fail("reveal is for another chain, contract or round", str(ctx), str(reveal.ctx))
-        st.reveal = reveal
-        return _blob_hash("reveal", t.reveal, t.reveal_hash)
-
-    def partition() -> tuple[Any, Any]:
-        roster, r = need_documents()
-        on_chain = [check_address("finalize", "survivors", a) for a in t.survivors]
-        if len(set(on_chain)) != len(on_chain):
-            raise _Fail("on-chain survivor list has duplicates", "distinct", on_chain)
-        if sort_addresses(on_chain) != sort_addresses(r.survivors):
-            raise _Fail(
-                "reveal survivors differ from the on-chain survivors", on_chain, list(r.survivors)
-            )
-        parts = [set(r.survivors), set(r.dropped), set(r.unshared)]
-        sizes = sum(len(p) for p in parts)
-        union = parts[0] | parts[1] | parts[2]
-        if sizes != len(union) or sizes != len(r.survivors) + len(r.dropped) + len(r.unshared):
-            raise _Fail(
-                "survivors, dropped and unshared overlap", "disjoint", [sorted(p) for p in parts]
-            )
-        if union != set(roster.addresses):
-            raise _Fail(
-                "survivors, dropped and unshared do not cover the roster",
-                sorted(roster.addresses),
-                sorted(union),
-            )
-        both = set(r.self_mask_seeds) & set(r.mask_keys)
-        if both:
-            raise _Fail("both secrets revealed for the same participant", [], sorted(both))
-        if set(r.self_mask_seeds) != parts[0]:
-            raise _Fail(
-                "self-mask seeds revealed for a set other than the survivors",
-                sorted(parts[0]),
-                sorted(r.self_mask_seeds),
-            )
-        if not set(r.mask_keys) <= parts[1]:
-            raise _Fail(
-                "mask keys revealed for non-dropped participants",
-                sorted(parts[1]),
-                sorted(r.mask_keys),
-            )
-        counts = {
-            "survivors": len(r.survivors),
-            "dropped": len(r.dropped),
-            "unshared": len(r.unshared),
-        }
-        return f"partition of {len(roster)} roster members", counts
-
-    def survivor_commitments() -> tuple[Any, Any]:
-        _, reveal = need_documents()
-        problems: dict[str, str] = {}
-        lengths = set()
-        for u in reveal.survivors:
-            commitment = t.commitments.get(u)
-            if commitment is None:
-                problems[u] = "no on-chain commitment"
-                continue
-            name = commitment.masked_hash.hex()
-            blob = t.masked_vectors.get(name)
-            if blob is None:
-                problems[u] = f"masked vector blob {name} missing"
-                continue
-            if sha256(blob) != commitment.masked_hash:
-                problems[u] = f"blob hash {sha256(blob).hex()} != committed {name}"
-                continue
-            try:
-                st.vectors[u] = decode_vector(blob)
-            except FedledgerError as exc:
-                problems[u] = f"malformed vector: {exc}"
-                continue
-            lengths.add(st.vectors[u].size)
-        if problems:
-            raise _Fail(
-                f"{len(problems)} survivor(s) without a matching committed blob", {}, problems
-            )
-        if len(lengths) > 1:
-            raise _Fail("masked vectors have different lengths", "one length", sorted(lengths))
-        return "sha256(blob) == on-chain maskedHash", f"{len(st.vectors)} survivors match"
-
-    def self_mask_seeds() -> tuple[Any, Any]:
-        _, reveal = need_documents()
-        bad = {}
-        for u in reveal.survivors:
-            commitment = t.commitments.get(u)
-            seed = reveal.self_mask_seeds.get(u)
-            if seed is None:
-                bad[u] = "not revealed"
-                continue
-            got = seed_commitment(seed, t.round_id, u)
-            if commitment is None or got != commitment.seed_commitment:
-                bad[u] = to_hex(got)
-        if bad:
-            raise _Fail(
-                f"{len(bad)} revealed seed(s) do not match the on-chain seed commitment", {}, bad
-            )
-        return "sha256(b_u || round || u) == seedCommitment", f"{len(reveal.survivors)} seeds match"
-
-    def dropped_mask_keys() -> tuple[Any, Any]:
-        need("neighbour_graph")
-        need_documents()
-        assert st.reveal is not None and st.roster is not None
-        survivors = set(st.reveal.survivors)
-        needed = {v for v in st.reveal.dropped if survivors.intersection(st.neighbours[v])}
-        if set(st.reveal.mask_keys) != needed:
-            raise _Fail(
-                "mask keys must be revealed exactly for dropped participants "
-                "with a surviving neighbour",
-                sorted(needed),
-                sorted(st.reveal.mask_keys),
-            )
-        bad = {}
-        for v, sk in st.reveal.mask_keys.items():
-            if not is_clamped(sk):
-                bad[v] = {"expected": "clamped (RFC 7748) private key", "found": to_hex(sk)}
-                continue
-            pk = public_from_private(sk)
-            if pk != st.roster.bundle(v).mask_key:
-                bad[v] = {"expected": to_hex(st.roster.bundle(v).mask_key), "found": to_hex(pk)}
-        if bad:
-            raise _Fail(f"{len(bad)} revealed mask key(s) do not match the signed bundle", {}, bad)
-        return "X25519 public(s_v^SK) == signed maskKey", f"{len(needed)} keys match"
-
-    def unmask_responses() -> tuple[Any, Any]:
-        need("neighbour_graph")
-        _, reveal = need_documents()
-        assert st.ctx is not None
-        survivors, dropped = set(reveal.survivors), set(reveal.dropped)
-        bad: dict[str, str] = {}
-        for a, resp in reveal.unmask_responses.items():
-            if resp.sender != a:
-                bad[a] = f"response is keyed by {a} but sent by {resp.sender}"
-            elif a not in survivors:
-                bad[a] = "not a survivor"
-            elif resp.signer(st.ctx) != a:
-                bad[a] = f"signature recovers to {resp.signer(st.ctx)}"
-            else:
-                neigh = set(st.neighbours[a])
-                extra = [o for o in resp.self_mask_shares if o not in survivors or o not in neigh]
-                extra += [o for o in resp.mask_key_shares if o not in dropped or o not in neigh]
-                if extra:
-                    bad[a] = f"shares of {extra[0]} were not requested from it"
-        if bad:
-            raise _Fail(f"{len(bad)} published unmask response(s) are invalid", {}, bad)
-        return (
-            "signed responses from survivors, requested shares only",
-            f"{len(reveal.unmask_responses)} responders",
-        )
-
-    def slash_evidence() -> tuple[Any, Any]:
-        need("unmask_responses", "self_mask_seeds", "dropped_mask_keys")
-        roster, reveal = need_documents()
-        threshold = t.params.threshold
-        problems: dict[str, str] = {}
-        accused = {a: {(e.owner, e.secret) for e in ev} for a, ev in reveal.bad_shares.items()}
-        for a, ev in reveal.bad_shares.items():
-            if a not in reveal.unmask_responses:
-                problems[a] = "accused but not a responder"
-                continue
-            for e in ev:
-                why = check_bad_share(reveal, roster, threshold, a, e.owner, e.secret)
-                if why:
-                    problems[f"{a}/{e.owner}/{e.secret}"] = why
-        # Blame must be complete: the shares nobody is accused of agree with the secret.
-        for secret, revealed in (
-            (SELF_MASK_SEED, reveal.self_mask_seeds),
-            (MASK_KEY, reveal.mask_keys),
-        ):
-            for owner, value in revealed.items():
-                points = []
-                for r, resp in reveal.unmask_responses.items():
-                    raw = _share_of(resp, owner, secret)
-                    if raw is None or (owner, secret) in accused.get(r, set()):
-                        continue
-                    try:
-                        points.append((roster.index(r) + 1, shamir.share_from_bytes(raw)))
-                    except ValueError as exc:
-                        problems[f"{r}/{owner}/{secret}"] = f"unaccused bad share: {exc}"
-                if len(points) < threshold:
-                    continue  # fewer than t shares constrain nothing
-                points.sort()
-                basis = points[:threshold]
-                off = [x for x, y in points if shamir.interpolate_at(basis, x) != y]
-                if shamir.interpolate_at(basis, 0) != int.from_bytes(value, "big") or off:
-                    problems[f"{owner}/{secret}"] = (
-                        "the unaccused shares do not all lie on one polynomial through "
-                        "the revealed secret"
-                    )
-        if problems:
-            raise _Fail(f"{len(problems)} slash evidence problem(s)", {}, problems)
-        count = sum(len(ev) for ev in reveal.bad_shares.values())
-        return "every bad share proven, every other share consistent", {
-            "accused": len(reveal.bad_shares),
-            "badShares": count,
-        }
-
-    def aggregate_recomputed() -> tuple[Any, Any]:
-        need(
-            "survivor_commitments",
-            "self_mask_seeds",
-            "dropped_mask_keys",
-            "neighbour_graph",
-            "survivors_dropped_partition",
-        )
-        assert st.reveal is not None and st.roster is not None and st.ctx is not None
-        length = next(iter(st.vectors.values())).size
-        agg = recompute_aggregate(
-            st.ctx,
-            addresses=st.roster.addresses,
-            mask_keys_public={b.participant: b.mask_key for b in st.roster.bundles},
-            neighbours=st.neighbours,
-            survivors=st.reveal.survivors,
-            vectors=st.vectors,
-            self_mask_seeds=dict(st.reveal.self_mask_seeds),
-            mask_keys=dict(st.reveal.mask_keys),
-            length=length,
-        )
-        found = to_hex(sha256(encode_vector(agg)))
-        expected = to_hex(t.aggregate_hash)
-        if found != expected:
-            detail = "recomputed aggregate hash differs from the on-chain aggregate hash"
-            try:
-                published = decode_vector(t.aggregate)
-                if published.size == agg.size:
-                    diff = np.flatnonzero(published != agg)
-                    if diff.size:
-                        detail += (
-                            f"; published blob differs at {diff.size} coordinate(s), "
-                            f"first {int(diff[0])}"
-                        )
-            except FedledgerError:
-                pass
-            raise _Fail(detail, expected, found)
-        blob_hash = to_hex(sha256(t.aggregate))
-        if blob_hash != expected:
-            raise _Fail(
-                "published aggregate blob differs from the on-chain aggregate hash",
-                expected,
-                blob_hash,
-            )
-        st.aggregate = agg
-        return expected, found
-
-    def model_update() -> tuple[Any, Any]:
-        need("aggregate_recomputed")
-        assert st.aggregate is not None and st.reveal is not None
-        from fedledger.fl.serialization import apply_aggregate  # numpy + safetensors only
-
-        old = to_hex(sha256(t.old_model))
-        if old != to_hex(t.old_model_hash):
-            raise _Fail(
-                "old model blob differs from the on-chain model hash", to_hex(t.old_model_hash), old
-            )
-        decoded = decode_sum(st.aggregate, len(st.reveal.survivors), t.params)
-        found = to_hex(sha256(apply_aggregate(t.old_model, decoded)))
-        expected = to_hex(t.new_model_hash)
-        if found != expected:
-            raise _Fail(
-                "old model + decoded aggregate does not give the on-chain new model",
-                expected,
-                found,
-            )
-        blob = to_hex(sha256(t.new_model))
-        if blob != expected:
-            raise _Fail(
-                "published new model blob differs from the on-chain new model hash", expected, blob
-            )
-        return expected, found
-
-    def participation() -> tuple[Any, Any]:
-        need_documents()
-        assert st.reveal is not None and st.roster is not None
-        found = {
-            "roster": len(st.roster),
-            "survivors": len(st.reveal.survivors),
-            "dropped": len(st.reveal.dropped),
-            "unshared": len(st.reveal.unshared),
-        }
-        need = max(1, t.min_participants, t.params.threshold)
-        expected = {"survivors_at_least": need, "roster_at_least": max(2, t.min_participants)}
-        if len(st.reveal.survivors) < need:
-            raise _Fail("fewer survivors than max(minParticipants, threshold)", expected, found)
-        if len(st.roster) < max(2, t.min_participants):
-            raise _Fail("roster smaller than minParticipants", expected, found)
-        try:
-            t.params.check_capacity(len(st.reveal.survivors))
-        except FedledgerError as exc:
-            raise _Fail(str(exc), expected, found) from None
-        return expected, found
-
-    run("roster_hash", roster_hash)
-    run("roster_signatures", roster_signatures)
-    run("neighbour_graph", neighbour_graph)
-    run("reveal_hash", reveal_hash)
-    run("survivors_dropped_partition", partition)
-    run("survivor_commitments", survivor_commitments)
-    run("self_mask_seeds", self_mask_seeds)
-    run("dropped_mask_keys", dropped_mask_keys)
-    run("unmask_responses", unmask_responses)
-    run("slash_evidence", slash_evidence)
-    run("aggregate_recomputed", aggregate_recomputed)
-    run("model_update", model_update)
-    run("participation", participation)
-    return report
+    checks = run_checks(CHECKS, Verification(transcript))
+    return Report(round_id=transcript.round_id, checks=checks)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import httpx
@@ -27,6 +28,8 @@ __all__ = ["DEFAULT_MAX_BYTES", "HttpBlobStore", "blob_router"]
 
 DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 _OCTET = "application/octet-stream"
+# Statuses worth retrying: the server is (re)starting or overloaded, not refusing us.
+_TRANSIENT_STATUS = frozenset({502, 503, 504})
 
 
 def _checked_name(name: str) -> str:
@@ -34,6 +37,23 @@ def _checked_name(name: str) -> str:
         return validate_name(name)
     except BlobNameError as exc:
         raise HTTPException(status_code=400, detail=str(exc)) from None
+
+
+async def _read_body(name: str, request: Request, max_bytes: int) -> bytes:
+    """The upload's body; 413 as soon as it (or its declared length) exceeds `max_bytes`."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_bytes:
+        raise HTTPException(
+            status_code=413, detail=f"blob {name}: {declared} bytes exceeds {max_bytes}"
+        )
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_bytes:
+            raise HTTPException(
+                status_code=413, detail=f"blob {name}: body exceeds {max_bytes} bytes"
+            )
+    return bytes(body)
 
 
 def blob_router(
@@ -88,19 +108,7 @@ def blob_router(
     )
     async def put_blob(name: str, request: Request, response: Response) -> dict[str, Any]:
         _checked_name(name)
-        declared = request.headers.get("content-length")
-        if declared is not None and declared.isdigit() and int(declared) > max_bytes:
-            raise HTTPException(
-                status_code=413, detail=f"blob {name}: {declared} bytes exceeds {max_bytes}"
-            )
-        body = bytearray()
-        async for chunk in request.stream():
-            body.extend(chunk)
-            if len(body) > max_bytes:
-                raise HTTPException(
-                    status_code=413, detail=f"blob {name}: body exceeds {max_bytes} bytes"
-                )
-        data = bytes(body)
+        data = await _read_body(name, request, max_bytes)
         actual = sha256_hex(data)
         if actual != name:
             raise HTTPException(
@@ -122,7 +130,8 @@ def blob_router(
 class HttpBlobStore:
     """A BlobStore client for `blob_router` served under `base_url` (blobs at ``/blobs/<name>``).
 
-    Every `get` re-verifies the hash locally, so a lying server is caught.
+    Every `get` re-verifies the hash locally, so a lying server is caught. Nodes use it for
+    the coordinator's /blobs with a `sign` hook that adds the upload's signed envelope.
     """
 
     def __init__(
@@ -131,10 +140,19 @@ class HttpBlobStore:
         *,
         client: httpx.Client | None = None,
         timeout: float = 30.0,
+        sign: Callable[[str], dict[str, str]] | None = None,
+        retries: int = 0,
+        backoff: float = 0.2,
     ) -> None:
+        """`sign(name)` gives the extra headers of an upload of blob `name` (e.g. a signed
+        envelope); connection errors and 502/503/504 are retried `retries` times, the wait
+        doubling from `backoff` seconds up to 5 s."""
         if not base_url.startswith(("http://", "https://")):
             raise StoreError(f"blob store URL {base_url!r}: must start with http:// or https://")
         self.base_url = base_url.rstrip("/")
+        self.sign = sign
+        self.retries = retries
+        self.backoff = backoff
         self._owns_client = client is None
         self._client = client if client is not None else httpx.Client(timeout=timeout)
 
@@ -157,12 +175,21 @@ class HttpBlobStore:
 
     def _request(self, method: str, name: str, **kwargs: Any) -> httpx.Response:
         url = self._url(name)
-        try:
-            return self._client.request(method, url, **kwargs)
-        except httpx.HTTPError as exc:
-            raise StoreError(
-                f"blob {name}: {method} {url} failed ({type(exc).__name__}: {exc})"
-            ) from None
+        for attempt in range(self.retries + 1):
+            if attempt:
+                time.sleep(min(self.backoff * 2 ** (attempt - 1), 5.0))
+            last = attempt == self.retries
+            try:
+                resp = self._client.request(method, url, **kwargs)
+            except httpx.HTTPError as exc:
+                if last:
+                    raise StoreError(
+                        f"blob {name}: {method} {url} failed ({type(exc).__name__}: {exc})"
+                    ) from None
+                continue
+            if resp.status_code not in _TRANSIENT_STATUS or last:
+                return resp
+        raise AssertionError("unreachable: the last attempt returns or raises")
 
     @staticmethod
     def _detail(resp: httpx.Response) -> str:
@@ -182,7 +209,8 @@ class HttpBlobStore:
         """Upload `data` under `name`; refuses locally first if the hash does not match."""
         validate_name(name)
         verify_blob(name, bytes(data), where="refused before upload")
-        resp = self._request("PUT", name, content=bytes(data), headers={"content-type": _OCTET})
+        headers = {"content-type": _OCTET, **(self.sign(name) if self.sign else {})}
+        resp = self._request("PUT", name, content=bytes(data), headers=headers)
         if resp.status_code in (200, 201):
             return
         detail = self._detail(resp)

@@ -1,3 +1,5 @@
-"""HTTP layer of the coordinator: error mapping, body limits, routes."""
+"""The coordinator's HTTP API: app, dependencies, routes per resource, errors, body limits."""
 
-__all__: list[str] = []
+from fedledger.coordinator.api.app import create_app
+
+__all__ = ["create_app"]

@@ -8,8 +8,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
-from fedledger.coordinator.auth import AuthError
 from fedledger.errors import ChainError, ConfigError, FedledgerError, ProtocolError, StoreError
+from fedledger.protocol.envelope import AuthError
+from fedledger.protocol.refusals import REFUSAL_STATUS
 
 __all__ = ["install_error_handlers", "problem"]
 
@@ -67,3 +68,15 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(FedledgerError)
     async def _fedledger(_: Request, exc: FedledgerError) -> JSONResponse:
         return problem(422, str(exc))
+
+    _install_refusals(app)
+
+
+def _install_refusals(app: FastAPI) -> None:
+    """The state machine's refusals, answered with the one status table of fedledger.protocol."""
+    for exc_type, status in REFUSAL_STATUS.items():
+
+        def handler(_: Request, exc: Exception, status: int = status) -> JSONResponse:
+            return problem(status, str(exc), code=type(exc).__name__)
+
+        app.add_exception_handler(exc_type, handler)

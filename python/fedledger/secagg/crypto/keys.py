@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from eth_account import Account
-from eth_account.messages import encode_typed_data
-from eth_utils import to_checksum_address
+from eth_account.messages import SignableMessage, encode_typed_data
+from eth_utils import is_address, keccak, to_checksum_address
 
 from fedledger.errors import FedledgerError
 
@@ -23,6 +25,7 @@ __all__ = [
     "KeyPair",
     "bundle_typed_data",
     "check_public_key",
+    "checksum_address",
     "clamp",
     "eip712_message",
     "is_clamped",
@@ -31,7 +34,9 @@ __all__ = [
     "recover_typed_signer",
     "sign_bundle",
     "sign_typed",
+    "typed_signable",
     "x25519",
+    "x25519_many",
 ]
 
 EIP712_DOMAIN_NAME = "fedledger"
@@ -126,6 +131,15 @@ def x25519(private: bytes, peer_public: bytes) -> bytes:
     return sk.exchange(X25519PublicKey.from_public_bytes(peer_public))
 
 
+def x25519_many(private: bytes, peer_publics: Sequence[bytes]) -> list[bytes]:
+    """x25519(private, peer) for every peer, loading the private key once; every peer key
+    is checked first (InvalidPublicKey), as in `x25519`."""
+    for pk in peer_publics:
+        check_public_key(pk)
+    sk = X25519PrivateKey.from_private_bytes(private)
+    return [sk.exchange(X25519PublicKey.from_public_bytes(pk)) for pk in peer_publics]
+
+
 def eip712_message(
     primary_type: str,
     fields: list[tuple[str, str]],
@@ -154,7 +168,7 @@ def eip712_message(
             "name": EIP712_DOMAIN_NAME,
             "version": EIP712_DOMAIN_VERSION,
             "chainId": chain_id,
-            "verifyingContract": to_checksum_address(contract),
+            "verifyingContract": _eip55(contract),
         },
         "message": message,
     }
@@ -180,7 +194,7 @@ def bundle_typed_data(
         ],
         {
             "round": round_id,
-            "participant": to_checksum_address(participant),
+            "participant": _eip55(participant),
             "channelKey": channel_key,
             "maskKey": mask_key,
         },
@@ -189,17 +203,97 @@ def bundle_typed_data(
     )
 
 
+@lru_cache(maxsize=1 << 16)
+def checksum_address(value: str) -> str | None:
+    """`value` in EIP-55 form, None if it is not an address; each string is hashed once."""
+    return str(to_checksum_address(value)) if is_address(value) else None
+
+
+def _eip55(value: Any) -> str:
+    """to_checksum_address, cached for strings (ValueError for a non-address, as before)."""
+    checked = checksum_address(value) if isinstance(value, str) else None
+    return checked if checked is not None else str(to_checksum_address(value))
+
+
+def typed_signable(message: dict[str, Any]) -> SignableMessage:
+    """What EIP-712 signs: version 0x01, the domain separator and the struct hash.
+
+    Flat structs of uint256, address and bytes32 fields (every fedledger message) are
+    hashed here with cached type hashes and domain separators: eth-account's generic
+    encoder re-derives both and checksums every address on each call, which made
+    signature checks the verifier's largest cost. Anything else goes to eth-account.
+    """
+    try:
+        domain_fields = message["types"]["EIP712Domain"]
+        if set(message["domain"]) != {f["name"] for f in domain_fields}:
+            raise _NotFlat
+        domain = _domain_separator(
+            tuple(
+                (f["name"], f["type"], _hashable(message["domain"][f["name"]]))
+                for f in domain_fields
+            )
+        )
+        primary = message["primaryType"]
+        fields = tuple((f["name"], f["type"]) for f in message["types"][primary])
+        if set(message["types"]) != {"EIP712Domain", primary}:
+            raise _NotFlat
+        body = _struct_hash(primary, fields, message["message"])
+    except (_NotFlat, KeyError, TypeError):
+        return encode_typed_data(full_message=message)
+    return SignableMessage(b"\x01", domain, body)
+
+
+class _NotFlat(Exception):
+    """The message needs eth-account's general encoder."""
+
+
+def _hashable(value: Any) -> Any:
+    if isinstance(value, str | int | bytes):
+        return value
+    raise _NotFlat
+
+
+def _encode_field(kind: str, value: Any) -> bytes:
+    if kind == "uint256" and isinstance(value, int) and not isinstance(value, bool):
+        if 0 <= value < 1 << 256:
+            return value.to_bytes(32, "big")
+    elif kind == "address" and isinstance(value, str) and checksum_address(value) == value:
+        return bytes(12) + bytes.fromhex(value[2:])
+    elif kind == "bytes32" and isinstance(value, bytes) and len(value) == 32:
+        return value
+    elif kind == "string" and isinstance(value, str):
+        return keccak(text=value)
+    raise _NotFlat
+
+
+@lru_cache(maxsize=64)
+def _type_hash(primary: str, fields: tuple[tuple[str, str], ...]) -> bytes:
+    return keccak(text=f"{primary}({','.join(f'{t} {n}' for n, t in fields)})")
+
+
+def _struct_hash(primary: str, fields: tuple[tuple[str, str], ...], data: dict[str, Any]) -> bytes:
+    if set(data) != {name for name, _ in fields}:
+        raise _NotFlat
+    encoded = b"".join(_encode_field(kind, data[name]) for name, kind in fields)
+    return keccak(_type_hash(primary, fields) + encoded)
+
+
+@lru_cache(maxsize=256)
+def _domain_separator(domain: tuple[tuple[str, str, Any], ...]) -> bytes:
+    fields = tuple((name, kind) for name, kind, _ in domain)
+    return _struct_hash("EIP712Domain", fields, {name: value for name, _, value in domain})
+
+
 def sign_typed(private_key: Any, message: dict[str, Any]) -> bytes:
     """The 65-byte (r || s || v) EIP-712 signature of a full typed-data message."""
-    signable = encode_typed_data(full_message=message)
-    return bytes(Account.sign_message(signable, private_key).signature)
+    return bytes(Account.sign_message(typed_signable(message), private_key).signature)
 
 
 def recover_typed_signer(signature: bytes, message: dict[str, Any]) -> str:
     """The checksummed address that signed a full typed-data message; ValueError if invalid."""
     try:
         # out-of-range fields (a round >= 2^256) fail in eth_abi's encoder, not as ValueError
-        signable = encode_typed_data(full_message=message)
+        signable = typed_signable(message)
         return str(Account.recover_message(signable, signature=signature))
     except Exception as exc:  # eth-keys raises several types for malformed signatures
         raise ValueError(f"signature does not recover: {exc}") from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
@@ -38,9 +38,14 @@ def fold_streams(
     terms: Sequence[tuple[bytes, bytes, int]],
     *,
     vectors: Iterable[np.ndarray] = (),
+    initial: np.ndarray | None = None,
+    on_chunk: Callable[[np.ndarray], object] | None = None,
 ) -> None:
     """acc += sum(vectors) + sum(sign * PRG(seed, info)) mod 2^32, in place.
 
+    With `initial`, acc's old contents are ignored and `initial` is copied in first
+    (chunk by chunk, so a masked copy of a vector costs no extra pass over memory).
+    `on_chunk` sees each finished chunk of acc in order, while it is still in cache.
     Works chunk by chunk with every stream's AES-CTR state kept open, so each chunk of
     the accumulator is loaded once and all keystreams are added while it is in cache;
     each stream is still generated exactly once (the counter carries across chunks).
@@ -51,22 +56,24 @@ def fold_streams(
         (Cipher(algorithms.AES(prg_key(seed, info)), modes.CTR(_ZERO_IV)).encryptor(), sign)
         for seed, info, sign in terms
     ]
-    chunk = min(CHUNK_WORDS, length)
+    # Equal chunks near CHUNK_WORDS: a small ragged last chunk would cost a call per stream.
+    chunk = -(-length // max(1, round(length / CHUNK_WORDS)))
     zeros = memoryview(bytes(4 * chunk))
     raw = bytearray(4 * chunk + _BLOCK)  # update_into needs block_size - 1 spare bytes
     scratch = np.frombuffer(raw, dtype="<u4", count=chunk)
     for start in range(0, length, chunk):
         m = min(chunk, length - start)
         part = acc[start : start + m]
+        if initial is not None:
+            np.copyto(part, initial[start : start + m])
         for v in vectors:
             np.add(part, v[start : start + m], out=part)
-        ks = scratch[:m]
+        ks, plain = scratch[:m], zeros[: 4 * m]
         for encryptor, sign in encryptors:
-            encryptor.update_into(zeros[: 4 * m], raw)
-            if sign > 0:
-                np.add(part, ks, out=part)
-            else:
-                np.subtract(part, ks, out=part)
+            encryptor.update_into(plain, raw)
+            (np.add if sign > 0 else np.subtract)(part, ks, out=part)
+        if on_chunk is not None:
+            on_chunk(part)
 
 
 class MaskExpander:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG
-from fedledger.coordinator.simulation import Simulation
-from sim_helpers import GarbageShares, quick_sim
+from fedledger.sim.simulation import Simulation
+from tests.support.sim import GarbageShares, quick_sim
 
 TOKEN = 10**18
 STAKE = 100 * TOKEN

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from fedledger.chain import DEFAULT_ROUND_CONFIG
-from fedledger.coordinator.simulation import Simulation
-from sim_helpers import quick_sim
+from fedledger.sim.simulation import Simulation
+from tests.support.sim import quick_sim
 
 N = 6
 MAX_BODY = 64 * 1024

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from fedledger.coordinator.simulation import Simulation, SimulationConfig
 from fedledger.fl.train import TrainConfig
 from fedledger.node.participant import Participant
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.messages import UnmaskRequest, UnmaskResponse
+from fedledger.sim.simulation import Simulation, SimulationConfig
 
 
 def quick_sim_config(**changes: Any) -> SimulationConfig:

@@ -14,7 +14,8 @@ import numpy as np
 
 from fedledger.encoding import sha256
 from fedledger.errors import ProtocolError
-from fedledger.node.participant import CoordinatorPort, Participant
+from fedledger.node.participant import Participant
+from fedledger.protocol.port import CoordinatorPort
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.messages import EncryptedShare, UnmaskRequest, UnmaskResponse
 from fedledger.secagg.vectors import decode_vector
@@ -82,10 +83,9 @@ class MalformedBlobParticipant(Participant):
 
     def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
         assert self._client is not None and self._update is not None and self._info is not None
-        from fedledger.coordinator.spec import secagg_params
         from fedledger.secagg.quantize import quantize
 
-        params = secagg_params(self._info.config)
+        params = self._info.config.secagg_params()
         x = quantize(self._update.delta, self._update.weight, params)
         honest = self._client.masked_input(x, shares)
         blob = MALFORMED[self.kind](honest.vector)

@@ -1,7 +1,8 @@
-"""JSON forms of the secagg messages that travel between participants and the coordinator.
+"""The one JSON wire form of each secagg message between participants and the coordinator.
 
-Used for the coordinator's journal and by any transport (the HTTP service reuses them), so
-a message read back is equal (==) to the one that was written.
+Used by the coordinator's journal and by the HTTP transport alike, so a message read back is
+equal (==) to the one written. A key bundle's form is `KeyBundle.to_json`; an unmask
+response's is its reveal form (`UnmaskResponse.to_json`) plus the sender.
 """
 
 from __future__ import annotations
@@ -13,15 +14,12 @@ from fedledger.errors import ProtocolError
 from fedledger.secagg.constants import SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import (
     EncryptedShare,
-    KeyBundle,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
 )
 
 __all__ = [
-    "bundle_from_json",
-    "bundle_to_json",
     "share_from_json",
     "share_to_json",
     "shares_from_json",
@@ -49,16 +47,6 @@ def _hex(stage: str, name: str, value: Any) -> bytes:
         return bytes.fromhex(body)
     except ValueError:
         raise ProtocolError(stage, name, "not valid hex") from None
-
-
-def bundle_to_json(bundle: KeyBundle) -> dict[str, Any]:
-    """A signed key bundle as JSON (the roster's entry form)."""
-    return bundle.to_json()
-
-
-def bundle_from_json(obj: Any) -> KeyBundle:
-    """Parse a key bundle (its signature is checked by the receiver)."""
-    return KeyBundle.from_json(obj)
 
 
 def share_to_json(share: EncryptedShare) -> dict[str, Any]:
@@ -110,25 +98,10 @@ def unmask_request_from_json(obj: Any) -> UnmaskRequest:
 
 
 def unmask_response_to_json(response: UnmaskResponse) -> dict[str, Any]:
-    """A survivor's unmask shares, keyed by whose secret they are."""
-    return {
-        "sender": response.sender,
-        "selfMaskShares": {a: to_hex(v) for a, v in sorted(response.self_mask_shares.items())},
-        "maskKeyShares": {a: to_hex(v) for a, v in sorted(response.mask_key_shares.items())},
-        "signature": to_hex(response.signature),
-    }
+    """A survivor's signed unmask shares: the reveal's form of them, plus the sender."""
+    return {"sender": response.sender, **response.to_json()}
 
 
 def unmask_response_from_json(obj: Any) -> UnmaskResponse:
-    """Parse an unmask response."""
-    s = UNMASK
-    out: dict[str, dict[str, bytes]] = {}
-    for name in ("selfMaskShares", "maskKeyShares"):
-        value = _field(s, obj, name)
-        if not isinstance(value, dict):
-            raise ProtocolError(s, name, "expected an object")
-        out[name] = {a: _hex(s, name, v) for a, v in value.items()}
-    signature = _hex(s, "signature", _field(s, obj, "signature"))
-    return UnmaskResponse(
-        _field(s, obj, "sender"), out["selfMaskShares"], out["maskKeyShares"], signature
-    )
+    """Parse an unmask response (errors name the unmask stage and the field)."""
+    return UnmaskResponse.from_json(_field(UNMASK, obj, "sender"), obj, stage=UNMASK)

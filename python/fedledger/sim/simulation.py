@@ -18,19 +18,23 @@ from typing import Any
 
 import torch
 
-from fedledger.chain.accounts import derive_accounts, fund
+from fedledger.audit.transcript import build_transcript
+from fedledger.chain.accounts import derive_accounts
 from fedledger.chain.backend import ChainBackend, EmbeddedChain
 from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, RoundConfig
 from fedledger.chain.deploy import ZERO_ADDRESS, Contracts, Deployment, deploy_all
-from fedledger.coordinator.round import FINALIZE, MASKED_INPUT, RoundCoordinator, RoundStatus
-from fedledger.coordinator.spec import ModelSpec, StageDurations
-from fedledger.coordinator.transcript import build_transcript
+from fedledger.chain.tx import fund
+from fedledger.coordinator.round import RoundCoordinator
+from fedledger.coordinator.spec import StageDurations
 from fedledger.errors import ConfigError
 from fedledger.fl.datasets import Dataset, load_dataset
 from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
 from fedledger.fl.partition import Partition, dirichlet_partition, iid_partition
 from fedledger.fl.train import TrainConfig, evaluate
 from fedledger.node.participant import DROP_POINTS, Participant
+from fedledger.protocol.model import ModelSpec
+from fedledger.protocol.status import RoundStatus
+from fedledger.secagg.constants import FINALIZE, MASKED_INPUT
 from fedledger.store.base import BlobStore
 from fedledger.store.filesystem import FilesystemBlobStore
 
@@ -197,25 +201,13 @@ class Simulation:
         funded = self.chain.funded_accounts()
         self.deployer, self.aggregator = funded[0], funded[1]
         self._event("setup", {"step": "deploy"})
-        if deployment is None:
-            deployment = deploy_all(
-                self.chain,
-                deployer=self.deployer,
-                aggregator=self.aggregator.address,
-                params=cfg.round_config,
-                slash_recipient=cfg.slash_recipient,
-                genesis=(
-                    {self.deployer.address: cfg.stake * cfg.participants} if cfg.stake else None
-                ),
-            )
-        self.deployment = deployment
-        self.contracts: Contracts = deployment.attach(self.chain)
+        self.deployment = deployment if deployment is not None else self._deploy()
+        self.contracts: Contracts = self.deployment.attach(self.chain)
         self.store = (
             store
             if store is not None
             else FilesystemBlobStore(self.state_dir / "blobs", fsync=cfg.fsync)
         )
-
         self.dataset = dataset if dataset is not None else load_dataset(cfg.dataset, seed=cfg.seed)
         self.partition = partition if partition is not None else _partition(cfg, self.dataset)
         if self.partition.n_parties != cfg.participants:
@@ -226,26 +218,38 @@ class Simulation:
         self.spec = ModelSpec(
             cfg.model, cfg.dataset, self.dataset.n_features, self.dataset.n_classes
         )
-        genesis = module_to_bytes(
-            build_model(
-                cfg.model,
-                n_features=self.spec.n_features,
-                n_classes=self.spec.n_classes,
-                seed=cfg.seed,
-            )
-        )
+        self.genesis = module_to_bytes(self._model())
         self._event("setup", {"step": "accounts"})
         label = f"sim-{cfg.seed}-{self.deployment.addresses['RoundLog']}".encode()
         self.accounts = derive_accounts(label, cfg.participants)
         self._enrol()
         self.clock = SimClock()
-        self.genesis = genesis
         self.coordinator = self._new_coordinator()
-        shared = build_model(
+        self.participants = self._new_participants()
+        self.results: list[SimulationRound] = []
+
+    def _deploy(self) -> Deployment:
+        cfg = self.config
+        return deploy_all(
+            self.chain,
+            deployer=self.deployer,
+            aggregator=self.aggregator.address,
+            params=cfg.round_config,
+            slash_recipient=cfg.slash_recipient,
+            genesis=({self.deployer.address: cfg.stake * cfg.participants} if cfg.stake else None),
+        )
+
+    def _model(self) -> torch.nn.Module:
+        cfg = self.config
+        return build_model(
             cfg.model, n_features=self.spec.n_features, n_classes=self.spec.n_classes, seed=cfg.seed
         )
+
+    def _new_participants(self) -> list[Participant]:
+        cfg = self.config
+        shared = self._model()
         X, y = self.dataset.train.X, self.dataset.train.y
-        self.participants = [
+        return [
             Participant(
                 account=acct,
                 X=X[idx],
@@ -262,7 +266,6 @@ class Simulation:
             )
             for i, (acct, idx) in enumerate(zip(self.accounts, self.partition.parts, strict=True))
         ]
-        self.results: list[SimulationRound] = []
 
     def _new_coordinator(self) -> RoundCoordinator:
         cfg = self.config
@@ -346,47 +349,12 @@ class Simulation:
         coord = self.coordinator
         before = dict(coord.timings)
         t_start = time.perf_counter()
-        status = coord.open_round()
-        round_id = status.round_id
-        self._event("round", {"round": round_id, "stage": status.stage})
-        for _ in range(10_000):
-            acted = False
-            for p in self.participants:
-                acted = p.step(coord) or acted
-            if restart_every_step:
-                coord = self.restart_coordinator()
-            new = coord.tick()
-            if restart_every_step:
-                coord = self.restart_coordinator()
-            moved = (new.stage, new.counts) != (status.stage, status.counts)
-            if new.stage != status.stage:
-                self._event("round", {"round": round_id, "stage": new.stage})
-            status = new
-            if status.done:
-                break
-            if not acted and not moved and not self._advance_time(status):
-                raise ConfigError(f"round {round_id} is stuck in stage {status.stage}")
-        else:
-            raise ConfigError(f"round {round_id} did not finish")
-        coord.tick()  # publish the report
+        round_id = self._drive(restart_every_step)
         coord = self.coordinator
         wall = time.perf_counter() - t_start
         report = coord.report(round_id)
         assert report is not None
-
-        verified: bool | None = None
-        failed: list[str] = []
-        t_verify = 0.0
-        if report.outcome == "finalized" and self.config.verify:
-            from fedledger.secagg.verify import verify_round
-
-            t0 = time.perf_counter()
-            result = verify_round(
-                build_transcript(self.chain, self.contracts, self.store, round_id)
-            )
-            t_verify = time.perf_counter() - t0
-            verified, failed = result.ok, result.failed
-
+        verified, failed, t_verify = self._verify(round_id, report.outcome)
         timings = {
             k: max(0.0, coord.timings.get(k, 0.0) - before.get(k, 0.0))
             for k in ("chain", "store", "secagg")
@@ -431,6 +399,44 @@ class Simulation:
         self.results.append(out)
         self._event("done", out.to_json())
         return out
+
+    def _drive(self, restart_every_step: bool) -> int:
+        """Open a round and step participants and coordinator until it is over; its id."""
+        coord = self.coordinator
+        status = coord.open_round()
+        round_id = status.round_id
+        self._event("round", {"round": round_id, "stage": status.stage})
+        for _ in range(10_000):
+            acted = False
+            for p in self.participants:
+                acted = p.step(coord) or acted
+            if restart_every_step:
+                coord = self.restart_coordinator()
+            new = coord.tick()
+            if restart_every_step:
+                coord = self.restart_coordinator()
+            moved = (new.stage, new.counts) != (status.stage, status.counts)
+            if new.stage != status.stage:
+                self._event("round", {"round": round_id, "stage": new.stage})
+            status = new
+            if status.done:
+                break
+            if not acted and not moved and not self._advance_time(status):
+                raise ConfigError(f"round {round_id} is stuck in stage {status.stage}")
+        else:
+            raise ConfigError(f"round {round_id} did not finish")
+        coord.tick()  # publish the report
+        return round_id
+
+    def _verify(self, round_id: int, outcome: str) -> tuple[bool | None, list[str], float]:
+        """Verify a finalized round from chain + store: (ok, failed checks, seconds)."""
+        if outcome != "finalized" or not self.config.verify:
+            return None, [], 0.0
+        from fedledger.secagg.verify import verify_round
+
+        t0 = time.perf_counter()
+        result = verify_round(build_transcript(self.chain, self.contracts, self.store, round_id))
+        return result.ok, result.failed, time.perf_counter() - t0
 
     def run(self) -> list[SimulationRound]:
         """All configured rounds."""

@@ -1,4 +1,4 @@
-"""Shared helpers of the chain tests: the test configuration, World, reverts(), anvil start."""
+"""Chain test helpers: the test configuration, World, reverts(), governance in one call."""
 
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ from fedledger.chain import (
     derive_accounts,
     fund,
 )
-from fedledger.chain.devnet import free_port, spawn_anvil
 from fedledger.errors import ContractRevert
 
 TOKEN = 10**18
@@ -33,18 +32,6 @@ TEST_CONFIG = DEFAULT_ROUND_CONFIG.replace(
 )
 TREASURY = to_checksum_address("0x" + "7e" * 20)  # receives slashed stake in the test deployment
 GENESIS = 100 * TOKEN  # minted to each participant at deploy (stake and votes before any reward)
-
-
-@contextmanager
-def running_anvil(*extra: str) -> Iterator[str]:
-    """A throw-away anvil on a free 127.0.0.1 port: yields its URL, stops it after."""
-    port = free_port()
-    proc = spawn_anvil(port, *extra)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @contextmanager

@@ -1,0 +1,92 @@
+"""The aggregator's reads and transactions on chain, each timed into the coordinator's timings."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+
+from eth_account.signers.local import LocalAccount
+
+from fedledger.chain.backend import ChainBackend
+from fedledger.chain.datatypes import DecodedEvent, RoundInfo, TxResult
+from fedledger.chain.deploy import Contracts
+from fedledger.chain.events import fetch_events
+from fedledger.coordinator.round_state import add_time
+
+__all__ = ["ChainCalls"]
+
+
+class ChainCalls:
+    """Timed chain access of one coordinator: RoundLog, the registry, events, block time."""
+
+    def __init__(
+        self,
+        chain: ChainBackend,
+        contracts: Contracts,
+        aggregator: LocalAccount,
+        contract: str,
+        timings: dict[str, float],
+    ) -> None:
+        self.chain = chain
+        self.contracts = contracts
+        self.round_log = contracts.round_log
+        self.aggregator = aggregator
+        self.contract = contract
+        self.timings = timings
+
+    def now(self) -> int:
+        """Timestamp of the latest block."""
+        t0 = time.perf_counter()
+        now = self.chain.timestamp()
+        add_time(self.timings, "chain", t0)
+        return now
+
+    def get_round(self, round_id: int) -> RoundInfo:
+        """RoundLog.getRound."""
+        t0 = time.perf_counter()
+        info = self.round_log.get_round(round_id)
+        add_time(self.timings, "chain", t0)
+        return info
+
+    def current_round(self) -> int:
+        """RoundLog.currentRound."""
+        t0 = time.perf_counter()
+        current = self.round_log.current_round()
+        add_time(self.timings, "chain", t0)
+        return current
+
+    def is_registered(self, address: str) -> bool:
+        """ParticipantRegistry.isRegistered."""
+        t0 = time.perf_counter()
+        ok = self.contracts.registry.is_registered(address)
+        add_time(self.timings, "chain", t0)
+        return bool(ok)
+
+    def commitment_of(self, round_id: int, address: str) -> bytes:
+        """RoundLog.commitmentOf (the participant's slot)."""
+        t0 = time.perf_counter()
+        slot = self.round_log.commitment_of(round_id, address)
+        add_time(self.timings, "chain", t0)
+        return slot
+
+    def is_slashed(self, round_id: int, address: str) -> bool:
+        """RoundLog.isSlashed."""
+        t0 = time.perf_counter()
+        already = self.round_log.is_slashed(round_id, address)
+        add_time(self.timings, "chain", t0)
+        return bool(already)
+
+    def events(self, from_block: int, names: Sequence[str]) -> list[DecodedEvent]:
+        """RoundLog's events called `names` from `from_block` on."""
+        t0 = time.perf_counter()
+        events = fetch_events(self.chain, self.contract, from_block=from_block, names=list(names))
+        add_time(self.timings, "chain", t0)
+        return events
+
+    def transact(self, fn: Callable[[], TxResult]) -> TxResult:
+        """Send one transaction (`fn` makes it) and wait for its receipt."""
+        t0 = time.perf_counter()
+        try:
+            return fn()
+        finally:
+            add_time(self.timings, "chain", t0)

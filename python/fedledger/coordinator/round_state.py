@@ -1,0 +1,127 @@
+"""One round's in-memory state as the coordinator rebuilds it from its journal, and entry forms."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from fedledger.chain.datatypes import RoundConfig, RoundInfo, TxResult
+from fedledger.chain.round_log import SlashReason, commitment_slot
+from fedledger.encoding import to_hex
+from fedledger.secagg.constants import ADVERTISE_KEYS
+from fedledger.secagg.messages import (
+    EncryptedShare,
+    KeyBundle,
+    Roster,
+    ShareKeysMessage,
+    UnmaskRequest,
+    UnmaskResponse,
+)
+from fedledger.secagg.params import RoundContext, SecAggParams
+from fedledger.secagg.server import AggregationResult, SecAggServer
+
+__all__ = [
+    "FAILING",
+    "RoundState",
+    "add_time",
+    "info_to_json",
+    "matches_commitment",
+    "slash_plan",
+    "tx_json",
+]
+
+FAILING = "failing"  # aborted off chain, failRound not yet mined
+
+
+def add_time(timings: dict[str, float], kind: str, t0: float) -> None:
+    """Add the time since perf_counter() `t0` to `timings[kind]` (chain, store or secagg)."""
+    timings[kind] = timings.get(kind, 0.0) + (time.perf_counter() - t0)
+
+
+def matches_commitment(slot: bytes, masked_hash: bytes, seed_commitment: bytes) -> bool:
+    """Whether an on-chain commitment slot holds these two hashes (whatever weight it carries)."""
+    weight = int.from_bytes(slot[28:], "big")
+    try:
+        return bool(slot == commitment_slot(masked_hash, seed_commitment, weight=weight))
+    except ValueError:
+        return False
+
+
+def slash_plan(result: AggregationResult) -> list[tuple[str, SlashReason]]:
+    """Who to slash after a finalized round, in roster order, and why.
+
+    NO_UNMASK_RESPONSE: a survivor whose shares were needed (a neighbour's secret was
+    reconstructed, `AggregationResult.unmask_needed`) but whose response was not accepted.
+    BAD_SHARE: every responder blamed for a share off its owner's polynomial (`cheaters`).
+    """
+    answered = set(result.responders)
+    out = [(u, SlashReason.NO_UNMASK_RESPONSE) for u in result.unmask_needed if u not in answered]
+    out += [(a, SlashReason.BAD_SHARE) for a in result.responders if a in result.cheaters]
+    return out
+
+
+def info_to_json(info: RoundInfo) -> dict[str, Any]:
+    """The journal's form of an on-chain round record at open."""
+    return {
+        "round": info.round,
+        "modelHash": to_hex(info.model_hash),
+        "seed": to_hex(info.seed),
+        "config": info.config.to_json(),
+        "openedBlock": info.opened_block,
+        "commitDeadline": info.commit_deadline,
+        "unmaskDeadline": info.unmask_deadline,
+    }
+
+
+def tx_json(call: str, tx: TxResult | None, at: float) -> dict[str, Any]:
+    """The journal entry of an aggregator transaction (None: found mined after a restart)."""
+    if tx is None:  # found already mined after a restart: the receipt is not ours to know
+        return {"t": "tx", "call": call, "gas": None, "hash": None, "block": None, "at": at}
+    return {
+        "t": "tx",
+        "call": call,
+        "gas": tx.gas_used,
+        "hash": tx.tx_hash,
+        "block": tx.block_number,
+        "at": at,
+    }
+
+
+@dataclass
+class RoundState:
+    """In-memory state of one round, rebuilt from its journal."""
+
+    round_id: int
+    ctx: RoundContext
+    config: RoundConfig
+    params: SecAggParams
+    info: dict[str, Any]
+    model_hash: bytes
+    seed: bytes
+    expected: int
+    server: SecAggServer
+    stage: str = ADVERTISE_KEYS
+    times: dict[str, float] = field(default_factory=dict)  # transition -> clock time
+    txs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    commit_deadline: int = 0
+    unmask_deadline: int = 0
+    roster: Roster | None = None
+    roster_hash: bytes = b""
+    bundles: dict[str, KeyBundle] = field(default_factory=dict)
+    shares: dict[str, ShareKeysMessage] = field(default_factory=dict)
+    inbox: dict[str, list[EncryptedShare]] = field(default_factory=dict)
+    masked: dict[str, tuple[bytes, bytes, str]] = field(default_factory=dict)  # hash, seedc, source
+    request: UnmaskRequest | None = None
+    responses: dict[str, UnmaskResponse] = field(default_factory=dict)
+    result: AggregationResult | None = None
+    new_model: bytes = b""
+    reason: str = ""
+    abort_stage: str = ""
+    detail: str = ""
+    outcome: str = ""
+    report_hash: str = ""
+    registered: set[str] = field(default_factory=set)
+    swept: int = 0  # on-chain commit count at the last sweep of UpdateCommitted events
+    blocked: bool = False  # finalize must wait for the on-chain commit deadline
+    slashes: dict[str, dict[str, Any]] = field(default_factory=dict)  # account -> journal entry

@@ -1,0 +1,333 @@
+"""The round's transitions: close a stage when its messages or deadline are in, and meet the chain.
+
+`Transitions.step` does one transition or one on-chain call when due (postRoster, finalize,
+failRound, a slash, the report); it returns False when there is nothing to do now. On-chain
+calls read the round's on-chain stage first, so a call mined before a crash is adopted,
+never sent twice.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from eth_utils import to_checksum_address
+
+from fedledger.chain.datatypes import RoundInfo, Stage, TxResult
+from fedledger.coordinator.book import RoundBook
+from fedledger.coordinator.chain_calls import ChainCalls
+from fedledger.coordinator.publish import ReportIndex, build_report
+from fedledger.coordinator.round_state import FAILING, RoundState, add_time, tx_json
+from fedledger.coordinator.slashing import Slasher
+from fedledger.coordinator.spec import StageDurations
+from fedledger.encoding import sha256, to_hex
+from fedledger.errors import ConfigError, ContractRevert, ProtocolError, StoreError
+from fedledger.protocol.status import FAILED, FINALIZED
+from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.server import RoundAborted
+from fedledger.store.base import BlobStore
+
+__all__ = ["Evaluator", "Transitions"]
+
+Evaluator = Callable[[bytes], tuple[float, float]]
+
+
+class Transitions:
+    """Moves the book's round forward: stage closes, aborts, the aggregator's transactions."""
+
+    def __init__(
+        self,
+        book: RoundBook,
+        calls: ChainCalls,
+        *,
+        store: BlobStore,
+        clock: Callable[[], float],
+        durations: StageDurations,
+        reports: ReportIndex,
+        evaluate: Evaluator | None,
+    ) -> None:
+        self.book = book
+        self.calls = calls
+        self.store = store
+        self.clock = clock
+        self.durations = durations
+        self.reports = reports
+        self.evaluate = evaluate
+        self.slasher = Slasher(book, calls, clock=clock)
+        self._handlers: dict[str, Callable[[RoundState], bool]] = {
+            ADVERTISE_KEYS: self._advertise_keys,
+            SHARE_KEYS: self._share_keys,
+            MASKED_INPUT: self._masked_input,
+            UNMASK: self._unmask,
+            FINALIZE: self.finalize,
+            FAILING: self.fail,
+        }
+
+    def put_blob(self, data: bytes) -> bytes:
+        """Store `data` (timed); its sha256."""
+        t0 = time.perf_counter()
+        name = self.store.put(data)
+        add_time(self.calls.timings, "store", t0)
+        return bytes.fromhex(name)
+
+    # -- one step -----------------------------------------------------------------------
+    def step(self, r: RoundState) -> bool:
+        """One transition or on-chain call if due; False when there is nothing to do now."""
+        handler = self._handlers.get(r.stage)
+        if handler is not None:
+            return handler(r)
+        if r.stage == FINALIZED and not r.report_hash:
+            todo = self.slasher.pending(r)
+            if todo:
+                return self.slasher.slash(r, *todo[0])
+        if r.stage in (FINALIZED, FAILED) and not r.report_hash:
+            self.publish_report(r)
+            return True
+        return False
+
+    def _advertise_keys(self, r: RoundState) -> bool:
+        full = len(r.bundles) >= r.expected > 0
+        if not full and self.clock() < r.times["opened"] + self.durations.advertise_keys:
+            return False
+        n = len(r.bundles)
+        required = r.config.min_roster
+        if n < required:
+            why = f"{n} advertised, need {required}"
+            self.abort(RoundAborted(ADVERTISE_KEYS, "too_few_participants", why))
+            return True
+        return self.close(ADVERTISE_KEYS)
+
+    def _share_keys(self, r: RoundState) -> bool:
+        if "postRoster" not in r.txs:
+            return self.post_roster(r)
+        assert r.roster is not None
+        waiting = len(r.shares) < len(r.roster)
+        if waiting and self.clock() < r.times["rostered"] + self.durations.share_keys:
+            return False
+        return self.close(SHARE_KEYS)
+
+    def _masked_input(self, r: RoundState) -> bool:
+        if len(r.masked) < len(r.inbox):
+            info = self.calls.get_round(r.round_id)
+            if info.committed_count > r.swept:
+                r.swept = info.committed_count
+                self.sweep_commitments(r)  # committed on chain but never told us
+            # Commits stay possible while the next block can still be inside the window.
+            if len(r.masked) < len(r.inbox) and self.calls.now() + 1 <= info.commit_deadline:
+                return False
+        return self.close(MASKED_INPUT)
+
+    def _unmask(self, r: RoundState) -> bool:
+        assert r.request is not None
+        answered = len(r.responses) >= len(r.request.survivors)
+        deadline = r.times[f"closed_{MASKED_INPUT}"] + self.durations.unmask
+        if not answered and self.clock() < deadline:
+            return False
+        return self.close(UNMASK)
+
+    # -- closing and aborting -------------------------------------------------------------
+    def abort(self, exc: RoundAborted) -> None:
+        """Journal that the round failed off chain (failRound follows)."""
+        entry = {
+            "t": "abort",
+            "stage": exc.stage,
+            "reason": exc.reason,
+            "detail": exc.detail,
+            "at": self.clock(),
+        }
+        self.book.apply(entry)
+        self.book.record(entry)
+
+    def close(self, stage: str) -> bool:
+        """Close `stage` (the secagg server may abort the round instead)."""
+        entry = {"t": "close", "stage": stage, "at": self.clock()}
+        try:
+            self.book.apply(entry)
+        except RoundAborted as exc:
+            self.abort(exc)
+            return True
+        self.book.record(entry)
+        return True
+
+    def _journal_tx(self, call: str, tx: TxResult | None, **extra: Any) -> bool:
+        entry = tx_json(call, tx, self.clock())
+        entry.update(extra)
+        self.book.apply(entry)
+        self.book.record(entry)
+        return True
+
+    # -- on-chain calls -------------------------------------------------------------------
+    def post_roster(self, r: RoundState) -> bool:
+        """Publish the roster blob and post its hash on chain (or adopt a mined postRoster)."""
+        assert r.roster is not None
+        t0 = time.perf_counter()
+        self.store.put_expected(r.roster_hash.hex(), r.roster.to_bytes())
+        add_time(self.calls.timings, "store", t0)
+        info = self.calls.get_round(r.round_id)
+        tx: TxResult | None = None
+        if info.stage == Stage.OPENED:
+            if self.calls.now() + 1 > info.commit_deadline:
+                why = "the on-chain roster deadline passed"
+                self.abort(RoundAborted(ADVERTISE_KEYS, "roster_closed", why))
+                return True
+            log, members, agg = self.calls.round_log, r.roster.addresses, self.calls.aggregator
+            tx = self.calls.transact(
+                lambda: log.post_roster(r.round_id, r.roster_hash, members, sender=agg)
+            )
+            info = self.calls.get_round(r.round_id)
+        elif info.stage != Stage.ROSTERED or info.roster_hash != r.roster_hash:
+            raise ConfigError(
+                f"round {r.round_id} is {info.stage.name} on chain with roster "
+                f"{info.roster_hash.hex()}, "
+                f"but the journal has roster {r.roster_hash.hex()}"
+            )
+        return self._journal_tx(
+            "postRoster",
+            tx,
+            commitDeadline=info.commit_deadline,
+            unmaskDeadline=info.unmask_deadline,
+        )
+
+    def sweep_commitments(self, r: RoundState) -> None:
+        """Accept sharers that committed on chain and uploaded their blob but never told us."""
+        missing = [a for a in r.inbox if a not in r.masked]
+        if not missing:
+            return
+        events = self.calls.events(int(r.info["openedBlock"]), ["UpdateCommitted"])
+        wanted = set(missing)
+        for ev in events:
+            if int(ev.args["round"]) != r.round_id:
+                continue
+            who = to_checksum_address(ev.args["participant"])
+            if who in wanted and who not in r.masked:
+                masked_hash, seed_c = (
+                    bytes(ev.args["maskedUpdateHash"]),
+                    bytes(ev.args["seedCommitment"]),
+                )
+                try:
+                    self.accept_masked(r, who, masked_hash, seed_c, "chain")
+                except (ProtocolError, StoreError):
+                    continue  # blob missing or malformed: not a survivor
+
+    def accept_masked(
+        self, r: RoundState, address: str, masked_hash: bytes, seed_c: bytes, source: str
+    ) -> None:
+        """Journal a masked input whose blob is in the store (ProtocolError if it is not)."""
+        t0 = time.perf_counter()
+        try:
+            present = self.store.has(masked_hash.hex())
+        finally:
+            add_time(self.calls.timings, "store", t0)
+        if not present:
+            raise ProtocolError(
+                MASKED_INPUT, "maskedHash", f"blob {masked_hash.hex()} is not in the blob store"
+            )
+        self.book.commit(
+            {
+                "t": "masked",
+                "sender": address,
+                "maskedHash": to_hex(masked_hash),
+                "seedCommitment": to_hex(seed_c),
+                "source": source,
+            }
+        )
+
+    def _finalize_blocked(self, r: RoundState, info: RoundInfo) -> bool:
+        """finalize reverts while commits are pending and the commit deadline has not passed."""
+        # The next block is at least one second later than the latest one.
+        next_block = self.calls.now() + 1
+        r.blocked = info.committed_count < info.member_count and next_block <= info.commit_deadline
+        return r.blocked
+
+    def finalize(self, r: RoundState) -> bool:
+        """Publish the round's blobs and finalize on chain (or adopt a mined finalize)."""
+        assert r.result is not None
+        info = self.calls.get_round(r.round_id)
+        tx: TxResult | None = None
+        if info.stage == Stage.ROSTERED:
+            if self._finalize_blocked(r, info):
+                return False
+            if self.calls.now() + 1 > info.unmask_deadline:
+                why = "the on-chain unmask deadline passed"
+                self.abort(RoundAborted(FINALIZE, "unmask_closed", why))
+                return True
+            try:
+                tx = self._send_finalize(r)
+            except ContractRevert as exc:
+                if exc.name == "RoundLogCommitsPending":
+                    # Right at the commit deadline the node may still evaluate finalize in a
+                    # block with timestamp == deadline: not a failure, just too early.
+                    r.blocked = True
+                    return False
+                self.abort(RoundAborted(FINALIZE, "finalize_reverted", str(exc)))
+                return True
+        elif info.stage != Stage.FINALIZED or info.new_model_hash != sha256(r.new_model):
+            raise ConfigError(
+                f"round {r.round_id} is {info.stage.name} on chain, expected it to finalize"
+            )
+        return self._journal_tx("finalize", tx)
+
+    def _send_finalize(self, r: RoundState) -> TxResult:
+        result = r.result
+        assert result is not None
+        self.put_blob(result.aggregate_blob)
+        self.put_blob(result.reveal_blob)
+        self.put_blob(r.new_model)
+        log, agg = self.calls.round_log, self.calls.aggregator
+        return self.calls.transact(
+            lambda: log.finalize(
+                r.round_id,
+                aggregate_hash=sha256(result.aggregate_blob),
+                reveal_hash=sha256(result.reveal_blob),
+                new_model_hash=sha256(r.new_model),
+                survivors=list(result.survivors),
+                sender=agg,
+            )
+        )
+
+    def fail(self, r: RoundState) -> bool:
+        """failRound on chain with the abort reason (or adopt a mined failRound)."""
+        info = self.calls.get_round(r.round_id)
+        tx: TxResult | None = None
+        if info.stage in (Stage.OPENED, Stage.ROSTERED):
+            log, agg = self.calls.round_log, self.calls.aggregator
+            tx = self.calls.transact(lambda: log.fail_round(r.round_id, r.reason, sender=agg))
+        elif info.stage != Stage.FAILED:
+            raise ConfigError(
+                f"round {r.round_id} is {info.stage.name} on chain, expected it to fail"
+            )
+        return self._journal_tx("failRound", tx)
+
+    # -- the report -----------------------------------------------------------------------
+    def publish_report(self, r: RoundState) -> None:
+        """Evaluate the new model, publish the round's report blob and index it."""
+        accuracy = loss = None
+        if r.outcome == FINALIZED and self.evaluate is not None:
+            accuracy, loss = self.evaluate(r.new_model)
+        report = build_report(
+            round_id=r.round_id,
+            ctx=r.ctx,
+            outcome=r.outcome,
+            reason=r.reason,
+            abort_stage=r.abort_stage,
+            detail=r.detail,
+            model_hash=r.model_hash,
+            new_model=r.new_model,
+            expected=r.expected,
+            bundles=list(r.bundles),
+            roster=r.roster.addresses if r.roster else [],
+            sharers=list(r.shares),
+            masked={a: src for a, (_, _, src) in r.masked.items()},
+            survivors=list(r.result.survivors) if r.result else [],
+            responders=list(r.responses),
+            cheaters=dict(r.result.cheaters) if r.result else {},
+            slashes=list(r.slashes.values()),
+            txs=r.txs,
+            times=r.times,
+            accuracy=accuracy,
+            loss=loss,
+        )
+        name = self.put_blob(report.to_bytes()).hex()
+        self.reports.add(r.round_id, name)
+        self.book.commit({"t": "report", "hash": name})

@@ -1,0 +1,34 @@
+"""CoordinatorPort: what a participant needs from the coordinator, whatever the transport."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from fedledger.protocol.status import RoundStatus
+from fedledger.secagg.messages import (
+    EncryptedShare,
+    KeyBundle,
+    ShareKeysMessage,
+    UnmaskRequest,
+    UnmaskResponse,
+)
+
+__all__ = ["CoordinatorPort"]
+
+
+class CoordinatorPort(Protocol):
+    """What a participant needs from the coordinator (RoundCoordinator, or an HTTP client)."""
+
+    def status(self) -> RoundStatus: ...
+
+    def submit_keys(self, bundle: KeyBundle) -> None: ...
+
+    def submit_shares(self, message: ShareKeysMessage) -> None: ...
+
+    def shares_for(self, address: str) -> list[EncryptedShare]: ...
+
+    def submit_masked(self, address: str, masked_hash: bytes, seed_commitment: bytes) -> None: ...
+
+    def unmask_request_for(self, address: str) -> UnmaskRequest: ...
+
+    def submit_unmask(self, response: UnmaskResponse) -> None: ...

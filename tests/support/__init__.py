@@ -1,0 +1,1 @@
+"""Test helpers and fixture plugins shared by the test folders (loaded via tests/conftest.py)."""
