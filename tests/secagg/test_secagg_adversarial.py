@@ -26,6 +26,7 @@ from fedledger.secagg import (
     UnusableKey,
     quantize,
     simulate_round,
+    verify_round,
 )
 from fedledger.secagg import client as client_module
 from fedledger.secagg.crypto import keys as keys_module
@@ -81,7 +82,7 @@ def _finish(server, clients, inbox, params, *, rng=None):
         msg = c.masked_input(x, inbox[c.address])
         xs[c.address] = x
         commitment = Commitment(msg.masked_hash, msg.seed_commitment)
-        server.add_masked_input(c.address, msg.vector, commitment, dropouts=c.local_dropouts)
+        server.add_masked_input(c.address, msg.vector, commitment, dropouts=msg.dropouts)
     request = server.close_masked_input()
     for c in clients:
         if c.address in request.survivors:
@@ -285,6 +286,7 @@ def test_participant_sending_garbage_to_every_neighbour_stops_nothing(
     assert cheat not in r.reveal.mask_keys  # nobody masked with it: nothing to reconstruct
     assert np.array_equal(r.aggregate, _exact_sum(sim.quantized, r.survivors))
     assert len(r.survivors) == n - 1
+    assert verify_round(sim.transcript).ok  # the signed reports let anyone recompute it
 
 
 def test_share_that_decrypts_to_a_non_field_element_is_evidence_not_a_crash(
@@ -328,7 +330,7 @@ def _through_masked_input(ctx, params, accounts, *, silent=()):
             continue
         committed.add(c.address)
         commitment = Commitment(msg.masked_hash, msg.seed_commitment)
-        server.add_masked_input(c.address, msg.vector, commitment)
+        server.add_masked_input(c.address, msg.vector, commitment, dropouts=msg.dropouts)
     return server, clients, committed
 
 
@@ -433,6 +435,7 @@ def test_garbage_share_in_a_sparse_graph_drops_only_its_sender(account_pool):
     assert [e.sender for e in sim.clients[probe.addresses[victim]].bad_shares] == [neighbour]
     assert neighbour in sim.result.dropped
     assert np.array_equal(sim.result.aggregate, _exact_sum(sim.quantized, sim.result.survivors))
+    assert verify_round(sim.transcript).ok
 
 
 @settings(max_examples=300, deadline=None)

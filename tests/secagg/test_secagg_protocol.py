@@ -45,9 +45,8 @@ def _through_masked_input(ctx, params, accounts, *, length=5):
     for c in clients:
         x = quantize(rng.uniform(-1, 1, length - 1), 10, params)
         msg = c.masked_input(x, inbox[c.address])
-        server.add_masked_input(
-            c.address, msg.vector, Commitment(msg.masked_hash, msg.seed_commitment)
-        )
+        commitment = Commitment(msg.masked_hash, msg.seed_commitment)
+        server.add_masked_input(c.address, msg.vector, commitment, dropouts=msg.dropouts)
     return server, clients
 
 

@@ -12,6 +12,7 @@ from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     MaskedInput,
     Reveal,
     Roster,
@@ -35,6 +36,7 @@ __all__ = [
     "DecodedSum",
     "EncryptedShare",
     "KeyBundle",
+    "LocalDropouts",
     "MaskedInput",
     "NeighbourGraph",
     "Partition",

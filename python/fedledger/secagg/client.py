@@ -21,6 +21,7 @@ from fedledger.secagg.masking import apply_masks, channel_key, pair_sign, pairwi
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     MaskedInput,
     Roster,
     ShareKeysMessage,
@@ -199,11 +200,14 @@ class SecAggClient:
         # The blob's hash is taken chunk by chunk as masking finishes each one (in cache).
         digest = hashlib.sha256(npy_header(x.size))
         y = apply_masks(x, self._self_seed, pairs, on_chunk=lambda part: digest.update(part.data))
+        masked_hash = digest.digest()
+        report = LocalDropouts(self.address, masked_hash, tuple(self.local_dropouts))
         return MaskedInput(
             self.address,
             encode_vector(y),
-            digest.digest(),
+            masked_hash,
             seed_commitment(self._self_seed, self.ctx.round_id, self.address),
+            report.signed(self.ctx, self._account.key),
         )
 
     def _receive(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> None:

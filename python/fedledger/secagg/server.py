@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
@@ -24,6 +24,7 @@ from fedledger.secagg.messages import (
     BadShare,
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     Reveal,
     Roster,
     ShareKeysMessage,
@@ -235,6 +236,7 @@ class SecAggServer:
         self._vectors: dict[str, np.ndarray] = {}
         self._commitments: dict[str, Commitment] = {}
         self._unmasked: dict[str, frozenset[str]] = {}  # sender -> sharers it did not mask with
+        self._reports: dict[str, LocalDropouts] = {}  # sender -> its signed report of those
         self._request: UnmaskRequest | None = None
         self._responses: dict[str, UnmaskResponse] = {}
 
@@ -334,12 +336,14 @@ class SecAggServer:
         blob: bytes,
         commitment: Commitment,
         *,
-        dropouts: Collection[str] = (),
+        dropouts: LocalDropouts | None = None,
     ) -> None:
         """Accept a masked vector whose blob hash equals the sender's on-chain commitment.
 
-        `dropouts` are the sender's neighbours it did not mask with (its client's
-        `local_dropouts`: no valid share from them); they cannot survive with it.
+        `dropouts` is the sender's signed report of the neighbours it did not mask with (its
+        client's `local_dropouts`: no valid share from them); they cannot survive with it.
+        The report is published in the reveal; without one the sender is taken to have
+        masked with every sharer, and a verifier refuses it as a survivor.
         """
         self._expect(MASKED_INPUT)
         sender = self._member(MASKED_INPUT, "sender", sender)
@@ -355,14 +359,26 @@ class SecAggServer:
             vector = decode_vector(blob, length=self.vector_length)
         except VectorFormatError as exc:
             raise ProtocolError(MASKED_INPUT, "vector", f"from {sender}: {exc}") from None
-        unknown = set(dropouts) - set(self._neigh[sender])
+        listed: tuple[str, ...] = ()
+        if dropouts is not None:
+            if dropouts.sender != sender or dropouts.masked_hash != commitment.masked_hash:
+                raise ProtocolError(
+                    MASKED_INPUT,
+                    "dropouts",
+                    f"local-dropout report of {dropouts.sender} is not for {sender}'s blob",
+                )
+            dropouts.verify(self.ctx)
+            listed = dropouts.dropouts
+        unknown = set(listed) - set(self._neigh[sender])
         if unknown:
             raise ProtocolError(
                 MASKED_INPUT, "dropouts", f"{sorted(unknown)[0]} is not a neighbour of {sender}"
             )
         self._vectors[sender] = vector
         self._commitments[sender] = commitment
-        self._unmasked[sender] = frozenset(v for v in dropouts if v in self._shares)
+        self._unmasked[sender] = frozenset(v for v in listed if v in self._shares)
+        if dropouts is not None:
+            self._reports[sender] = dropouts
 
     def close_masked_input(self) -> UnmaskRequest:
         """U3 = accepted masked inputs of members no committer dropped; ask for b of survivors
@@ -478,6 +494,7 @@ class SecAggServer:
                 a: self._responses[a] for a in roster.addresses if a in self._responses
             },
             bad_shares={a: tuple(ev) for a, ev in blame.evidence.items()},
+            local_dropouts={a: self._reports[a] for a in roster.addresses if a in self._reports},
         )
         self._advance()
         return AggregationResult(

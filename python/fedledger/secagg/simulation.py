@@ -111,7 +111,7 @@ def _masked_input(
         out.commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
         out.blobs[msg.masked_hash.hex()] = msg.vector
         server.add_masked_input(
-            c.address, msg.vector, out.commitments[c.address], dropouts=c.local_dropouts
+            c.address, msg.vector, out.commitments[c.address], dropouts=msg.dropouts
         )
     return out
 
@@ -186,9 +186,9 @@ def simulate_round(
     instead of sending that stage's message. `bad_shares` lists indices whose stage-4
     shares are corrupted (the server must blame them). `garbage_shares` lists (sender,
     recipient) index pairs whose stage-2 ciphertext is replaced by random bytes: the
-    recipient drops the sender, and the round must still give the exact sum (the reveal
-    does not carry local dropouts yet, so verify_round cannot recompute it). A client that
-    refuses to mask (TooFewSharers) goes silent. RoundAborted propagates.
+    recipient drops the sender, and the round still gives the exact sum and verifies (the
+    reveal carries each committer's signed local-dropout report). A client that refuses to
+    mask (TooFewSharers) goes silent. RoundAborted propagates.
     """
     n = len(updates)
     if n < 2:
