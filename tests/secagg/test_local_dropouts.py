@@ -83,15 +83,28 @@ def test_report_moved_to_another_masked_vector_fails(params, account_pool, make_
     )
 
 
-def test_hiding_a_survivors_report_fails_local_dropouts(params, account_pool, make_updates):
+def test_hiding_a_survivors_report_fails_self_mask_seeds(params, account_pool, make_updates):
     sim = _garbage_round(params, account_pool, make_updates)
     reports = dict(sim.result.reveal.local_dropouts)
     victim = sim.addresses[3]
-    del reports[victim]
+    del reports[victim]  # "the victim masked with everyone": its commitment says otherwise
 
     report = verify_round(_with_reports(sim, reports))
 
-    assert report.check("local_dropouts").found == {victim: "no signed local-dropout report"}
+    assert "local_dropouts" not in report.failed
+    assert list(report.check("self_mask_seeds").found) == [victim]
+
+
+def test_an_empty_report_leaves_the_seed_commitment_as_before(ctx, params, account_pool):
+    from fedledger.secagg.commitments import seed_commitment
+
+    sim = simulate_round([(np.zeros(2), 10)] * 4, params=params, accounts=account_pool[:4], ctx=ctx)
+    u = sim.result.survivors[0]
+
+    assert sim.result.reveal.local_dropouts[u].dropouts == ()
+    assert sim.transcript.commitments[u].seed_commitment == seed_commitment(
+        sim.result.reveal.self_mask_seeds[u], ctx.round_id, u
+    )
 
 
 def test_report_naming_a_survivor_fails_local_dropouts(params, account_pool, make_updates):

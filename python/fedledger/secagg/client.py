@@ -202,11 +202,14 @@ class SecAggClient:
         y = apply_masks(x, self._self_seed, pairs, on_chunk=lambda part: digest.update(part.data))
         masked_hash = digest.digest()
         report = LocalDropouts(self.address, masked_hash, tuple(self.local_dropouts))
+        commitment = seed_commitment(
+            self._self_seed, self.ctx.round_id, self.address, report.committed_hash()
+        )
         return MaskedInput(
             self.address,
             encode_vector(y),
             masked_hash,
-            seed_commitment(self._self_seed, self.ctx.round_id, self.address),
+            commitment,
             report.signed(self.ctx, self._account.key),
         )
 

@@ -394,6 +394,10 @@ class LocalDropouts:
         """sha256 of the canonical JSON list of the dropouts in roster order."""
         return sha256(canonical_json(list(self.dropouts)))
 
+    def committed_hash(self) -> bytes | None:
+        """What the seed commitment binds: `dropouts_hash()`, or None for an empty report."""
+        return self.dropouts_hash() if self.dropouts else None
+
     def _typed(self, ctx: RoundContext) -> dict[str, Any]:
         return eip712_message(
             "LocalDropouts",

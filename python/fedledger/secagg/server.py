@@ -398,6 +398,13 @@ class SecAggServer:
         self._advance()
         return self._request
 
+    def _seed_check(self, u: str) -> Callable[[bytes], bool]:
+        """Whether a candidate b_u reproduces u's seed commitment (which pins its report)."""
+        commit, round_id = self._commitments[u].seed_commitment, self.ctx.round_id
+        report = self._reports.get(u)
+        pinned = None if report is None else report.committed_hash()
+        return lambda s: seed_commitment(s, round_id, u, pinned) == commit
+
     # -- stage 4 -----------------------------------------------------------------
     def add_unmask(self, response: UnmaskResponse) -> None:
         """Accept a survivor's shares: b for surviving neighbours, s^SK for dropped ones only."""
@@ -427,7 +434,7 @@ class SecAggServer:
         """Reconstruct every needed secret, blame bad shares, unmask and decode the sum."""
         self._expect(UNMASK)
         assert self._request is not None and self.roster is not None
-        roster, round_id = self.roster, self.ctx.round_id
+        roster = self.roster
         survivors = list(self._request.survivors)
         surv_set = set(survivors)
         t = self.params.threshold
@@ -444,12 +451,11 @@ class SecAggServer:
 
         seeds: dict[str, bytes] = {}
         for u in survivors:
-            commit = self._commitments[u].seed_commitment
             points, malformed = blame.gather(u, "b")
             seed, bad = reconstruct_secret(
                 points,
                 t,
-                lambda s, u=u, c=commit: seed_commitment(s, round_id, u) == c,  # type: ignore[misc]
+                self._seed_check(u),
                 what=f"self-mask seed of {u}",
             )
             seeds[u] = seed

@@ -313,16 +313,16 @@ def _unmasked(reveal: Reveal) -> dict[str, frozenset[str]]:
 
 
 def local_dropouts(v: Verification) -> Outcome:
-    """Every survivor's signed local-dropout report is published, and no survivor is named
-    in a published report (its mask with the reporter would stay in the sum)."""
+    """Every published local-dropout report is signed by its committer for its committed
+    vector, and names no survivor (its mask with the reporter would stay in the sum).
+
+    A survivor without a report masked with every sharer; hiding a non-empty report is
+    caught by `self_mask_seeds`, because the seed commitment binds the report's hash."""
     v.need("neighbour_graph")
     _, reveal = v.documents()
     problems = {
         a: why for a, r in reveal.local_dropouts.items() if (why := _report_problem(v, a, r))
     }
-    for u in reveal.survivors:
-        if u not in reveal.local_dropouts:
-            problems[u] = "no signed local-dropout report"
     survivors = set(reveal.survivors)
     for a, r in reveal.local_dropouts.items():
         named = sorted(survivors.intersection(r.dropouts))
@@ -331,7 +331,7 @@ def local_dropouts(v: Verification) -> Outcome:
     if problems:
         raise CheckFailed(f"{len(problems)} local-dropout report problem(s)", {}, problems)
     listed = sum(len(r.dropouts) for r in reveal.local_dropouts.values())
-    return "a signed report per survivor, naming no survivor", {
+    return "signed reports for the committed vectors, naming no survivor", {
         "reports": len(reveal.local_dropouts),
         "localDropouts": listed,
     }
@@ -348,7 +348,9 @@ def self_mask_seeds(v: Verification) -> Outcome:
         if seed is None:
             bad[u] = "not revealed"
             continue
-        got = seed_commitment(seed, t.round_id, u)
+        report = reveal.local_dropouts.get(u)
+        pinned = None if report is None else report.committed_hash()
+        got = seed_commitment(seed, t.round_id, u, pinned)
         if commitment is None or got != commitment.seed_commitment:
             bad[u] = to_hex(got)
     if bad:
