@@ -57,10 +57,12 @@ from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, S
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     Roster,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
+    UnusableKey,
     check_address,
 )
 from fedledger.secagg.server import AggregationResult
@@ -306,7 +308,16 @@ class RoundCoordinator:
                 raise ConflictingSubmission(
                     ADVERTISE_KEYS, "participant", f"{address} already advertised other keys"
                 )
-            bundle.verify(r.ctx)
+            try:
+                bundle.verify(r.ctx)
+            except UnusableKey as exc:
+                # Signed, so the fault is the participant's: keep it out of the roster and
+                # say why in the round report (journaled once, refused every time).
+                if address not in r.excluded:
+                    self._book.commit(
+                        {"t": "excluded", "participant": address, "reason": exc.reason}
+                    )
+                raise
             if address not in r.registered:
                 if not self._calls.is_registered(address):
                     raise NotRegistered(
@@ -354,8 +365,15 @@ class RoundCoordinator:
             return list(r.inbox[address])
 
     # -- public API: stage 3 --------------------------------------------------------
-    def submit_masked(self, address: str, masked_hash: bytes, seed_commitment: bytes) -> None:
-        """Accept a masked input: its blob is in the store and the sender committed to it."""
+    def submit_masked(
+        self,
+        address: str,
+        masked_hash: bytes,
+        seed_commitment: bytes,
+        dropouts: LocalDropouts | None = None,
+    ) -> None:
+        """Accept a masked input: its blob is in the store and the sender committed to it;
+        `dropouts` is the sender's signed report of the neighbours it did not mask with."""
         with self._lock:
             r = self._expect_stage(MASKED_INPUT)
             address = self._member(r, MASKED_INPUT, address)
@@ -373,7 +391,15 @@ class RoundCoordinator:
             if address not in r.inbox:
                 raise NotInRoster(MASKED_INPUT, "sender", f"{address} did not share keys in time")
             self._check_commitment(r, address, masked_hash, seed_commitment)
-            self._moves.accept_masked(r, address, masked_hash, seed_commitment, "participant")
+            if dropouts is not None:
+                if dropouts.sender != address or dropouts.masked_hash != masked_hash:
+                    raise ProtocolError(
+                        MASKED_INPUT, "dropouts", "the report is not for this masked input"
+                    )
+                dropouts.verify(r.server.ctx)
+            self._moves.accept_masked(
+                r, address, masked_hash, seed_commitment, "participant", dropouts=dropouts
+            )
 
     def _check_commitment(
         self, r: RoundState, address: str, masked_hash: bytes, seed_commitment: bytes
@@ -403,6 +429,15 @@ class RoundCoordinator:
                     UNMASK, "sender", f"{address} is not a survivor of round {r.round_id}"
                 )
             return r.request
+
+    def dropout_reports(self) -> list[LocalDropouts]:
+        """Every accepted signed local-dropout report of the round (unmask stage on): what
+        lets a survivor compute who must be dropped without taking our word for it."""
+        with self._lock:
+            r = self._require_round(UNMASK)
+            if r.request is None:
+                raise NotReady(UNMASK, "request", "the masked-input stage has not closed yet")
+            return [r.reports[a] for a in sorted(r.reports)]
 
     def submit_unmask(self, response: UnmaskResponse) -> None:
         """Accept a survivor's unmask shares (idempotent)."""

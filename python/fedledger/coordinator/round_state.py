@@ -13,6 +13,7 @@ from fedledger.secagg.constants import ADVERTISE_KEYS
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     Roster,
     ShareKeysMessage,
     UnmaskRequest,
@@ -109,9 +110,11 @@ class RoundState:
     roster: Roster | None = None
     roster_hash: bytes = b""
     bundles: dict[str, KeyBundle] = field(default_factory=dict)
+    excluded: dict[str, str] = field(default_factory=dict)  # signed bundle -> unusable key
     shares: dict[str, ShareKeysMessage] = field(default_factory=dict)
     inbox: dict[str, list[EncryptedShare]] = field(default_factory=dict)
     masked: dict[str, tuple[bytes, bytes, str]] = field(default_factory=dict)  # hash, seedc, source
+    reports: dict[str, LocalDropouts] = field(default_factory=dict)  # signed local dropouts
     request: UnmaskRequest | None = None
     responses: dict[str, UnmaskResponse] = field(default_factory=dict)
     result: AggregationResult | None = None

@@ -23,8 +23,10 @@ from fedledger.coordinator.slashing import Slasher
 from fedledger.coordinator.spec import StageDurations
 from fedledger.encoding import sha256, to_hex
 from fedledger.errors import ConfigError, ContractRevert, ProtocolError, StoreError
+from fedledger.protocol.messages import local_dropouts_to_json
 from fedledger.protocol.status import FAILED, FINALIZED
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.messages import LocalDropouts
 from fedledger.secagg.server import RoundAborted
 from fedledger.store.base import BlobStore
 
@@ -211,7 +213,14 @@ class Transitions:
                     continue  # blob missing or malformed: not a survivor
 
     def accept_masked(
-        self, r: RoundState, address: str, masked_hash: bytes, seed_c: bytes, source: str
+        self,
+        r: RoundState,
+        address: str,
+        masked_hash: bytes,
+        seed_c: bytes,
+        source: str,
+        *,
+        dropouts: LocalDropouts | None = None,
     ) -> None:
         """Journal a masked input whose blob is in the store (ProtocolError if it is not)."""
         t0 = time.perf_counter()
@@ -230,6 +239,7 @@ class Transitions:
                 "maskedHash": to_hex(masked_hash),
                 "seedCommitment": to_hex(seed_c),
                 "source": source,
+                **({} if dropouts is None else {"dropouts": local_dropouts_to_json(dropouts)}),
             }
         )
 
@@ -323,6 +333,7 @@ class Transitions:
             responders=list(r.responses),
             cheaters=dict(r.result.cheaters) if r.result else {},
             slashes=list(r.slashes.values()),
+            excluded=r.excluded,
             txs=r.txs,
             times=r.times,
             accuracy=accuracy,

@@ -8,6 +8,7 @@ from fedledger.protocol.status import RoundStatus
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
@@ -27,8 +28,16 @@ class CoordinatorPort(Protocol):
 
     def shares_for(self, address: str) -> list[EncryptedShare]: ...
 
-    def submit_masked(self, address: str, masked_hash: bytes, seed_commitment: bytes) -> None: ...
+    def submit_masked(
+        self,
+        address: str,
+        masked_hash: bytes,
+        seed_commitment: bytes,
+        dropouts: LocalDropouts | None = None,
+    ) -> None: ...
 
     def unmask_request_for(self, address: str) -> UnmaskRequest: ...
+
+    def dropout_reports(self) -> list[LocalDropouts]: ...
 
     def submit_unmask(self, response: UnmaskResponse) -> None: ...
