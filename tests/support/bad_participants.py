@@ -16,6 +16,7 @@ from fedledger.encoding import sha256
 from fedledger.errors import ProtocolError
 from fedledger.node.participant import Participant
 from fedledger.protocol.port import CoordinatorPort
+from fedledger.secagg.client import Partition
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.messages import EncryptedShare, UnmaskRequest, UnmaskResponse
 from fedledger.secagg.vectors import decode_vector
@@ -120,8 +121,8 @@ class GarbageSharesParticipant(Participant):
 
     garbage: str = "shifted"
 
-    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
-        honest = super().unmask(request)
+    def unmask(self, request: UnmaskRequest, facts: Partition | None = None) -> UnmaskResponse:
+        honest = super().unmask(request, facts)
         garble = GARBAGE[self.garbage]
         return UnmaskResponse(
             honest.sender,
