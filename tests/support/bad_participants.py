@@ -1,4 +1,4 @@
-"""Participants that misbehave on purpose: malformed masked blobs, garbage unmask shares.
+"""Participants that misbehave on purpose: malformed blobs, garbage shares, low-order keys.
 
 Each is a real `Participant` (real keys, real on-chain commit from its own account) with one
 stage's output replaced; the coordinator, chain and store they talk to are the real ones.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -18,7 +19,13 @@ from fedledger.node.participant import Participant
 from fedledger.protocol.port import CoordinatorPort
 from fedledger.secagg.client import Partition
 from fedledger.secagg.crypto import shamir
-from fedledger.secagg.messages import EncryptedShare, UnmaskRequest, UnmaskResponse
+from fedledger.secagg.messages import (
+    EncryptedShare,
+    KeyBundle,
+    ShareKeysMessage,
+    UnmaskRequest,
+    UnmaskResponse,
+)
 from fedledger.secagg.vectors import decode_vector
 
 
@@ -137,3 +144,44 @@ def turn(participant: Participant, cls: type[Participant], **attrs: object) -> P
     for name, value in attrs.items():
         setattr(participant, name, value)
     return participant
+
+
+class LowOrderKeyParticipant(Participant):
+    """Signs a bundle whose mask key is a low-order X25519 point (u = 0): every shared secret
+    with it would be public. The coordinator's refusal is kept in `refusals`."""
+
+    refusals: list[str]
+
+    def step(self, port: CoordinatorPort) -> bool:
+        try:
+            return super().step(port)
+        except ProtocolError as exc:
+            self.refusals.append(str(exc))
+            self.rounds[self._round_id].left_out = str(exc)
+            return True
+
+    def advertise_keys(self) -> KeyBundle:
+        honest = super().advertise_keys()
+        assert self._client is not None
+        return KeyBundle.create(
+            self._client.ctx,
+            self.account.key,
+            self.address,
+            channel_key=honest.channel_key,
+            mask_key=bytes(32),
+        )
+
+
+class GarbageShareSender(Participant):
+    """Sends random bytes instead of its stage-2 share ciphertexts (right lengths, signed
+    envelope): every neighbour fails to decrypt them."""
+
+    def share_keys(self) -> ShareKeysMessage:
+        honest = super().share_keys()
+        return ShareKeysMessage(
+            honest.sender,
+            tuple(
+                EncryptedShare(s.sender, s.recipient, os.urandom(len(s.ciphertext)))
+                for s in honest.shares
+            ),
+        )
