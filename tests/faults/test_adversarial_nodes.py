@@ -1,0 +1,77 @@
+"""A low-order key and garbage share ciphertexts from a real node process on anvil: the honest
+node processes never exit with an error, the round finalizes, and the full audit passes."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from fedledger.sim.federation import cli_argv
+
+NODES = 5
+EVIL = 0
+
+
+def _start_with_evil_node(fed: Any, kind: str) -> None:
+    """fed.start(), with node EVIL running tests.support.evil_node as `kind`."""
+    fed.start_chain()
+    fed.deploy()
+    fed.start_coordinator(rounds=0)
+    for i in range(NODES):
+        fed.start_node(i)
+    evil = fed.node_procs[EVIL]
+    fed.group.stop(evil)
+    honest_argv = evil.proc.args
+    prefix = cli_argv()
+    assert honest_argv[: len(prefix)] == prefix
+    argv = [
+        sys.executable,
+        "-c",
+        "from tests.support.evil_node import main; main()",
+        kind,
+        *honest_argv[len(prefix) :],
+    ]
+    fed.node_procs[EVIL] = fed.group.start(f"node-{EVIL}-{kind}", argv)
+    fed.wait_for(
+        lambda: sum(1 for e in fed.proxy.log if e[2] == "/v1/info") >= NODES + 1,
+        "every node through pre-flight",
+        180,
+    )
+    fed.group.stop(fed.coordinator)
+    fed.starts["coordinator"] = 0
+    fed.start_coordinator()
+
+
+def _honest_nodes_finish_cleanly(fed: Any) -> None:
+    for i, started in fed.node_procs.items():
+        if i == EVIL:
+            continue
+        fed.wait_for(lambda s=started: s.proc.poll() is not None, f"node {i} done", 150)
+        assert started.proc.returncode == 0, started.tail(5)
+
+
+@pytest.mark.anvil
+@pytest.mark.slow
+@pytest.mark.adversarial
+@pytest.mark.parametrize("kind", ["low_order_key", "garbage_shares"])
+def test_a_malicious_node_process_stops_nothing(federation: Callable[..., Any], kind: str) -> None:
+    fed = federation(nodes=NODES, rounds=1, window=20, stage_timeout=12.0)
+    _start_with_evil_node(fed, kind)
+    evil = fed.addresses[EVIL]
+
+    fed.wait_for(lambda: fed.round_over(1), "round 1 over", 240)
+    report = fed.report(1)
+
+    assert report["outcome"] == "finalized", report
+    assert evil not in report["survivors"]
+    if kind == "low_order_key":
+        assert report["excludedBundles"] == {evil: "maskKey: low-order X25519 public key (u = 0)"}
+        assert evil not in report["roster"]
+    else:
+        assert evil in report["roster"]
+    audit = fed.audit(1)
+    assert audit.ok, audit.failed
+    _honest_nodes_finish_cleanly(fed)
