@@ -9,36 +9,38 @@ from typing import Any
 
 import pytest
 
-from fedledger.sim.federation import cli_argv
-
 NODES = 5
 EVIL = 0
 
 
 def _start_with_evil_node(fed: Any, kind: str) -> None:
-    """fed.start(), with node EVIL running tests.support.evil_node as `kind`."""
+    """fed.start(), with node EVIL running tests.support.evil_node as `kind` (same options
+    as Federation.start_node)."""
     fed.start_chain()
     fed.deploy()
     fed.start_coordinator(rounds=0)
     for i in range(NODES):
-        fed.start_node(i)
-    evil = fed.node_procs[EVIL]
-    fed.group.stop(evil)
-    honest_argv = evil.proc.args
-    prefix = cli_argv()
-    assert honest_argv[: len(prefix)] == prefix
+        if i != EVIL:
+            fed.start_node(i)
+    p = fed.prepared
     argv = [
-        sys.executable,
-        "-c",
-        "from tests.support.evil_node import main; main()",
-        kind,
-        *honest_argv[len(prefix) :],
-    ]
+        sys.executable, "-c", "from tests.support.evil_node import main; main()", kind,
+        "node", "run", "--quiet",
+        "--coordinator", fed.proxy.url,
+        "--rpc", fed.rpc,
+        "--deployment", str(p.deployment_path),
+        "--partition", str(p.partition_files[EVIL]),
+        "--key-file", str(p.key_files[EVIL]),
+        "--rounds", str(fed.rounds),
+        "--retries", str(fed.retries),
+        "--round-timeout", "300",
+        "--poll-interval", "0.1",
+    ]  # fmt: skip
     fed.node_procs[EVIL] = fed.group.start(f"node-{EVIL}-{kind}", argv)
     fed.wait_for(
-        lambda: sum(1 for e in fed.proxy.log if e[2] == "/v1/info") >= NODES + 1,
+        lambda: sum(1 for e in fed.proxy.log if e[2] == "/v1/info") >= NODES,
         "every node through pre-flight",
-        180,
+        300,
     )
     fed.group.stop(fed.coordinator)
     fed.starts["coordinator"] = 0
