@@ -112,12 +112,14 @@ class Transitions:
     def _masked_input(self, r: RoundState) -> bool:
         if len(r.masked) < len(r.inbox):
             info = self.calls.get_round(r.round_id)
+            # Commits stay possible while the next block can still be inside the window. A
+            # committer's own message carries its signed local-dropout report (which its seed
+            # commitment may pin), so it is waited for while it can still come.
+            if self.calls.now() + 1 <= info.commit_deadline:
+                return False
             if info.committed_count > r.swept:
                 r.swept = info.committed_count
                 self.sweep_commitments(r)  # committed on chain but never told us
-            # Commits stay possible while the next block can still be inside the window.
-            if len(r.masked) < len(r.inbox) and self.calls.now() + 1 <= info.commit_deadline:
-                return False
         return self.close(MASKED_INPUT)
 
     def _unmask(self, r: RoundState) -> bool:
