@@ -310,20 +310,23 @@ class RoundCoordinator:
                 )
             try:
                 bundle.verify(r.ctx)
-            except UnusableKey as exc:
-                # Signed, so the fault is the participant's: keep it out of the roster and
-                # say why in the round report (journaled once, refused every time).
-                if address not in r.excluded:
-                    self._book.commit(
-                        {"t": "excluded", "participant": address, "reason": exc.reason}
-                    )
-                raise
+                unusable = None
+            except UnusableKey as exc:  # the signature held: the fault is the participant's
+                unusable = exc
             if address not in r.registered:
                 if not self._calls.is_registered(address):
                     raise NotRegistered(
                         ADVERTISE_KEYS, "participant", f"{address} is not a registered participant"
                     )
                 r.registered.add(address)
+            if unusable is not None:
+                # Kept out of the roster, with the reason in the round report (journaled
+                # once per registered participant, refused every time).
+                if address not in r.excluded:
+                    self._book.commit(
+                        {"t": "excluded", "participant": address, "reason": unusable.reason}
+                    )
+                raise unusable
             self._book.commit({"t": "keys", "bundle": bundle.to_json()})
 
     def roster(self) -> Roster:
