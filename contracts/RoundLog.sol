@@ -31,7 +31,7 @@ contract RoundLog is IRoundLog, Ownable {
         uint64 commitDeadline;
         uint64 unmaskDeadline;
         uint48 openedBlock;
-        // Slots 1-3 (RoundConfig packs into three slots).
+        // Slots 1-4 (RoundConfig packs into four slots).
         RoundConfig config;
         bytes32 modelHash;
         bytes32 seed;
@@ -45,6 +45,8 @@ contract RoundLog is IRoundLog, Ownable {
     address private _aggregator;
     uint64 private _aggregatorChangeAt;
     address private _nextAggregator;
+    // Epsilon (millionths) charged by every round opened so far; shares the slot above.
+    uint64 private _epsilonSpent;
 
     IParticipantRegistry private immutable _registry;
     IRoundParams private immutable _params;
@@ -94,6 +96,7 @@ contract RoundLog is IRoundLog, Ownable {
 
         round = previous + 1;
         RoundConfig memory c = _params.config();
+        if (c.epsilonCostMicros != 0) _spendPrivacy(round, c.epsilonCostMicros, c.epsilonBudgetMicros);
         bytes32 seed = keccak256(abi.encode(blockhash(block.number - 1), block.chainid, address(this), round));
         // Until the roster arrives, commitDeadline is the roster deadline and unmaskDeadline the
         // expiry, so a round whose aggregator vanished after opening can still be expired.
@@ -291,6 +294,11 @@ contract RoundLog is IRoundLog, Ownable {
     }
 
     /// @inheritdoc IRoundLog
+    function epsilonSpent() external view returns (uint64) {
+        return _epsilonSpent;
+    }
+
+    /// @inheritdoc IRoundLog
     function accruedRewards(address account) external view returns (uint256) {
         return _accrued[account];
     }
@@ -320,6 +328,16 @@ contract RoundLog is IRoundLog, Ownable {
         uint64 at = _aggregatorChangeAt;
         if (at != 0 && block.timestamp >= at) return _nextAggregator;
         return _aggregator;
+    }
+
+    /// @dev Charged at open and never refunded: a round that fails later may already have
+    ///      released noised updates or a noised sum.
+    function _spendPrivacy(uint256 round, uint64 cost, uint64 budget) private {
+        uint64 spent = _epsilonSpent;
+        if (uint256(spent) + cost > budget) revert RoundLogPrivacyBudgetExhausted(spent, cost, budget);
+        spent += cost;
+        _epsilonSpent = spent;
+        emit PrivacyBudgetSpent(round, cost, spent, budget);
     }
 
     function _roundIn(uint256 round, Stage wanted) private view returns (Round storage r) {

@@ -63,7 +63,32 @@ contract RoundParams is IRoundParams, Ownable {
         // (RoundLog's slash deadline); its stake must stay locked at least that long.
         uint64 required = uint64(c.commitWindow) + 2 * uint64(c.unmaskWindow);
         if (c.unstakeDelay < required) revert RoundParamsUnstakeDelayTooShort(c.unstakeDelay, required);
+        _checkPrivacy(c);
         _config = c;
         emit RoundParamsUpdated(c);
+    }
+
+    /// @dev The DP fields (docs/protocol.md section 3.3). The contract cannot run an RDP accountant:
+    ///      it bounds the mechanism's parameters and trusts no one with the cost, which every
+    ///      auditor recomputes from them (check `privacy_cost`).
+    function _checkPrivacy(RoundConfig memory c) private pure {
+        if (c.dpMode > 2) revert RoundParamsUnsupportedDpMode(c.dpMode);
+        if (c.dpMode == 0) {
+            if (c.epsilonCostMicros != 0) revert RoundParamsEpsilonCostWithoutDp(c.epsilonCostMicros);
+            return;
+        }
+        if (c.noiseMultiplierMillis == 0) revert RoundParamsZeroNoiseMultiplier();
+        if (c.dpClipNormMicros == 0) revert RoundParamsZeroDpClipNorm();
+        if (c.dpDeltaAtto == 0 || c.dpDeltaAtto >= 1e18) revert RoundParamsDeltaOutOfRange(c.dpDeltaAtto);
+        if (c.epsilonCostMicros == 0) revert RoundParamsZeroEpsilonCost();
+        if (c.epsilonCostMicros > c.epsilonBudgetMicros) {
+            revert RoundParamsEpsilonCostAboveBudget(c.epsilonCostMicros, c.epsilonBudgetMicros);
+        }
+        if (c.dpMode == 1) {
+            if (c.dpSampleRatePpm == 0 || c.dpSampleRatePpm > 1e6) {
+                revert RoundParamsSampleRateOutOfRange(c.dpSampleRatePpm);
+            }
+            if (c.dpStepsPerRound == 0) revert RoundParamsZeroDpSteps();
+        }
     }
 }

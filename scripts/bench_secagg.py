@@ -193,7 +193,7 @@ def drive_round(n: int, d: int, k: int, t: int, dropout: float) -> Round:
         msg = clients[a].masked_input(x, inbox[a])
         seconds.append(time.perf_counter() - t0)
         limits.append({name: timed(part) for name, part in parts.items()})  # same load
-        commitments[a] = Commitment(msg.masked_hash, msg.seed_commitment)
+        commitments[a] = Commitment(msg.masked_hash, msg.seed_commitment, int(x[0]))
         blobs[msg.masked_hash.hex()] = msg.vector
         server.add_masked_input(a, msg.vector, commitments[a], dropouts=msg.dropouts)
     request = server.close_masked_input()

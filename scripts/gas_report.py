@@ -23,7 +23,8 @@ from fedledger.chain import (
     derive_accounts,
     fund,
 )
-from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG
+from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, DP_SGD
+from fedledger.fl.dp_accountant import with_privacy
 
 COMMIT_LIMIT = 50_000
 # Floor for one fresh storage slot plus a two-topic, 96-byte event (issue 2's yardstick + weight).
@@ -97,6 +98,28 @@ def _rounds(rpc: str | None, sizes: tuple[int, int], mode: int) -> dict[int, dic
     return rows
 
 
+def _dp_opens(rpc: str | None) -> tuple[int, int]:
+    """openRound under a DP config: the first charge (fresh spent slot) and a later one."""
+    backend = connect(rpc)
+    funded = backend.funded_accounts()
+    deployer, aggregator = funded[0], funded[1]
+    config = with_privacy(
+        DEFAULT_ROUND_CONFIG, mode=DP_SGD, noise_multiplier=1.1, clip_norm=1.0, delta=1e-5,
+        epsilon_budget=100.0, sample_rate=0.01, steps_per_round=100,
+    )  # fmt: skip
+    log = (
+        deploy_all(backend, deployer=deployer, aggregator=aggregator.address, params=config)
+        .attach(backend)
+        .round_log
+    )
+    gas = []
+    for _ in range(2):
+        opened = log.open_round(b"\x01" * 32, sender=aggregator)
+        gas.append(opened.gas_used)
+        log.fail_round(log.current_round(), "gas report", sender=aggregator)
+    return gas[0], gas[1]
+
+
 def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
     """Gas of every RoundLog operation; finalize fitted per survivor in both reward modes."""
     n1, n2 = sizes
@@ -108,11 +131,14 @@ def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
         return {"base": round(a[key] - slope * n1), "per_item": round(slope)}
 
     first = by_mode[0][n1]
+    dp_first, dp_later = _dp_opens(rpc)
     commit = max(r["commit_max"] for rows in by_mode.values() for r in rows.values())
     return {
         "backend": "embedded eth-tester" if rpc is None else rpc,
         "sizes": list(sizes),
         "openRound": first["openRound"],
+        "openRound_dp_first": dp_first,
+        "openRound_dp": dp_later,
         "postRoster": fit(0, "postRoster"),
         "commit": commit,
         "commit_limit": COMMIT_LIMIT,
@@ -126,7 +152,9 @@ def measure(rpc: str | None, sizes: tuple[int, int]) -> dict[str, object]:
         "stake_delegated": first["stake_delegated"],
         "slash": first["slash"],
         "notes": "postRoster/finalize: base + per_item * n; finalize credits first-time survivors "
-        "(fresh reward slot, the worst case); slash transfers 10 % of a 10 FLR stake to a treasury",
+        "(fresh reward slot, the worst case); slash transfers 10 % of a 10 FLR stake to a "
+        "treasury; openRound_dp*: a DP config charges the budget (first: the spent slot goes "
+        "from zero)",
         "raw": {f"mode{m}": {str(k): v for k, v in rows.items()} for m, rows in by_mode.items()},
     }
 

@@ -33,6 +33,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--dataset", default="digits")
     ap.add_argument("--model", default="mlp")
+    ap.add_argument("--task", default=None, help="task import string (overrides dataset/model)")
     ap.add_argument("--alpha", type=float, default=0.5)
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
@@ -53,6 +54,7 @@ def main(argv: list[str] | None = None) -> int:
         timeout=args.timeout,
         drops=tuple(args.drop),
         work_dir=args.work_dir,
+        task=args.task,
     )
     try:
         summary = run_federation(config, log=lambda m: print(m, file=sys.stderr))

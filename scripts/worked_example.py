@@ -194,7 +194,8 @@ def build() -> str:
         if n != "C":
             blob = encode_vector(y)
             blobs[sha256(blob).hex()] = blob
-            commits[addr[i]] = Commitment(sha256(blob), seed_commitment(self_seed[i], 1, addr[i]))
+            seed_c = seed_commitment(self_seed[i], 1, addr[i])
+            commits[addr[i]] = Commitment(sha256(blob), seed_c, int(x[0]))
     p(
         "\nEach y_u = x_u + PRG(b_u) + sum_v sign(u,v) * PRG(s_uv) mod 2^32. "
         "PRG(seed, info) is the keystream of §4.4 under the key HKDF-SHA256(seed, info) "
@@ -258,9 +259,12 @@ def build() -> str:
         "and A's and B's signed mask keys:\n"
     )
     p(f"- aggregate = {vec(agg)} (= x_A + x_B), blob sha256 `{to_hex(sha256(agg_blob))}`")
-    decoded = decode_sum(agg, 2, params)
+    weight = sum(c.weight for c in commits.values())
+    decoded = decode_sum(agg, 2, params, total_weight=weight)
     p(
-        f"- decoded: W = agg[0] = {decoded.total_weight}; S = M * (agg[1:] * 2c/(2^b-1) - n*c) = "
+        f"- decoded: W = the survivors' on-chain committed weights = "
+        f"{' + '.join(str(c.weight) for c in commits.values())} = {decoded.total_weight} "
+        f"(agg[0] = {int(agg[0])} is never read); S = M * (agg[1:] * 2c/(2^b-1) - n*c) = "
         f"{[float(f'{v:.9g}') for v in decoded.weighted_sum]} (float64, "
         "in exactly that order of operations)"
     )

@@ -129,6 +129,13 @@ interface IRoundLog {
     /// @param effectiveAt First timestamp at which `next` acts (now + 2 * unstakeDelay).
     event AggregatorChangeScheduled(address indexed current, address indexed next, uint64 effectiveAt);
 
+    /// @notice Emitted after opening `round` charged its epsilon cost to the federation's budget.
+    /// @param round Round id.
+    /// @param costMicros The round's epsilon cost (its snapshot's epsilonCostMicros).
+    /// @param spentMicros Epsilon spent by all rounds so far, this one included.
+    /// @param budgetMicros The budget in force (the snapshot's epsilonBudgetMicros).
+    event PrivacyBudgetSpent(uint256 indexed round, uint64 costMicros, uint64 spentMicros, uint64 budgetMicros);
+
     /// @notice The caller is not the aggregator in force.
     /// @param caller The caller.
     error RoundLogUnauthorizedAggregator(address caller);
@@ -225,6 +232,11 @@ interface IRoundLog {
     /// @param round Round id.
     /// @param account The account.
     error RoundLogAlreadySlashed(uint256 round, address account);
+    /// @notice Opening a round would take the spent epsilon above the federation's budget.
+    /// @param spentMicros Epsilon spent by earlier rounds, in millionths.
+    /// @param costMicros The new round's cost.
+    /// @param budgetMicros The budget in force.
+    error RoundLogPrivacyBudgetExhausted(uint64 spentMicros, uint64 costMicros, uint64 budgetMicros);
     /// @notice The caller has no accrued rewards.
     /// @param account The caller.
     error RoundLogNothingToClaim(address account);
@@ -330,6 +342,10 @@ interface IRoundLog {
     /// @notice Model hash of the latest finalized round (0 before the first).
     /// @return The hash.
     function latestModelHash() external view returns (bytes32);
+
+    /// @notice Epsilon spent by every round opened so far (failed ones included), in millionths.
+    /// @return The spent epsilon; the budget is `RoundParams.config().epsilonBudgetMicros`.
+    function epsilonSpent() external view returns (uint64);
 
     /// @notice Rewards credited to `account` and not yet claimed.
     /// @param account The participant.

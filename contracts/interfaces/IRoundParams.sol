@@ -3,7 +3,8 @@ pragma solidity 0.8.37;
 
 /// @notice Round configuration, snapshotted into every round at open.
 /// @dev Storage: the first nine fields pack into one slot, the two reward amounts into the second,
-///      the stake fields into the third.
+///      the stake fields with dpMode, noise multiplier and clip norm into the third, the rest of the
+///      differential-privacy fields into the fourth (docs/protocol.md section 3.3).
 struct RoundConfig {
     /// Neighbours per participant in the SecAgg+ graph (k).
     uint16 neighbours;
@@ -33,6 +34,25 @@ struct RoundConfig {
     uint16 slashBps;
     /// Seconds from an unstake request (or deregistration) until the stake can be withdrawn.
     uint32 unstakeDelay;
+    /// Differential privacy: 0 = none, 1 = record-level DP-SGD in each participant,
+    /// 2 = participant-level distributed DP (discrete Gaussian noise shared by the survivors).
+    uint8 dpMode;
+    /// Noise multiplier z in thousandths: noise standard deviation = z * clip norm.
+    uint32 noiseMultiplierMillis;
+    /// L2 clip norm in millionths (per example in mode 1, per update in mode 2).
+    uint32 dpClipNormMicros;
+    /// Mode 1: Poisson sampling rate of each DP-SGD step in millionths (0 in other modes).
+    uint32 dpSampleRatePpm;
+    /// Mode 1: DP-SGD steps per participant per round (0 in other modes).
+    uint32 dpStepsPerRound;
+    /// delta of one round's (epsilon, delta) guarantee, in units of 10^-18.
+    uint64 dpDeltaAtto;
+    /// epsilon one round costs in millionths: the accountant's value for the fields above,
+    /// rounded up (computed off chain; every auditor recomputes it).
+    uint64 epsilonCostMicros;
+    /// The federation's epsilon budget in millionths: RoundLog opens no round whose cost would
+    /// take the spent epsilon above it.
+    uint64 epsilonBudgetMicros;
 }
 
 /// @title IRoundParams
@@ -80,6 +100,30 @@ interface IRoundParams {
     /// @param unstakeDelay The value given.
     /// @param required The least accepted value.
     error RoundParamsUnstakeDelayTooShort(uint32 unstakeDelay, uint64 required);
+    /// @notice dpMode must be 0 (none), 1 (DP-SGD) or 2 (distributed DP).
+    /// @param dpMode The value given.
+    error RoundParamsUnsupportedDpMode(uint8 dpMode);
+    /// @notice Without DP a round costs no epsilon: epsilonCostMicros must be 0 when dpMode is 0.
+    /// @param epsilonCostMicros The value given.
+    error RoundParamsEpsilonCostWithoutDp(uint64 epsilonCostMicros);
+    /// @notice With DP on, the noise multiplier must be positive.
+    error RoundParamsZeroNoiseMultiplier();
+    /// @notice With DP on, the L2 clip norm must be positive.
+    error RoundParamsZeroDpClipNorm();
+    /// @notice With DP on, delta must satisfy 0 < delta < 1 (0 < dpDeltaAtto < 10^18).
+    /// @param dpDeltaAtto The value given.
+    error RoundParamsDeltaOutOfRange(uint64 dpDeltaAtto);
+    /// @notice With DP on, a round must cost a positive epsilon.
+    error RoundParamsZeroEpsilonCost();
+    /// @notice One round may not cost more than the whole budget.
+    /// @param epsilonCostMicros The per-round cost given.
+    /// @param epsilonBudgetMicros The budget given.
+    error RoundParamsEpsilonCostAboveBudget(uint64 epsilonCostMicros, uint64 epsilonBudgetMicros);
+    /// @notice Mode 1 needs a sampling rate in 1..10^6 ppm.
+    /// @param dpSampleRatePpm The value given.
+    error RoundParamsSampleRateOutOfRange(uint32 dpSampleRatePpm);
+    /// @notice Mode 1 needs at least one DP-SGD step per round.
+    error RoundParamsZeroDpSteps();
 
     /// @notice The current configuration.
     /// @return The configuration new rounds snapshot.

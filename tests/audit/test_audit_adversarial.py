@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,29 +10,19 @@ from fastapi.testclient import TestClient
 from fedledger.audit.api import create_app
 from fedledger.audit.service import AuditService
 from fedledger.chain import ChainBackend, EmbeddedChain, RpcChain, SlashReason
-from fedledger.chain.devnet import free_port, spawn_anvil
+from fedledger.chain.devnet import free_port
 from fedledger.store import FilesystemBlobStore
 from tests.support.audit import AuditWorld, build_world, run_round, serve_in_thread
+from tests.support.browser import chromium, wait_for
 
 pytestmark = pytest.mark.adversarial
-
-
-@pytest.fixture(scope="module")
-def _anvil_url() -> Iterator[str]:
-    port = free_port()
-    proc = spawn_anvil(port)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.fixture(params=["eth-tester", pytest.param("anvil", marks=pytest.mark.anvil)])
 def backend(request: pytest.FixtureRequest) -> ChainBackend:
     if request.param == "eth-tester":
         return EmbeddedChain()
-    return RpcChain(request.getfixturevalue("_anvil_url"))
+    return RpcChain(request.getfixturevalue("anvil_url"))
 
 
 def _badges(client: TestClient, rid: int) -> tuple[bool | None, bool | None, bool | None]:
@@ -80,7 +67,6 @@ def test_an_unjustified_slash_turns_the_round_red_at_once(
 def test_an_unjustified_slash_turns_the_dashboard_badge_red(tmp_path: Path) -> None:
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
-    from test_audit_browser import wait_for
 
     world: AuditWorld = build_world()
     store = FilesystemBlobStore(tmp_path / "blobs", fsync=False)
@@ -89,7 +75,10 @@ def test_an_unjustified_slash_turns_the_dashboard_badge_red(tmp_path: Path) -> N
     service.refresh()
     badge = f'tr[data-round="{run.round_id}"] .badge'
     try:
-        with serve_in_thread(create_app(service), free_port()) as url, _chromium(tmp_path) as d:
+        with (
+            serve_in_thread(create_app(service), free_port()) as url,
+            chromium(tmp_path / "chromium-profile") as d,
+        ):
             d.get(url + "/")
             assert wait_for(d, badge).get_attribute("data-verified") == "ok"
 
@@ -111,24 +100,3 @@ def test_an_unjustified_slash_turns_the_dashboard_badge_red(tmp_path: Path) -> N
             )
     finally:
         service.close()
-
-
-@contextmanager
-def _chromium(tmp_path: Path) -> Iterator[Any]:
-    """Headless Chromium, as the dashboard tests drive it."""
-    import shutil
-
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}"):  # fmt: skip
-        options.add_argument(flag)
-    chromedriver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    d = webdriver.Chrome(service=Service(chromedriver), options=options)
-    try:
-        yield d
-    finally:
-        d.quit()

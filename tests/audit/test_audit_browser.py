@@ -13,6 +13,7 @@ from fedledger.audit.api import create_app
 from fedledger.audit.service import AuditService
 from fedledger.chain.devnet import free_port
 from tests.support.audit import serve_in_thread
+from tests.support.browser import chromium, wait_for
 
 pytestmark = pytest.mark.browser
 
@@ -34,40 +35,8 @@ def base_url(populated, tmp_path_factory: pytest.TempPathFactory) -> Iterator[st
 
 @pytest.fixture(scope="module")
 def driver(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    chromium = shutil.which("chromium") or "/usr/bin/chromium"
-    chromedriver = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    options = webdriver.ChromeOptions()
-    options.binary_location = chromium
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1280,1400",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    d = webdriver.Chrome(service=Service(chromedriver), options=options)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile")) as d:
         yield d
-    finally:
-        d.quit()
-
-
-def wait_for(driver, css: str, timeout: float = 15.0):
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    return WebDriverWait(driver, timeout).until(
-        ec.presence_of_element_located((By.CSS_SELECTOR, css))
-    )
 
 
 def test_rounds_table_shows_green_and_red_badges_and_the_accuracy_plot(driver, base_url, tmp_path):

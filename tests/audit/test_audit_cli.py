@@ -106,3 +106,37 @@ def test_cli_needs_exactly_one_round_selection(tmp_path: Path, selection: list[s
     result = CliRunner().invoke(app, [*args, *selection])
     assert result.exit_code != 0
     assert "exactly one of --round R or --all" in str(result.exception)
+
+
+@pytest.mark.adversarial
+def test_cli_names_the_aggregator_from_a_published_receipt_of_a_censored_participant(
+    anvil_world, http_store, tmp_path
+):
+    from eth_account import Account
+
+    from fedledger.protocol.receipts import issue_receipt, message_digest, save_receipt
+    from fedledger.secagg.constants import ADVERTISE_KEYS
+
+    store, url = http_store
+    record = tmp_path / "deployment.json"
+    anvil_world.deployment.save(record)
+    run = run_round(anvil_world, store, seed=7)
+    censored = Account.create()  # its bundle was accepted (receipted), then left out
+    receipt = issue_receipt(
+        anvil_world.aggregator,
+        chain_id=anvil_world.deployment.chain_id,
+        contract=anvil_world.c.round_log.address,
+        round_id=run.round_id,
+        stage=ADVERTISE_KEYS,
+        participant=censored.address,
+        digest=message_digest({"bundle": "its signed key bundle"}),
+    )
+    path = save_receipt(receipt, tmp_path / "receipts")
+    common = ["--deployment", str(record), "--store", url, "--round", str(run.round_id)]
+
+    assert invoke(*common)[0] == 0
+    code, out = invoke(*common, "--receipt", str(path))
+
+    assert code == 1
+    assert "✗ receipts_honoured" in out and "censorship" in out
+    assert censored.address in out

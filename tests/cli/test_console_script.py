@@ -31,21 +31,23 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (("deploy", "--bogus"), "No such option: --bogus"),
-        (("demo", "--rounds", "abc"), "Invalid value for '--rounds'"),
-        (("participants", "register"), "Missing argument 'addresses'"),
+        # Click's wording differs between the Typer versions fedledger runs with (Typer's
+        # vendored click; plain click under flwr's typer < 0.21): match the parts both print.
+        (("deploy", "--bogus"), ("no such option", "--bogus")),
+        (("demo", "--rounds", "abc"), ("invalid value for '--rounds'",)),
+        (("participants", "register"), ("missing argument 'addresses",)),
     ],
     ids=["bad-option", "bad-value", "missing-argument"],
 )
 def test_a_usage_mistake_prints_the_usage_and_exits_2_without_a_traceback(
-    args: tuple[str, ...], message: str
+    args: tuple[str, ...], message: tuple[str, ...]
 ) -> None:
     result = _run(*args)
 
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
     assert f"Usage: fedledger {args[0]}" in result.stderr
-    assert message in result.stderr
+    assert all(part in result.stderr.lower() for part in message), result.stderr
 
 
 def test_keygen_writes_a_keystore_that_decrypts_to_the_printed_address(tmp_path: Path) -> None:

@@ -105,3 +105,28 @@ def test_one_round_over_http_finalizes_on_chain_with_every_participant(
     assert load_report_index(index_file) == {rid: index["reports"][str(rid)]}
     # the published blobs are served by the same app
     assert h.client.get(f"/blobs/{on_chain.new_model_hash.hex()}").status_code == 200
+
+
+def test_an_accepted_write_answers_with_the_aggregators_signed_receipt(harness) -> None:
+    from fedledger.protocol.receipts import Receipt, message_digest
+
+    h = harness
+    rid = h.coordinator.open_round().round_id
+    ctx = RoundContext(h.chain_id, h.contract, rid)
+    params = h.chain.contracts.round_log.get_round(rid).config.secagg_params()
+    p = h.chain.participants[0]
+    bundle = SecAggClient(ctx, params, p, vector_length=9).advertise_keys()
+    env = h.envelope(p, bundle.to_json(), stage=ADVERTISE_KEYS)
+
+    first = _ok(h.client.post(f"/v1/rounds/{rid}/keys", json=env))
+    again = _ok(h.client.post(f"/v1/rounds/{rid}/keys", json=env))
+
+    receipt = Receipt.verify(first["receipt"], chain_id=h.chain_id, contract=h.contract)
+    assert receipt.aggregator == h.coordinator.aggregator.address
+    assert (receipt.round_id, receipt.stage, receipt.participant) == (
+        rid,
+        ADVERTISE_KEYS,
+        p.address,
+    )
+    assert receipt.digest == message_digest(bundle.to_json())
+    assert again["replayed"] is True and again["receipt"] == first["receipt"]

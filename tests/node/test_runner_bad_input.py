@@ -99,3 +99,18 @@ def test_corrupt_key_file_is_one_line(devnet, tmp_path: Path) -> None:
 def test_unknown_drop_stage_is_one_line(devnet) -> None:
     line = _one_line_error(_node(devnet, "--drop-at", "lunch"))
     assert "--drop-at: 'lunch' is not one of" in line
+
+
+def test_a_task_whose_model_does_not_match_the_published_one_is_one_line(devnet) -> None:
+    # The coordinator publishes logreg on wine; the node brings the digits MLP.
+    line = _one_line_error(_node(devnet, task="fedledger.fl.builtin:digits_mlp"))
+    assert line.startswith(
+        "error: task 'fedledger.fl.builtin:digits_mlp' does not match the federation's "
+        "published model"
+    )
+
+
+def test_a_task_string_that_does_not_import_is_one_line_before_any_network(devnet) -> None:
+    dead = f"http://127.0.0.1:{free_port()}"
+    line = _one_line_error(_node(devnet, task="nowhere.to_be:found", rpc=dead))
+    assert "task 'nowhere.to_be:found': cannot import module 'nowhere.to_be'" in line

@@ -134,7 +134,7 @@ def test_server_refuses_a_report_not_signed_by_its_sender(ctx, params, account_p
     c = clients[0]
     msg = c.masked_input(quantize(np.zeros(2), 10, params), inbox[c.address])
     forged = LocalDropouts(c.address, msg.masked_hash, ()).signed(ctx, Account.create().key)
-    commitment = Commitment(msg.masked_hash, msg.seed_commitment)
+    commitment = Commitment(msg.masked_hash, msg.seed_commitment, 10)
 
     with pytest.raises(ProtocolError, match=r"\[masked_input\] dropouts"):
         server.add_masked_input(c.address, msg.vector, commitment, dropouts=forged)

@@ -81,7 +81,7 @@ def _finish(server, clients, inbox, params, *, rng=None):
         x = quantize(rng.uniform(-1, 1, LENGTH - 1), 10, params)
         msg = c.masked_input(x, inbox[c.address])
         xs[c.address] = x
-        commitment = Commitment(msg.masked_hash, msg.seed_commitment)
+        commitment = Commitment(msg.masked_hash, msg.seed_commitment, 10)
         server.add_masked_input(c.address, msg.vector, commitment, dropouts=msg.dropouts)
     request = server.close_masked_input()
     for c in clients:
@@ -329,7 +329,7 @@ def _through_masked_input(ctx, params, accounts, *, silent=()):
         if i in silent:
             continue
         committed.add(c.address)
-        commitment = Commitment(msg.masked_hash, msg.seed_commitment)
+        commitment = Commitment(msg.masked_hash, msg.seed_commitment, 10)
         server.add_masked_input(c.address, msg.vector, commitment, dropouts=msg.dropouts)
     return server, clients, committed
 

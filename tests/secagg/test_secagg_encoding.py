@@ -166,7 +166,10 @@ def test_chunked_quantization_leaves_the_decoded_aggregate_unchanged(params):
     for i, delta in enumerate(deltas):
         total += quantize(delta, 100 + i, params, rng=np.random.default_rng(i))
         reference += _quantize_whole_vector(delta, 100 + i, params, np.random.default_rng(i))
-    got, want = decode_sum(total, 5, params), decode_sum(reference, 5, params)
+    got, want = (
+        decode_sum(total, 5, params, total_weight=int(total[0])),
+        decode_sum(reference, 5, params, total_weight=int(reference[0])),
+    )
     assert got.total_weight == want.total_weight
     assert got.weighted_sum.tobytes() == want.weighted_sum.tobytes()
 
@@ -183,7 +186,7 @@ def test_a_nan_in_a_later_chunk_is_refused(params):
 def test_stochastic_rounding_is_unbiased(params):
     coarse = SecAggParams(neighbours=4, threshold=2, clip_range=1.0, quant_bits=2, max_weight=1)
     delta = np.full(200_000, 0.1)  # sits between two of the 4 levels
-    decoded = decode_sum(quantize(delta, 1, coarse), 1, coarse)
+    decoded = decode_sum(quantize(delta, 1, coarse), 1, coarse, total_weight=1)
     assert abs(decoded.weighted_sum.mean() - 0.1) < 0.01
 
 
@@ -204,7 +207,7 @@ def test_decoded_sum_is_within_the_quantization_bound(n, bits, clip, seed):
     total = np.zeros(51, dtype=np.uint32)
     for delta, w in zip(deltas, weights, strict=True):
         total += quantize(delta, int(w), params)
-    decoded = decode_sum(total, n, params)
+    decoded = decode_sum(total, n, params, total_weight=int(total[0]))
     capped = np.minimum(weights, params.max_weight)
     exact = (capped[:, None] * deltas).sum(axis=0)
     assert decoded.total_weight == int(capped.sum())
@@ -215,7 +218,7 @@ def test_decoded_sum_is_within_the_quantization_bound(n, bits, clip, seed):
 def test_decoding_follows_the_documented_float64_formula(params):
     agg = np.array([10, 0, 65535, 40000], dtype=np.uint32)
     n = 3
-    out = decode_sum(agg, n, params).weighted_sum
+    out = decode_sum(agg, n, params, total_weight=int(agg[0])).weighted_sum
     scale = (2.0 * params.clip_range) / float(params.levels)
     expected = [
         float(params.max_weight) * (float(v) * scale - float(n) * params.clip_range)
@@ -264,3 +267,28 @@ def test_seeded_permutation_is_a_permutation():
 def test_graph_refuses_a_single_participant():
     with pytest.raises(ConfigError, match="at least 2"):
         build_graph(1, 3, os.urandom(32))
+
+
+def test_decoding_takes_w_from_the_committed_weights_never_from_element_0(params):
+    x = quantize(np.full(4, 0.1), 100, params, rng=np.random.default_rng(0))
+    zeroed = x.copy()
+    zeroed[0] = 0  # what a participant forging its weight element gets the sum to
+
+    honest = decode_sum(x, 1, params, total_weight=100)
+    forged = decode_sum(zeroed, 1, params, total_weight=100)
+
+    assert forged.total_weight == honest.total_weight == 100
+    assert forged.weighted_sum.tobytes() == honest.weighted_sum.tobytes()
+    with pytest.raises(ValueError, match="total_weight"):
+        decode_sum(x, 1, params, total_weight=-1)
+
+
+def test_out_of_range_names_coordinates_above_n_levels_and_ignores_element_0(params):
+    from fedledger.secagg.quantize import coordinate_bound, out_of_range
+
+    agg = np.zeros(5, dtype=np.uint32)
+    agg[0] = np.uint32(2**32 - 1)  # weight elements: not a coordinate
+    agg[2] = coordinate_bound(3, params)
+    assert out_of_range(agg, 3, params).tolist() == []
+    agg[3] = coordinate_bound(3, params) + 1
+    assert out_of_range(agg, 3, params).tolist() == [3]

@@ -45,7 +45,7 @@ def _through_masked_input(ctx, params, accounts, *, length=5):
     for c in clients:
         x = quantize(rng.uniform(-1, 1, length - 1), 10, params)
         msg = c.masked_input(x, inbox[c.address])
-        commitment = Commitment(msg.masked_hash, msg.seed_commitment)
+        commitment = Commitment(msg.masked_hash, msg.seed_commitment, 10)
         server.add_masked_input(c.address, msg.vector, commitment, dropouts=msg.dropouts)
     return server, clients
 
@@ -160,7 +160,7 @@ def test_server_refuses_a_blob_that_does_not_match_its_commitment(ctx, params, a
     msg = c.masked_input(np.zeros(3, dtype=np.uint32), inbox[c.address])
     with pytest.raises(ProtocolError, match=r"\[masked_input\] vector"):
         server.add_masked_input(
-            c.address, msg.vector, Commitment(sha256(b"other"), msg.seed_commitment)
+            c.address, msg.vector, Commitment(sha256(b"other"), msg.seed_commitment, 1)
         )
 
 

@@ -33,6 +33,7 @@ REFUSAL = {
     "truncated": "header says",
     "pickled_objects": "dtype must be '<u4', got '|O'",
     "two_dimensional": "shape must be 1-D",
+    "one_too_long": "elements",
 }
 
 

@@ -154,7 +154,7 @@ def run_round(
         msg = c.masked_input(x, inbox[c.address])
         store.put(msg.vector)
         log.commit(rid, msg.masked_hash, msg.seed_commitment, weight=int(x[0]), sender=p)
-        commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
+        commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment, int(x[0]))
         if i not in hide_from_aggregate:
             server.add_masked_input(
                 c.address, msg.vector, commitments[c.address], dropouts=msg.dropouts

@@ -185,3 +185,71 @@ class GarbageShareSender(Participant):
                 for s in honest.shares
             ),
         )
+
+
+def _one_too_long(good: bytes) -> bytes:
+    return _npy(np.concatenate([decode_vector(good), np.zeros(1, dtype="<u4")]))
+
+
+MALFORMED["one_too_long"] = _one_too_long
+
+
+def _commit_raw(p: Participant, x: np.ndarray, shares: list[EncryptedShare], *, upload: bool):
+    """Mask `x` honestly, optionally upload, commit its hash with weight `p`'s honest weight."""
+    assert p._client is not None and p._info is not None and p._update is not None
+    params = p._info.config.secagg_params()
+    weight = min(p._update.weight, params.max_weight)
+    masked = p._client.masked_input(x, shares)
+    p._report = masked.dropouts
+    if upload:
+        p.store.put_expected(masked.masked_hash.hex(), masked.vector)
+    tx = p.contracts.round_log.commit(
+        p._round_id, masked.masked_hash, masked.seed_commitment, weight=weight, sender=p.account
+    )
+    p.rounds[p._round_id].commit_gas = tx.gas_used
+    p._masked = (masked.masked_hash, masked.seed_commitment)
+    return p._masked
+
+
+def _honest_x(p: Participant) -> np.ndarray:
+    from fedledger.secagg.quantize import quantize
+
+    assert p._info is not None and p._update is not None
+    return quantize(p._update.delta, p._update.weight, p._info.config.secagg_params()).copy()
+
+
+class ZeroWeightParticipant(Participant):
+    """Attack 2: sets its weight element to minus the others' committed weights (public in
+    UpdateCommitted), so the sum of the weight elements is 0 (commits last in a pass)."""
+
+    def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
+        from fedledger.chain import fetch_events
+
+        x = _honest_x(self)
+        log = self.contracts.round_log
+        events = fetch_events(log.backend, log.address, names=["UpdateCommitted"])
+        others = sum(
+            int(e.args["weight"])
+            for e in events
+            if int(e.args["round"]) == self._round_id and e.args["participant"] != self.address
+        )
+        x[0] = np.uint32((-others) % (1 << 32))
+        return _commit_raw(self, x, shares, upload=True)
+
+
+class OutOfRangeParticipant(Participant):
+    """Attack 5: sends coordinates far outside [0, 2^b - 1] (an unclipped, huge update)."""
+
+    offset: int = 1 << 30
+
+    def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
+        x = _honest_x(self)
+        x[1:] = (x[1:].astype(np.uint64) + self.offset) % (1 << 32)
+        return _commit_raw(self, x, shares, upload=True)
+
+
+class CommitWithoutUploadParticipant(MalformedBlobParticipant):
+    """Attack 4: commits a masked hash on chain and never uploads the blob."""
+
+    def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
+        return _commit_raw(self, _honest_x(self), shares, upload=False)

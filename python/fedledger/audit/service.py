@@ -158,6 +158,21 @@ class AuditService:
         with self._lock:  # eth-tester is not thread-safe; one chain read at a time
             return self.contracts.params.config().to_json()
 
+    def privacy(self) -> dict[str, int]:
+        """DP parameters in force and the epsilon spent so far (live reads, millionths)."""
+        with self._lock:
+            config = self.contracts.params.config()
+            spent = self.contracts.round_log.epsilon_spent_micros()
+        return {
+            "dp_mode": config.dp_mode,
+            "noise_multiplier_millis": config.noise_multiplier_millis,
+            "dp_clip_norm_micros": config.dp_clip_norm_micros,
+            "dp_delta_atto": config.dp_delta_atto,
+            "epsilon_cost_micros": config.epsilon_cost_micros,
+            "epsilon_budget_micros": config.epsilon_budget_micros,
+            "epsilon_spent_micros": spent,
+        }
+
     def proposal_state(self, proposal_id: str) -> str | None:
         """Live Governor state of a proposal, lower case (None if the node cannot say)."""
         try:

@@ -17,6 +17,7 @@ from fedledger.chain.datatypes import DecodedEvent, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.events import fetch_events
 from fedledger.errors import FedledgerError, StoreError, VerificationError
+from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.store.base import BlobStore
@@ -37,6 +38,7 @@ ROUND_EVENTS = (
     "RoundFinalized",
     "RoundFailed",
     "RewardAccrued",
+    "PrivacyBudgetSpent",
 )
 
 
@@ -55,6 +57,10 @@ class ChainRound:
     """commitmentOf(round, a) for every roster member and every committer."""
     previous_new_model: bytes | None = None
     """newModelHash of the latest finalized round before this one (None if there is none)."""
+    privacy: DecodedEvent | None = None
+    """PrivacyBudgetSpent of this round (rounds with an epsilon cost)."""
+    spent_before: int = 0
+    """Epsilon (millionths) spent before this round: the last earlier PrivacyBudgetSpent."""
 
     @property
     def members(self) -> list[str]:
@@ -73,7 +79,9 @@ class ChainRound:
         for e in self.commits:
             out.setdefault(
                 e.args["participant"],
-                Commitment(e.args["maskedUpdateHash"], e.args["seedCommitment"]),
+                Commitment(
+                    e.args["maskedUpdateHash"], e.args["seedCommitment"], int(e.args["weight"])
+                ),
             )
         return out
 
@@ -111,6 +119,8 @@ def read_chain_round(contracts: Contracts, round_id: int, *, slots: bool = True)
             cr.failed = e
         elif e.name == "RewardAccrued":
             cr.rewards.append(e)
+        elif e.name == "PrivacyBudgetSpent":
+            cr.privacy = e
     for a in {*cr.members, *(e.args["participant"] for e in cr.commits)} if slots else ():
         cr.slots[a] = log.commitment_of(round_id, a)
     for previous in range(round_id - 1, 0, -1):
@@ -118,7 +128,29 @@ def read_chain_round(contracts: Contracts, round_id: int, *, slots: bool = True)
         if before.stage == Stage.FINALIZED:
             cr.previous_new_model = before.new_model_hash
             break
+    if cr.privacy is not None:
+        cr.spent_before = _spent_before(contracts, round_id)
     return cr
+
+
+def _spent_before(contracts: Contracts, round_id: int) -> int:
+    """spentMicros of the latest PrivacyBudgetSpent before `round_id` (0 if none)."""
+    log = contracts.round_log
+    for previous in range(round_id - 1, 0, -1):
+        before = log.get_round(previous)
+        if before.config.epsilon_cost_micros == 0:
+            continue
+        block = before.opened_block
+        for e in fetch_events(
+            log.backend,
+            log.address,
+            from_block=block,
+            to_block=block,
+            names=("PrivacyBudgetSpent",),
+        ):
+            if int(e.args["round"]) == previous:
+                return int(e.args["spentMicros"])
+    return 0
 
 
 @dataclass
@@ -133,6 +165,10 @@ class AssembledRound:
     params_error: str = ""
     slashes: list[SlashRecord] = field(default_factory=list)
     """Every ParticipantSlashed of the round with its transaction's events (finalized rounds)."""
+    aggregator: str = ""
+    """RoundLog's aggregator when the audit ran: the key receipts must be signed by."""
+    receipts: list[Receipt] = field(default_factory=list)
+    """Receipts participants published for this round (verified signatures), if any."""
 
     def blob(self, role: str) -> bytes | None:
         """The fetched bytes of a role (possibly altered), or None when nothing was returned."""
@@ -148,7 +184,7 @@ def assemble_round(
 ) -> AssembledRound:
     """Read the chain, fetch every blob the chain names by hash, and build the PublicTranscript."""
     cr = read_chain_round(contracts, round_id)
-    out = AssembledRound(chain=cr)
+    out = AssembledRound(chain=cr, aggregator=contracts.round_log.aggregator())
     info = cr.info
 
     def fetch(role: str, digest: bytes) -> None:

@@ -13,6 +13,9 @@ from fedledger.secagg.params import SecAggParams, min_roster, min_survivors
 __all__ = [
     "DEFAULT_GOVERNANCE",
     "DEFAULT_ROUND_CONFIG",
+    "DP_DISTRIBUTED",
+    "DP_NONE",
+    "DP_SGD",
     "DecodedEvent",
     "GovernanceSettings",
     "RoundConfig",
@@ -25,6 +28,7 @@ __all__ = [
 TOKEN_UNIT = 10**18
 UNSTAKE_DELAY = 7 * 24 * 3600  # seconds; must be >= commitWindow + 2 * unmaskWindow
 BPS = 10_000  # basis points in one whole
+DP_NONE, DP_SGD, DP_DISTRIBUTED = 0, 1, 2  # RoundConfig.dp_mode (docs/protocol.md 3.3)
 
 
 class Stage(IntEnum):
@@ -41,8 +45,9 @@ class Stage(IntEnum):
 class RoundConfig:
     """The governed round parameters (Solidity `RoundConfig`, same field order).
 
-    The stake fields have defaults (no stake, no slashing, a 7-day unstake delay), so configs
-    written before staking existed still build.
+    The stake fields have defaults (no stake, no slashing, a 7-day unstake delay), and so do the
+    differential-privacy fields (no DP, no budget), so configs written before them still build.
+    `fedledger.fl.dp_accountant.with_privacy` fills the DP fields, cost included.
     """
 
     neighbours: int
@@ -59,6 +64,44 @@ class RoundConfig:
     min_stake: int = 0
     slash_bps: int = 0
     unstake_delay: int = UNSTAKE_DELAY
+    dp_mode: int = DP_NONE
+    noise_multiplier_millis: int = 0
+    dp_clip_norm_micros: int = 0
+    dp_sample_rate_ppm: int = 0
+    dp_steps_per_round: int = 0
+    dp_delta_atto: int = 0
+    epsilon_cost_micros: int = 0
+    epsilon_budget_micros: int = 0
+
+    @property
+    def noise_multiplier(self) -> float:
+        """z: noise standard deviation over clip norm."""
+        return self.noise_multiplier_millis / 1_000
+
+    @property
+    def dp_clip_norm(self) -> float:
+        """L2 clip norm (per example in DP-SGD, per update in distributed DP)."""
+        return self.dp_clip_norm_micros / 1_000_000
+
+    @property
+    def dp_sample_rate(self) -> float:
+        """DP-SGD Poisson sampling rate q."""
+        return self.dp_sample_rate_ppm / 1_000_000
+
+    @property
+    def dp_delta(self) -> float:
+        """delta of one round's (epsilon, delta) guarantee."""
+        return self.dp_delta_atto / 10**18
+
+    @property
+    def epsilon_cost(self) -> float:
+        """epsilon one round charges to the budget."""
+        return self.epsilon_cost_micros / 1_000_000
+
+    @property
+    def epsilon_budget(self) -> float:
+        """The federation's epsilon budget."""
+        return self.epsilon_budget_micros / 1_000_000
 
     @property
     def clip_range(self) -> float:
@@ -102,6 +145,14 @@ class RoundConfig:
             self.min_stake,
             self.slash_bps,
             self.unstake_delay,
+            self.dp_mode,
+            self.noise_multiplier_millis,
+            self.dp_clip_norm_micros,
+            self.dp_sample_rate_ppm,
+            self.dp_steps_per_round,
+            self.dp_delta_atto,
+            self.epsilon_cost_micros,
+            self.epsilon_budget_micros,
         )
 
     def replace(self, **changes: int) -> RoundConfig:
@@ -130,6 +181,14 @@ class RoundConfig:
                 "minStake",
                 "slashBps",
                 "unstakeDelay",
+                "dpMode",
+                "noiseMultiplierMillis",
+                "dpClipNormMicros",
+                "dpSampleRatePpm",
+                "dpStepsPerRound",
+                "dpDeltaAtto",
+                "epsilonCostMicros",
+                "epsilonBudgetMicros",
             ]
             value = [value[n] for n in names]
         return cls(*(int(v) for v in value))

@@ -231,6 +231,10 @@ class RoundLogClient(ContractClient):
         """Model hash of the latest finalized round (zero before the first)."""
         return bytes(self.view("latestModelHash"))
 
+    def epsilon_spent_micros(self) -> int:
+        """Epsilon (millionths) charged by every round opened so far."""
+        return int(self.view("epsilonSpent"))
+
     def accrued_rewards(self, account: str) -> int:
         """Rewards credited to `account`, not yet claimed."""
         return int(self.view("accruedRewards", to_checksum_address(account)))

@@ -7,7 +7,11 @@ import sys
 
 import typer
 from rich.console import Console
-from typer._click.exceptions import ClickException as _ClickException  # Typer vendors click
+
+try:  # newer Typer vendors click
+    from typer._click.exceptions import ClickException as _ClickException
+except ImportError:  # older Typer (fedledger[flower]: flwr 1.42 pins typer < 0.21) uses click
+    from click.exceptions import ClickException as _ClickException  # type: ignore[assignment,unused-ignore]
 
 from fedledger.errors import FedledgerError
 

@@ -38,16 +38,26 @@ def verify(
     round_id: int | None = typer.Option(None, "--round", min=1, help="Round to verify."),
     all_rounds: bool = typer.Option(False, "--all", help="Verify every finished round."),
     as_json: bool = typer.Option(False, "--json", help="Print the reports as JSON."),
+    receipt_files: list[Path] = typer.Option(
+        [],
+        "--receipt",
+        help="A receipt file a participant published (repeatable): checked by receipts_honoured.",
+    ),
 ) -> None:
     """Exit 0 when every check of every chosen round holds, 1 otherwise (failed checks printed)."""
     from fedledger.audit.blobs import open_blob_source
     from fedledger.audit.verify import verify_round_from_chain
+    from fedledger.protocol.receipts import load_receipt
 
     if (round_id is None) == (not all_rounds):
         raise ConfigError("give exactly one of --round R or --all")
     record = Deployment.load(deployment)
     backend = _backend(rpc, record)
     contracts = record.attach(backend)
+    receipts = [
+        load_receipt(p, chain_id=record.chain_id, contract=contracts.round_log.address)
+        for p in receipt_files
+    ]
     source = open_blob_source(store)
     if all_rounds:
         log = contracts.round_log
@@ -61,7 +71,8 @@ def verify(
         rounds = [round_id]
     out = Console(highlight=False)
     reports = [
-        verify_round_from_chain(backend, record, source, r, contracts=contracts) for r in rounds
+        verify_round_from_chain(backend, record, source, r, contracts=contracts, receipts=receipts)
+        for r in rounds
     ]
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in reports], indent=2))

@@ -3,14 +3,43 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from fedledger.errors import ConfigError
 
+if TYPE_CHECKING:
+    from fedledger.fl.task import Task
+    from fedledger.protocol.model import ModelSpec
+
 coordinator_app = typer.Typer(help="The aggregator's coordinator service.", no_args_is_help=True)
+
+
+def _task_setup(
+    task: str | None, model: str, dataset: str, seed: int, test_data: Path | None
+) -> tuple[ModelSpec, bytes, Callable[[bytes], tuple[float, float]] | None]:
+    """The published spec, the genesis model and the evaluator of the federation's task."""
+    from fedledger.fl.builtin import BuiltinTask
+    from fedledger.fl.datasets import load_dataset
+    from fedledger.fl.task import TaskContext
+    from fedledger.fl.task_bridge import initial_model, make_task_evaluator
+    from fedledger.fl.task_loader import builtin_task_string, load_task
+    from fedledger.protocol.model import ModelSpec
+
+    ctx = TaskContext(seed=seed, test_data=test_data)
+    if task is None:
+        name = builtin_task_string(model, dataset)
+        the_task: Task = BuiltinTask(model, dataset)
+        data = load_dataset(dataset, seed=seed)
+        spec = ModelSpec(model, dataset, data.n_features, data.n_classes, task=name)
+    else:
+        name, the_task = task, load_task(task)
+        spec = ModelSpec(task, "", 0, 0, task=task)
+    genesis = initial_model(the_task, ctx, name=name)
+    return spec, genesis, make_task_evaluator(the_task, the_task.load_test_data(ctx), name=name)
 
 
 @coordinator_app.command("run")
@@ -37,6 +66,14 @@ def run(
         "digits", help="Dataset the model is trained on (test split evaluates)."
     ),
     model: str = typer.Option("mlp", help="Model architecture (logreg, mlp, cnn)."),
+    task: str | None = typer.Option(
+        None,
+        help="Task import string package.module:attribute (overrides --dataset/--model); "
+        "published with the genesis model.",
+    ),
+    test_data: Path | None = typer.Option(
+        None, help="Held-out data file the task evaluates each new model on (e.g. test.npz)."
+    ),
     seed: int = typer.Option(0, help="Seed of the initial model and the dataset split."),
     expected: int | None = typer.Option(
         None, help="Close the key stage once this many advertised (default: all registered)."
@@ -54,23 +91,12 @@ def run(
     from fedledger.coordinator.round import RoundCoordinator
     from fedledger.coordinator.settings import ServiceSettings
     from fedledger.coordinator.spec import StageDurations
-    from fedledger.fl.datasets import load_dataset
-    from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
-    from fedledger.fl.train import evaluate
-    from fedledger.protocol.model import ModelSpec
     from fedledger.store import FilesystemBlobStore
 
     aggregator = _aggregator(aggregator_key_file, aggregator_index, password_file)
     record = Deployment.load(deployment)
     backend = RpcChain(rpc)
-    data = load_dataset(dataset, seed=seed)
-    module = build_model(model, n_features=data.n_features, n_classes=data.n_classes, seed=seed)
-    genesis = module_to_bytes(module)
-
-    def evaluate_model(model_bytes: bytes) -> tuple[float, float]:
-        load_model_bytes(module, model_bytes)
-        return evaluate(module, data.test.X, data.test.y, num_threads=1)
-
+    spec, genesis, evaluate_model = _task_setup(task, model, dataset, seed, test_data)
     store = FilesystemBlobStore(blob_dir or state_dir / "blobs")
     durations = StageDurations(
         advertise_keys=stage_timeout, share_keys=stage_timeout, unmask=stage_timeout
@@ -81,7 +107,7 @@ def run(
         aggregator=aggregator,
         store=store,
         state_dir=state_dir,
-        model_spec=ModelSpec(model, dataset, data.n_features, data.n_classes),
+        model_spec=spec,
         genesis_model=genesis,
         durations=durations,
         evaluate=evaluate_model,

@@ -51,12 +51,24 @@ def _parse_dropouts(specs: list[str]) -> dict[int, dict[int, str]]:
     return out
 
 
+def _default_dropouts(participants: int, rounds: int) -> dict[int, dict[int, str]]:
+    """One participant drops out after sharing keys in round 3, when the default round
+    parameters survive that: every survivor keeps `threshold` answering neighbours."""
+    from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG as cfg
+
+    neighbours = min(cfg.neighbours, participants - 1)
+    if rounds < 3 or neighbours - 1 < cfg.threshold:
+        return {}
+    return {3: {participants - 1: "after_shares"}}
+
+
 def run_demo(
     *,
     participants: int = 10,
     rounds: int = 5,
     dataset: str = "digits",
     model: str = "mlp",
+    task: str | None = None,
     alpha: float = 0.5,
     seed: int = 0,
     dropouts: dict[int, dict[int, str]] | None = None,
@@ -71,9 +83,12 @@ def run_demo(
     from fedledger.sim.simulation import Simulation, SimulationConfig
 
     console = console or Console()
+    if task is not None:
+        from fedledger.fl.task_loader import load_task
+
+        load_task(task)  # a bad task string fails here, before any contract is deployed
     if dropouts is None:
-        # The issue's default: one participant drops out after sharing keys in round 3.
-        dropouts = {3: {participants - 1: "after_shares"}} if rounds >= 3 else {}
+        dropouts = _default_dropouts(participants, rounds)
     config = SimulationConfig(
         participants=participants,
         rounds=rounds,
@@ -82,6 +97,7 @@ def run_demo(
         alpha=alpha,
         seed=seed,
         dropouts=dropouts,
+        task=task,
     )
     chain = connect(rpc)
     deployment = Deployment.load(deployment_file) if deployment_file is not None else None
@@ -106,13 +122,16 @@ def run_demo(
         try:
             results = sim.run()
             round_log = sim.deployment.addresses["RoundLog"]
+            task_name = sim.task_name
         finally:
             sim.close()
     elapsed = time.perf_counter() - started
 
     rows = [r.to_json() for r in results]
     doc: dict[str, Any] = {
-        "config": _config_doc(config, rpc=rpc, chain_id=chain.chain_id, round_log=round_log),
+        "config": _config_doc(
+            config, rpc=rpc, chain_id=chain.chain_id, round_log=round_log, task=task_name
+        ),
         "rounds": rows,
         "seconds": round(elapsed, 3),
         "allVerified": all(r["verified"] for r in rows if r["outcome"] == "finalized"),
@@ -153,13 +172,16 @@ def _progress_reporter(progress: Progress, rounds: int) -> Callable[[str, dict[s
     return on_event
 
 
-def _config_doc(config: Any, *, rpc: str | None, chain_id: int, round_log: str) -> dict[str, Any]:
-    """The demo document's "config" section."""
+def _config_doc(
+    config: Any, *, rpc: str | None, chain_id: int, round_log: str, task: str
+) -> dict[str, Any]:
+    """The demo document's "config" section (--dataset/--model only when no --task)."""
     return {
         "participants": config.participants,
         "rounds": config.rounds,
-        "dataset": config.dataset,
-        "model": config.model,
+        "dataset": config.dataset if config.task is None else None,
+        "model": config.model if config.task is None else None,
+        "task": task,
         "partition": "dirichlet",
         "alpha": config.alpha,
         "seed": config.seed,
@@ -221,13 +243,21 @@ def register(app: typer.Typer) -> None:
         rounds: Annotated[int, typer.Option(help="Number of rounds.")] = 5,
         dataset: Annotated[str, typer.Option(help="digits, breast_cancer or wine.")] = "digits",
         model: Annotated[str, typer.Option(help="logreg, mlp or cnn.")] = "mlp",
+        task: Annotated[
+            str | None,
+            typer.Option(
+                help="Task import string package.module:attribute (a fedledger Task, or a "
+                "Flower NumPyClient / client_fn); overrides --dataset and --model."
+            ),
+        ] = None,
         alpha: Annotated[float, typer.Option(help="Dirichlet label-skew alpha.")] = 0.5,
         seed: Annotated[int, typer.Option(help="Seed of data split, partition and training.")] = 0,
         dropout: Annotated[
             list[str] | None,
             typer.Option(
                 help="ROUND:PARTICIPANT:POINT (before_keys, after_keys, after_shares, "
-                "after_commit, during_unmask); repeatable. Default: 3:<last>:after_shares."
+                "after_commit, during_unmask); repeatable. "
+                "Default: 3:<last>:after_shares (with >= 6 participants)."
             ),
         ] = None,
         rpc: Annotated[
@@ -249,6 +279,7 @@ def register(app: typer.Typer) -> None:
             rounds=rounds,
             dataset=dataset,
             model=model,
+            task=task,
             alpha=alpha,
             seed=seed,
             dropouts=_parse_dropouts(dropout) if dropout else None,

@@ -41,6 +41,52 @@ def _config_json(config: RoundConfig) -> dict[str, Any]:
     return out
 
 
+_DP_FIELDS = (
+    "dp_mode",
+    "noise_multiplier_millis",
+    "dp_clip_norm_micros",
+    "dp_sample_rate_ppm",
+    "dp_steps_per_round",
+    "dp_delta_atto",
+    "epsilon_cost_micros",
+    "epsilon_budget_micros",
+)
+
+
+def _dp_given(*values: float | None) -> dict[str, float]:
+    """The DP options given (in `_with_dp`'s key order), each checked to be >= 0."""
+    names = ("mode", "noise_multiplier", "clip_norm", "delta", "sample_rate", "steps_per_round")
+    out = {k: v for k, v in zip((*names, "epsilon_budget"), values, strict=True) if v is not None}
+    for name, number in out.items():
+        if number < 0:
+            raise ConfigError(f"{name.replace('_', '-')}: must be >= 0, got {number}")
+    return out
+
+
+def _with_dp(
+    current: RoundConfig, config: RoundConfig, given: dict[str, float], changes: dict[str, int]
+) -> RoundConfig:
+    """`config` with the given DP options and the accountant's per-round cost (protocol 3.3).
+
+    The DP fields that differ from `current` are added to `changes` (for the CLI's output).
+    """
+    from fedledger.fl.dp_accountant import with_privacy
+
+    new = with_privacy(
+        config,
+        mode=int(given.get("mode", config.dp_mode)),
+        noise_multiplier=float(given.get("noise_multiplier", config.noise_multiplier)),
+        clip_norm=float(given.get("clip_norm", config.dp_clip_norm)),
+        delta=float(given.get("delta", config.dp_delta)),
+        epsilon_budget=float(given.get("epsilon_budget", config.epsilon_budget)),
+        sample_rate=float(given.get("sample_rate", config.dp_sample_rate)),
+        steps_per_round=int(given.get("steps_per_round", config.dp_steps_per_round)),
+    )
+    before = current.to_json()
+    changes.update({k: v for k, v in new.to_json().items() if k in _DP_FIELDS and v != before[k]})
+    return new
+
+
 @gov_app.command("propose-params")
 def propose_params(
     rpc: str = RpcOpt,
@@ -69,6 +115,13 @@ def propose_params(
     slash_recipient: str | None = typer.Option(
         None, help="Treasury receiving slashed stake, or 'burn'."
     ),
+    dp_mode: int | None = typer.Option(None, help="DP: 0 none, 1 DP-SGD, 2 distributed."),
+    noise_multiplier: float | None = typer.Option(None, help="DP noise multiplier z."),
+    dp_clip_norm: float | None = typer.Option(None, help="DP L2 clip norm."),
+    dp_delta: float | None = typer.Option(None, help="delta of one round."),
+    dp_sample_rate: float | None = typer.Option(None, help="DP-SGD Poisson sampling rate."),
+    dp_steps: int | None = typer.Option(None, help="DP-SGD steps per participant per round."),
+    epsilon_budget: float | None = typer.Option(None, help="The federation's epsilon budget."),
 ) -> None:
     """Propose new round parameters: the current ones with the given fields replaced."""
     from eth_utils import is_address, to_checksum_address
@@ -109,12 +162,16 @@ def propose_params(
             recipient = to_checksum_address(slash_recipient)
         else:
             raise ConfigError(f"slash-recipient: {slash_recipient!r} is not an address or 'burn'")
-    if not changes and recipient is None:
+    dp = _dp_given(
+        dp_mode, noise_multiplier, dp_clip_norm, dp_delta, dp_sample_rate, dp_steps, epsilon_budget
+    )
+    if not changes and recipient is None and not dp:
         raise ConfigError("nothing to change: give at least one parameter option")
     sender = _account(key, key_file)
     _backend, _record, c = _attach(rpc, deployment)
     current = c.params.config()
     new = replace(current, **changes)
+    new = _with_dp(current, new, dp, changes) if dp else new
     proposal = GovernorClient.params_proposal(c.params, new, description, slash_recipient=recipient)
     pid, tx = c.governor.submit(proposal, sender=sender)
     _echo(

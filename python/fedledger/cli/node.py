@@ -15,7 +15,18 @@ def run(
     coordinator: str = typer.Option(..., help="Coordinator base URL, e.g. http://127.0.0.1:8600."),
     rpc: str = typer.Option(..., help="JSON-RPC URL of the chain."),
     deployment: Path = typer.Option(..., help="Deployment record (must match the coordinator's)."),
-    partition: Path = typer.Option(..., help="This participant's partition file (.npz)."),
+    partition: Path | None = typer.Option(
+        None, help="This participant's data file (.npz partition for built-in tasks)."
+    ),
+    task: str | None = typer.Option(
+        None, help="Task import string package.module:attribute (default: the published task)."
+    ),
+    participant_index: int | None = typer.Option(
+        None, help="This participant's index, for tasks that split their data themselves."
+    ),
+    participants: int | None = typer.Option(
+        None, help="Participant count, for tasks that split their data themselves."
+    ),
     key_file: Path | None = typer.Option(
         None, help="Participant key: keystore v3 file (or a 0x-hex line, devnets only)."
     ),
@@ -38,6 +49,9 @@ def run(
     ),
     drop_round: int | None = typer.Option(None, help="Fault test: the round id to drop in."),
     quiet: bool = typer.Option(False, "--quiet", help="Only print the final JSON summary."),
+    receipts: Path | None = typer.Option(
+        None, help="Save the aggregator's signed receipts here (evidence for `audit verify`)."
+    ),
 ) -> None:
     """Check partition, key, chain and coordinator, then take part in ROUNDS rounds."""
     from pydantic import ValidationError
@@ -52,6 +66,9 @@ def run(
             rpc=rpc,
             deployment=deployment,
             partition=partition,
+            task=task,
+            participant_index=participant_index,
+            participants=participants,
             key_file=key_file,
             password_file=password_file,
             key_index=key_index,
@@ -65,6 +82,7 @@ def run(
             retries=retries,
             drop_at=drop_at,
             drop_round=drop_round,
+            receipts=receipts,
         )
     except ValidationError as exc:
         first = exc.errors()[0]

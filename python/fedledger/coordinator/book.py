@@ -136,6 +136,9 @@ class RoundBook:
         elif kind == "close":
             self._apply_close(r, e["stage"])
             r.times[f"closed_{e['stage']}"] = e["at"]
+        elif kind == "bad_commit":
+            r.bad_commits[e["sender"]] = e["reason"]
+            r.missing_blobs.pop(e["sender"], None)
         elif kind == "abort":
             r.stage, r.abort_stage, r.reason, r.detail = (
                 FAILING,
@@ -171,8 +174,9 @@ class RoundBook:
             blob = self.store.get(masked_hash.hex())
             raw = e.get("dropouts")
             report = None if raw is None else local_dropouts_from_json(raw)
+            weight = int(e["weight"])
             r.server.add_masked_input(
-                e["sender"], blob, Commitment(masked_hash, seed_c), dropouts=report
+                e["sender"], blob, Commitment(masked_hash, seed_c, weight), dropouts=report
             )
             if report is not None:
                 r.reports[report.sender] = report

@@ -27,7 +27,7 @@ from eth_utils import to_checksum_address
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import Stage, TxResult
 from fedledger.chain.deploy import Contracts, Deployment
-from fedledger.chain.round_log import is_roster_marker
+from fedledger.chain.round_log import is_roster_marker, slot_weight
 from fedledger.coordinator.book import STATE_VERSION, RoundBook
 from fedledger.coordinator.chain_calls import ChainCalls
 from fedledger.coordinator.publish import ReportIndex, RoundReport
@@ -40,11 +40,12 @@ from fedledger.coordinator.round_state import (
     tx_json,
 )
 from fedledger.coordinator.spec import StageDurations
-from fedledger.coordinator.transitions import Evaluator, Transitions
+from fedledger.coordinator.transitions import BLOB_GRACE, Evaluator, Transitions
 from fedledger.encoding import sha256, to_hex
 from fedledger.errors import ProtocolError, StoreError
 from fedledger.protocol.messages import shares_to_json, unmask_response_to_json
 from fedledger.protocol.model import ModelSpec
+from fedledger.protocol.receipts import Receipt, issue_receipt, message_digest
 from fedledger.protocol.refusals import (
     ConflictingSubmission,
     NotInRoster,
@@ -168,6 +169,18 @@ class RoundCoordinator:
             )
         return r
 
+    def _receipt(self, r: RoundState, stage: str, participant: str, digest: bytes) -> Receipt:
+        """The aggregator's signed receipt for an accepted message (docs/protocol.md 8.3)."""
+        return issue_receipt(
+            self.aggregator,
+            chain_id=self.chain_id,
+            contract=self.contract,
+            round_id=r.round_id,
+            stage=stage,
+            participant=participant,
+            digest=digest,
+        )
+
     @staticmethod
     def _member(r: RoundState, stage: str, address: str) -> str:
         address = check_address(stage, "sender", address)
@@ -285,6 +298,9 @@ class RoundCoordinator:
             return r.times["rostered"] + self.durations.share_keys
         if r.stage == UNMASK:
             return r.times[f"closed_{MASKED_INPUT}"] + self.durations.unmask
+        if r.stage == MASKED_INPUT and r.missing_blobs:
+            # A committed blob that stays missing makes its committer a dropout then.
+            return min(seen for _, seen in r.missing_blobs.values()) + BLOB_GRACE
         return None
 
     @staticmethod
@@ -296,15 +312,16 @@ class RoundCoordinator:
         return ""
 
     # -- public API: stage 1 --------------------------------------------------------
-    def submit_keys(self, bundle: KeyBundle) -> None:
-        """Accept a signed key bundle from a registered participant (idempotent)."""
+    def submit_keys(self, bundle: KeyBundle) -> Receipt:
+        """Accept a signed key bundle from a registered participant (idempotent); a receipt."""
         with self._lock:
             r = self._expect_stage(ADVERTISE_KEYS)
             address = bundle.participant
+            digest = message_digest(bundle.to_json())
             previous = r.bundles.get(address)
             if previous is not None:
                 if previous == bundle:
-                    return
+                    return self._receipt(r, ADVERTISE_KEYS, address, digest)
                 raise ConflictingSubmission(
                     ADVERTISE_KEYS, "participant", f"{address} already advertised other keys"
                 )
@@ -328,6 +345,7 @@ class RoundCoordinator:
                     )
                 raise unusable
             self._book.commit({"t": "keys", "bundle": bundle.to_json()})
+            return self._receipt(r, ADVERTISE_KEYS, address, digest)
 
     def roster(self) -> Roster:
         """The round's roster (once the key stage closed)."""
@@ -340,21 +358,24 @@ class RoundCoordinator:
             return r.roster
 
     # -- public API: stage 2 --------------------------------------------------------
-    def submit_shares(self, message: ShareKeysMessage) -> None:
-        """Accept a roster member's encrypted shares, one per neighbour (idempotent)."""
+    def submit_shares(self, message: ShareKeysMessage) -> Receipt:
+        """Accept a roster member's encrypted shares, one per neighbour (idempotent); a receipt."""
         with self._lock:
             r = self._expect_stage(SHARE_KEYS)
             sender = self._member(r, SHARE_KEYS, message.sender)
             if "postRoster" not in r.txs:
                 raise NotReady(SHARE_KEYS, "roster", "the roster is not on chain yet")
+            wire = shares_to_json(message)
+            digest = message_digest(wire)
             previous = r.shares.get(sender)
             if previous is not None:
                 if previous == message:
-                    return
+                    return self._receipt(r, SHARE_KEYS, sender, digest)
                 raise ConflictingSubmission(
                     SHARE_KEYS, "sender", f"{sender} already sent other shares"
                 )
-            self._book.commit({"t": "shares", "message": shares_to_json(message)})
+            self._book.commit({"t": "shares", "message": wire})
+            return self._receipt(r, SHARE_KEYS, sender, digest)
 
     def shares_for(self, address: str) -> list[EncryptedShare]:
         """The encrypted shares addressed to `address` (after the share stage closed)."""
@@ -374,9 +395,11 @@ class RoundCoordinator:
         masked_hash: bytes,
         seed_commitment: bytes,
         dropouts: LocalDropouts | None = None,
-    ) -> None:
+    ) -> Receipt:
         """Accept a masked input: its blob is in the store and the sender committed to it;
-        `dropouts` is the sender's signed report of the neighbours it did not mask with."""
+        `dropouts` is the sender's signed report of the neighbours it did not mask with.
+
+        The receipt's digest is the masked hash."""
         with self._lock:
             r = self._expect_stage(MASKED_INPUT)
             address = self._member(r, MASKED_INPUT, address)
@@ -387,13 +410,13 @@ class RoundCoordinator:
             previous = r.masked.get(address)
             if previous is not None:
                 if previous[:2] == (masked_hash, seed_commitment):
-                    return
+                    return self._receipt(r, MASKED_INPUT, address, masked_hash)
                 raise ConflictingSubmission(
                     MASKED_INPUT, "maskedHash", f"{address} already submitted another input"
                 )
             if address not in r.inbox:
                 raise NotInRoster(MASKED_INPUT, "sender", f"{address} did not share keys in time")
-            self._check_commitment(r, address, masked_hash, seed_commitment)
+            weight = self._check_commitment(r, address, masked_hash, seed_commitment)
             if dropouts is not None:
                 if dropouts.sender != address or dropouts.masked_hash != masked_hash:
                     raise ProtocolError(
@@ -401,12 +424,14 @@ class RoundCoordinator:
                     )
                 dropouts.verify(r.server.ctx)
             self._moves.accept_masked(
-                r, address, masked_hash, seed_commitment, "participant", dropouts=dropouts
+                r, address, masked_hash, seed_commitment, weight, "participant", dropouts=dropouts
             )
+            return self._receipt(r, MASKED_INPUT, address, masked_hash)
 
     def _check_commitment(
         self, r: RoundState, address: str, masked_hash: bytes, seed_commitment: bytes
-    ) -> None:
+    ) -> int:
+        """The weight `address` committed on chain with these hashes (ProtocolError if none)."""
         slot = self._calls.commitment_of(r.round_id, address)
         if is_roster_marker(slot):
             raise ProtocolError(
@@ -418,6 +443,7 @@ class RoundCoordinator:
                 "maskedHash",
                 f"does not match the on-chain commitment of {address}",
             )
+        return slot_weight(slot)
 
     # -- public API: stage 4 --------------------------------------------------------
     def unmask_request_for(self, address: str) -> UnmaskRequest:
@@ -442,8 +468,8 @@ class RoundCoordinator:
                 raise NotReady(UNMASK, "request", "the masked-input stage has not closed yet")
             return [r.reports[a] for a in sorted(r.reports)]
 
-    def submit_unmask(self, response: UnmaskResponse) -> None:
-        """Accept a survivor's unmask shares (idempotent)."""
+    def submit_unmask(self, response: UnmaskResponse) -> Receipt:
+        """Accept a survivor's unmask shares (idempotent); a receipt."""
         with self._lock:
             r = self._expect_stage(UNMASK)
             sender = self._member(r, UNMASK, response.sender)
@@ -452,9 +478,12 @@ class RoundCoordinator:
                 if dict(previous.self_mask_shares) == dict(response.self_mask_shares) and dict(
                     previous.mask_key_shares
                 ) == dict(response.mask_key_shares):
-                    return
+                    digest = message_digest(unmask_response_to_json(previous))
+                    return self._receipt(r, UNMASK, sender, digest)
                 raise ConflictingSubmission(UNMASK, "sender", f"{sender} already sent other shares")
-            self._book.commit({"t": "unmask", "message": unmask_response_to_json(response)})
+            wire = unmask_response_to_json(response)
+            self._book.commit({"t": "unmask", "message": wire})
+            return self._receipt(r, UNMASK, sender, message_digest(wire))
 
     # -- transitions ----------------------------------------------------------------
     def tick(self) -> RoundStatus:

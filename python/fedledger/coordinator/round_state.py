@@ -115,6 +115,12 @@ class RoundState:
     inbox: dict[str, list[EncryptedShare]] = field(default_factory=dict)
     masked: dict[str, tuple[bytes, bytes, str]] = field(default_factory=dict)  # hash, seedc, source
     reports: dict[str, LocalDropouts] = field(default_factory=dict)  # signed local dropouts
+    bad_commits: dict[str, str] = field(default_factory=dict)
+    """Sharers whose on-chain commitment is provably unusable (blob malformed, or missing past
+    the grace period), with why: dropouts at once, no need to wait for the commit deadline."""
+    missing_blobs: dict[str, tuple[bytes, float]] = field(default_factory=dict)
+    """Committers whose blob is not in the store yet: masked hash, when first seen (not
+    journaled; a restart starts the grace period again)."""
     request: UnmaskRequest | None = None
     responses: dict[str, UnmaskResponse] = field(default_factory=dict)
     result: AggregationResult | None = None
@@ -126,5 +132,6 @@ class RoundState:
     report_hash: str = ""
     registered: set[str] = field(default_factory=set)
     swept: int = 0  # on-chain commit count at the last sweep of UpdateCommitted events
+    swept_at_close: bool = False  # the sweep after the commit window closed (accepting) ran
     blocked: bool = False  # finalize must wait for the on-chain commit deadline
     slashes: dict[str, dict[str, Any]] = field(default_factory=dict)  # account -> journal entry

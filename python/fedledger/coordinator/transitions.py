@@ -23,16 +23,26 @@ from fedledger.coordinator.slashing import Slasher
 from fedledger.coordinator.spec import StageDurations
 from fedledger.encoding import sha256, to_hex
 from fedledger.errors import ConfigError, ContractRevert, ProtocolError, StoreError
+from fedledger.fl.serialization import ModelFormatError
 from fedledger.protocol.messages import local_dropouts_to_json
 from fedledger.protocol.status import FAILED, FINALIZED
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import LocalDropouts
 from fedledger.secagg.server import RoundAborted
+from fedledger.secagg.vectors import VectorFormatError, decode_vector
 from fedledger.store.base import BlobStore
 
-__all__ = ["Evaluator", "Transitions"]
+__all__ = ["BLOB_GRACE", "Evaluator", "Transitions"]
 
 Evaluator = Callable[[bytes], tuple[float, float]]
+
+BLOB_GRACE = 5.0
+"""Seconds (coordinator clock) a committed blob may lag its on-chain commit before the
+committer counts as a dropout (docs/protocol.md 4.7)."""
+
+
+class BlobMissing(ProtocolError):
+    """A committed masked blob is not in the store (yet)."""
 
 
 class Transitions:
@@ -110,17 +120,53 @@ class Transitions:
         return self.close(SHARE_KEYS)
 
     def _masked_input(self, r: RoundState) -> bool:
-        if len(r.masked) < len(r.inbox):
+        if self._awaiting(r):
             info = self.calls.get_round(r.round_id)
-            # Commits stay possible while the next block can still be inside the window. A
-            # committer's own message carries its signed local-dropout report (which its seed
-            # commitment may pin), so it is waited for while it can still come.
-            if self.calls.now() + 1 <= info.commit_deadline:
-                return False
-            if info.committed_count > r.swept:
+            # Commits stay possible while the next block can still be inside the window.
+            window_open = self.calls.now() + 1 <= info.commit_deadline
+            if info.committed_count > r.swept or (not window_open and not r.swept_at_close):
                 r.swept = info.committed_count
-                self.sweep_commitments(r)  # committed on chain but never told us
+                # While the window is open only provably bad commitments are taken (dropouts
+                # at once): a good committer's own message carries its signed local-dropout
+                # report (which its seed commitment may pin), so it is waited for until the
+                # window closes, and only then is a committer found only on chain accepted.
+                self.sweep_commitments(r, accept=not window_open)
+                r.swept_at_close = not window_open
+            self._expire_missing_blobs(r)
+            if self._awaiting(r) and window_open:
+                return False
         return self.close(MASKED_INPUT)
+
+    @staticmethod
+    def _awaiting(r: RoundState) -> bool:
+        """Some sharer has neither a usable masked input nor a provably bad commitment."""
+        return any(a not in r.masked and a not in r.bad_commits for a in r.inbox)
+
+    def _expire_missing_blobs(self, r: RoundState) -> None:
+        """A committed blob still missing after BLOB_GRACE: its committer is a dropout."""
+        for who, (masked_hash, first_seen) in list(r.missing_blobs.items()):
+            if who in r.masked or who in r.bad_commits:
+                r.missing_blobs.pop(who, None)
+            elif self.store.has(masked_hash.hex()):
+                r.missing_blobs.pop(who, None)
+                r.swept = 0  # it uploaded after all: the next tick's sweep picks it up
+            elif self.clock() >= first_seen + BLOB_GRACE:
+                why = f"committed blob {masked_hash.hex()} missing {BLOB_GRACE:g} s after commit"
+                self.record_bad_commit(r, who, masked_hash, why)
+
+    def record_bad_commit(self, r: RoundState, who: str, masked_hash: bytes, why: str) -> None:
+        """Journal that `who`'s on-chain commitment is provably unusable (a dropout now)."""
+        if who in r.bad_commits or who in r.masked:
+            return
+        self.book.commit(
+            {
+                "t": "bad_commit",
+                "sender": who,
+                "maskedHash": to_hex(masked_hash),
+                "reason": why,
+                "at": self.clock(),
+            }
+        )
 
     def _unmask(self, r: RoundState) -> bool:
         assert r.request is not None
@@ -144,12 +190,23 @@ class Transitions:
         self.book.record(entry)
 
     def close(self, stage: str) -> bool:
-        """Close `stage` (the secagg server may abort the round instead)."""
+        """Close `stage`; any failure fails the round with a named reason instead.
+
+        A close that raises is never journaled, so a replay cannot wedge on it: the abort
+        entry is journaled in its place and failRound follows, then the next round opens.
+        """
         entry = {"t": "close", "stage": stage, "at": self.clock()}
         try:
             self.book.apply(entry)
         except RoundAborted as exc:
             self.abort(exc)
+            return True
+        except ModelFormatError as exc:  # e.g. a decoded update that is not finite
+            self.abort(RoundAborted(stage, "undecodable_aggregate", str(exc)))
+            return True
+        except Exception as exc:
+            detail = f"{type(exc).__name__}: {exc}"
+            self.abort(RoundAborted(stage, "close_failed", detail))
             return True
         self.book.record(entry)
         return True
@@ -193,9 +250,10 @@ class Transitions:
             unmaskDeadline=info.unmask_deadline,
         )
 
-    def sweep_commitments(self, r: RoundState) -> None:
-        """Accept sharers that committed on chain and uploaded their blob but never told us."""
-        missing = [a for a in r.inbox if a not in r.masked]
+    def sweep_commitments(self, r: RoundState, *, accept: bool = True) -> None:
+        """Accept sharers that committed on chain and uploaded their blob but never told us
+        (`accept`), or, before the window closes, only record their provably bad commitments."""
+        missing = [a for a in r.inbox if a not in r.masked and a not in r.bad_commits]
         if not missing:
             return
         events = self.calls.events(int(r.info["openedBlock"]), ["UpdateCommitted"])
@@ -204,15 +262,36 @@ class Transitions:
             if int(ev.args["round"]) != r.round_id:
                 continue
             who = to_checksum_address(ev.args["participant"])
-            if who in wanted and who not in r.masked:
+            if who in wanted and who not in r.masked and who not in r.bad_commits:
                 masked_hash, seed_c = (
                     bytes(ev.args["maskedUpdateHash"]),
                     bytes(ev.args["seedCommitment"]),
                 )
+                weight = int(ev.args["weight"])
+                if not accept:
+                    self._probe_commit(r, who, masked_hash)
+                    continue
                 try:
-                    self.accept_masked(r, who, masked_hash, seed_c, "chain")
+                    self.accept_masked(r, who, masked_hash, seed_c, weight, "chain")
+                except BlobMissing:
+                    r.missing_blobs.setdefault(who, (masked_hash, self.clock()))
                 except (ProtocolError, StoreError):
-                    continue  # blob missing or malformed: not a survivor
+                    continue  # malformed (recorded as a bad commitment): not a survivor
+
+    def _probe_commit(self, r: RoundState, who: str, masked_hash: bytes) -> None:
+        """Record a committed blob that is missing (grace period starts) or malformed."""
+        key = masked_hash.hex()
+        try:
+            if not self.store.has(key):
+                r.missing_blobs.setdefault(who, (masked_hash, self.clock()))
+                return
+            blob = self.store.get(key)
+        except StoreError:
+            return  # the store is unwell, not the committer: look again later
+        try:
+            decode_vector(blob, length=r.server.vector_length)
+        except VectorFormatError as exc:
+            self.record_bad_commit(r, who, masked_hash, f"from {who}: {exc}")
 
     def accept_masked(
         self,
@@ -220,30 +299,38 @@ class Transitions:
         address: str,
         masked_hash: bytes,
         seed_c: bytes,
+        weight: int,
         source: str,
         *,
         dropouts: LocalDropouts | None = None,
     ) -> None:
-        """Journal a masked input whose blob is in the store (ProtocolError if it is not)."""
+        """Journal a masked input whose blob is in the store (ProtocolError if it is not),
+        with the weight committed on chain (decoding takes W from these)."""
         t0 = time.perf_counter()
         try:
             present = self.store.has(masked_hash.hex())
         finally:
             add_time(self.calls.timings, "store", t0)
         if not present:
-            raise ProtocolError(
+            raise BlobMissing(
                 MASKED_INPUT, "maskedHash", f"blob {masked_hash.hex()} is not in the blob store"
             )
-        self.book.commit(
-            {
-                "t": "masked",
-                "sender": address,
-                "maskedHash": to_hex(masked_hash),
-                "seedCommitment": to_hex(seed_c),
-                "source": source,
-                **({} if dropouts is None else {"dropouts": local_dropouts_to_json(dropouts)}),
-            }
-        )
+        try:
+            self.book.commit(
+                {
+                    "t": "masked",
+                    "sender": address,
+                    "maskedHash": to_hex(masked_hash),
+                    "seedCommitment": to_hex(seed_c),
+                    "weight": weight,
+                    "source": source,
+                    **({} if dropouts is None else {"dropouts": local_dropouts_to_json(dropouts)}),
+                }
+            )
+        except ProtocolError as exc:
+            if exc.field == "vector":  # the committed blob itself is malformed: provably bad
+                self.record_bad_commit(r, address, masked_hash, str(exc))
+            raise
 
     def _finalize_blocked(self, r: RoundState, info: RoundInfo) -> bool:
         """finalize reverts while commits are pending and the commit deadline has not passed."""

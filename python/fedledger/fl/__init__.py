@@ -1,6 +1,20 @@
-"""fedledger.fl: models, datasets, partitioning, local training and plain FedAvg.
+"""fedledger.fl: the Task API, built-in tasks, datasets, partitioning, training and FedAvg.
 
 Import submodules directly (`fedledger.fl.serialization` needs no torch).
 """
 
-__all__ = ["datasets", "fedavg", "models", "partition", "serialization", "train"]
+__all__ = [
+    "builtin",
+    "datasets",
+    "fedavg",
+    "flower",
+    "models",
+    "partition",
+    "serialization",
+    "tabular",
+    "task",
+    "task_bridge",
+    "task_loader",
+    "torch_task",
+    "train",
+]

@@ -1,19 +1,28 @@
-"""Plain weighted FedAvg (the non-secure reference), a simulated FedAvg loop, a centralised run."""
+"""Plain weighted FedAvg (the non-secure reference), FedAvg of any task, a centralised run."""
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
 from fedledger.errors import ConfigError
+from fedledger.fl.builtin import BuiltinTask
 from fedledger.fl.datasets import Dataset
-from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
 from fedledger.fl.partition import Partition, participant_data
 from fedledger.fl.serialization import DecodedAggregate, apply_aggregate
-from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed, evaluate, train_local
+from fedledger.fl.task import Task, TaskContext
+from fedledger.fl.task_bridge import (
+    fit_config,
+    fit_model,
+    initial_model,
+    local_update,
+    make_task_evaluator,
+)
+from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed
 
 __all__ = [
     "Aggregator",
@@ -25,6 +34,7 @@ __all__ = [
     "run_centralised",
     "run_fedavg",
     "run_plain_fedavg",
+    "run_task_fedavg",
 ]
 
 
@@ -95,42 +105,39 @@ class CentralisedResult:
     final_model: bytes
 
 
-def run_fedavg(
+def run_task_fedavg(
     *,
-    dataset: Dataset,
-    partition: Partition,
-    model_name: str,
+    task: Task,
+    name: str,
+    shards: Sequence[Any],
+    test_data: Any,
     rounds: int,
-    train_config: TrainConfig,
     seed: int,
+    ctx: TaskContext | None = None,
     aggregate: Aggregator = fedavg_aggregate,
     on_round: Callable[[RoundMetrics], None] | None = None,
 ) -> FedAvgResult:
-    """Simulate `rounds` of FedAvg with every participant each round, evaluating on the test split.
+    """Simulate `rounds` of FedAvg of any task, every participant (one per shard) each round.
 
-    Participant u in round r trains with seed ``derive_seed(seed, r, u)``; the initial
-    model is ``build_model(model_name, seed=seed)``. Any `aggregate` given the same
-    updates therefore sees the same inputs, so secure and plain runs are comparable.
+    Participant u in round r fits with ``config = {"round": r + 1, "seed": derive_seed(seed,
+    r, u)}``, exactly as a node does; the initial model is ``task.initial_weights(ctx)``.
+    Any `aggregate` given the same updates therefore sees the same inputs, so secure and
+    plain runs are comparable.
     """
     if rounds < 1:
         raise ConfigError(f"fedavg: rounds must be >= 1, got {rounds}")
-    module = build_model(
-        model_name, n_features=dataset.n_features, n_classes=dataset.n_classes, seed=seed
-    )
-    model = module_to_bytes(module)
-    shards = [participant_data(dataset, partition, u) for u in range(partition.n_parties)]
+    ctx = ctx or TaskContext(n_participants=len(shards), seed=seed)
+    model = initial_model(task, ctx, name=name)
+    evaluator = make_task_evaluator(task, test_data, name=name)
     history: list[RoundMetrics] = []
     for r in range(rounds):
         updates = [
-            train_local(module, model, s.X, s.y, config=train_config, seed=derive_seed(seed, r, u))
+            local_update(task, model, s, fit_config(r + 1, derive_seed(seed, r, u)), name=name)
             for u, s in enumerate(shards)
         ]
         decoded = aggregate(r, updates)
         model = apply_aggregate(model, decoded)
-        load_model_bytes(module, model)
-        acc, loss = evaluate(
-            module, dataset.test.X, dataset.test.y, num_threads=train_config.num_threads
-        )
+        acc, loss = evaluator(model) if evaluator is not None else (float("nan"),) * 2
         metrics = RoundMetrics(
             round=r,
             accuracy=acc,
@@ -142,6 +149,42 @@ def run_fedavg(
         if on_round is not None:
             on_round(metrics)
     return FedAvgResult(history=history, final_model=model)
+
+
+def _builtin(dataset: Dataset, model_name: str, train_config: TrainConfig) -> BuiltinTask:
+    return BuiltinTask(
+        model_name,
+        train=train_config,
+        n_features=dataset.n_features,
+        n_classes=dataset.n_classes,
+    )
+
+
+def run_fedavg(
+    *,
+    dataset: Dataset,
+    partition: Partition,
+    model_name: str,
+    rounds: int,
+    train_config: TrainConfig,
+    seed: int,
+    aggregate: Aggregator = fedavg_aggregate,
+    on_round: Callable[[RoundMetrics], None] | None = None,
+) -> FedAvgResult:
+    """`run_task_fedavg` of the built-in task `model_name` on `dataset` split by `partition`.
+
+    The initial model is ``build_model(model_name, seed=seed)``; evaluation is on the test split.
+    """
+    return run_task_fedavg(
+        task=_builtin(dataset, model_name, train_config),
+        name=f"builtin {model_name} on {dataset.name}",
+        shards=[participant_data(dataset, partition, u) for u in range(partition.n_parties)],
+        test_data=dataset.test,
+        rounds=rounds,
+        seed=seed,
+        aggregate=aggregate,
+        on_round=on_round,
+    )
 
 
 def run_plain_fedavg(
@@ -179,20 +222,12 @@ def run_centralised(
 
     Starts from the same initial model as `run_fedavg` with the same `seed`.
     """
-    module = build_model(
-        model_name, n_features=dataset.n_features, n_classes=dataset.n_classes, seed=seed
-    )
-    config = dataclasses.replace(train_config, epochs=epochs)
-    initial = module_to_bytes(module)
-    train_local(
-        module,
-        initial,
-        dataset.train.X,
-        dataset.train.y,
-        config=config,
-        seed=derive_seed(seed, _CENTRAL_LABEL),
-    )
-    acc, loss = evaluate(module, dataset.test.X, dataset.test.y, num_threads=config.num_threads)
-    return CentralisedResult(
-        accuracy=acc, loss=loss, epochs=epochs, final_model=module_to_bytes(module)
-    )
+    task = _builtin(dataset, model_name, dataclasses.replace(train_config, epochs=epochs))
+    name = f"builtin {model_name} on {dataset.name}"
+    initial = initial_model(task, TaskContext(seed=seed), name=name)
+    config = fit_config(1, derive_seed(seed, _CENTRAL_LABEL))
+    final, _ = fit_model(task, initial, dataset.train, config, name=name)
+    evaluator = make_task_evaluator(task, dataset.test, name=name)
+    assert evaluator is not None
+    acc, loss = evaluator(final)
+    return CentralisedResult(accuracy=acc, loss=loss, epochs=epochs, final_model=final)

@@ -19,6 +19,7 @@ from fedledger.protocol.messages import (
     unmask_request_from_json,
     unmask_response_to_json,
 )
+from fedledger.protocol.receipts import Receipt, ReceiptError
 from fedledger.protocol.refusals import WrongStage, refusal_for_code
 from fedledger.protocol.status import RoundStatus
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
@@ -83,14 +84,20 @@ class HttpCoordinatorPort:
         env = self.envelope(upload_payload(name, self.account.address), stage=UPLOAD_BLOB)
         return {ENVELOPE_HEADER: json.dumps(env, separators=(",", ":"))}
 
-    def _post(self, path: str, payload: Any, stage: str) -> None:
+    def _post(self, path: str, payload: Any, stage: str) -> Receipt | None:
+        """POST a signed write; the aggregator's receipt when it sent a valid one."""
         self.requests += 1
         try:
-            self.client.post_json(
+            doc = self.client.post_json(
                 f"/v1/rounds/{self.round_id}/{path}", self.envelope(payload, stage=stage)
             )
         except CoordinatorRefused as exc:
             raise _translate(exc, stage) from None
+        raw = doc.get("receipt") if isinstance(doc, dict) else None
+        try:
+            return Receipt.verify(raw, chain_id=self.chain_id, contract=self.contract)
+        except ReceiptError:
+            return None  # no usable evidence; the write itself was accepted
 
     def _get(self, path: str, stage: str) -> Any:
         self.requests += 1
@@ -99,13 +106,13 @@ class HttpCoordinatorPort:
         except CoordinatorRefused as exc:
             raise _translate(exc, stage) from None
 
-    def submit_keys(self, bundle: KeyBundle) -> None:
+    def submit_keys(self, bundle: KeyBundle) -> Receipt | None:
         """Stage 1."""
-        self._post("keys", bundle.to_json(), ADVERTISE_KEYS)
+        return self._post("keys", bundle.to_json(), ADVERTISE_KEYS)
 
-    def submit_shares(self, message: ShareKeysMessage) -> None:
+    def submit_shares(self, message: ShareKeysMessage) -> Receipt | None:
         """Stage 2."""
-        self._post("shares", shares_to_json(message), SHARE_KEYS)
+        return self._post("shares", shares_to_json(message), SHARE_KEYS)
 
     def shares_for(self, address: str) -> list[EncryptedShare]:
         """Stage 3 input."""
@@ -118,7 +125,7 @@ class HttpCoordinatorPort:
         masked_hash: bytes,
         seed_commitment: bytes,
         dropouts: LocalDropouts | None = None,
-    ) -> None:
+    ) -> Receipt | None:
         """Stage 3 (after the blob upload and the on-chain commit), with the signed report."""
         payload: dict[str, Any] = {
             "participant": address,
@@ -127,7 +134,7 @@ class HttpCoordinatorPort:
         }
         if dropouts is not None:
             payload["dropouts"] = local_dropouts_to_json(dropouts)
-        self._post("masked", payload, MASKED_INPUT)
+        return self._post("masked", payload, MASKED_INPUT)
 
     def unmask_request_for(self, address: str) -> UnmaskRequest:
         """Stage 4 input."""
@@ -142,9 +149,9 @@ class HttpCoordinatorPort:
             raise ProtocolError(UNMASK, "dropouts", "expected {data: [...]}")
         return [local_dropouts_from_json(x, stage=UNMASK) for x in items]
 
-    def submit_unmask(self, response: UnmaskResponse) -> None:
+    def submit_unmask(self, response: UnmaskResponse) -> Receipt | None:
         """Stage 4."""
-        self._post("unmask", unmask_response_to_json(response), UNMASK)
+        return self._post("unmask", unmask_response_to_json(response), UNMASK)
 
 
 def coordinator_blob_store(port: HttpCoordinatorPort) -> HttpBlobStore:

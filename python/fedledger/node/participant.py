@@ -10,24 +10,30 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from eth_account.signers.local import LocalAccount
-from torch import nn
 
 from fedledger.chain.backend import ChainBackend
-from fedledger.chain.datatypes import RoundInfo, Stage
+from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
 from fedledger.chain.events import fetch_events
 from fedledger.chain.round_log import roster_cap
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, FedledgerError, ProtocolError, StoreError
+from fedledger.fl.builtin import BuiltinTask, builtin_runner
+from fedledger.fl.dp_accountant import ParticipantAccountant
+from fedledger.fl.dp_sgd import DpSgdParams, train_local_dp
 from fedledger.fl.models import build_model
-from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed, train_local
+from fedledger.fl.task import TaskContext
+from fedledger.fl.task_bridge import TaskRunner
+from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed
 from fedledger.node.public_facts import blob_checker, public_facts
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.port import CoordinatorPort
+from fedledger.protocol.receipts import Receipt, save_receipt
 from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
 from fedledger.secagg.client import Partition, SecAggClient
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
@@ -66,7 +72,9 @@ class ParticipantRound:
     left_out: str = ""  # why the coordinator left us out, if it did
     train_loss: float | None = None
     examples: int = 0
+    epsilon: float | None = None  # own DP-SGD epsilon after this round (ParticipantAccountant)
     commit_gas: int | None = None
+    receipts: list[Receipt] = field(default_factory=list)  # the aggregator's, one per write
     timings: dict[str, float] = field(
         default_factory=lambda: {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
     )
@@ -79,8 +87,8 @@ class Participant:
         self,
         *,
         account: LocalAccount,
-        X: np.ndarray,
-        y: np.ndarray,
+        X: np.ndarray | None = None,
+        y: np.ndarray | None = None,
         index: int,
         model_spec: ModelSpec,
         train_config: TrainConfig,
@@ -89,20 +97,34 @@ class Participant:
         contracts: Contracts,
         store: BlobStore,
         dropout: Mapping[int, str] | None = None,
-        module: nn.Module | None = None,
+        runner: TaskRunner | None = None,
     ) -> None:
         """`index` and `seed` fix the local training seed: derive_seed(seed, round - 1, index).
 
         `dropout` maps a round id to a point in DROP_POINTS where this participant goes
-        silent (simulation only). `module` may be shared between participants of one thread.
+        silent (simulation only). `runner` trains the federation's task on this participant's
+        data; without one, (X, y) train the built-in model `model_spec` names.
         """
         for r, point in (dropout or {}).items():
             if point not in DROP_POINTS:
                 raise ConfigError(
                     f"dropout of round {r}: {point!r} is not one of {', '.join(DROP_POINTS)}"
                 )
-        if len(y) == 0:
+        if y is not None and len(y) == 0:
             raise ConfigError(f"participant {account.address}: the partition is empty")
+        if runner is None:
+            if X is None or y is None:
+                raise ConfigError(f"participant {account.address}: give (X, y) or a task runner")
+            runner = builtin_runner(
+                model_spec.model,
+                n_features=model_spec.n_features,
+                n_classes=model_spec.n_classes,
+                train=train_config,
+                X=X,
+                y=y,
+                ctx=TaskContext(participant=index, seed=seed),
+            )
+        self.runner = runner
         self.account = account
         self.address: str = account.address
         self.X, self.y = X, y
@@ -114,13 +136,8 @@ class Participant:
         self.contracts = contracts
         self.store = store
         self.dropout = dict(dropout or {})
-        self.module = module or build_model(
-            model_spec.model,
-            n_features=model_spec.n_features,
-            n_classes=model_spec.n_classes,
-            seed=seed,
-        )
         self.rounds: dict[int, ParticipantRound] = {}
+        self.privacy = ParticipantAccountant()
         self._round_id = 0
         self._client: SecAggClient | None = None
         self._info: RoundInfo | None = None
@@ -164,7 +181,7 @@ class Participant:
             if status.stage == ADVERTISE_KEYS and ADVERTISE_KEYS not in rec.done:
                 if self._drops("before_keys"):
                     return False
-                port.submit_keys(self.advertise_keys())
+                self._keep(rec, port.submit_keys(self.advertise_keys()))
                 rec.done.append(ADVERTISE_KEYS)
                 return True
             if status.stage == SHARE_KEYS and status.roster_posted and SHARE_KEYS not in rec.done:
@@ -173,7 +190,7 @@ class Participant:
                     return False
                 if self._drops("after_keys"):
                     return False
-                port.submit_shares(self.share_keys())
+                self._keep(rec, port.submit_shares(self.share_keys()))
                 rec.done.append(SHARE_KEYS)
                 return True
             if status.stage == MASKED_INPUT and MASKED_INPUT not in rec.done:
@@ -183,14 +200,14 @@ class Participant:
                 rec.done.append(MASKED_INPUT)
                 if self._drops("after_commit"):
                     return True  # committed and uploaded, but never tells the coordinator
-                port.submit_masked(self.address, masked_hash, seed_c, self._report)
+                self._keep(rec, port.submit_masked(self.address, masked_hash, seed_c, self._report))
                 return True
             if status.stage == UNMASK and UNMASK not in rec.done:
                 if MASKED_INPUT not in rec.done or self._drops("during_unmask"):
                     return False
                 request = port.unmask_request_for(self.address)
                 facts = self.facts(request, port.dropout_reports())
-                port.submit_unmask(self._signed(self.unmask(request, facts)))
+                self._keep(rec, port.submit_unmask(self._signed(self.unmask(request, facts))))
                 rec.done.append(UNMASK)
                 return True
         except NotInRoster as exc:
@@ -202,6 +219,17 @@ class Participant:
         except (NotReady, WrongStage):
             return False  # the coordinator moved on or is not there yet: look again later
         return False
+
+    receipts_dir: Path | None = None
+    """Where to save the aggregator's receipts (evidence against censorship), if anywhere."""
+
+    def _keep(self, rec: ParticipantRound, receipt: Receipt | None) -> None:
+        """Keep the aggregator's receipt of a write (and save it when `receipts_dir` is set)."""
+        if receipt is None:
+            return
+        rec.receipts.append(receipt)
+        if self.receipts_dir is not None:
+            save_receipt(receipt, self.receipts_dir)
 
     def start_round(self, round_id: int) -> None:
         """Forget the previous round's secrets and get ready for `round_id`."""
@@ -242,18 +270,20 @@ class Participant:
         self._add("store", t0)
         if sha256(model) != info.model_hash:
             raise ProtocolError(ADVERTISE_KEYS, "modelHash", "the store returned another model")
+        if info.config.dp_mode == DP_DISTRIBUTED:
+            # Joining would commit an un-noised update to a round the chain charges as DP.
+            raise ProtocolError(
+                ADVERTISE_KEYS, "dpMode", "distributed DP (mode 2) is not supported by this node"
+            )
         t0 = time.perf_counter()
-        self._update = train_local(
-            self.module,
-            model,
-            self.X,
-            self.y,
-            config=self.train_config,
-            seed=derive_seed(self.seed, self._round_id - 1, self.index),
-        )
+        self._update = self._train(model, info.config)
+        if info.config.dp_mode == DP_SGD:
+            self.privacy.record(info.config)
         self._add("training", t0)
         rec = self.rounds[self._round_id]
         rec.train_loss, rec.examples = self._update.train_loss, self._update.weight
+        if info.config.dp_mode == DP_SGD:
+            rec.epsilon = self.privacy.epsilon()
         t0 = time.perf_counter()
         ctx = RoundContext(self.chain.chain_id, self.contracts.round_log.address, self._round_id)
         params = info.config.secagg_params()
@@ -263,6 +293,30 @@ class Participant:
         bundle = self._client.advertise_keys()
         self._add("secagg", t0)
         return bundle
+
+    def _train(self, model: bytes, config: RoundConfig) -> LocalUpdate:
+        """Local training through the task; DP-SGD (dpMode 1) where fedledger owns the loop."""
+        seed = derive_seed(self.seed, self._round_id - 1, self.index)
+        if config.dp_mode != DP_SGD:
+            return self.runner.update(model, round_id=self._round_id, seed=seed)
+        task, data = self.runner.task, self.runner.data
+        if not isinstance(task, BuiltinTask):
+            # Per-example clipping needs the training loop: a user's own loop cannot be made DP.
+            raise ProtocolError(
+                ADVERTISE_KEYS,
+                "dpMode",
+                f"the round asks for DP-SGD (dpMode 1), which fedledger runs for built-in "
+                f"tasks only; task {self.runner.name!r} trains with its own loop",
+            )
+        self.runner.check(model)
+        module = build_model(
+            task.model,
+            n_features=self.model_spec.n_features,
+            n_classes=self.model_spec.n_classes,
+            seed=self.seed,
+        )
+        dp = DpSgdParams.from_config(config)
+        return train_local_dp(module, model, data.X, data.y, dp=dp, config=task.train, seed=seed)
 
     def share_keys(self) -> ShareKeysMessage:
         """Fetch the roster named on chain, check it, and share our secrets with our neighbours."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -15,13 +16,17 @@ from fedledger.chain.backend import ChainBackend, RpcChain
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.keystore import load_account
 from fedledger.errors import ConfigError, FedledgerError
-from fedledger.fl.partition import ParticipantData, load_participant_data
+from fedledger.fl.partition import ParticipantData
+from fedledger.fl.task import Task, TaskContext
+from fedledger.fl.task_bridge import TaskRunner
+from fedledger.fl.task_loader import builtin_task_string, load_task
 from fedledger.fl.train import TrainConfig
 from fedledger.node.http_client import CoordinatorClient, CoordinatorUnavailable
 from fedledger.node.http_port import HttpCoordinatorPort, coordinator_blob_store
 from fedledger.node.participant import Participant
 from fedledger.node.settings import DROP_STAGES, NodeSettings
 from fedledger.protocol.model import ModelSpec
+from fedledger.store.http import HttpBlobStore
 
 __all__ = [
     "NodeResult",
@@ -100,7 +105,8 @@ class Prepared:
     """Everything pre-flight established."""
 
     account: LocalAccount
-    data: ParticipantData
+    runner: TaskRunner
+    index: int
     deployment: Deployment
     backend: ChainBackend
     contracts: Contracts
@@ -108,9 +114,45 @@ class Prepared:
     info: dict[str, Any]
 
 
+def _given(value: int | None, default: int) -> int:
+    return default if value is None else value
+
+
+def _task_runner(
+    settings: NodeSettings, spec: ModelSpec, task: Task | None, client: CoordinatorClient, info: Any
+) -> tuple[TaskRunner, int]:
+    """Load the task and this node's data; refuse a model layout other than the published one."""
+    name = settings.task or spec.task or builtin_task_string(spec.model, spec.dataset)
+    task = task if task is not None else load_task(name)
+    ctx = TaskContext(
+        participant=settings.participant_index or 0,
+        n_participants=settings.participants or 1,
+        seed=settings.seed,
+        data=settings.partition,
+    )
+    data = task.load_data(ctx)
+    if isinstance(data, ParticipantData):  # a partition file knows whose it is
+        ctx = dataclasses.replace(
+            ctx,
+            participant=_given(settings.participant_index, data.participant),
+            n_participants=_given(settings.participants, data.n_parties),
+        )
+    extra = {"epochs": settings.epochs, "lr": settings.lr, "batch_size": settings.batch_size}
+    runner = TaskRunner(task, name=name, ctx=ctx, data=data, extra_config=extra)
+    genesis_hash = str(info.get("genesisModelHash", "")).removeprefix("0x")
+    # HttpBlobStore re-hashes what it gets: a coordinator serving another model is caught.
+    store = HttpBlobStore(
+        client.base_url, client=client.http, retries=client.retries, backoff=client.backoff
+    )
+    genesis = store.get(genesis_hash)
+    runner.check(genesis)
+    return runner, int(ctx.participant or 0)
+
+
 def preflight(settings: NodeSettings) -> Prepared:
-    """Partition, key, deployment, RPC, coordinator identity, registration: first failure wins."""
-    data = load_participant_data(settings.partition)
+    """Task, key, deployment, RPC, coordinator identity, registration, task data and model
+    layout: first failure wins."""
+    task = load_task(settings.task) if settings.task else None
     account = load_key(settings)
     deployment = Deployment.load(settings.deployment)
     backend = RpcChain(settings.rpc)  # ChainError naming the URL when nothing answers
@@ -126,16 +168,11 @@ def preflight(settings: NodeSettings) -> Prepared:
                 f"{contracts.registry.address} (ask the registrar)"
             )
         spec = ModelSpec.from_json(info.get("model"))
-        if data.X.shape[1] != spec.n_features or data.n_classes != spec.n_classes:
-            raise ConfigError(
-                f"partition file {settings.partition}: {data.X.shape[1]} features / "
-                f"{data.n_classes} classes, but the coordinator trains {spec.model} on "
-                f"{spec.n_features} features / {spec.n_classes} classes"
-            )
+        runner, index = _task_runner(settings, spec, task, client, info)
     except BaseException:
         client.close()
         raise
-    return Prepared(account, data, deployment, backend, contracts, client, info)
+    return Prepared(account, runner, index, deployment, backend, contracts, client, info)
 
 
 def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
@@ -152,9 +189,7 @@ def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
     )
     participant = Participant(
         account=p.account,
-        X=p.data.X,
-        y=p.data.y,
-        index=p.data.participant,
+        index=p.index,
         model_spec=ModelSpec.from_json(p.info["model"]),
         train_config=TrainConfig(
             epochs=settings.epochs, lr=settings.lr, batch_size=settings.batch_size
@@ -164,8 +199,10 @@ def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
         contracts=p.contracts,
         store=coordinator_blob_store(port),
         dropout=dropout,
+        runner=p.runner,
     )
-    say(f"node {p.account.address}: ready ({len(p.data)} examples)")
+    participant.receipts_dir = settings.receipts
+    say(f"node {p.account.address}: ready (task {p.runner.name})")
     finished: set[int] = set()
     round_started = time.monotonic()
     current = -1

@@ -27,8 +27,17 @@ class NodeSettings(BaseSettings):
     """JSON-RPC URL of the chain the deployment lives on."""
     deployment: Path
     """Deployment record written by `fedledger deploy --out` (must match the coordinator's)."""
-    partition: Path
-    """This participant's partition file (.npz written by fl.partition)."""
+    partition: Path | None = None
+    """This participant's data file: a partition (.npz written by fl.partition) for built-in
+    tasks; passed to other tasks as their `TaskContext.data`."""
+    task: str | None = None
+    """Task import string `package.module:attribute`; default: the task the coordinator
+    publishes. Refused when its model layout differs from the published genesis model."""
+    participant_index: int | None = Field(default=None, ge=0)
+    """This participant's index, for tasks that split their data themselves (default: the
+    partition file's, else 0)."""
+    participants: int | None = Field(default=None, ge=1)
+    """How many participants such a task splits its data among (default: the partition's)."""
     key_file: Path | None = None
     """The participant's key: an Ethereum keystore v3 file, or a 0x-hex line (devnets only)."""
     password_file: Path | None = None
@@ -53,6 +62,8 @@ class NodeSettings(BaseSettings):
     or after_commit (committed on chain, coordinator never told)."""
     drop_round: int | None = Field(default=None, ge=0)
     """Fault injection: the round (1-based count of rounds this node saw) in which to drop."""
+    receipts: Path | None = None
+    """Folder where the aggregator's signed receipts are saved (censorship evidence)."""
     epochs: int = Field(default=1, ge=1)
     """Local training epochs per round."""
     lr: float = Field(default=0.05, gt=0)

@@ -12,12 +12,18 @@ __all__ = ["ModelSpec"]
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """What is trained: the model architecture and the shape of the dataset it reads."""
+    """What is trained: the task (import string), the model architecture and the data's shape.
+
+    For a built-in task, `model`, `dataset`, `n_features` and `n_classes` name it; for any
+    other task `model` repeats the task string and the shape fields are 0 (the published
+    genesis model fixes the layout).
+    """
 
     model: str
     dataset: str
     n_features: int
     n_classes: int
+    task: str = ""
 
     def to_json(self) -> dict[str, Any]:
         """Plain JSON object."""
@@ -32,6 +38,7 @@ class ModelSpec:
                 str(obj["dataset"]),
                 int(obj["n_features"]),
                 int(obj["n_classes"]),
+                str(obj.get("task", "")),
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ConfigError(f"model spec: bad or missing field ({exc})") from None

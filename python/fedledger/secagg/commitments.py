@@ -26,9 +26,11 @@ def seed_commitment(
 
 @dataclass(frozen=True)
 class Commitment:
-    """What `commit(round, maskedHash, seedCommitment)` put on chain for one participant."""
+    """What `commit(round, maskedHash, seedCommitment, weight)` put on chain for one participant."""
 
     masked_hash: bytes
     """sha256 of the masked vector's .npy blob."""
     seed_commitment: bytes
     """seed_commitment(b_u, round, participant[, dropoutsHash])."""
+    weight: int
+    """The FedAvg weight committed in plaintext (1..maxWeight): decoding takes W from these."""

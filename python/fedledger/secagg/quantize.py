@@ -1,4 +1,7 @@
-"""Exact, reproducible quantization: a FedAvg weight element first, then clipped coordinates."""
+"""Exact, reproducible quantization: a FedAvg weight element first, then clipped coordinates.
+
+Decoding never reads the weight element: W is the survivors' weights committed on chain.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +14,16 @@ from fedledger.errors import ProtocolError
 from fedledger.secagg.constants import MASKED_INPUT
 from fedledger.secagg.params import SecAggParams
 
-__all__ = ["CHUNK", "DecodedSum", "decode_sum", "local_rng", "quantization_error_bound", "quantize"]
+__all__ = [
+    "CHUNK",
+    "DecodedSum",
+    "coordinate_bound",
+    "decode_sum",
+    "local_rng",
+    "out_of_range",
+    "quantization_error_bound",
+    "quantize",
+]
 
 
 @dataclass(frozen=True)
@@ -80,9 +92,14 @@ def quantize(
     return out
 
 
-def decode_sum(aggregate: np.ndarray, n: int, params: SecAggParams) -> DecodedSum:
-    """Decode the sum of `n` quantized inputs: W = agg[0]; S = M * (agg[1:] * 2c/(2^b-1) - n*c).
+def decode_sum(
+    aggregate: np.ndarray, n: int, params: SecAggParams, *, total_weight: int
+) -> DecodedSum:
+    """Decode the sum of `n` quantized inputs: S = M * (agg[1:] * 2c/(2^b-1) - n*c).
 
+    W is `total_weight`, the survivors' weights committed in plaintext on chain (each in
+    1..maxWeight, so W >= n >= 1); agg[0] (the sum of the participants' own weight elements)
+    is never read, so no participant-controlled element can make W zero or wrap it.
     The float64 operations are done in exactly this order so any implementation
     following docs/protocol.md reproduces S bit for bit.
     """
@@ -90,13 +107,32 @@ def decode_sum(aggregate: np.ndarray, n: int, params: SecAggParams) -> DecodedSu
         raise ValueError("aggregate must be a non-empty 1-D uint32 vector")
     if n < 1:
         raise ValueError(f"number of summands must be >= 1, got {n}")
+    if isinstance(total_weight, bool) or not isinstance(total_weight, int) or total_weight < 0:
+        raise ValueError(f"total_weight must be an integer >= 0, got {total_weight!r}")
     scale = (2.0 * params.clip_range) / float(params.levels)
     offset = float(n) * params.clip_range
     weighted = aggregate[1:].astype(np.float64)
     weighted *= scale
     weighted -= offset
     weighted *= float(params.max_weight)
-    return DecodedSum(total_weight=int(aggregate[0]), weighted_sum=weighted)
+    return DecodedSum(total_weight=total_weight, weighted_sum=weighted)
+
+
+def coordinate_bound(n: int, params: SecAggParams) -> int:
+    """Largest coordinate (index >= 1) a sum of `n` clipped, quantized inputs can hold: n*(2^b-1).
+
+    The capacity rule (n * max(2^b-1, M) < 2^32) means no honest sum wraps, so any larger
+    value proves some survivor sent a coordinate outside [0, 2^b-1].
+    """
+    return n * params.levels
+
+
+def out_of_range(aggregate: np.ndarray, n: int, params: SecAggParams) -> np.ndarray:
+    """Indices (>= 1) of the aggregate's coordinates no `n` clipped, quantized inputs can sum to.
+
+    Element 0 (the weight elements) is not a coordinate: decoding never reads it.
+    """
+    return np.flatnonzero(aggregate[1:] > coordinate_bound(n, params)) + 1
 
 
 def quantization_error_bound(n: int, params: SecAggParams) -> float:

@@ -33,7 +33,7 @@ from fedledger.secagg.messages import (
     check_address,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
-from fedledger.secagg.quantize import DecodedSum, decode_sum
+from fedledger.secagg.quantize import DecodedSum, coordinate_bound, decode_sum, out_of_range
 from fedledger.secagg.vectors import VectorFormatError, decode_vector, encode_vector
 
 __all__ = [
@@ -430,6 +430,19 @@ class SecAggServer:
         response.verify(self.ctx)  # it is published as evidence: it must be the sender's own
         self._responses[sender] = response
 
+    def _refuse_out_of_range(self, aggregate: np.ndarray, n: int) -> None:
+        """Refuse what no n clipped updates can produce (docs/threat-model.md, bounded
+        influence): some survivor sent out-of-range coordinates; secure aggregation hides
+        which one."""
+        beyond = out_of_range(aggregate, n, self.params)
+        if beyond.size:
+            raise RoundAborted(
+                UNMASK,
+                "aggregate_out_of_range",
+                f"{beyond.size} coordinate(s) above {coordinate_bound(n, self.params)}"
+                f" = n * (2^b - 1), first at index {int(beyond[0])}",
+            )
+
     def close_unmask(self) -> AggregationResult:
         """Reconstruct every needed secret, blame bad shares, unmask and decode the sum."""
         self._expect(UNMASK)
@@ -488,6 +501,7 @@ class SecAggServer:
             length=self.vector_length,
             unmasked={u: self._unmasked[u] for u in survivors},
         )
+        self._refuse_out_of_range(aggregate, len(survivors))
         unshared = tuple(a for a in roster.addresses if a not in self._shares)
         reveal = Reveal(
             self.ctx,
@@ -506,7 +520,12 @@ class SecAggServer:
         return AggregationResult(
             aggregate=aggregate,
             aggregate_blob=encode_vector(aggregate),
-            decoded=decode_sum(aggregate, len(survivors), self.params),
+            decoded=decode_sum(
+                aggregate,
+                len(survivors),
+                self.params,
+                total_weight=sum(self._commitments[u].weight for u in survivors),
+            ),
             reveal=reveal,
             reveal_blob=reveal.to_bytes(),
             survivors=tuple(survivors),

@@ -108,7 +108,7 @@ def _masked_input(
         except TooFewSharers:
             continue  # a refusing client goes silent
         out.quantized[c.address] = x
-        out.commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment)
+        out.commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment, int(x[0]))
         out.blobs[msg.masked_hash.hex()] = msg.vector
         server.add_masked_input(
             c.address, msg.vector, out.commitments[c.address], dropouts=msg.dropouts

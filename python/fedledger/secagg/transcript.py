@@ -15,6 +15,13 @@ __all__ = ["TRANSCRIPT_VERSION", "PublicTranscript"]
 TRANSCRIPT_VERSION = 1
 
 
+def _weight(value: Any, participant: str) -> int:
+    """A committed weight as RoundLog.commit accepts it (1..2^32-1)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 < value < 1 << 32:
+        raise VerificationError(f"commitments[{participant}].weight: got {value!r}")
+    return value
+
+
 @dataclass
 class PublicTranscript:
     """Public material only: on-chain values (…_hash, commitments, survivors) and blobs."""
@@ -54,7 +61,7 @@ class PublicTranscript:
     """Free-form notes (not verified)."""
 
     def to_json(self) -> dict[str, Any]:
-        """JSON form: bytes as 0x-hex, commitments as {maskedHash, seedCommitment}."""
+        """JSON form: bytes as 0x-hex, commitments as {maskedHash, seedCommitment, weight}."""
         return {
             "version": TRANSCRIPT_VERSION,
             "chainId": self.chain_id,
@@ -69,6 +76,7 @@ class PublicTranscript:
                 a: {
                     "maskedHash": to_hex(c.masked_hash),
                     "seedCommitment": to_hex(c.seed_commitment),
+                    "weight": c.weight,
                 }
                 for a, c in self.commitments.items()
             },
@@ -107,6 +115,7 @@ class PublicTranscript:
                     from_hex(
                         c["seedCommitment"], length=32, what=f"commitments[{a}].seedCommitment"
                     ),
+                    _weight(c["weight"], a),
                 )
                 for a, c in obj["commitments"].items()
             }

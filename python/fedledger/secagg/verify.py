@@ -26,7 +26,7 @@ from fedledger.secagg.messages import (
     sort_addresses,
 )
 from fedledger.secagg.params import RoundContext, min_roster
-from fedledger.secagg.quantize import decode_sum
+from fedledger.secagg.quantize import coordinate_bound, decode_sum, out_of_range
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.secagg.vectors import decode_vector, encode_vector
 
@@ -530,6 +530,36 @@ def aggregate_recomputed(v: Verification) -> Outcome:
     return expected, found
 
 
+def aggregate_in_range(v: Verification) -> Outcome:
+    """Every coordinate of the finalized aggregate is one n clipped, quantized updates produce.
+
+    Runs on the recomputed aggregate, or else on the published one when it hashes to the
+    on-chain aggregateHash (what the chain finalized, even when the recomputation failed).
+    """
+    t = v.transcript
+    _, reveal = v.documents()
+    agg = v.aggregate
+    if agg is None:
+        if sha256(t.aggregate) != t.aggregate_hash:
+            raise CheckFailed("cannot check: no aggregate recomputed or published")
+        agg = decode_vector(t.aggregate)
+    n, params = len(reveal.survivors), t.params
+    if n < 1:
+        raise CheckFailed("cannot check: no survivors")
+    bound = coordinate_bound(n, params)
+    expected = f"A[i] <= n * (2^b - 1) = {n} * {params.levels} = {bound} for i >= 1"
+    top = int(agg[1:].max()) if agg.size > 1 else 0
+    bad = out_of_range(agg, n, params)
+    if bad.size:
+        raise CheckFailed(
+            "the aggregator finalized an aggregate no n clipped updates can produce: "
+            f"{bad.size} coordinate(s) out of range, first at index {int(bad[0])}",
+            expected,
+            {"outOfRange": int(bad.size), "first": int(bad[0]), "max": top},
+        )
+    return expected, {"max": top}
+
+
 def model_update(v: Verification) -> Outcome:
     """Old model + decoded aggregate gives the on-chain new model, and both blobs match."""
     v.need("aggregate_recomputed")
@@ -542,7 +572,9 @@ def model_update(v: Verification) -> Outcome:
         raise CheckFailed(
             "old model blob differs from the on-chain model hash", to_hex(t.old_model_hash), old
         )
-    decoded = decode_sum(v.aggregate, len(v.reveal.survivors), t.params)
+    # W is the survivors' committed weights (chain), never the aggregate's element 0.
+    weight = sum(t.commitments[u].weight for u in v.reveal.survivors)
+    decoded = decode_sum(v.aggregate, len(v.reveal.survivors), t.params, total_weight=weight)
     found = to_hex(sha256(apply_aggregate(t.old_model, decoded)))
     expected = to_hex(t.new_model_hash)
     if found != expected:
@@ -598,6 +630,7 @@ CHECKS = (
     unmask_responses,
     slash_evidence,
     aggregate_recomputed,
+    aggregate_in_range,
     model_update,
     participation,
 )

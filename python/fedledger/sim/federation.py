@@ -181,6 +181,8 @@ class FederationConfig:
     work_dir: Path | None = None
     """Keep keys, partitions, logs and state here (default: a temporary folder, removed)."""
     extra: dict[str, Any] = field(default_factory=dict)
+    task: str | None = None
+    """Task import string for the coordinator and every node (default: `model` on `dataset`)."""
 
 
 def _start_nodes(fed: ProcessFederation, config: FederationConfig, url: str) -> list[Started]:
@@ -198,6 +200,8 @@ def _start_nodes(fed: ProcessFederation, config: FederationConfig, url: str) -> 
                 epochs=config.epochs,
                 seed=config.seed,
                 round_timeout=config.timeout,
+                participant_index=i,
+                participants=config.nodes,
             )
         )
     return nodes
@@ -235,6 +239,7 @@ def _run(
         seed=config.seed,
         expected=config.nodes,
         stage_timeout=config.stage_timeout,
+        task=config.task,
     )
     wait_http(f"{url}/healthz", coordinator, 120)
     t0 = time.monotonic()

@@ -27,9 +27,18 @@ from fedledger.chain.tx import fund
 from fedledger.coordinator.round import RoundCoordinator
 from fedledger.coordinator.spec import StageDurations
 from fedledger.errors import ConfigError
+from fedledger.fl.builtin import BuiltinTask
 from fedledger.fl.datasets import Dataset, load_dataset
-from fedledger.fl.models import build_model, load_model_bytes, module_to_bytes
-from fedledger.fl.partition import Partition, dirichlet_partition, iid_partition
+from fedledger.fl.models import build_model, load_model_bytes
+from fedledger.fl.partition import (
+    Partition,
+    dirichlet_partition,
+    iid_partition,
+    participant_data,
+)
+from fedledger.fl.task import TaskContext
+from fedledger.fl.task_bridge import TaskRunner, initial_model, make_task_evaluator
+from fedledger.fl.task_loader import builtin_task_string, load_task
 from fedledger.fl.train import TrainConfig, evaluate
 from fedledger.node.participant import DROP_POINTS, Participant
 from fedledger.protocol.model import ModelSpec
@@ -90,6 +99,9 @@ class SimulationConfig:
     allocation and handed out); needed when `round_config.min_stake > 0`."""
     slash_recipient: str = ZERO_ADDRESS
     """Where slashed stake goes (zero address: burned)."""
+    task: str | None = None
+    """Task import string `package.module:attribute` (fl.task_loader); None: the built-in
+    `model` trained on `dataset` with `train`."""
 
     def __post_init__(self) -> None:
         if self.participants < 2:
@@ -169,6 +181,15 @@ def _partition(cfg: SimulationConfig, ds: Dataset) -> Partition:
     return iid_partition(len(ds.train), cfg.participants, seed=cfg.seed, min_size=cfg.min_size)
 
 
+def _model_spec(cfg: SimulationConfig, task_name: str, data: Any) -> ModelSpec:
+    """The published spec: built-in model/dataset names and shape, or the task string."""
+    if cfg.task is None:
+        X = data.X
+        n_classes = int(getattr(data, "n_classes", 0))
+        return ModelSpec(cfg.model, cfg.dataset, int(X.shape[1]), n_classes, task=task_name)
+    return ModelSpec(task_name, "", 0, 0, task=task_name)
+
+
 class Simulation:
     """Deployment, accounts, data and participants; then `run_round()` as often as wanted."""
 
@@ -208,24 +229,18 @@ class Simulation:
             if store is not None
             else FilesystemBlobStore(self.state_dir / "blobs", fsync=cfg.fsync)
         )
-        self.dataset = dataset if dataset is not None else load_dataset(cfg.dataset, seed=cfg.seed)
-        self.partition = partition if partition is not None else _partition(cfg, self.dataset)
-        if self.partition.n_parties != cfg.participants:
-            raise ConfigError(
-                f"simulation: partition has {self.partition.n_parties} parts "
-                f"for {cfg.participants} participants"
-            )
-        self.spec = ModelSpec(
-            cfg.model, cfg.dataset, self.dataset.n_features, self.dataset.n_classes
-        )
-        self.genesis = module_to_bytes(self._model())
+        self.dataset, self.partition = dataset, partition
+        shards, test_data = self._load_task(dataset, partition)
+        self.genesis = initial_model(self.task, self.task_context, name=self.task_name)
+        self.spec = _model_spec(cfg, self.task_name, shards[0])
         self._event("setup", {"step": "accounts"})
         label = f"sim-{cfg.seed}-{self.deployment.addresses['RoundLog']}".encode()
         self.accounts = derive_accounts(label, cfg.participants)
         self._enrol()
         self.clock = SimClock()
+        self.evaluator = make_task_evaluator(self.task, test_data, name=self.task_name)
         self.coordinator = self._new_coordinator()
-        self.participants = self._new_participants()
+        self.participants = self._new_participants(shards)
         self.results: list[SimulationRound] = []
 
     def _deploy(self) -> Deployment:
@@ -239,21 +254,52 @@ class Simulation:
             genesis=({self.deployer.address: cfg.stake * cfg.participants} if cfg.stake else None),
         )
 
-    def _model(self) -> torch.nn.Module:
-        cfg = self.config
-        return build_model(
-            cfg.model, n_features=self.spec.n_features, n_classes=self.spec.n_classes, seed=cfg.seed
-        )
+    def _load_task(
+        self, dataset: Dataset | None, partition: Partition | None
+    ) -> tuple[list[Any], Any]:
+        """Resolve the task; each participant's data and the coordinator's test data.
 
-    def _new_participants(self) -> list[Participant]:
+        Without `config.task` the task is the built-in `model` on `dataset` (with the
+        config's training settings), its data split as the task itself would, or as the
+        `dataset`/`partition` objects given (benchmarks compare against a plain run on the
+        very same objects).
+        """
         cfg = self.config
-        shared = self._model()
-        X, y = self.dataset.train.X, self.dataset.train.y
+        self.task_context = TaskContext(
+            n_participants=cfg.participants,
+            seed=cfg.seed,
+            partition=cfg.partition,
+            alpha=cfg.alpha,
+            min_size=cfg.min_size,
+        )
+        if cfg.task is not None:
+            if dataset is not None or partition is not None:
+                raise ConfigError("simulation: dataset/partition objects need a built-in task")
+            self.task_name, self.task = cfg.task, load_task(cfg.task)
+            shards = [
+                self.task.load_data(dataclasses.replace(self.task_context, participant=i))
+                for i in range(cfg.participants)
+            ]
+            return shards, self.task.load_test_data(self.task_context)
+        self.task_name = builtin_task_string(cfg.model, cfg.dataset)
+        self.task = BuiltinTask(cfg.model, cfg.dataset, train=cfg.train)
+        ds = dataset if dataset is not None else load_dataset(cfg.dataset, seed=cfg.seed)
+        part = partition if partition is not None else _partition(cfg, ds)
+        if part.n_parties != cfg.participants:
+            raise ConfigError(
+                f"simulation: partition has {part.n_parties} parts "
+                f"for {cfg.participants} participants"
+            )
+        self.dataset, self.partition = ds, part
+        return [participant_data(ds, part, i) for i in range(cfg.participants)], ds.test
+
+    def _new_participants(self, shards: list[Any]) -> list[Participant]:
+        cfg = self.config
         return [
             Participant(
                 account=acct,
-                X=X[idx],
-                y=y[idx],
+                X=getattr(data, "X", None),
+                y=getattr(data, "y", None),
                 index=i,
                 model_spec=self.spec,
                 train_config=cfg.train,
@@ -262,9 +308,14 @@ class Simulation:
                 contracts=self.contracts,
                 store=self.store,
                 dropout={r: d[i] for r, d in cfg.dropouts.items() if i in d},
-                module=shared,
+                runner=TaskRunner(
+                    self.task,
+                    name=self.task_name,
+                    ctx=dataclasses.replace(self.task_context, participant=i),
+                    data=data,
+                ),
             )
-            for i, (acct, idx) in enumerate(zip(self.accounts, self.partition.parts, strict=True))
+            for i, (acct, data) in enumerate(zip(self.accounts, shards, strict=True))
         ]
 
     def _new_coordinator(self) -> RoundCoordinator:
@@ -280,7 +331,7 @@ class Simulation:
             genesis_model=self.genesis,
             durations=cfg.durations,
             clock=self.clock,
-            evaluate=make_evaluator(self.dataset, self.spec, seed=cfg.seed),
+            evaluate=self.evaluator,
             expected_participants=cfg.participants,
             fsync=cfg.fsync,
         )

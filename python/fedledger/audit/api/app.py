@@ -17,6 +17,7 @@ from fedledger.audit.api.routes import (
     governance,
     metrics,
     participants,
+    privacy,
     rewards,
     rounds,
     slashes,
@@ -61,7 +62,7 @@ def create_app(service: AuditService, *, poll_seconds: float = 0.0) -> FastAPI:
     )
     app.state.service = service
     api = APIRouter(prefix="/api")
-    for module in (rounds, participants, rewards, slashes, governance, metrics):
+    for module in (rounds, participants, rewards, slashes, governance, metrics, privacy):
         api.include_router(module.router)
     app.include_router(api)
 

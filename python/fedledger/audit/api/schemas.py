@@ -217,6 +217,20 @@ class GovernanceParamsPublic(BaseModel):
     updates: list[dict[str, Any]]
 
 
+class PrivacyPublic(BaseModel):
+    """The federation's differential-privacy budget: parameters in force, spent and remaining."""
+
+    dp_mode: int = Field(description="0 none, 1 DP-SGD in each participant, 2 distributed DP")
+    noise_multiplier: float
+    clip_norm: float
+    delta: float = Field(description="delta of one round")
+    epsilon_per_round: float = Field(description="epsilon one round charges (on chain)")
+    epsilon_budget: float
+    epsilon_spent: float = Field(description="RoundLog.epsilonSpent(): every round opened so far")
+    epsilon_remaining: float
+    rounds_left: int | None = Field(None, description="rounds the remaining budget still pays for")
+
+
 class ProposalPublic(BaseModel):
     """A governance proposal."""
 

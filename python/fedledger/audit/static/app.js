@@ -53,15 +53,30 @@ function accuracyPlot(points) {
   ${ticks}<path d="${path}" fill="none" stroke="#0969da" stroke-width="2"/>${dots}</svg></div>`;
 }
 
+const DP_MODES = ["none", "record-level DP-SGD", "distributed DP"];
+
+function privacyPanel(p) {
+  if (!p.dp_mode && !p.epsilon_spent) return `<p class="muted" id="privacy-budget">Differential privacy: off (rounds make no DP claim).</p>`;
+  const pct = p.epsilon_budget ? Math.min(100, (100 * p.epsilon_spent) / p.epsilon_budget) : 100;
+  return `<div id="privacy-budget"><h2>Privacy budget <span class="muted">(${esc(DP_MODES[p.dp_mode] || p.dp_mode)}, enforced on chain)</span></h2>
+  <div class="grid"><div><div class="kv"><span>ε spent</span><span id="epsilon-spent">${p.epsilon_spent.toFixed(3)}</span></div>
+  <div class="kv"><span>ε remaining</span><span id="epsilon-remaining">${p.epsilon_remaining.toFixed(3)}</span></div>
+  <div class="kv"><span>ε budget</span><span>${p.epsilon_budget.toFixed(3)}</span></div></div>
+  <div><div class="kv"><span>ε per round (δ = ${p.delta.toExponential(1)})</span><span>${p.epsilon_per_round.toFixed(3)}</span></div>
+  <div class="kv"><span>rounds left</span><span>${p.rounds_left ?? "—"}</span></div>
+  <div class="kv"><span>noise multiplier / clip norm</span><span>${p.noise_multiplier} / ${p.clip_norm}</span></div></div></div>
+  <div class="meter" role="meter" aria-valuenow="${pct.toFixed(1)}" aria-valuemin="0" aria-valuemax="100"><div style="width:${pct.toFixed(1)}%"></div></div></div>`;
+}
+
 async function renderRounds() {
-  const [rounds, acc] = await Promise.all([api("/rounds/?limit=200"), api("/metrics/accuracy")]);
+  const [rounds, acc, priv] = await Promise.all([api("/rounds/?limit=200"), api("/metrics/accuracy"), api("/privacy")]);
   const rows = rounds.data.map((r) => `<tr data-round="${r.round}">
     <td><a href="#/round/${r.round}">#${r.round}</a></td><td>${esc(r.stage)}${r.failure_reason ? ` <span class="muted">(${esc(r.failure_reason)})</span>` : ""}</td>
     <td>${r.members}</td><td>${r.committed}</td><td>${r.survivors}</td><td>${short(r.new_model_hash)}</td>
     <td>${badge(r.verified, r.failed_checks)}</td></tr>`).join("");
-  view.innerHTML = `<h1>Rounds <span class="muted">(${rounds.count})</span></h1>
+  return `<h1>Rounds <span class="muted">(${rounds.count})</span></h1>
   <table id="rounds-table"><thead><tr><th>Round</th><th>Stage</th><th>Members</th><th>Committed</th><th>Survivors</th><th>New model</th><th>Verification</th></tr></thead>
-  <tbody>${rows || `<tr><td colspan="7" class="muted">No rounds yet.</td></tr>`}</tbody></table>${accuracyPlot(acc.data)}`;
+  <tbody>${rows || `<tr><td colspan="7" class="muted">No rounds yet.</td></tr>`}</tbody></table>${privacyPanel(priv)}${accuracyPlot(acc.data)}`;
 }
 
 async function renderRound(id) {
@@ -74,7 +89,7 @@ async function renderRound(id) {
   const gas = Object.entries(r.gas).map(([k, g]) => `<div class="kv"><span>${esc(k)}</span><span>${g.toLocaleString()}</span></div>`).join("");
   const acc = r.metrics && r.metrics.accuracy != null ? `<div class="kv"><span>accuracy (reported by aggregator)</span><span>${(r.metrics.accuracy * 100).toFixed(2)}%</span></div>` : "";
   const failedNote = v && !v.ok ? `<p class="detail" id="failed-summary">Failed checks: ${v.failed.map((n) => `<code>${esc(n)}</code>`).join(", ")}</p>` : "";
-  view.innerHTML = `<h1>Round #${r.round} ${badge(v ? v.ok : null, v ? v.failed : [])}</h1>${failedNote}
+  return `<h1>Round #${r.round} ${badge(v ? v.ok : null, v ? v.failed : [])}</h1>${failedNote}
   <div class="grid"><div>
     <div class="kv"><span>stage</span><span>${esc(r.stage)}</span></div>
     <div class="kv"><span>model</span>${short(r.model_hash)}</div><div class="kv"><span>new model</span>${short(r.new_model_hash)}</div>
@@ -94,7 +109,7 @@ async function renderParticipant(a) {
   const commits = p.commitments.map((c) => `<tr><td><a href="#/round/${c.round}">#${c.round}</a></td><td>${short(c.masked_hash)}</td><td>${c.gas_used ?? "—"}</td></tr>`).join("");
   const rewards = p.rewards.map((r) => `<tr><td><a href="#/round/${r.round}">#${r.round}</a></td><td>${tokens(r.amount)}</td></tr>`).join("");
   const stakes = p.stake_events.map((e) => `<tr><td>${esc(e.kind.replace("_", " "))}</td><td>${tokens(e.amount)}</td><td>${tokens(e.stake)}</td><td>${e.block_number}</td></tr>`).join("");
-  view.innerHTML = `<h1>Participant <code>${esc(p.address)}</code></h1>
+  return `<h1>Participant <code>${esc(p.address)}</code></h1>
   <div class="grid"><div><div class="kv"><span>registered</span><span>${p.registered ? "yes" : "no"}</span></div>
   <div class="kv"><span>rounds / survived</span><span>${p.rounds} / ${p.survived}</span></div>
   <div class="kv"><span>accrued (FLR)</span><span>${tokens(p.rewards_accrued)}</span></div><div class="kv"><span>claimed</span><span>${tokens(p.claimed_total)}</span></div></div>
@@ -110,7 +125,7 @@ async function renderParticipant(a) {
 async function renderRewards() {
   const [r, sl] = await Promise.all([api("/rewards/?limit=200"), api("/slashes/?limit=200")]);
   const rows = r.data.map((x) => `<tr><td>${addr(x.participant)}</td><td>${x.rounds}</td><td>${tokens(x.accrued_total)}</td><td>${tokens(x.claimed_total)}</td><td>${tokens(x.stake)}</td><td>${tokens(x.slashed_total)}</td></tr>`).join("");
-  view.innerHTML = `<h1>Rewards per participant</h1><table id="rewards-table"><thead><tr><th>Participant</th><th>Rounds rewarded</th><th>Accrued</th><th>Claimed</th><th>Stake</th><th>Slashed</th></tr></thead><tbody>${rows || '<tr><td colspan="6" class="muted">No rewards yet.</td></tr>'}</tbody></table>
+  return `<h1>Rewards per participant</h1><table id="rewards-table"><thead><tr><th>Participant</th><th>Rounds rewarded</th><th>Accrued</th><th>Claimed</th><th>Stake</th><th>Slashed</th></tr></thead><tbody>${rows || '<tr><td colspan="6" class="muted">No rewards yet.</td></tr>'}</tbody></table>
   <h2>Slashes <span class="muted">(${sl.count})</span></h2>${slashTable(sl.data, "slashes-table")}`;
 }
 
@@ -119,23 +134,30 @@ async function renderGovernance() {
   const cur = Object.entries(params.current).map(([k, v]) => `<div class="kv"><span>${esc(k)}</span><span>${esc(v)}</span></div>`).join("");
   const upd = params.updates.map((u) => `<tr><td>${u.block_number}</td><td>${short(u.tx_hash)}</td><td><code>${esc(JSON.stringify(u.config))}</code></td></tr>`).join("");
   const rows = props.data.map((p) => `<tr><td title="${esc(p.id)}">${esc(p.id.slice(0, 10))}…</td><td>${esc(p.description)}</td><td>${esc(p.state || p.status)}</td><td>${tokens(p.votes_for)} / ${tokens(p.votes_against)} / ${tokens(p.votes_abstain)}</td></tr>`).join("");
-  view.innerHTML = `<h1>Governance</h1><h2>Round parameters in force</h2><div class="grid"><div>${cur}</div></div>
+  return `<h1>Governance</h1><h2>Round parameters in force</h2><div class="grid"><div>${cur}</div></div>
   <h2>Parameter changes</h2><table><thead><tr><th>Block</th><th>Tx</th><th>New configuration</th></tr></thead><tbody>${upd || '<tr><td colspan="3" class="muted">None since deployment.</td></tr>'}</tbody></table>
   <h2>Proposals</h2><table id="proposals-table"><thead><tr><th>Id</th><th>Description</th><th>State</th><th>For / against / abstain</th></tr></thead><tbody>${rows || '<tr><td colspan="4" class="muted">No proposals.</td></tr>'}</tbody></table>`;
 }
 
+// Each render returns its page; only the latest navigation's page is shown (a slower,
+// earlier render must not overwrite it).
+let routeToken = 0;
+
 async function route() {
+  const token = ++routeToken;
   const h = location.hash.replace(/^#/, "") || "/";
   const m = h.match(/^\/(round|participant)\/(.+)$/);
+  let html;
   try {
-    if (m && m[1] === "round") await renderRound(encodeURIComponent(m[2]));
-    else if (m) await renderParticipant(encodeURIComponent(m[2]));
-    else if (h === "/rewards") await renderRewards();
-    else if (h === "/governance") await renderGovernance();
-    else await renderRounds();
+    if (m && m[1] === "round") html = await renderRound(encodeURIComponent(m[2]));
+    else if (m) html = await renderParticipant(encodeURIComponent(m[2]));
+    else if (h === "/rewards") html = await renderRewards();
+    else if (h === "/governance") html = await renderGovernance();
+    else html = await renderRounds();
   } catch (e) {
-    view.innerHTML = `<p class="error" id="error">${esc(e.message)}</p>`;
+    html = `<p class="error" id="error">${esc(e.message)}</p>`;
   }
+  if (token === routeToken) view.innerHTML = html;
 }
 
 window.addEventListener("hashchange", route);

@@ -15,6 +15,7 @@ from fedledger.coordinator.round import RoundCoordinator
 from fedledger.encoding import from_hex
 from fedledger.errors import FedledgerError
 from fedledger.protocol.envelope import UPLOAD_BLOB, AuthError, SignedEnvelope
+from fedledger.protocol.receipts import Receipt
 
 __all__ = [
     "CoordinatorDep",
@@ -67,13 +68,18 @@ class SignedWrite:
     stage: str
     replays: ReplayGuard
 
-    def accept(self, apply: Callable[[SignedEnvelope], None]) -> Accepted:
-        """`apply` the write once; an exact replay gets the first answer back."""
+    def accept(self, apply: Callable[[SignedEnvelope], Receipt | None]) -> Accepted:
+        """`apply` the write once; an exact replay gets the first answer (and receipt) back."""
         previous = self.replays.previous(self.env)
         if previous is not None:
             return Accepted(**{**previous, "replayed": True})
-        apply(self.env)
-        answer = Accepted(round=self.round_id, stage=self.stage, signer=self.env.signer)
+        receipt = apply(self.env)
+        answer = Accepted(
+            round=self.round_id,
+            stage=self.stage,
+            signer=self.env.signer,
+            receipt=receipt.to_json() if receipt is not None else None,
+        )
         self.replays.remember(self.env, answer.model_dump())
         return answer
 

@@ -42,6 +42,8 @@ class Accepted(BaseModel):
     stage: str
     signer: str
     replayed: bool = False
+    receipt: dict[str, Any] | None = None
+    """The aggregator's signed receipt (docs/protocol.md 8.3): keep it, it proves acceptance."""
 
 
 class InfoPublic(BaseModel):

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends
 from fedledger.coordinator.api.deps import CoordinatorDep, SignedWrite, signed_write
 from fedledger.coordinator.api.schemas import Accepted
 from fedledger.protocol.envelope import AuthError, SignedEnvelope
+from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.constants import ADVERTISE_KEYS
 from fedledger.secagg.messages import KeyBundle
 
@@ -25,10 +26,10 @@ def post_keys(
 ) -> Accepted:
     """Stage 1: a signed key bundle (payload = the bundle's JSON)."""
 
-    def apply(env: SignedEnvelope) -> None:
+    def apply(env: SignedEnvelope) -> Receipt:
         bundle = KeyBundle.from_json(env.payload)
         if bundle.round_id != round_id:
             raise AuthError(422, "payload.round", f"bundle is for round {bundle.round_id}")
-        coordinator.submit_keys(bundle)
+        return coordinator.submit_keys(bundle)
 
     return write.accept(apply)

@@ -17,6 +17,7 @@ from fedledger.coordinator.api.deps import (
 from fedledger.coordinator.api.schemas import Accepted, DropoutReportsPublic
 from fedledger.protocol.envelope import SignedEnvelope
 from fedledger.protocol.messages import local_dropouts_from_json, local_dropouts_to_json
+from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.constants import MASKED_INPUT
 
 __all__ = ["router"]
@@ -31,13 +32,13 @@ def post_masked(
 ) -> Accepted:
     """Stage 3: masked blob uploaded and committed on chain (maskedHash, seedCommitment)."""
 
-    def apply(env: SignedEnvelope) -> None:
+    def apply(env: SignedEnvelope) -> Receipt:
         p = env.payload
         masked = hex32(payload_field(p, "maskedHash"), "payload.maskedHash")
         seed_c = hex32(payload_field(p, "seedCommitment"), "payload.seedCommitment")
         report = p.get("dropouts") if isinstance(p, dict) else None
         dropouts = None if report is None else local_dropouts_from_json(report)
-        coordinator.submit_masked(env.signer, masked, seed_c, dropouts)
+        return coordinator.submit_masked(env.signer, masked, seed_c, dropouts)
 
     return write.accept(apply)
 

@@ -15,6 +15,7 @@ from fedledger.coordinator.api.deps import (
 from fedledger.coordinator.api.schemas import Accepted, SharesPublic
 from fedledger.protocol.envelope import SignedEnvelope
 from fedledger.protocol.messages import share_to_json, shares_from_json
+from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.constants import SHARE_KEYS
 
 __all__ = ["router"]
@@ -29,8 +30,8 @@ def post_shares(
 ) -> Accepted:
     """Stage 2: encrypted share pairs for the sender's neighbours (payload sender = signer)."""
 
-    def apply(env: SignedEnvelope) -> None:
-        coordinator.submit_shares(shares_from_json(env.payload))
+    def apply(env: SignedEnvelope) -> Receipt:
+        return coordinator.submit_shares(shares_from_json(env.payload))
 
     return write.accept(apply)
 

@@ -15,6 +15,7 @@ from fedledger.coordinator.api.deps import (
 from fedledger.coordinator.api.schemas import Accepted, UnmaskRequestPublic
 from fedledger.protocol.envelope import SignedEnvelope
 from fedledger.protocol.messages import unmask_response_from_json
+from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.constants import UNMASK
 
 __all__ = ["router"]
@@ -39,7 +40,7 @@ def post_unmask(
 ) -> Accepted:
     """Stage 4: a survivor's shares of survivors' seeds and dropped members' mask keys."""
 
-    def apply(env: SignedEnvelope) -> None:
-        coordinator.submit_unmask(unmask_response_from_json(env.payload))
+    def apply(env: SignedEnvelope) -> Receipt:
+        return coordinator.submit_unmask(unmask_response_from_json(env.payload))
 
     return write.accept(apply)

@@ -1,0 +1,1 @@
+"""Runnable fedledger examples (import strings start at the repository root)."""

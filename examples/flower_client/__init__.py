@@ -1,0 +1,1 @@
+"""An existing Flower NumPyClient, brought to fedledger as is."""
