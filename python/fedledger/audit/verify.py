@@ -490,6 +490,8 @@ def _broken_receipt(c: ChainAudit, r: Receipt, reveal: Reveal | None) -> str:
     commitment = cr.commitments.get(p)
     committed = commitment is not None and commitment.masked_hash == r.digest
     if r.stage == MASKED_INPUT and committed and p not in reveal.survivors:
+        if p in _reported_dropouts(c):
+            return ""  # a signed local-dropout report names it: leaving it out is the protocol
         return "its masked input (the committed hash) was accepted, yet it is not a survivor"
     if r.stage == UNMASK and p in reveal.survivors and p not in reveal.unmask_responses:
         return "its unmask response was accepted, yet the reveal does not publish it"
