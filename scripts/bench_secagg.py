@@ -195,7 +195,7 @@ def drive_round(n: int, d: int, k: int, t: int, dropout: float) -> Round:
         limits.append({name: timed(part) for name, part in parts.items()})  # same load
         commitments[a] = Commitment(msg.masked_hash, msg.seed_commitment, int(x[0]))
         blobs[msg.masked_hash.hex()] = msg.vector
-        server.add_masked_input(a, msg.vector, commitments[a])
+        server.add_masked_input(a, msg.vector, commitments[a], dropouts=msg.dropouts)
     request = server.close_masked_input()
     for a in request.survivors:
         server.add_unmask(clients[a].unmask(request))

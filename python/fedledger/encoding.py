@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
+from itertools import accumulate
 from typing import Any
 
 from fedledger.errors import FedledgerError
 
 __all__ = [
+    "MAX_JSON_DEPTH",
     "canonical_json",
+    "check_json_depth",
     "from_canonical_json",
     "from_hex",
     "sha256",
@@ -58,9 +62,36 @@ def canonical_json(obj: Any) -> bytes:
     ).encode("utf-8")
 
 
+MAX_JSON_DEPTH = 32
+"""Deepest nesting any fedledger document may have (real ones stay below 6)."""
+
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_NOT_BRACKET = re.compile(r"[^\[\]{}]")
+
+
+def check_json_depth(text: str, *, what: str = "document", limit: int = MAX_JSON_DEPTH) -> None:
+    """FedledgerError when JSON `text` nests deeper than `limit`.
+
+    Importing eth/py_ecc raises the interpreter's recursion limit to 100000, and json's C
+    decoder recurses once per level: a blob of 100000 '[' then overflows the C stack and
+    kills the process (segfault) instead of raising. So depth is checked before parsing.
+    """
+    brackets = _NOT_BRACKET.sub("", _JSON_STRING.sub("", text))
+    steps = (1 if c in "[{" else -1 for c in brackets)
+    if max(accumulate(steps), default=0) > limit:
+        raise FedledgerError(f"{what}: JSON nested too deeply (more than {limit} levels)")
+
+
 def from_canonical_json(data: bytes, *, what: str = "document") -> Any:
     """Parse JSON bytes, naming `what` in the error when they are not valid JSON."""
     try:
-        return json.loads(data.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise FedledgerError(f"{what}: not valid UTF-8 JSON ({exc})") from None
+    check_json_depth(text, what=what)
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise FedledgerError(f"{what}: not valid UTF-8 JSON ({exc})") from None
+    except RecursionError:  # belt and braces: the depth check above should make this moot
+        raise FedledgerError(f"{what}: JSON nested too deeply") from None

@@ -75,10 +75,13 @@ def test_participant_killed_at_each_stage_rounds_finish_or_fail_on_chain(
         if rep["outcome"] == "failed":
             # Allowed only by the threshold rule: a restarted node came up after this round's
             # key stage, so with the victim gone some secret has fewer than t holders. The
-            # failure is on chain with its reason.
+            # failure is on chain with its reason: too_few_survivors when the others, left
+            # with fewer than t valid sharers, refuse to mask (TooFewSharers, issue 11);
+            # too_few_shares when they masked but a secret lost its holders later.
             late = set(a) - set(rep["roster"]) - {a[node]}
             assert late, rep
-            assert fed.failure_reason(rnd) == rep["reason"] == "too_few_shares"
+            assert fed.failure_reason(rnd) == rep["reason"]
+            assert rep["reason"] in ("too_few_shares", "too_few_survivors"), rep
         else:
             assert rep["outcome"] == "finalized", rep
             assert audit.ok, audit.failed

@@ -221,7 +221,8 @@ def test_x25519_agreement_is_symmetric_and_public_key_derivable():
 
 
 def _bundle(ctx, account, **over):
-    keys = {"channel_key": os.urandom(32), "mask_key": os.urandom(32)}
+    # Real public keys: random bytes are non-canonical half the time (top bit) and refused.
+    keys = {"channel_key": KeyPair.generate().public, "mask_key": KeyPair.generate().public}
     return KeyBundle.create(ctx, account.key, account.address, **keys)
 
 

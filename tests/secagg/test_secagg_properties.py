@@ -85,7 +85,12 @@ def _expected_abort(addresses, params, dropout, seed):
     u2 = {a for a in roster if idx[a] not in dropout["share_keys"]}
     if not u2:
         return "too_few_participants", None
-    u3 = {a for a in u2 if idx[a] not in dropout["masked_input"]}
+    # A sharer holding shares from fewer than t neighbours refuses to mask (TooFewSharers).
+    u3 = {
+        a
+        for a in u2
+        if idx[a] not in dropout["masked_input"] and len(neigh[a] & u2) >= params.threshold
+    }
     if len(u3) < params.threshold:
         return "too_few_survivors", None
     u4 = {a for a in u3 if idx[a] not in dropout["unmask"]}

@@ -23,6 +23,7 @@ from fedledger.secagg import (
     quantize,
     simulate_round,
 )
+from fedledger.secagg.client import TooFewSharers
 
 
 def _round(ctx, params, accounts, *, seed=None, length=5):
@@ -44,9 +45,8 @@ def _through_masked_input(ctx, params, accounts, *, length=5):
     for c in clients:
         x = quantize(rng.uniform(-1, 1, length - 1), 10, params)
         msg = c.masked_input(x, inbox[c.address])
-        server.add_masked_input(
-            c.address, msg.vector, Commitment(msg.masked_hash, msg.seed_commitment, 10)
-        )
+        commitment = Commitment(msg.masked_hash, msg.seed_commitment, 10)
+        server.add_masked_input(c.address, msg.vector, commitment, dropouts=msg.dropouts)
     return server, clients
 
 
@@ -203,7 +203,7 @@ def test_client_detects_its_own_bundle_being_replaced(ctx, params, account_pool)
         victim.share_keys(Roster.build(ctx, bundles), seed)
 
 
-def test_client_refuses_a_share_ciphertext_bound_to_someone_else(ctx, params, account_pool):
+def test_client_drops_a_share_ciphertext_bound_to_someone_else(ctx, params, account_pool):
     server, clients, roster, seed = _round(ctx, params, account_pool[:4])
     for c in clients:
         server.add_shares(c.share_keys(roster, seed))
@@ -214,8 +214,11 @@ def test_client_refuses_a_share_ciphertext_bound_to_someone_else(ctx, params, ac
     s0, s1 = shares[0], shares[1]
     shares[0] = EncryptedShare(s1.sender, s0.recipient, s0.ciphertext)
     shares[1] = EncryptedShare(s0.sender, s1.recipient, s1.ciphertext)
-    with pytest.raises(ProtocolError, match=r"\[share_keys\] ciphertext"):
+    # Both relabelled senders become dropouts with evidence; 1 valid sharer < t = 3 is left.
+    with pytest.raises(TooFewSharers, match=r"\[masked_input\] shares: valid shares from 1 "):
         me.masked_input(np.zeros(5, dtype=np.uint32), shares)
+    assert {e.sender for e in me.bad_shares} == {s0.sender, s1.sender}
+    assert all(e.reason.startswith("ciphertext: authentication failed") for e in me.bad_shares)
 
 
 def test_client_refuses_an_unmask_request_that_omits_a_sharing_neighbour(ctx, params, account_pool):

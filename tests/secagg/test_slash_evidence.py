@@ -190,7 +190,6 @@ def _through_masked_input(ctx, params, accounts, *, length=5):
     rng = np.random.default_rng(1)
     for c in clients:
         msg = c.masked_input(quantize(rng.uniform(-1, 1, length - 1), 10, params), inbox[c.address])
-        server.add_masked_input(
-            c.address, msg.vector, Commitment(msg.masked_hash, msg.seed_commitment, 10)
-        )
+        commitment = Commitment(msg.masked_hash, msg.seed_commitment, 10)
+        server.add_masked_input(c.address, msg.vector, commitment, dropouts=msg.dropouts)
     return server, clients

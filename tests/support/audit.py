@@ -156,7 +156,9 @@ def run_round(
         log.commit(rid, msg.masked_hash, msg.seed_commitment, weight=int(x[0]), sender=p)
         commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment, int(x[0]))
         if i not in hide_from_aggregate:
-            server.add_masked_input(c.address, msg.vector, commitments[c.address])
+            server.add_masked_input(
+                c.address, msg.vector, commitments[c.address], dropouts=msg.dropouts
+            )
     request = server.close_masked_input()
     by_address = {c.address: c for c in clients}
     for a in request.survivors:

@@ -1,4 +1,4 @@
-"""Participants that misbehave on purpose: malformed masked blobs, garbage unmask shares.
+"""Participants that misbehave on purpose: malformed blobs, garbage shares, low-order keys.
 
 Each is a real `Participant` (real keys, real on-chain commit from its own account) with one
 stage's output replaced; the coordinator, chain and store they talk to are the real ones.
@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import inspect
 import io
+import os
 from collections.abc import Callable
 
 import numpy as np
@@ -16,8 +17,15 @@ from fedledger.encoding import sha256
 from fedledger.errors import ProtocolError
 from fedledger.node.participant import Participant
 from fedledger.protocol.port import CoordinatorPort
+from fedledger.secagg.client import Partition
 from fedledger.secagg.crypto import shamir
-from fedledger.secagg.messages import EncryptedShare, UnmaskRequest, UnmaskResponse
+from fedledger.secagg.messages import (
+    EncryptedShare,
+    KeyBundle,
+    ShareKeysMessage,
+    UnmaskRequest,
+    UnmaskResponse,
+)
 from fedledger.secagg.vectors import decode_vector
 
 
@@ -120,8 +128,8 @@ class GarbageSharesParticipant(Participant):
 
     garbage: str = "shifted"
 
-    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
-        honest = super().unmask(request)
+    def unmask(self, request: UnmaskRequest, facts: Partition | None = None) -> UnmaskResponse:
+        honest = super().unmask(request, facts)
         garble = GARBAGE[self.garbage]
         return UnmaskResponse(
             honest.sender,
@@ -138,6 +146,47 @@ def turn(participant: Participant, cls: type[Participant], **attrs: object) -> P
     return participant
 
 
+class LowOrderKeyParticipant(Participant):
+    """Signs a bundle whose mask key is a low-order X25519 point (u = 0): every shared secret
+    with it would be public. The coordinator's refusal is kept in `refusals`."""
+
+    refusals: list[str]
+
+    def step(self, port: CoordinatorPort) -> bool:
+        try:
+            return super().step(port)
+        except ProtocolError as exc:
+            self.refusals.append(str(exc))
+            self.rounds[self._round_id].left_out = str(exc)
+            return True
+
+    def advertise_keys(self) -> KeyBundle:
+        honest = super().advertise_keys()
+        assert self._client is not None
+        return KeyBundle.create(
+            self._client.ctx,
+            self.account.key,
+            self.address,
+            channel_key=honest.channel_key,
+            mask_key=bytes(32),
+        )
+
+
+class GarbageShareSender(Participant):
+    """Sends random bytes instead of its stage-2 share ciphertexts (right lengths, signed
+    envelope): every neighbour fails to decrypt them."""
+
+    def share_keys(self) -> ShareKeysMessage:
+        honest = super().share_keys()
+        return ShareKeysMessage(
+            honest.sender,
+            tuple(
+                EncryptedShare(s.sender, s.recipient, os.urandom(len(s.ciphertext)))
+                for s in honest.shares
+            ),
+        )
+
+
 def _one_too_long(good: bytes) -> bytes:
     return _npy(np.concatenate([decode_vector(good), np.zeros(1, dtype="<u4")]))
 
@@ -151,6 +200,7 @@ def _commit_raw(p: Participant, x: np.ndarray, shares: list[EncryptedShare], *, 
     params = p._info.config.secagg_params()
     weight = min(p._update.weight, params.max_weight)
     masked = p._client.masked_input(x, shares)
+    p._report = masked.dropouts
     if upload:
         p.store.put_expected(masked.masked_hash.hex(), masked.vector)
     tx = p.contracts.round_log.commit(

@@ -7,6 +7,7 @@ from typing import Any
 
 from fedledger.fl.train import TrainConfig
 from fedledger.node.participant import Participant
+from fedledger.secagg.client import Partition
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.messages import UnmaskRequest, UnmaskResponse
 from fedledger.sim.simulation import Simulation, SimulationConfig
@@ -36,8 +37,8 @@ def quick_sim(state_dir: Path, **changes: Any) -> Simulation:
 class GarbageShares(Participant):
     """Answers the unmask request with every share shifted by one field element (and signs it)."""
 
-    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
-        honest = super().unmask(request)
+    def unmask(self, request: UnmaskRequest, facts: Partition | None = None) -> UnmaskResponse:
+        honest = super().unmask(request, facts)
 
         def shift(raw: bytes) -> bytes:
             return shamir.share_to_bytes((shamir.share_from_bytes(raw) + 1) % shamir.PRIME)

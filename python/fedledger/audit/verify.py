@@ -24,6 +24,7 @@ from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import Reveal, Roster
+from fedledger.secagg.params import RoundContext
 from fedledger.secagg.vectors import decode_vector
 from fedledger.secagg.verify import verify_round
 
@@ -338,6 +339,27 @@ def survivors_committed(c: ChainAudit) -> Outcome:
     return "every survivor committed", f"{len(survivors)} survivors, all committed"
 
 
+def _reported_dropouts(c: ChainAudit) -> set[str]:
+    """Committers a published local-dropout report names (signed by a committer for its own
+    committed blob): a neighbour did not mask with them, so leaving them out is the protocol
+    (docs/protocol.md 4.7), not the aggregator dropping an honest update."""
+    t, blob = c.assembled.transcript, c.assembled.blob("reveal")
+    if t is None or blob is None:
+        return set()
+    try:
+        reveal = Reveal.from_bytes(blob)
+    except FedledgerError:
+        return set()
+    ctx, commitments = RoundContext(t.chain_id, t.contract, t.round_id), c.chain.commitments
+    out: set[str] = set()
+    for a, report in reveal.local_dropouts.items():
+        committed = commitments.get(a)
+        bound = committed is not None and committed.masked_hash == report.masked_hash
+        if bound and report.signer(ctx) == a:
+            out.update(report.dropouts)
+    return out
+
+
 def committed_updates_included(c: ChainAudit) -> Outcome:
     """Every committed update whose blob is in the store and well-formed is a survivor.
 
@@ -347,7 +369,8 @@ def committed_updates_included(c: ChainAudit) -> Outcome:
     c.finalized_only()
     cr = c.chain
     usable = sorted(p for p in cr.commitments if not c.blob_fault(p))
-    omitted = [p for p in usable if p not in set(cr.survivors)]
+    reported = _reported_dropouts(c)
+    omitted = [p for p in usable if p not in set(cr.survivors) and p not in reported]
     if omitted:
         raise CheckFailed(
             "committed updates with a well-formed matching blob in the store are not survivors",
@@ -467,6 +490,8 @@ def _broken_receipt(c: ChainAudit, r: Receipt, reveal: Reveal | None) -> str:
     commitment = cr.commitments.get(p)
     committed = commitment is not None and commitment.masked_hash == r.digest
     if r.stage == MASKED_INPUT and committed and p not in reveal.survivors:
+        if p in _reported_dropouts(c):
+            return ""  # a signed local-dropout report names it: leaving it out is the protocol
         return "its masked input (the committed hash) was accepted, yet it is not a survivor"
     if r.stage == UNMASK and p in reveal.survivors and p not in reveal.unmask_responses:
         return "its unmask response was accepted, yet the reveal does not publish it"

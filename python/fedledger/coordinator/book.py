@@ -17,7 +17,11 @@ from fedledger.coordinator.round_state import FAILING, RoundState, add_time
 from fedledger.coordinator.state import RoundJournal, atomic_write_json, read_json
 from fedledger.encoding import from_hex
 from fedledger.errors import ConfigError
-from fedledger.protocol.messages import shares_from_json, unmask_response_from_json
+from fedledger.protocol.messages import (
+    local_dropouts_from_json,
+    shares_from_json,
+    unmask_response_from_json,
+)
 from fedledger.protocol.status import FAILED, FINALIZED
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
@@ -145,6 +149,8 @@ class RoundBook:
             r.times["aborted"] = e["at"]
         elif kind == "tx":
             self._apply_tx(r, e)
+        elif kind == "excluded":
+            r.excluded[e["participant"]] = e["reason"]
         elif kind == "slash":
             r.slashes[e["account"]] = e
         elif kind == "report":
@@ -166,8 +172,14 @@ class RoundBook:
             masked_hash = from_hex(e["maskedHash"], length=32)
             seed_c = from_hex(e["seedCommitment"], length=32)
             blob = self.store.get(masked_hash.hex())
+            raw = e.get("dropouts")
+            report = None if raw is None else local_dropouts_from_json(raw)
             weight = int(e["weight"])
-            r.server.add_masked_input(e["sender"], blob, Commitment(masked_hash, seed_c, weight))
+            r.server.add_masked_input(
+                e["sender"], blob, Commitment(masked_hash, seed_c, weight), dropouts=report
+            )
+            if report is not None:
+                r.reports[report.sender] = report
             r.masked[e["sender"]] = (masked_hash, seed_c, e.get("source", "participant"))
         else:
             resp = unmask_response_from_json(e["message"])

@@ -54,6 +54,11 @@ class RoundReport:
         return dict(self.doc["gas"])
 
     @property
+    def excluded_bundles(self) -> dict[str, str]:
+        """Participant -> why its signed bundle was left out of the roster (unusable key)."""
+        return dict(self.doc.get("excludedBundles", {}))
+
+    @property
     def slashes(self) -> list[dict[str, Any]]:
         """Each slash the aggregator settled: {account, reason, status, amount, hash, error}."""
         return [dict(e) for e in self.doc.get("slashes", [])]
@@ -109,6 +114,7 @@ def build_report(
     cheaters: Mapping[str, str],
     txs: Mapping[str, Mapping[str, Any]],
     slashes: Sequence[Mapping[str, Any]] = (),
+    excluded: Mapping[str, str] | None = None,
     times: Mapping[str, float],
     accuracy: float | None,
     loss: float | None,
@@ -153,6 +159,7 @@ def build_report(
         "dropped": dropped,
         "maskedSources": dict(masked),
         "cheaters": dict(cheaters),
+        "excludedBundles": dict(excluded or {}),
         "slashes": [
             {k: e.get(k) for k in ("account", "reason", "status", "amount", "hash", "error")}
             for e in slashes

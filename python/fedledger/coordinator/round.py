@@ -58,10 +58,12 @@ from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, S
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     Roster,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
+    UnusableKey,
     check_address,
 )
 from fedledger.secagg.server import AggregationResult
@@ -328,13 +330,25 @@ class RoundCoordinator:
                 raise ConflictingSubmission(
                     ADVERTISE_KEYS, "participant", f"{address} already advertised other keys"
                 )
-            bundle.verify(r.ctx)
+            try:
+                bundle.verify(r.ctx)
+                unusable = None
+            except UnusableKey as exc:  # the signature held: the fault is the participant's
+                unusable = exc
             if address not in r.registered:
                 if not self._calls.is_registered(address):
                     raise NotRegistered(
                         ADVERTISE_KEYS, "participant", f"{address} is not a registered participant"
                     )
                 r.registered.add(address)
+            if unusable is not None:
+                # Kept out of the roster, with the reason in the round report (journaled
+                # once per registered participant, refused every time).
+                if address not in r.excluded:
+                    self._book.commit(
+                        {"t": "excluded", "participant": address, "reason": unusable.reason}
+                    )
+                raise unusable
             self._book.commit({"t": "keys", "bundle": bundle.to_json()})
             return self._receipt(r, ADVERTISE_KEYS, address, digest)
 
@@ -380,8 +394,15 @@ class RoundCoordinator:
             return list(r.inbox[address])
 
     # -- public API: stage 3 --------------------------------------------------------
-    def submit_masked(self, address: str, masked_hash: bytes, seed_commitment: bytes) -> Receipt:
-        """Accept a masked input: its blob is in the store and the sender committed to it.
+    def submit_masked(
+        self,
+        address: str,
+        masked_hash: bytes,
+        seed_commitment: bytes,
+        dropouts: LocalDropouts | None = None,
+    ) -> Receipt:
+        """Accept a masked input: its blob is in the store and the sender committed to it;
+        `dropouts` is the sender's signed report of the neighbours it did not mask with.
 
         The receipt's digest is the masked hash."""
         with self._lock:
@@ -401,8 +422,14 @@ class RoundCoordinator:
             if address not in r.inbox:
                 raise NotInRoster(MASKED_INPUT, "sender", f"{address} did not share keys in time")
             weight = self._check_commitment(r, address, masked_hash, seed_commitment)
+            if dropouts is not None:
+                if dropouts.sender != address or dropouts.masked_hash != masked_hash:
+                    raise ProtocolError(
+                        MASKED_INPUT, "dropouts", "the report is not for this masked input"
+                    )
+                dropouts.verify(r.server.ctx)
             self._moves.accept_masked(
-                r, address, masked_hash, seed_commitment, weight, "participant"
+                r, address, masked_hash, seed_commitment, weight, "participant", dropouts=dropouts
             )
             return self._receipt(r, MASKED_INPUT, address, masked_hash)
 
@@ -447,6 +474,15 @@ class RoundCoordinator:
                     UNMASK, "sender", f"{address} is not a survivor of round {r.round_id}"
                 )
             return r.request
+
+    def dropout_reports(self) -> list[LocalDropouts]:
+        """Every accepted signed local-dropout report of the round (unmask stage on): what
+        lets a survivor compute who must be dropped without taking our word for it."""
+        with self._lock:
+            r = self._require_round(UNMASK)
+            if r.request is None:
+                raise NotReady(UNMASK, "request", "the masked-input stage has not closed yet")
+            return [r.reports[a] for a in sorted(r.reports)]
 
     def submit_unmask(self, response: UnmaskResponse) -> Receipt:
         """Accept a survivor's unmask shares (idempotent); a receipt."""

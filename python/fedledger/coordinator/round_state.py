@@ -13,6 +13,7 @@ from fedledger.secagg.constants import ADVERTISE_KEYS
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     Roster,
     ShareKeysMessage,
     UnmaskRequest,
@@ -109,9 +110,11 @@ class RoundState:
     roster: Roster | None = None
     roster_hash: bytes = b""
     bundles: dict[str, KeyBundle] = field(default_factory=dict)
+    excluded: dict[str, str] = field(default_factory=dict)  # signed bundle -> unusable key
     shares: dict[str, ShareKeysMessage] = field(default_factory=dict)
     inbox: dict[str, list[EncryptedShare]] = field(default_factory=dict)
     masked: dict[str, tuple[bytes, bytes, str]] = field(default_factory=dict)  # hash, seedc, source
+    reports: dict[str, LocalDropouts] = field(default_factory=dict)  # signed local dropouts
     bad_commits: dict[str, str] = field(default_factory=dict)
     """Sharers whose on-chain commitment is provably unusable (blob malformed, or missing past
     the grace period), with why: dropouts at once, no need to wait for the commit deadline."""
@@ -129,5 +132,6 @@ class RoundState:
     report_hash: str = ""
     registered: set[str] = field(default_factory=set)
     swept: int = 0  # on-chain commit count at the last sweep of UpdateCommitted events
+    swept_at_close: bool = False  # the sweep after the commit window closed (accepting) ran
     blocked: bool = False  # finalize must wait for the on-chain commit deadline
     slashes: dict[str, dict[str, Any]] = field(default_factory=dict)  # account -> journal entry

@@ -24,9 +24,12 @@ from fedledger.coordinator.spec import StageDurations, chain_margin
 from fedledger.encoding import sha256, to_hex
 from fedledger.errors import ConfigError, ContractRevert, ProtocolError, StoreError
 from fedledger.fl.serialization import ModelFormatError
+from fedledger.protocol.messages import local_dropouts_to_json
 from fedledger.protocol.status import FAILED, FINALIZED
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.messages import LocalDropouts
 from fedledger.secagg.server import RoundAborted
+from fedledger.secagg.vectors import VectorFormatError, decode_vector
 from fedledger.store.base import BlobStore
 
 __all__ = ["BLOB_GRACE", "Evaluator", "Transitions"]
@@ -133,12 +136,18 @@ class Transitions:
     def _masked_input(self, r: RoundState) -> bool:
         if self._awaiting(r):
             info = self.calls.get_round(r.round_id)
-            if info.committed_count > r.swept:
-                r.swept = info.committed_count
-                self.sweep_commitments(r)  # committed on chain but never told us
-            self._expire_missing_blobs(r)
             # Commits stay possible while the next block can still be inside the window.
-            if self._awaiting(r) and self.calls.now() + 1 <= info.commit_deadline:
+            window_open = self.calls.now() + 1 <= info.commit_deadline
+            if info.committed_count > r.swept or (not window_open and not r.swept_at_close):
+                r.swept = info.committed_count
+                # While the window is open only provably bad commitments are taken (dropouts
+                # at once): a good committer's own message carries its signed local-dropout
+                # report (which its seed commitment may pin), so it is waited for until the
+                # window closes, and only then is a committer found only on chain accepted.
+                self.sweep_commitments(r, accept=not window_open)
+                r.swept_at_close = not window_open
+            self._expire_missing_blobs(r)
+            if self._awaiting(r) and window_open:
                 return False
         return self.close(MASKED_INPUT)
 
@@ -258,9 +267,10 @@ class Transitions:
             unmaskDeadline=info.unmask_deadline,
         )
 
-    def sweep_commitments(self, r: RoundState) -> None:
-        """Accept sharers that committed on chain and uploaded their blob but never told us."""
-        missing = [a for a in r.inbox if a not in r.masked]
+    def sweep_commitments(self, r: RoundState, *, accept: bool = True) -> None:
+        """Accept sharers that committed on chain and uploaded their blob but never told us
+        (`accept`), or, before the window closes, only record their provably bad commitments."""
+        missing = [a for a in r.inbox if a not in r.masked and a not in r.bad_commits]
         if not missing:
             return
         events = self.calls.events(int(r.info["openedBlock"]), ["UpdateCommitted"])
@@ -269,18 +279,36 @@ class Transitions:
             if int(ev.args["round"]) != r.round_id:
                 continue
             who = to_checksum_address(ev.args["participant"])
-            if who in wanted and who not in r.masked:
+            if who in wanted and who not in r.masked and who not in r.bad_commits:
                 masked_hash, seed_c = (
                     bytes(ev.args["maskedUpdateHash"]),
                     bytes(ev.args["seedCommitment"]),
                 )
                 weight = int(ev.args["weight"])
+                if not accept:
+                    self._probe_commit(r, who, masked_hash)
+                    continue
                 try:
                     self.accept_masked(r, who, masked_hash, seed_c, weight, "chain")
                 except BlobMissing:
                     r.missing_blobs.setdefault(who, (masked_hash, self.clock()))
                 except (ProtocolError, StoreError):
                     continue  # malformed (recorded as a bad commitment): not a survivor
+
+    def _probe_commit(self, r: RoundState, who: str, masked_hash: bytes) -> None:
+        """Record a committed blob that is missing (grace period starts) or malformed."""
+        key = masked_hash.hex()
+        try:
+            if not self.store.has(key):
+                r.missing_blobs.setdefault(who, (masked_hash, self.clock()))
+                return
+            blob = self.store.get(key)
+        except StoreError:
+            return  # the store is unwell, not the committer: look again later
+        try:
+            decode_vector(blob, length=r.server.vector_length)
+        except VectorFormatError as exc:
+            self.record_bad_commit(r, who, masked_hash, f"from {who}: {exc}")
 
     def accept_masked(
         self,
@@ -290,6 +318,8 @@ class Transitions:
         seed_c: bytes,
         weight: int,
         source: str,
+        *,
+        dropouts: LocalDropouts | None = None,
     ) -> None:
         """Journal a masked input whose blob is in the store (ProtocolError if it is not),
         with the weight committed on chain (decoding takes W from these)."""
@@ -311,6 +341,7 @@ class Transitions:
                     "seedCommitment": to_hex(seed_c),
                     "weight": weight,
                     "source": source,
+                    **({} if dropouts is None else {"dropouts": local_dropouts_to_json(dropouts)}),
                 }
             )
         except ProtocolError as exc:
@@ -408,6 +439,7 @@ class Transitions:
             responders=list(r.responses),
             cheaters=dict(r.result.cheaters) if r.result else {},
             slashes=list(r.slashes.values()),
+            excluded=r.excluded,
             txs=r.txs,
             times=r.times,
             accuracy=accuracy,

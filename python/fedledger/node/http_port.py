@@ -9,9 +9,12 @@ from urllib.parse import quote
 from eth_account.signers.local import LocalAccount
 
 from fedledger.encoding import to_hex
+from fedledger.errors import ProtocolError
 from fedledger.node.http_client import CoordinatorClient, CoordinatorRefused
 from fedledger.protocol.envelope import ENVELOPE_HEADER, UPLOAD_BLOB, sign_envelope, upload_payload
 from fedledger.protocol.messages import (
+    local_dropouts_from_json,
+    local_dropouts_to_json,
     share_from_json,
     shares_to_json,
     unmask_request_from_json,
@@ -24,6 +27,7 @@ from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS,
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
@@ -133,20 +137,34 @@ class HttpCoordinatorPort:
         return [share_from_json(s) for s in doc["shares"]]
 
     def submit_masked(
-        self, address: str, masked_hash: bytes, seed_commitment: bytes
+        self,
+        address: str,
+        masked_hash: bytes,
+        seed_commitment: bytes,
+        dropouts: LocalDropouts | None = None,
     ) -> Receipt | None:
-        """Stage 3 (after the blob upload and the on-chain commit)."""
-        payload = {
+        """Stage 3 (after the blob upload and the on-chain commit), with the signed report."""
+        payload: dict[str, Any] = {
             "participant": address,
             "maskedHash": to_hex(masked_hash),
             "seedCommitment": to_hex(seed_commitment),
         }
+        if dropouts is not None:
+            payload["dropouts"] = local_dropouts_to_json(dropouts)
         return self._post("masked", payload, MASKED_INPUT)
 
     def unmask_request_for(self, address: str) -> UnmaskRequest:
         """Stage 4 input."""
         doc = self._get(f"unmask/{address}", UNMASK)
         return unmask_request_from_json(doc)
+
+    def dropout_reports(self) -> list[LocalDropouts]:
+        """Stage 4 input: the committers' signed local-dropout reports."""
+        doc = self._get("dropouts", UNMASK)
+        items = doc.get("data") if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            raise ProtocolError(UNMASK, "dropouts", "expected {data: [...]}")
+        return [local_dropouts_from_json(x, stage=UNMASK) for x in items]
 
     def submit_unmask(self, response: UnmaskResponse) -> Receipt | None:
         """Stage 4."""

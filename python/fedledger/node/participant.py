@@ -19,9 +19,10 @@ from eth_account.signers.local import LocalAccount
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
+from fedledger.chain.events import fetch_events
 from fedledger.chain.round_log import roster_cap
 from fedledger.encoding import sha256
-from fedledger.errors import ConfigError, ProtocolError, StoreError
+from fedledger.errors import ConfigError, FedledgerError, ProtocolError, StoreError
 from fedledger.fl.builtin import BuiltinTask, builtin_runner
 from fedledger.fl.dp_accountant import ParticipantAccountant
 from fedledger.fl.dp_sgd import DpSgdParams, train_local_dp
@@ -29,15 +30,17 @@ from fedledger.fl.models import build_model
 from fedledger.fl.task import TaskContext
 from fedledger.fl.task_bridge import TaskRunner
 from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed
+from fedledger.node.public_facts import blob_checker, public_facts
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.port import CoordinatorPort
 from fedledger.protocol.receipts import Receipt, save_receipt
 from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
-from fedledger.secagg.client import SecAggClient
+from fedledger.secagg.client import Partition, SecAggClient
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     Roster,
     ShareKeysMessage,
     UnmaskRequest,
@@ -47,10 +50,16 @@ from fedledger.secagg.params import RoundContext
 from fedledger.secagg.quantize import quantize
 from fedledger.store.base import BlobStore
 
-__all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound"]
+__all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound", "SatOut"]
 
 # Where a simulated participant can go silent, in protocol order.
 DROP_POINTS = ("before_keys", "after_keys", "after_shares", "after_commit", "during_unmask")
+
+
+class SatOut(FedledgerError):
+    """This participant refuses the rest of the round because a peer or the aggregator
+    misbehaved (too few valid sharers, a misrouted inbox, a lying unmask request, an
+    unusable key in the roster); the message says which, and the process goes on."""
 
 
 @dataclass
@@ -134,6 +143,7 @@ class Participant:
         self._info: RoundInfo | None = None
         self._update: LocalUpdate | None = None
         self._masked: tuple[bytes, bytes] | None = None
+        self._report: LocalDropouts | None = None
 
     # -- timing --------------------------------------------------------------------------
     def _add(self, kind: str, t0: float) -> None:
@@ -190,17 +200,21 @@ class Participant:
                 rec.done.append(MASKED_INPUT)
                 if self._drops("after_commit"):
                     return True  # committed and uploaded, but never tells the coordinator
-                self._keep(rec, port.submit_masked(self.address, masked_hash, seed_c))
+                self._keep(rec, port.submit_masked(self.address, masked_hash, seed_c, self._report))
                 return True
             if status.stage == UNMASK and UNMASK not in rec.done:
                 if MASKED_INPUT not in rec.done or self._drops("during_unmask"):
                     return False
-                response = self._signed(self.unmask(port.unmask_request_for(self.address)))
-                self._keep(rec, port.submit_unmask(response))
+                request = port.unmask_request_for(self.address)
+                facts = self.facts(request, port.dropout_reports())
+                self._keep(rec, port.submit_unmask(self._signed(self.unmask(request, facts))))
                 rec.done.append(UNMASK)
                 return True
         except NotInRoster as exc:
             rec.left_out = str(exc)
+            return False
+        except SatOut as exc:
+            rec.left_out = str(exc)  # a peer or the aggregator misbehaved: refuse, never crash
             return False
         except (NotReady, WrongStage):
             return False  # the coordinator moved on or is not there yet: look again later
@@ -225,6 +239,7 @@ class Participant:
         self._info = None
         self._update = None
         self._masked = None
+        self._report = None
 
     def _read_round(self) -> RoundInfo:
         t0 = time.perf_counter()
@@ -318,23 +333,37 @@ class Participant:
             raise ProtocolError(SHARE_KEYS, "rosterHash", f"roster unavailable: {exc}") from None
         self._add("store", t0)
         t0 = time.perf_counter()
-        roster = Roster.from_bytes(blob)
+        try:
+            roster = Roster.from_bytes(blob)
+        except ProtocolError as exc:
+            raise SatOut(f"refused the roster: {exc}") from None
         if self.address not in roster:
             self._add("secagg", t0)
             raise NotInRoster(SHARE_KEYS, "roster", f"{self.address} is not in the on-chain roster")
-        message = self._client.share_keys(roster, info.seed)
+        try:
+            message = self._client.share_keys(roster, info.seed)
+        except ProtocolError as exc:  # e.g. a neighbour's unusable key the roster kept
+            raise SatOut(f"refused the roster: {exc}") from None
         self._add("secagg", t0)
         return message
 
     def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
-        """Quantize and mask our update, upload the blob, commit on chain from our own account."""
+        """Quantize and mask our update, upload the blob, commit on chain from our own account.
+
+        SatOut when the client refuses to mask (fewer than t valid sharers, a misrouted
+        inbox): nothing is uploaded or committed, and the round goes on without us.
+        """
         assert self._client is not None and self._update is not None and self._info is not None
         t0 = time.perf_counter()
         params = self._info.config.secagg_params()
         # Our roster slot carries our weight cap: min(maxWeight, the cap governance set for us).
         slot = self.contracts.round_log.commitment_of(self._round_id, self.address)
         x = quantize(self._update.delta, min(self._update.weight, roster_cap(slot)), params)
-        masked = self._client.masked_input(x, shares)
+        try:
+            masked = self._client.masked_input(x, shares)
+        except ProtocolError as exc:
+            raise SatOut(f"refused to mask: {exc}") from None
+        self._report = masked.dropouts
         self._add("secagg", t0)
         t0 = time.perf_counter()
         self.store.put_expected(masked.masked_hash.hex(), masked.vector)
@@ -353,11 +382,40 @@ class Participant:
         self._masked = (masked.masked_hash, masked.seed_commitment)
         return self._masked
 
-    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
-        """Our shares of survivors' self-mask seeds and of dropped neighbours' mask keys."""
+    def facts(self, request: UnmaskRequest, reports: list[LocalDropouts]) -> Partition:
+        """Who survived, from the chain (UpdateCommitted) and the blob store (public_facts)."""
+        assert self._client is not None and self._info is not None
+        t0 = time.perf_counter()
+        committed: dict[str, bytes] = {}
+        for ev in fetch_events(
+            self.chain,
+            self.contracts.round_log.address,
+            from_block=self._info.opened_block,
+            names=["UpdateCommitted"],
+        ):
+            if int(ev.args["round"]) == self._round_id:
+                committed[str(ev.args["participant"])] = bytes(ev.args["maskedUpdateHash"])
+        self._add("chain", t0)
+        t0 = time.perf_counter()
+        blob_ok = blob_checker(self.store, committed, self._client.vector_length)
+        facts = public_facts(
+            self._client, request, committed=committed, blob_ok=blob_ok, reports=reports
+        )
+        self._add("store", t0)
+        return facts
+
+    def unmask(self, request: UnmaskRequest, facts: Partition | None = None) -> UnmaskResponse:
+        """Our shares of survivors' self-mask seeds and of dropped neighbours' mask keys.
+
+        SatOut when the request disagrees with the public facts or with whom we masked
+        with: answering could hand the aggregator both secrets of a peer.
+        """
         assert self._client is not None
         t0 = time.perf_counter()
-        response = self._client.unmask(request)
+        try:
+            response = self._client.unmask(request, facts)
+        except ProtocolError as exc:
+            raise SatOut(f"refused to unmask: {exc}") from None
         self._add("secagg", t0)
         return response
 

@@ -11,15 +11,18 @@ from typing import Any
 
 from fedledger.encoding import to_hex
 from fedledger.errors import ProtocolError
-from fedledger.secagg.constants import SHARE_KEYS, UNMASK
+from fedledger.secagg.constants import MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import (
     EncryptedShare,
+    LocalDropouts,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
 )
 
 __all__ = [
+    "local_dropouts_from_json",
+    "local_dropouts_to_json",
     "share_from_json",
     "share_to_json",
     "shares_from_json",
@@ -105,3 +108,13 @@ def unmask_response_to_json(response: UnmaskResponse) -> dict[str, Any]:
 def unmask_response_from_json(obj: Any) -> UnmaskResponse:
     """Parse an unmask response (errors name the unmask stage and the field)."""
     return UnmaskResponse.from_json(_field(UNMASK, obj, "sender"), obj, stage=UNMASK)
+
+
+def local_dropouts_to_json(report: LocalDropouts) -> dict[str, Any]:
+    """A committer's signed local-dropout report: the reveal's form of it, plus the sender."""
+    return {"sender": report.sender, **report.to_json()}
+
+
+def local_dropouts_from_json(obj: Any, *, stage: str = MASKED_INPUT) -> LocalDropouts:
+    """Parse a local-dropout report (errors name `stage` and the field)."""
+    return LocalDropouts.from_json(_field(stage, obj, "sender"), obj, stage=stage)

@@ -9,6 +9,7 @@ from fedledger.protocol.status import RoundStatus
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
@@ -32,9 +33,15 @@ class CoordinatorPort(Protocol):
     def shares_for(self, address: str) -> list[EncryptedShare]: ...
 
     def submit_masked(
-        self, address: str, masked_hash: bytes, seed_commitment: bytes
+        self,
+        address: str,
+        masked_hash: bytes,
+        seed_commitment: bytes,
+        dropouts: LocalDropouts | None = None,
     ) -> Receipt | None: ...
 
     def unmask_request_for(self, address: str) -> UnmaskRequest: ...
+
+    def dropout_reports(self) -> list[LocalDropouts]: ...
 
     def submit_unmask(self, response: UnmaskResponse) -> Receipt | None: ...

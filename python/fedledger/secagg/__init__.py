@@ -1,17 +1,25 @@
 """SecAgg+ secure aggregation whose result anyone can verify (no chain or HTTP dependency)."""
 
-from fedledger.secagg.client import SecAggClient
+from fedledger.secagg.client import (
+    Partition,
+    SecAggClient,
+    ShareEvidence,
+    TooFewSharers,
+    UnmaskRequestMismatch,
+)
 from fedledger.secagg.commitments import Commitment, seed_commitment
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     MaskedInput,
     Reveal,
     Roster,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
+    UnusableKey,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import DecodedSum, decode_sum, quantize
@@ -28,8 +36,10 @@ __all__ = [
     "DecodedSum",
     "EncryptedShare",
     "KeyBundle",
+    "LocalDropouts",
     "MaskedInput",
     "NeighbourGraph",
+    "Partition",
     "PublicTranscript",
     "Report",
     "Reveal",
@@ -39,10 +49,14 @@ __all__ = [
     "SecAggClient",
     "SecAggParams",
     "SecAggServer",
+    "ShareEvidence",
     "ShareKeysMessage",
     "SimulationResult",
+    "TooFewSharers",
     "UnmaskRequest",
+    "UnmaskRequestMismatch",
     "UnmaskResponse",
+    "UnusableKey",
     "VectorFormatError",
     "build_graph",
     "decode_sum",

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -20,6 +21,7 @@ from fedledger.secagg.masking import apply_masks, channel_key, pair_sign, pairwi
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     MaskedInput,
     Roster,
     ShareKeysMessage,
@@ -30,9 +32,57 @@ from fedledger.secagg.messages import (
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.vectors import encode_vector, npy_header
 
-__all__ = ["SecAggClient"]
+__all__ = [
+    "Partition",
+    "SecAggClient",
+    "ShareEvidence",
+    "TooFewSharers",
+    "UnmaskRequestMismatch",
+]
 
 _ORDER = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK, "done")
+_REFUSED = "nothing (this client refused the round)"
+
+
+class TooFewSharers(ProtocolError):
+    """Fewer than t neighbours delivered valid shares: masking now would let t holders of
+    this client's self-mask seed unmask its input, so it refuses and sends nothing."""
+
+    def __init__(self, valid: int, threshold: int, bad: int) -> None:
+        super().__init__(
+            MASKED_INPUT,
+            "shares",
+            f"valid shares from {valid} neighbours ({bad} bad), need threshold {threshold}",
+        )
+        self.valid, self.threshold, self.bad = valid, threshold, bad
+
+
+class UnmaskRequestMismatch(ProtocolError):
+    """The aggregator's unmask request disagrees with the public facts or with this
+    client's own view of who it masked with; answering could reveal both secrets of a peer
+    or make the sum wrong, so the client refuses."""
+
+    def __init__(self, field: str, detail: str) -> None:
+        super().__init__(UNMASK, field, detail)
+
+
+@dataclass(frozen=True)
+class ShareEvidence:
+    """A neighbour's stage-2 share this client could not use: why, and the bytes received."""
+
+    sender: str
+    reason: str
+    ciphertext: bytes
+
+
+@dataclass(frozen=True)
+class Partition:
+    """Survivors and dropped of a round as computed from public facts (not the aggregator)."""
+
+    survivors: frozenset[str]
+    """Committed on chain, blob available and well-formed, not excluded by evidence."""
+    dropped: frozenset[str]
+    """Every other roster member."""
 
 
 class SecAggClient:
@@ -57,11 +107,24 @@ class SecAggClient:
         self._channel_keys: dict[str, bytes] = {}
         self._pair_seeds: dict[str, bytes] = {}
         self._held: dict[str, tuple[bytes, bytes]] = {}  # neighbour -> (b share, s^SK share)
+        self.bad_shares: list[ShareEvidence] = []
+        """Neighbours whose share did not decrypt or parse: dropouts for this client."""
 
     def _enter(self, stage: str) -> None:
         if self._next != stage:
             raise ProtocolError(stage, "stage", f"called out of order; expected {self._next}")
         self._next = _ORDER[_ORDER.index(stage) + 1]
+
+    @property
+    def masked_with(self) -> frozenset[str]:
+        """Neighbours whose valid shares this client holds: exactly those it masks with."""
+        return frozenset(self._held)
+
+    @property
+    def local_dropouts(self) -> frozenset[str]:
+        """Neighbours it did not mask with (no share delivered, or a bad one): its y carries
+        no pairwise mask with them, so they cannot be survivors of a round it survives."""
+        return frozenset(v for v in self._neighbours if v not in self._held)
 
     def advertise_keys(self) -> KeyBundle:
         """Stage 1: fresh X25519 channel and mask keys, signed with the Ethereum key (EIP-712)."""
@@ -119,8 +182,39 @@ class SecAggClient:
         return ShareKeysMessage(self.address, tuple(out))
 
     def masked_input(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> MaskedInput:
-        """Stage 3: store neighbours' shares; y = x + PRG(b) + sum over sharers of +/-PRG(s_uv)."""
+        """Stage 3: keep neighbours' valid shares; y = x + PRG(b) + sum over the neighbours
+        held of +/-PRG(s_uv). Any refusal (a ProtocolError, e.g. TooFewSharers) is final:
+        no masked vector is computed and the client answers nothing later in the round."""
         self._enter(MASKED_INPUT)
+        try:
+            self._receive(x, shares)
+        except ProtocolError:
+            self._next = _REFUSED
+            raise
+        # Pairwise masks only with neighbours whose valid shares we hold (see local_dropouts).
+        pairs = [
+            (self._pair_seeds[v], pair_sign(self.address, v))
+            for v in self._neighbours
+            if v in self._held
+        ]
+        # The blob's hash is taken chunk by chunk as masking finishes each one (in cache).
+        digest = hashlib.sha256(npy_header(x.size))
+        y = apply_masks(x, self._self_seed, pairs, on_chunk=lambda part: digest.update(part.data))
+        masked_hash = digest.digest()
+        report = LocalDropouts(self.address, masked_hash, tuple(self.local_dropouts))
+        commitment = seed_commitment(
+            self._self_seed, self.ctx.round_id, self.address, report.committed_hash()
+        )
+        return MaskedInput(
+            self.address,
+            encode_vector(y),
+            masked_hash,
+            commitment,
+            report.signed(self.ctx, self._account.key),
+        )
+
+    def _receive(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> None:
+        """Check x, open each delivered share (bad ones become evidence), require t valid."""
         if (
             not isinstance(x, np.ndarray)
             or x.dtype != np.uint32
@@ -137,37 +231,67 @@ class SecAggClient:
                 )
             if v not in self._channel_keys:
                 raise ProtocolError(SHARE_KEYS, "sender", f"{v} is not my neighbour")
-            if v in self._held:
+            if v in self._held or any(e.sender == v for e in self.bad_shares):
                 raise ProtocolError(SHARE_KEYS, "sender", f"two shares from {v}")
-            aad = share_aad(**self.ctx.fields(), sender=v, recipient=self.address)
-            try:
-                plain = decrypt(self._channel_keys[v], item.ciphertext, aad)
-            except DecryptionError as exc:
-                raise ProtocolError(SHARE_KEYS, "ciphertext", f"from {v}: {exc}") from None
-            n = shamir.SHARE_BYTES
-            try:
-                shamir.share_from_bytes(plain[:n]), shamir.share_from_bytes(plain[n:])
-            except ValueError as exc:
-                raise ProtocolError(SHARE_KEYS, "ciphertext", f"from {v}: {exc}") from None
-            self._held[v] = (plain[:n], plain[n:])
-        pairs = [
-            (self._pair_seeds[v], pair_sign(self.address, v))
-            for v in self._neighbours
-            if v in self._held
-        ]
-        # The blob's hash is taken chunk by chunk as masking finishes each one (in cache).
-        digest = hashlib.sha256(npy_header(x.size))
-        y = apply_masks(x, self._self_seed, pairs, on_chunk=lambda part: digest.update(part.data))
-        return MaskedInput(
-            self.address,
-            encode_vector(y),
-            digest.digest(),
-            seed_commitment(self._self_seed, self.ctx.round_id, self.address),
-        )
+            held = self._open_share(item)
+            if isinstance(held, ShareEvidence):
+                self.bad_shares.append(held)  # v is a dropout for me; the round goes on
+            else:
+                self._held[v] = held
+        t = self.params.threshold
+        if len(self._held) < t:
+            raise TooFewSharers(len(self._held), t, len(self.bad_shares))
 
-    def unmask(self, request: UnmaskRequest) -> UnmaskResponse:
+    def _open_share(self, item: EncryptedShare) -> tuple[bytes, bytes] | ShareEvidence:
+        """The (b share, s^SK share) inside a neighbour's ciphertext, or evidence why not."""
+        v = item.sender
+        aad = share_aad(**self.ctx.fields(), sender=v, recipient=self.address)
+        try:
+            plain = decrypt(self._channel_keys[v], item.ciphertext, aad)
+        except DecryptionError as exc:
+            return ShareEvidence(v, f"ciphertext: {exc}", item.ciphertext)
+        n = shamir.SHARE_BYTES
+        try:
+            if len(plain) != 2 * n:
+                raise ValueError(f"plaintext is {len(plain)} bytes, expected {2 * n}")
+            shamir.share_from_bytes(plain[:n]), shamir.share_from_bytes(plain[n:])
+        except ValueError as exc:
+            return ShareEvidence(v, f"plaintext: {exc}", item.ciphertext)
+        return plain[:n], plain[n:]
+
+    def public_partition(
+        self,
+        committed: Collection[str],
+        blob_ok: Callable[[str], bool],
+        *,
+        excluded: Collection[str] = (),
+    ) -> Partition:
+        """Survivors/dropped from public facts, never from the aggregator's word.
+
+        `committed`: members with a commitment on chain; `blob_ok(a)`: a's committed blob is
+        available and decodes as a vector of this round's length; `excluded`: members the
+        published record leaves out although they committed: those that never completed
+        share keys (unshared) and those a committer reported as a local dropout (this
+        client's own `local_dropouts` are always added). Survivors = committed, in the
+        roster, blob ok, not excluded; everyone else in the roster is dropped. Every node
+        computing this from the same record gets the same partition, so no peer can have
+        `b` asked of some holders and `s^SK` of others.
+        """
+        if self.roster is None:
+            raise ProtocolError(UNMASK, "roster", "no roster yet (share_keys not done)")
+        out = set(excluded) | self.local_dropouts
+        survivors = frozenset(
+            a for a in self.roster.addresses if a in set(committed) and a not in out and blob_ok(a)
+        )
+        return Partition(survivors, frozenset(self.roster.addresses) - survivors)
+
+    def unmask(self, request: UnmaskRequest, facts: Partition | None = None) -> UnmaskResponse:
         """Stage 4: shares of b_v for surviving neighbours, s_v^SK for dropped ones; never both.
 
+        With `facts` (see `public_partition`) the survivors must be exactly the public ones,
+        and no one the facts call a survivor may be listed as dropped: UnmaskRequestMismatch.
+        A neighbour this client did not mask with (`local_dropouts`) must not be a survivor
+        (its mask with us would stay in the sum); for it we hold nothing and reveal nothing.
         The response is EIP-712 signed, so the aggregator can publish it as evidence.
         """
         self._enter(UNMASK)
@@ -178,6 +302,19 @@ class SecAggClient:
         for a in survivors | dropped:
             if a not in self.roster:
                 raise ProtocolError(UNMASK, "survivors", f"{a} is not in the roster")
+        if facts is not None and survivors != facts.survivors:
+            diff = sorted(survivors ^ facts.survivors)[0]
+            public = "a survivor" if diff in facts.survivors else "dropped"
+            listed = "not listed" if diff in facts.survivors else "listed"
+            raise UnmaskRequestMismatch(
+                "survivors", f"{diff} is {listed} as a survivor, but the public facts say {public}"
+            )
+        unmatched = sorted(self.local_dropouts & survivors)
+        if unmatched:
+            raise UnmaskRequestMismatch(
+                "survivors",
+                f"{unmatched[0]} is a dropout for me (no valid share): I did not mask with it",
+            )
         b_out: dict[str, bytes] = {}
         s_out: dict[str, bytes] = {}
         for v, (b_share, s_share) in self._held.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 
 import numpy as np
 
@@ -87,19 +87,22 @@ def recompute_aggregate(
     self_mask_seeds: dict[str, bytes],
     mask_keys: dict[str, bytes],
     length: int,
+    unmasked: Mapping[str, Collection[str]] | None = None,
 ) -> np.ndarray:
     """The unmasked sum from public material: survivors' vectors and seeds, dropped s^SK.
 
     For every dropped v with a revealed s_v^SK and every surviving neighbour u, the
     mask u added, sign(u,v) * PRG(s_uv), is regenerated from X25519(s_v^SK, s_u^PK)
-    and removed.
+    and removed; `unmasked[u]` lists the neighbours u did not mask with (it held no valid
+    share of theirs), whose pair is skipped.
     """
+    unmasked = unmasked or {}
     wanted = set(survivors)
     surv = [a for a in addresses if a in wanted]
     surv_set = set(surv)
     dangling: list[tuple[bytes, int]] = []
     for v, sk in mask_keys.items():
-        peers = [u for u in neighbours[v] if u in surv_set]
+        peers = [u for u in neighbours[v] if u in surv_set and v not in unmasked.get(u, ())]
         shared = x25519_many(sk, [mask_keys_public[u] for u in peers])  # sk loaded once
         for u, secret in zip(peers, shared, strict=True):
             seed = hkdf_sha256(secret, pair_info(PAIRWISE_INFO, a=v, b=u, **ctx.fields()))

@@ -11,6 +11,8 @@ from fedledger.errors import FedledgerError, ProtocolError
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto.kdf import address_bytes
 from fedledger.secagg.crypto.keys import (
+    InvalidPublicKey,
+    check_public_key,
     checksum_address,
     eip712_message,
     recover_bundle_signer,
@@ -29,18 +31,23 @@ __all__ = [
     "BadShare",
     "EncryptedShare",
     "KeyBundle",
+    "LocalDropouts",
     "MaskedInput",
     "Reveal",
     "Roster",
     "ShareKeysMessage",
     "UnmaskRequest",
     "UnmaskResponse",
+    "UnusableKey",
     "check_address",
     "sort_addresses",
 ]
 
 DOCUMENT_VERSION = 1
 UNMASK_SHARES_TYPE = "UnmaskShares(uint256 round,address participant,bytes32 sharesHash)"
+LOCAL_DROPOUTS_TYPE = (
+    "LocalDropouts(uint256 round,address participant,bytes32 maskedHash,bytes32 dropoutsHash)"
+)
 SELF_MASK_SEED = "selfMaskSeed"
 MASK_KEY = "maskKey"
 SECRET_KINDS = (SELF_MASK_SEED, MASK_KEY)
@@ -118,6 +125,15 @@ def _parse_document(stage: str, what: str, blob: bytes) -> tuple[Any, RoundConte
     return obj, ctx
 
 
+class UnusableKey(ProtocolError):
+    """A signed bundle carries an X25519 key nobody may use; `reason` is what to record."""
+
+    def __init__(self, participant: str, field: str, reason: str) -> None:
+        super().__init__(ADVERTISE_KEYS, field, f"{participant}: {reason}")
+        self.participant = participant
+        self.reason = f"{field}: {reason}"
+
+
 @dataclass(frozen=True)
 class KeyBundle:
     """Stage 1: a participant's X25519 public keys, signed with its Ethereum key (EIP-712)."""
@@ -171,8 +187,26 @@ class KeyBundle:
         except ValueError:
             return None
 
+    def key_problem(self) -> str | None:
+        """Why this bundle's keys are unusable (low-order or non-canonical), or None."""
+        try:
+            self.check_keys()
+        except UnusableKey as exc:
+            return exc.reason
+        return None
+
+    def check_keys(self) -> None:
+        """UnusableKey unless both public keys are canonical and outside the small subgroup."""
+        for name, key in (("channelKey", self.channel_key), ("maskKey", self.mask_key)):
+            try:
+                check_public_key(key)
+            except InvalidPublicKey as exc:
+                raise UnusableKey(self.participant, name, exc.reason) from None
+
     def verify(self, ctx: RoundContext) -> None:
-        """Refuse a bundle for another round or not signed by its participant (under ctx)."""
+        """Refuse a bundle for another round, not signed by its participant (under ctx), or
+        whose keys fail `check_keys`. The signature is checked first, so an UnusableKey is
+        attributable to the participant: exclude the bundle and record `reason`."""
         if self.round_id != ctx.round_id:
             raise ProtocolError(
                 ADVERTISE_KEYS, "round", f"bundle is for round {self.round_id}, not {ctx.round_id}"
@@ -185,6 +219,7 @@ class KeyBundle:
                 f"bundle of {self.participant} recovers to {signer} "
                 "(wrong key, chain, contract or round)",
             )
+        self.check_keys()
 
     def to_json(self) -> dict[str, Any]:
         """JSON object form (inside the roster document)."""
@@ -327,13 +362,121 @@ class ShareKeysMessage:
 
 
 @dataclass(frozen=True)
+class LocalDropouts:
+    """Stage 3: the neighbours a committer did not mask with (its D_u), signed by it.
+
+    The EIP-712 signature binds (round, participant, maskedHash, dropoutsHash), so the
+    aggregator can publish the report but can neither invent one nor move it to another
+    masked vector; the verifier needs every survivor's report to recompute the sum.
+    """
+
+    sender: str
+    masked_hash: bytes
+    dropouts: tuple[str, ...]
+    signature: bytes = b""
+
+    def __post_init__(self) -> None:
+        s = MASKED_INPUT
+        object.__setattr__(self, "sender", check_address(s, "sender", self.sender))
+        object.__setattr__(self, "masked_hash", _bytes(s, "maskedHash", self.masked_hash, 32))
+        if isinstance(self.dropouts, str | bytes) or not isinstance(self.dropouts, Iterable):
+            raise ProtocolError(s, "dropouts", "expected a list of addresses")
+        dropouts = [check_address(s, "dropouts", a) for a in self.dropouts]
+        if len(set(dropouts)) != len(dropouts):
+            raise ProtocolError(s, "dropouts", "an address appears twice")
+        if self.sender in dropouts:
+            raise ProtocolError(s, "dropouts", "a participant cannot be its own dropout")
+        object.__setattr__(self, "dropouts", tuple(sort_addresses(dropouts)))
+        if self.signature:
+            object.__setattr__(self, "signature", _bytes(s, "signature", self.signature, 65))
+
+    def dropouts_hash(self) -> bytes:
+        """sha256 of the canonical JSON list of the dropouts in roster order."""
+        return sha256(canonical_json(list(self.dropouts)))
+
+    def committed_hash(self) -> bytes | None:
+        """What the seed commitment binds: `dropouts_hash()`, or None for an empty report."""
+        return self.dropouts_hash() if self.dropouts else None
+
+    def _typed(self, ctx: RoundContext) -> dict[str, Any]:
+        return eip712_message(
+            "LocalDropouts",
+            [
+                ("round", "uint256"),
+                ("participant", "address"),
+                ("maskedHash", "bytes32"),
+                ("dropoutsHash", "bytes32"),
+            ],
+            {
+                "round": ctx.round_id,
+                "participant": self.sender,
+                "maskedHash": self.masked_hash,
+                "dropoutsHash": self.dropouts_hash(),
+            },
+            chain_id=ctx.chain_id,
+            contract=ctx.contract,
+        )
+
+    def signed(self, ctx: RoundContext, private_key: Any) -> LocalDropouts:
+        """A copy signed with the reporter's Ethereum key under ctx's domain."""
+        signature = sign_typed(private_key, self._typed(ctx))
+        return LocalDropouts(self.sender, self.masked_hash, self.dropouts, signature)
+
+    def signer(self, ctx: RoundContext) -> str | None:
+        """The address that signed this report under ctx (None if unsigned or unrecoverable)."""
+        if not self.signature:
+            return None
+        try:
+            return recover_typed_signer(self.signature, self._typed(ctx))
+        except ValueError:
+            return None
+
+    def verify(self, ctx: RoundContext) -> None:
+        """Refuse a report not signed by its sender for this chain, contract and round."""
+        signer = self.signer(ctx)
+        if signer != self.sender:
+            raise ProtocolError(
+                MASKED_INPUT,
+                "dropouts",
+                f"local-dropout report of {self.sender} recovers to {signer} "
+                "(unsigned, or signed for another key, chain, contract or round)",
+            )
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object form (the sender is the key it is published under)."""
+        return {
+            "maskedHash": to_hex(self.masked_hash),
+            "dropouts": list(self.dropouts),
+            "signature": to_hex(self.signature),
+        }
+
+    @classmethod
+    def from_json(cls, sender: str, obj: Any, *, stage: str = FINALIZE) -> LocalDropouts:
+        """Parse the form of `to_json` (errors name `stage` and the field)."""
+        dropouts = _get(stage, obj, "dropouts")
+        if not isinstance(dropouts, list):
+            raise ProtocolError(stage, "dropouts", "expected a list")
+        try:
+            return cls(
+                sender,
+                _get(stage, obj, "maskedHash"),
+                tuple(dropouts),
+                _bytes(stage, "signature", _get(stage, obj, "signature"), 65),
+            )
+        except ProtocolError as exc:
+            raise ProtocolError(stage, exc.field, exc.detail) from None
+
+
+@dataclass(frozen=True)
 class MaskedInput:
-    """Stage 3: the masked vector blob and the two values committed on chain."""
+    """Stage 3: the masked vector blob, the two values committed on chain, and the signed
+    report of the neighbours the sender did not mask with."""
 
     sender: str
     vector: bytes
     masked_hash: bytes
     seed_commitment: bytes
+    dropouts: LocalDropouts | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sender", check_address(MASKED_INPUT, "sender", self.sender))
@@ -522,6 +665,9 @@ class Reveal:
     """Every accepted (signed) unmask response, keyed by responder: the responders list."""
     bad_shares: Mapping[str, tuple[BadShare, ...]] = field(default_factory=dict)
     """Responder -> evidence of each share it sent that is off its owner's polynomial."""
+    local_dropouts: Mapping[str, LocalDropouts] = field(default_factory=dict)
+    """Committer -> its signed report of the neighbours it did not mask with (every
+    accepted masked input; required for every survivor)."""
 
     @property
     def responders(self) -> list[str]:
@@ -543,6 +689,7 @@ class Reveal:
                     a: [e.to_json() for e in sorted(ev, key=lambda e: address_bytes(e.owner))]
                     for a, ev in self.bad_shares.items()
                 },
+                "localDropouts": {a: r.to_json() for a, r in self.local_dropouts.items()},
             }
         )
 
@@ -574,6 +721,9 @@ class Reveal:
         bad = _get(s, obj, "badShares")
         if not isinstance(bad, dict) or not all(isinstance(v, list) for v in bad.values()):
             raise ProtocolError(s, "badShares", "expected an object of lists")
+        reports = _get(s, obj, "localDropouts")
+        if not isinstance(reports, dict):
+            raise ProtocolError(s, "localDropouts", "expected an object")
         return cls(
             ctx,
             addresses("survivors"),
@@ -590,5 +740,11 @@ class Reveal:
             {
                 check_address(s, "badShares", a): tuple(BadShare.from_json(e) for e in v)
                 for a, v in bad.items()
+            },
+            {
+                check_address(s, "localDropouts", a): LocalDropouts.from_json(
+                    check_address(s, "localDropouts", a), v
+                )
+                for a, v in reports.items()
             },
         )

@@ -121,11 +121,18 @@ class RoundContext:
     round_id: int
 
     def __post_init__(self) -> None:
-        if not isinstance(self.chain_id, int) or self.chain_id <= 0:
+        # bool is an int to isinstance, but not a chain id (eth_abi refuses to encode it)
+        if not isinstance(self.chain_id, int) or isinstance(self.chain_id, bool):
+            raise ConfigError(f"RoundContext.chain_id: must be an integer, got {self.chain_id!r}")
+        if not 0 < self.chain_id < 1 << 256:
             raise ConfigError(
                 f"RoundContext.chain_id: must be a positive integer, got {self.chain_id!r}"
             )
-        if not isinstance(self.round_id, int) or not 0 <= self.round_id < 1 << 256:
+        if (
+            not isinstance(self.round_id, int)
+            or isinstance(self.round_id, bool)
+            or not 0 <= self.round_id < 1 << 256
+        ):
             raise ConfigError(f"RoundContext.round_id: must be a uint256, got {self.round_id!r}")
         if not isinstance(self.contract, str) or not is_address(self.contract):
             raise ConfigError(f"RoundContext.contract: not an address: {self.contract!r}")

@@ -24,6 +24,7 @@ from fedledger.secagg.messages import (
     BadShare,
     EncryptedShare,
     KeyBundle,
+    LocalDropouts,
     Reveal,
     Roster,
     ShareKeysMessage,
@@ -234,6 +235,8 @@ class SecAggServer:
         self._shares: dict[str, ShareKeysMessage] = {}
         self._vectors: dict[str, np.ndarray] = {}
         self._commitments: dict[str, Commitment] = {}
+        self._unmasked: dict[str, frozenset[str]] = {}  # sender -> sharers it did not mask with
+        self._reports: dict[str, LocalDropouts] = {}  # sender -> its signed report of those
         self._request: UnmaskRequest | None = None
         self._responses: dict[str, UnmaskResponse] = {}
 
@@ -327,8 +330,21 @@ class SecAggServer:
         return inbox
 
     # -- stage 3 -----------------------------------------------------------------
-    def add_masked_input(self, sender: str, blob: bytes, commitment: Commitment) -> None:
-        """Accept a masked vector whose blob hash equals the sender's on-chain commitment."""
+    def add_masked_input(
+        self,
+        sender: str,
+        blob: bytes,
+        commitment: Commitment,
+        *,
+        dropouts: LocalDropouts | None = None,
+    ) -> None:
+        """Accept a masked vector whose blob hash equals the sender's on-chain commitment.
+
+        `dropouts` is the sender's signed report of the neighbours it did not mask with (its
+        client's `local_dropouts`: no valid share from them); they cannot survive with it.
+        The report is published in the reveal; without one the sender is taken to have
+        masked with every sharer, and a verifier refuses it as a survivor.
+        """
         self._expect(MASKED_INPUT)
         sender = self._member(MASKED_INPUT, "sender", sender)
         if sender not in self._shares:
@@ -343,22 +359,51 @@ class SecAggServer:
             vector = decode_vector(blob, length=self.vector_length)
         except VectorFormatError as exc:
             raise ProtocolError(MASKED_INPUT, "vector", f"from {sender}: {exc}") from None
+        listed: tuple[str, ...] = ()
+        if dropouts is not None:
+            if dropouts.sender != sender or dropouts.masked_hash != commitment.masked_hash:
+                raise ProtocolError(
+                    MASKED_INPUT,
+                    "dropouts",
+                    f"local-dropout report of {dropouts.sender} is not for {sender}'s blob",
+                )
+            dropouts.verify(self.ctx)
+            listed = dropouts.dropouts
+        unknown = set(listed) - set(self._neigh[sender])
+        if unknown:
+            raise ProtocolError(
+                MASKED_INPUT, "dropouts", f"{sorted(unknown)[0]} is not a neighbour of {sender}"
+            )
         self._vectors[sender] = vector
         self._commitments[sender] = commitment
+        self._unmasked[sender] = frozenset(v for v in listed if v in self._shares)
+        if dropouts is not None:
+            self._reports[sender] = dropouts
 
     def close_masked_input(self) -> UnmaskRequest:
-        """U3 = accepted masked inputs; ask for b of survivors and s^SK of dropped sharers."""
+        """U3 = accepted masked inputs of members no committer dropped; ask for b of survivors
+        and s^SK of dropped sharers. A member some committer did not mask with (bad share)
+        is dropped: its vector is left out, so only its s^SK is ever asked for."""
         self._expect(MASKED_INPUT)
-        survivors = [a for a in self.sharers if a in self._vectors]
+        excluded = set().union(*self._unmasked.values())
+        survivors = [a for a in self.sharers if a in self._vectors and a not in excluded]
         need = max(self.min_survivors, self.params.threshold)  # RoundLog.finalize's rule
         if len(survivors) < need:
             raise RoundAborted(
                 MASKED_INPUT, "too_few_survivors", f"{len(survivors)} survivors, need {need}"
             )
-        dropped = [a for a in self.sharers if a not in self._vectors]
+        surviving = set(survivors)
+        dropped = [a for a in self.sharers if a not in surviving]
         self._request = UnmaskRequest(tuple(survivors), tuple(dropped))
         self._advance()
         return self._request
+
+    def _seed_check(self, u: str) -> Callable[[bytes], bool]:
+        """Whether a candidate b_u reproduces u's seed commitment (which pins its report)."""
+        commit, round_id = self._commitments[u].seed_commitment, self.ctx.round_id
+        report = self._reports.get(u)
+        pinned = None if report is None else report.committed_hash()
+        return lambda s: seed_commitment(s, round_id, u, pinned) == commit
 
     # -- stage 4 -----------------------------------------------------------------
     def add_unmask(self, response: UnmaskResponse) -> None:
@@ -385,11 +430,24 @@ class SecAggServer:
         response.verify(self.ctx)  # it is published as evidence: it must be the sender's own
         self._responses[sender] = response
 
+    def _refuse_out_of_range(self, aggregate: np.ndarray, n: int) -> None:
+        """Refuse what no n clipped updates can produce (docs/threat-model.md, bounded
+        influence): some survivor sent out-of-range coordinates; secure aggregation hides
+        which one."""
+        beyond = out_of_range(aggregate, n, self.params)
+        if beyond.size:
+            raise RoundAborted(
+                UNMASK,
+                "aggregate_out_of_range",
+                f"{beyond.size} coordinate(s) above {coordinate_bound(n, self.params)}"
+                f" = n * (2^b - 1), first at index {int(beyond[0])}",
+            )
+
     def close_unmask(self) -> AggregationResult:
         """Reconstruct every needed secret, blame bad shares, unmask and decode the sum."""
         self._expect(UNMASK)
         assert self._request is not None and self.roster is not None
-        roster, round_id = self.roster, self.ctx.round_id
+        roster = self.roster
         survivors = list(self._request.survivors)
         surv_set = set(survivors)
         t = self.params.threshold
@@ -406,12 +464,11 @@ class SecAggServer:
 
         seeds: dict[str, bytes] = {}
         for u in survivors:
-            commit = self._commitments[u].seed_commitment
             points, malformed = blame.gather(u, "b")
             seed, bad = reconstruct_secret(
                 points,
                 t,
-                lambda s, u=u, c=commit: seed_commitment(s, round_id, u) == c,  # type: ignore[misc]
+                self._seed_check(u),
                 what=f"self-mask seed of {u}",
             )
             seeds[u] = seed
@@ -419,7 +476,7 @@ class SecAggServer:
             blame.blame(u, SELF_MASK_SEED, points, malformed + bad, why)
         mask_keys: dict[str, bytes] = {}
         for v in self._request.dropped:
-            if not surv_set.intersection(self._neigh[v]):
+            if not any(u in surv_set and v not in self._unmasked[u] for u in self._neigh[v]):
                 continue  # no survivor masked with v: nothing to remove
             pk = roster.bundle(v).mask_key
             points, malformed = blame.gather(v, "s")
@@ -442,17 +499,9 @@ class SecAggServer:
             self_mask_seeds=seeds,
             mask_keys=mask_keys,
             length=self.vector_length,
+            unmasked={u: self._unmasked[u] for u in survivors},
         )
-        # Refuse what no n clipped updates can produce (docs/threat-model.md, bounded influence):
-        # some survivor sent out-of-range coordinates; secure aggregation hides which one.
-        beyond = out_of_range(aggregate, len(survivors), self.params)
-        if beyond.size:
-            raise RoundAborted(
-                UNMASK,
-                "aggregate_out_of_range",
-                f"{beyond.size} coordinate(s) above {coordinate_bound(len(survivors), self.params)}"
-                f" = n * (2^b - 1), first at index {int(beyond[0])}",
-            )
+        self._refuse_out_of_range(aggregate, len(survivors))
         unshared = tuple(a for a in roster.addresses if a not in self._shares)
         reveal = Reveal(
             self.ctx,
@@ -465,6 +514,7 @@ class SecAggServer:
                 a: self._responses[a] for a in roster.addresses if a in self._responses
             },
             bad_shares={a: tuple(ev) for a, ev in blame.evidence.items()},
+            local_dropouts={a: self._reports[a] for a in roster.addresses if a in self._reports},
         )
         self._advance()
         return AggregationResult(

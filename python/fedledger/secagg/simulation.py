@@ -12,7 +12,7 @@ from eth_account import Account
 
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, ProtocolError
-from fedledger.secagg.client import SecAggClient
+from fedledger.secagg.client import SecAggClient, TooFewSharers
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
@@ -103,12 +103,28 @@ def _masked_input(
             continue
         delta, examples = updates[i]
         x = quantize(delta, examples, params, rng=rng)
+        try:
+            msg = c.masked_input(x, inbox[c.address])
+        except TooFewSharers:
+            continue  # a refusing client goes silent
         out.quantized[c.address] = x
-        msg = c.masked_input(x, inbox[c.address])
         out.commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment, int(x[0]))
         out.blobs[msg.masked_hash.hex()] = msg.vector
-        server.add_masked_input(c.address, msg.vector, out.commitments[c.address])
+        server.add_masked_input(
+            c.address, msg.vector, out.commitments[c.address], dropouts=msg.dropouts
+        )
     return out
+
+
+def _garble(inbox: dict[str, list[EncryptedShare]], pairs: Sequence[tuple[str, str]]) -> None:
+    """Replace each (sender, recipient) ciphertext by random bytes of the same length."""
+    for sender, recipient in pairs:
+        inbox[recipient] = [
+            EncryptedShare(sender, recipient, os.urandom(len(e.ciphertext)))
+            if e.sender == sender
+            else e
+            for e in inbox.get(recipient, [])
+        ]
 
 
 def _public_transcript(
@@ -155,6 +171,7 @@ def simulate_round(
     params: SecAggParams,
     dropout: Mapping[str, Collection[int]] | None = None,
     bad_shares: Collection[int] = (),
+    garbage_shares: Collection[tuple[int, int]] = (),
     seed: bytes | None = None,
     ctx: RoundContext | None = None,
     accounts: Sequence[Any] | None = None,
@@ -167,7 +184,11 @@ def simulate_round(
     `updates[i]` is participant i's (delta, example count). `dropout` maps a stage name
     (advertise_keys, share_keys, masked_input, unmask) to the indices that go silent
     instead of sending that stage's message. `bad_shares` lists indices whose stage-4
-    shares are corrupted (the server must blame them). RoundAborted propagates.
+    shares are corrupted (the server must blame them). `garbage_shares` lists (sender,
+    recipient) index pairs whose stage-2 ciphertext is replaced by random bytes: the
+    recipient drops the sender, and the round still gives the exact sum and verifies (the
+    reveal carries each committer's signed local-dropout report). A client that refuses to
+    mask (TooFewSharers) goes silent. RoundAborted propagates.
     """
     n = len(updates)
     if n < 2:
@@ -190,6 +211,7 @@ def simulate_round(
     by_address = dict(zip(addresses, range(n), strict=True))
 
     roster, inbox = _keys(server, clients, silent, seed)
+    _garble(inbox, [(addresses[s], addresses[r]) for s, r in garbage_shares])
     masked = _masked_input(
         server, clients, updates, inbox, dropout=silent, params=params, rng=rng or local_rng()
     )

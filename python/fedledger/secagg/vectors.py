@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import io
+import warnings
 from functools import lru_cache
 
 import numpy as np
@@ -41,8 +42,11 @@ def decode_vector(blob: bytes, *, length: int | None = None) -> np.ndarray:
     if start > len(blob):
         raise VectorFormatError(f"header length {header_len} is inconsistent with the file")
     try:
-        header = ast.literal_eval(blob[10:start].decode("latin1"))
-    except (ValueError, SyntaxError, UnicodeDecodeError):
+        with warnings.catch_warnings():  # hostile headers make compile() warn (e.g. "\\d")
+            warnings.simplefilter("ignore")
+            header = ast.literal_eval(blob[10:start].decode("latin1"))
+    except (ValueError, SyntaxError, UnicodeDecodeError, TypeError, MemoryError, RecursionError):
+        # TypeError: e.g. an unhashable dict key ({[]: 1}); the rest are literal_eval's limits
         raise VectorFormatError("header is not a Python literal dict") from None
     if not isinstance(header, dict) or set(header) != {"descr", "fortran_order", "shape"}:
         raise VectorFormatError(

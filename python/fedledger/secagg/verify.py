@@ -18,6 +18,7 @@ from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
     MASK_KEY,
     SELF_MASK_SEED,
+    LocalDropouts,
     Reveal,
     Roster,
     UnmaskResponse,
@@ -287,6 +288,55 @@ def survivor_commitments(v: Verification) -> Outcome:
     return "sha256(blob) == on-chain maskedHash", f"{len(v.vectors)} survivors match"
 
 
+def _report_problem(v: Verification, a: str, report: LocalDropouts) -> str:
+    """Why a published local-dropout report is invalid ('' when it is valid)."""
+    assert v.ctx is not None
+    commitment = v.transcript.commitments.get(a)
+    if report.sender != a:
+        return f"report is keyed by {a} but sent by {report.sender}"
+    if commitment is None:
+        return "no on-chain commitment"
+    if report.masked_hash != commitment.masked_hash:
+        return "report is for another masked vector than the committed one"
+    signer = report.signer(v.ctx)
+    if signer != a:
+        return f"signature recovers to {signer}"
+    strangers = [d for d in report.dropouts if d not in v.neighbours.get(a, ())]
+    if strangers:
+        return f"{strangers[0]} is not a neighbour"
+    return ""
+
+
+def _unmasked(reveal: Reveal) -> dict[str, frozenset[str]]:
+    """Committer -> the neighbours its published report says it did not mask with."""
+    return {a: frozenset(r.dropouts) for a, r in reveal.local_dropouts.items()}
+
+
+def local_dropouts(v: Verification) -> Outcome:
+    """Every published local-dropout report is signed by its committer for its committed
+    vector, and names no survivor (its mask with the reporter would stay in the sum).
+
+    A survivor without a report masked with every sharer; hiding a non-empty report is
+    caught by `self_mask_seeds`, because the seed commitment binds the report's hash."""
+    v.need("neighbour_graph")
+    _, reveal = v.documents()
+    problems = {
+        a: why for a, r in reveal.local_dropouts.items() if (why := _report_problem(v, a, r))
+    }
+    survivors = set(reveal.survivors)
+    for a, r in reveal.local_dropouts.items():
+        named = sorted(survivors.intersection(r.dropouts))
+        if named:
+            problems.setdefault(a, f"names survivor {named[0]} as a dropout")
+    if problems:
+        raise CheckFailed(f"{len(problems)} local-dropout report problem(s)", {}, problems)
+    listed = sum(len(r.dropouts) for r in reveal.local_dropouts.values())
+    return "signed reports for the committed vectors, naming no survivor", {
+        "reports": len(reveal.local_dropouts),
+        "localDropouts": listed,
+    }
+
+
 def self_mask_seeds(v: Verification) -> Outcome:
     """Each survivor's revealed seed matches its on-chain seed commitment."""
     t = v.transcript
@@ -298,7 +348,9 @@ def self_mask_seeds(v: Verification) -> Outcome:
         if seed is None:
             bad[u] = "not revealed"
             continue
-        got = seed_commitment(seed, t.round_id, u)
+        report = reveal.local_dropouts.get(u)
+        pinned = None if report is None else report.committed_hash()
+        got = seed_commitment(seed, t.round_id, u, pinned)
         if commitment is None or got != commitment.seed_commitment:
             bad[u] = to_hex(got)
     if bad:
@@ -310,14 +362,18 @@ def self_mask_seeds(v: Verification) -> Outcome:
 
 def dropped_mask_keys(v: Verification) -> Outcome:
     """Mask keys are revealed for exactly the needed dropped members and match their bundles."""
-    v.need("neighbour_graph")
+    v.need("neighbour_graph", "local_dropouts")
     roster, reveal = v.documents()
-    survivors = set(reveal.survivors)
-    needed = {d for d in reveal.dropped if survivors.intersection(v.neighbours[d])}
+    survivors, unmasked = set(reveal.survivors), _unmasked(reveal)
+    needed = {
+        d
+        for d in reveal.dropped
+        if any(u in survivors and d not in unmasked.get(u, ()) for u in v.neighbours[d])
+    }
     if set(reveal.mask_keys) != needed:
         raise CheckFailed(
             "mask keys must be revealed exactly for dropped participants "
-            "with a surviving neighbour",
+            "with a surviving neighbour that masked with them",
             sorted(needed),
             sorted(reveal.mask_keys),
         )
@@ -441,6 +497,7 @@ def aggregate_recomputed(v: Verification) -> Outcome:
         "dropped_mask_keys",
         "neighbour_graph",
         "survivors_dropped_partition",
+        "local_dropouts",
     )
     t = v.transcript
     assert v.reveal is not None and v.roster is not None and v.ctx is not None
@@ -455,6 +512,7 @@ def aggregate_recomputed(v: Verification) -> Outcome:
         self_mask_seeds=dict(v.reveal.self_mask_seeds),
         mask_keys=dict(v.reveal.mask_keys),
         length=length,
+        unmasked=_unmasked(v.reveal),
     )
     found = to_hex(sha256(encode_vector(agg)))
     expected = to_hex(t.aggregate_hash)
@@ -566,6 +624,7 @@ CHECKS = (
     reveal_hash,
     survivors_dropped_partition,
     survivor_commitments,
+    local_dropouts,
     self_mask_seeds,
     dropped_mask_keys,
     unmask_responses,

@@ -19,7 +19,7 @@ from fastapi.params import Depends as DependsParam
 
 from fedledger.coordinator.api.deps import signed_upload
 from fedledger.coordinator.api.errors import install_error_handlers
-from fedledger.coordinator.api.limits import BodyLimitMiddleware
+from fedledger.coordinator.api.limits import BodyLimitMiddleware, JsonDepthMiddleware
 from fedledger.coordinator.api.longpoll import StatusChanges
 from fedledger.coordinator.api.routes import info, keys, masked, shares, unmask
 from fedledger.coordinator.api.routes import rounds as round_routes
@@ -138,6 +138,8 @@ def create_app(
     )
     app.state.replays = ReplayGuard()
     app.state.uploads = UploadQuota()
+    # The last added runs first: the size cap holds before the depth check buffers a body.
+    app.add_middleware(JsonDepthMiddleware, exempt=("/blobs",))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/blobs",))
     install_error_handlers(app)
 

@@ -1,4 +1,4 @@
-"""ASGI middleware capping request bodies: 413 with a clear detail before a route parses them."""
+"""ASGI middleware refusing oversized (413) or too deeply nested (422) requests before parsing."""
 
 from __future__ import annotations
 
@@ -8,7 +8,10 @@ from typing import Any
 
 from fastapi import HTTPException
 
-__all__ = ["BodyLimitMiddleware"]
+from fedledger.encoding import MAX_JSON_DEPTH, check_json_depth
+from fedledger.errors import FedledgerError
+
+__all__ = ["BodyLimitMiddleware", "JsonDepthMiddleware"]
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -88,3 +91,76 @@ class BodyLimitMiddleware:
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+class JsonDepthMiddleware:
+    """Refuse (422) a JSON body or X-Fedledger-Envelope header nested deeper than
+    `encoding.MAX_JSON_DEPTH` before anything parses it: json's C decoder recurses once per
+    level, and with the recursion limit eth raises, a deep document kills the process.
+
+    Bodies are read whole (BodyLimitMiddleware, outside this one, already capped them) and
+    replayed to the app; paths under `exempt` (raw blobs) are skipped.
+    """
+
+    def __init__(self, app: ASGIApp, *, exempt: tuple[str, ...] = ()) -> None:
+        self.app = app
+        self.exempt = exempt
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        for name, value in scope.get("headers", []):
+            if name == b"x-fedledger-envelope" and _too_deep(value):
+                await _unprocessable(send, "X-Fedledger-Envelope header")
+                return
+        if str(scope.get("path", "")).startswith(self.exempt):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":
+                break
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if _too_deep(body):
+            await _unprocessable(send, "request body")
+            return
+        sent = False
+
+        async def replay() -> Message:
+            nonlocal sent
+            if sent:
+                return await receive()
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
+        await self.app(scope, replay, send)
+
+
+def _too_deep(raw: bytes) -> bool:
+    try:
+        check_json_depth(raw.decode("utf-8", errors="replace"))
+    except FedledgerError:
+        return True
+    return False
+
+
+async def _unprocessable(send: Send, what: str) -> None:
+    body = json.dumps(
+        {"detail": f"{what}: JSON nested too deeply (more than {MAX_JSON_DEPTH} levels)"}
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 422,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})

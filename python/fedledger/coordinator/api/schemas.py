@@ -89,3 +89,11 @@ class UnmaskRequestPublic(BaseModel):
     round: int
     survivors: list[str]
     dropped: list[str]
+
+
+class DropoutReportsPublic(BaseModel):
+    """Every committer's signed local-dropout report (protocol.messages wire form)."""
+
+    round: int
+    data: list[dict[str, Any]]
+    count: int

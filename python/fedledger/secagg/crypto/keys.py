@@ -14,12 +14,17 @@ from eth_account import Account
 from eth_account.messages import SignableMessage, encode_typed_data
 from eth_utils import is_address, keccak, to_checksum_address
 
+from fedledger.errors import FedledgerError
+
 __all__ = [
     "EIP712_DOMAIN_NAME",
     "EIP712_DOMAIN_VERSION",
     "KEY_BUNDLE_TYPE",
+    "LOW_ORDER_POINTS",
+    "InvalidPublicKey",
     "KeyPair",
     "bundle_typed_data",
+    "check_public_key",
     "checksum_address",
     "clamp",
     "eip712_message",
@@ -37,6 +42,30 @@ __all__ = [
 EIP712_DOMAIN_NAME = "fedledger"
 EIP712_DOMAIN_VERSION = "1"
 KEY_BUNDLE_TYPE = "KeyBundle(uint256 round,address participant,bytes32 channelKey,bytes32 maskKey)"
+
+_P = 2**255 - 19
+LOW_ORDER_POINTS = frozenset(
+    {
+        0,  # the point at infinity's u-coordinate (order 1 / 4 in the Montgomery model)
+        1,  # order 4
+        _P - 1,  # order 2
+        # the two points of order 8 (RFC 7748 section 7 / libsodium's blocklist)
+        325606250916557431795983626356110631294008115727848805560023387167927233504,
+        39382357235489614581723060781553021112529911719440698176882885853963445705823,
+    }
+)
+"""Canonical u-coordinates of the small-subgroup points of Curve25519 (order 1, 2, 4, 8)."""
+
+
+class InvalidPublicKey(FedledgerError, ValueError):
+    """An X25519 public key is not 32 bytes, not canonical, or a low-order point.
+
+    Also a ValueError, which is what callers of `x25519` caught before this check existed.
+    """
+
+    def __init__(self, reason: str) -> None:
+        self.reason = reason
+        super().__init__(reason)
 
 
 @dataclass(frozen=True, repr=False)
@@ -76,14 +105,37 @@ def public_from_private(private: bytes) -> bytes:
     return _raw_public(X25519PrivateKey.from_private_bytes(private).public_key())
 
 
+def check_public_key(public: bytes) -> None:
+    """Refuse anything but a canonical X25519 public key outside the small subgroup.
+
+    Canonical means 32 bytes, little-endian u < p and the top bit clear (RFC 7748 masks
+    that bit, so u and u + 2^255 would act alike: two encodings of one key). A low-order
+    point makes every shared secret one of at most 8 values known to everyone, so it is
+    refused before any Diffie-Hellman, under any encoding.
+    """
+    if not isinstance(public, bytes | bytearray) or len(public) != 32:
+        raise InvalidPublicKey(f"X25519 public key must be 32 bytes, got {len(public)}")
+    if public[31] & 0x80:
+        raise InvalidPublicKey("non-canonical X25519 public key (top bit set)")
+    u = int.from_bytes(public, "little")
+    if u >= _P:
+        raise InvalidPublicKey("non-canonical X25519 public key (u >= 2^255 - 19)")
+    if u in LOW_ORDER_POINTS:
+        raise InvalidPublicKey(f"low-order X25519 public key (u = {u})")
+
+
 def x25519(private: bytes, peer_public: bytes) -> bytes:
-    """The raw X25519 shared secret; ValueError for a low-order (all-zero result) peer key."""
+    """The raw X25519 shared secret; InvalidPublicKey (checked first) for a bad peer key."""
+    check_public_key(peer_public)
     sk = X25519PrivateKey.from_private_bytes(private)
     return sk.exchange(X25519PublicKey.from_public_bytes(peer_public))
 
 
 def x25519_many(private: bytes, peer_publics: Sequence[bytes]) -> list[bytes]:
-    """x25519(private, peer) for every peer, loading the private key once."""
+    """x25519(private, peer) for every peer, loading the private key once; every peer key
+    is checked first (InvalidPublicKey), as in `x25519`."""
+    for pk in peer_publics:
+        check_public_key(pk)
     sk = X25519PrivateKey.from_private_bytes(private)
     return [sk.exchange(X25519PublicKey.from_public_bytes(pk)) for pk in peer_publics]
 
@@ -239,8 +291,9 @@ def sign_typed(private_key: Any, message: dict[str, Any]) -> bytes:
 
 def recover_typed_signer(signature: bytes, message: dict[str, Any]) -> str:
     """The checksummed address that signed a full typed-data message; ValueError if invalid."""
-    signable = typed_signable(message)
     try:
+        # out-of-range fields (a round >= 2^256) fail in eth_abi's encoder, not as ValueError
+        signable = typed_signable(message)
         return str(Account.recover_message(signable, signature=signature))
     except Exception as exc:  # eth-keys raises several types for malformed signatures
         raise ValueError(f"signature does not recover: {exc}") from None

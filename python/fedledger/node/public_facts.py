@@ -1,0 +1,91 @@
+"""Who survived, as a participant computes it from the chain and the blob store.
+
+The aggregator's word is never taken for a neighbour whose secrets we hold shares of.
+A survivor answers an unmask request only when it agrees with these facts for every
+neighbour whose secrets it holds shares of (what it reveals is only about them): the
+neighbour committed on chain (UpdateCommitted), its committed blob is in the store, hashes
+to its name and decodes as a vector of the round's length, and no committer's signed
+local-dropout report names it. For anyone else the request's word is taken: nothing is
+revealed about them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+
+from fedledger.encoding import sha256
+from fedledger.errors import FedledgerError
+from fedledger.secagg.client import Partition, SecAggClient
+from fedledger.secagg.messages import LocalDropouts, UnmaskRequest
+from fedledger.secagg.vectors import decode_vector
+from fedledger.store.base import BlobStore
+
+__all__ = ["blob_checker", "public_facts", "reported_dropouts"]
+
+
+def reported_dropouts(
+    client: SecAggClient, reports: Iterable[LocalDropouts], committed: Mapping[str, bytes]
+) -> set[str]:
+    """Members named by a valid report: signed by a committer, for its committed blob.
+
+    A report that fails (unsigned, foreign, for another vector) is ignored: it cannot make
+    anyone a dropout, whoever relayed it.
+    """
+    out: set[str] = set()
+    for report in reports:
+        if committed.get(report.sender) != report.masked_hash:
+            continue
+        if report.signer(client.ctx) != report.sender:
+            continue
+        out.update(report.dropouts)
+    return out
+
+
+def blob_checker(
+    store: BlobStore, committed: Mapping[str, bytes], length: int
+) -> Callable[[str], bool]:
+    """blob_ok(a): a's committed blob is in the store, hashes to its name and is well-formed."""
+
+    def blob_ok(address: str) -> bool:
+        masked_hash = committed.get(address)
+        if masked_hash is None:
+            return False
+        try:
+            blob = store.get(masked_hash.hex())
+            if sha256(blob) != masked_hash:
+                return False
+            decode_vector(blob, length=length)
+        except (FedledgerError, OSError):
+            return False
+        return True
+
+    return blob_ok
+
+
+def public_facts(
+    client: SecAggClient,
+    request: UnmaskRequest,
+    *,
+    committed: Mapping[str, bytes],
+    blob_ok: Callable[[str], bool],
+    reports: Iterable[LocalDropouts],
+) -> Partition:
+    """The partition `client.unmask(request, facts)` must agree with.
+
+    Neighbours it masked with are classified from public facts; everyone else keeps the
+    request's classification (the response reveals nothing about them). Members the
+    request puts in neither list are taken as unshared; a neighbour whose shares we hold
+    cannot be one (client.unmask refuses that on its own).
+    """
+    roster = client.roster
+    assert roster is not None
+    excluded = reported_dropouts(client, reports, committed)
+    listed = set(request.survivors) | set(request.dropped)
+    excluded |= {a for a in roster.addresses if a not in listed}  # unshared, by the request
+    mine = client.masked_with
+    public = client.public_partition(
+        committed, lambda a: a not in mine or blob_ok(a), excluded=excluded
+    )
+    survivors = {a for a in public.survivors if a in mine or a == client.address}
+    survivors |= {a for a in request.survivors if a not in mine and a != client.address}
+    return Partition(frozenset(survivors), frozenset(roster.addresses) - survivors)
