@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
+from typing import Any, ClassVar, Self
 
 from fedledger.encoding import canonical_json, from_canonical_json, sha256, to_hex
 from fedledger.errors import FedledgerError, ProtocolError
@@ -361,8 +361,45 @@ class ShareKeysMessage:
                 )
 
 
+class _SignedBySender:
+    """EIP-712 signing by a message's own sender; `_typed(ctx)` says what the signature binds."""
+
+    sender: str
+    signature: bytes
+    _STAGE: ClassVar[str]
+    _FIELD: ClassVar[str]
+    _WHAT: ClassVar[str]
+
+    def _typed(self, ctx: RoundContext) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def signed(self, ctx: RoundContext, private_key: Any) -> Self:
+        """A copy signed with the sender's Ethereum key under ctx's domain."""
+        return replace(self, signature=sign_typed(private_key, self._typed(ctx)))  # type: ignore[type-var]
+
+    def signer(self, ctx: RoundContext) -> str | None:
+        """The address that signed this message under ctx (None if unsigned or unrecoverable)."""
+        if not self.signature:
+            return None
+        try:
+            return recover_typed_signer(self.signature, self._typed(ctx))
+        except ValueError:
+            return None
+
+    def verify(self, ctx: RoundContext) -> None:
+        """Refuse a message not signed by its sender for this chain, contract and round."""
+        signer = self.signer(ctx)
+        if signer != self.sender:
+            raise ProtocolError(
+                self._STAGE,
+                self._FIELD,
+                f"{self._WHAT} of {self.sender} recovers to {signer} "
+                "(unsigned, or signed for another key, chain, contract or round)",
+            )
+
+
 @dataclass(frozen=True)
-class LocalDropouts:
+class LocalDropouts(_SignedBySender):
     """Stage 3: the neighbours a committer did not mask with (its D_u), signed by it.
 
     The EIP-712 signature binds (round, participant, maskedHash, dropoutsHash), so the
@@ -374,6 +411,9 @@ class LocalDropouts:
     masked_hash: bytes
     dropouts: tuple[str, ...]
     signature: bytes = b""
+    _STAGE: ClassVar[str] = MASKED_INPUT
+    _FIELD: ClassVar[str] = "dropouts"
+    _WHAT: ClassVar[str] = "local-dropout report"
 
     def __post_init__(self) -> None:
         s = MASKED_INPUT
@@ -416,31 +456,6 @@ class LocalDropouts:
             chain_id=ctx.chain_id,
             contract=ctx.contract,
         )
-
-    def signed(self, ctx: RoundContext, private_key: Any) -> LocalDropouts:
-        """A copy signed with the reporter's Ethereum key under ctx's domain."""
-        signature = sign_typed(private_key, self._typed(ctx))
-        return LocalDropouts(self.sender, self.masked_hash, self.dropouts, signature)
-
-    def signer(self, ctx: RoundContext) -> str | None:
-        """The address that signed this report under ctx (None if unsigned or unrecoverable)."""
-        if not self.signature:
-            return None
-        try:
-            return recover_typed_signer(self.signature, self._typed(ctx))
-        except ValueError:
-            return None
-
-    def verify(self, ctx: RoundContext) -> None:
-        """Refuse a report not signed by its sender for this chain, contract and round."""
-        signer = self.signer(ctx)
-        if signer != self.sender:
-            raise ProtocolError(
-                MASKED_INPUT,
-                "dropouts",
-                f"local-dropout report of {self.sender} recovers to {signer} "
-                "(unsigned, or signed for another key, chain, contract or round)",
-            )
 
     def to_json(self) -> dict[str, Any]:
         """JSON object form (the sender is the key it is published under)."""
@@ -506,7 +521,7 @@ class UnmaskRequest:
 
 
 @dataclass(frozen=True)
-class UnmaskResponse:
+class UnmaskResponse(_SignedBySender):
     """Stage 4: the responder's shares (33 bytes each), keyed by whose secret they are.
 
     `signature` is the responder's EIP-712 signature over (round, sender, sharesHash); it is
@@ -517,6 +532,9 @@ class UnmaskResponse:
     self_mask_shares: Mapping[str, bytes]
     mask_key_shares: Mapping[str, bytes]
     signature: bytes = b""
+    _STAGE: ClassVar[str] = UNMASK
+    _FIELD: ClassVar[str] = "signature"
+    _WHAT: ClassVar[str] = "unmask response"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sender", check_address(UNMASK, "sender", self.sender))
@@ -560,31 +578,6 @@ class UnmaskResponse:
             chain_id=ctx.chain_id,
             contract=ctx.contract,
         )
-
-    def signed(self, ctx: RoundContext, private_key: Any) -> UnmaskResponse:
-        """A copy signed with the responder's Ethereum key under ctx's domain."""
-        signature = sign_typed(private_key, self._typed(ctx))
-        return UnmaskResponse(self.sender, self.self_mask_shares, self.mask_key_shares, signature)
-
-    def signer(self, ctx: RoundContext) -> str | None:
-        """The address that signed these shares under ctx (None if unsigned or unrecoverable)."""
-        if not self.signature:
-            return None
-        try:
-            return recover_typed_signer(self.signature, self._typed(ctx))
-        except ValueError:
-            return None
-
-    def verify(self, ctx: RoundContext) -> None:
-        """Refuse a response not signed by its sender for this chain, contract and round."""
-        signer = self.signer(ctx)
-        if signer != self.sender:
-            raise ProtocolError(
-                UNMASK,
-                "signature",
-                f"unmask response of {self.sender} recovers to {signer} "
-                "(unsigned, or signed for another key, chain, contract or round)",
-            )
 
     def to_json(self) -> dict[str, Any]:
         """JSON object form inside the reveal: the shares and the signature (sender is the key)."""
