@@ -11,6 +11,7 @@ import httpx
 from fedledger.encoding import sha256_hex
 from fedledger.errors import ConfigError
 from fedledger.store.base import validate_name
+from fedledger.store.http import CORRUPT_COPY
 
 __all__ = ["BlobFetch", "BlobSource", "open_blob_source"]
 
@@ -73,7 +74,7 @@ class BlobSource:
             raise _Unreachable(f"GET {url} failed ({type(exc).__name__})") from None
         if resp.status_code == 404:
             return None, f"not found at {self._base}"
-        if resp.status_code == 500 and "hashes to" in resp.text:
+        if resp.status_code == 500 and CORRUPT_COPY in resp.text:
             # blob_router refuses to serve a stored copy that no longer hashes to its name.
             raise _Altered(f"server reports its copy altered: {resp.text[:200]}")
         if resp.status_code != 200:

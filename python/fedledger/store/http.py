@@ -34,6 +34,11 @@ DEFAULT_MAX_BYTES = 256 * 1024 * 1024
 log = logging.getLogger("fedledger.store")
 
 
+# What GET answers (500) for a stored copy that no longer hashes to its name; auditors read it
+# as "the server's copy was altered" rather than "unreachable". It names no local path.
+CORRUPT_COPY = "stored copy is corrupt"
+
+
 def _default_spool() -> Path:
     return Path(tempfile.gettempdir()) / "fedledger-uploads"
 
@@ -124,9 +129,7 @@ def blob_router(
             raise HTTPException(status_code=404, detail=f"blob {name}: not found") from None
         except BlobIntegrityError as exc:
             log.error("blob %s: %s", name, exc)
-            raise HTTPException(
-                status_code=500, detail=f"blob {name}: stored copy is corrupt"
-            ) from None
+            raise HTTPException(status_code=500, detail=f"blob {name}: {CORRUPT_COPY}") from None
 
     @router.get("/{name}", response_class=Response, summary="Fetch a blob by its SHA-256")
     def get_blob(name: str) -> Response:
