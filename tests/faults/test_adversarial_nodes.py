@@ -33,7 +33,6 @@ def _start_with_evil_node(fed: Any, kind: str) -> None:
         "--key-file", str(p.key_files[EVIL]),
         "--rounds", str(fed.rounds),
         "--retries", str(fed.retries),
-        "--round-timeout", "300",
         "--poll-interval", "0.1",
     ]  # fmt: skip
     fed.node_procs[EVIL] = fed.group.start(f"node-{EVIL}-{kind}", argv)
