@@ -10,6 +10,7 @@ from eth_utils import to_checksum_address
 
 from fedledger.chain.contract import ContractClient
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage, TxResult
+from fedledger.chain.pipeline import PendingTx, TxPipeline
 
 __all__ = [
     "RoundLogClient",
@@ -113,6 +114,29 @@ class RoundLogClient(ContractClient):
             _b32(seed_commitment, "seed_commitment"),
             _check_weight(weight),
             sender=sender,
+        )
+
+    def submit_commit(
+        self,
+        pipeline: TxPipeline,
+        round_id: int,
+        masked_update_hash: bytes,
+        seed_commitment: bytes,
+        *,
+        weight: int,
+        sender: LocalAccount,
+        gas: int | None = None,
+    ) -> PendingTx:
+        """`commit` sent through `pipeline`: returns before the receipt (see chain.pipeline)."""
+        return self.submit(
+            pipeline,
+            "commit",
+            round_id,
+            _b32(masked_update_hash, "masked_update_hash"),
+            _b32(seed_commitment, "seed_commitment"),
+            _check_weight(weight),
+            sender=sender,
+            gas=gas,
         )
 
     def finalize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from eth_account.signers.local import LocalAccount
@@ -13,7 +14,18 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DecodedEvent, TxResult
 from fedledger.errors import ChainError
 
-__all__ = ["call", "deploy_contract", "fund", "send_transaction"]
+__all__ = [
+    "SignedTx",
+    "call",
+    "deploy_contract",
+    "fund",
+    "latest_base_fee",
+    "revert_of",
+    "send_signed",
+    "send_transaction",
+    "sign_transaction",
+    "tx_result",
+]
 
 _PRIORITY_FEE = 10**9  # 1 gwei tip: enough on devnets; the fee cap follows the base fee
 
@@ -39,6 +51,120 @@ def call(
         raise _fail(exc, contract=contract, action=f"call to {contract or to}") from None
 
 
+@dataclass(frozen=True)
+class SignedTx:
+    """A signed transaction not yet sent: its raw bytes, hash, nonce and what it calls."""
+
+    sender: str
+    nonce: int
+    tx_hash: str
+    raw: bytes
+    gas: int
+    call: dict[str, Any]
+    """The eth_call form (from, to, data, value), replayed to recover a revert's data."""
+    what: str
+    """Which call this is, for errors and gas reports (e.g. "RoundLog.commit")."""
+    contract: str = ""
+
+
+def latest_base_fee(backend: ChainBackend) -> int:
+    """The latest block's base fee (0 before London)."""
+    try:
+        return int(backend.w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
+    except Exception as exc:
+        raise ChainError(f"cannot read the latest block: {exc}") from None
+
+
+def sign_transaction(
+    backend: ChainBackend,
+    sender: LocalAccount,
+    *,
+    to: str | None,
+    data: bytes,
+    value: int = 0,
+    gas: int | None = None,
+    contract: str = "",
+    what: str = "",
+    base_fee: int | None = None,
+) -> SignedTx:
+    """Estimate gas (unless given), reserve `sender`'s next nonce and sign an EIP-1559 tx.
+
+    The estimate surfaces a revert with its data before anything is sent. `base_fee`
+    (default: read from the latest block) sets the fee cap at twice it plus the tip.
+    """
+    w3 = backend.w3
+    call: dict[str, Any] = {"from": sender.address, "data": "0x" + data.hex(), "value": value}
+    if to is not None:
+        call["to"] = to_checksum_address(to)
+    what = what or contract or "transaction"
+    if gas is None:
+        try:
+            estimate = int(w3.eth.estimate_gas(call))  # type: ignore[arg-type]
+        except Exception as exc:
+            raise _fail(exc, contract=contract, action=f"gas estimate for {what}") from None
+        gas = estimate + estimate // 4 + 10_000  # head-room for state changing between blocks
+    if base_fee is None:
+        base_fee = latest_base_fee(backend)
+    tx = {
+        **{k: v for k, v in call.items() if k != "from"},
+        "chainId": backend.chain_id,
+        "gas": gas,
+        "maxFeePerGas": 2 * base_fee + _PRIORITY_FEE,
+        "maxPriorityFeePerGas": _PRIORITY_FEE,
+        "type": 2,
+        "nonce": backend.next_nonce(sender.address),
+    }
+    signed = sender.sign_transaction(tx)
+    return SignedTx(
+        sender=sender.address,
+        nonce=int(tx["nonce"]),
+        tx_hash="0x" + bytes(signed.hash).hex(),
+        raw=bytes(signed.raw_transaction),
+        gas=gas,
+        call=call,
+        what=what,
+        contract=contract,
+    )
+
+
+def send_signed(backend: ChainBackend, tx: SignedTx) -> None:
+    """eth_sendRawTransaction; a refusal forgets the sender's cached nonce and raises."""
+    try:
+        backend.w3.eth.send_raw_transaction(tx.raw)
+    except Exception as exc:
+        backend.forget_nonce(tx.sender)
+        raise _fail(exc, contract=tx.contract, action=f"sending {tx.what}") from None
+
+
+def revert_of(backend: ChainBackend, tx: SignedTx, block_number: int) -> ChainError:
+    """Why a mined `tx` reverted: its call replayed on the parent block's state, decoded."""
+    try:
+        replay: Any = {**tx.call, "gas": tx.gas}
+        backend.w3.eth.call(replay, block_number - 1)
+    except Exception as exc:
+        return _fail(exc, contract=tx.contract, action=tx.what)
+    return ChainError(f"{tx.what} {tx.tx_hash} reverted on chain (no reason recovered)")
+
+
+def tx_result(backend: ChainBackend, tx: SignedTx, receipt: Any) -> TxResult:
+    """The TxResult of a mined receipt; a failed one raises its decoded revert."""
+    if receipt["status"] != 1:
+        raise revert_of(backend, tx, int(receipt["blockNumber"]))
+    events: list[DecodedEvent] = []
+    for log in receipt["logs"]:
+        decoded = decode_log(log)
+        if decoded is not None:
+            events.append(decoded)
+    created = receipt.get("contractAddress")
+    return TxResult(
+        tx_hash=tx.tx_hash,
+        gas_used=int(receipt["gasUsed"]),
+        block_number=int(receipt["blockNumber"]),
+        events=tuple(events),
+        contract_address=to_checksum_address(created) if created else None,
+    )
+
+
 def send_transaction(
     backend: ChainBackend,
     sender: LocalAccount,
@@ -53,61 +179,18 @@ def send_transaction(
 
     Gas is estimated first, which also surfaces a revert with its data before anything is sent.
     """
-    w3 = backend.w3
-    base: dict[str, Any] = {"from": sender.address, "data": "0x" + data.hex(), "value": value}
-    if to is not None:
-        base["to"] = to_checksum_address(to)
-    what = f"{contract or 'transaction'}"
-    if gas is None:
-        try:
-            estimate = int(w3.eth.estimate_gas(base))  # type: ignore[arg-type]
-        except Exception as exc:
-            raise _fail(exc, contract=contract, action=f"gas estimate for {what}") from None
-        gas = estimate + estimate // 4 + 10_000  # head-room for state changing between blocks
-    try:
-        base_fee = int(w3.eth.get_block("latest").get("baseFeePerGas", 0) or 0)
-    except Exception as exc:
-        raise ChainError(f"cannot read the latest block: {exc}") from None
-    tx = {
-        **{k: v for k, v in base.items() if k != "from"},
-        "chainId": backend.chain_id,
-        "gas": gas,
-        "maxFeePerGas": 2 * base_fee + _PRIORITY_FEE,
-        "maxPriorityFeePerGas": _PRIORITY_FEE,
-        "type": 2,
-    }
-    tx["nonce"] = backend.next_nonce(sender.address)
-    signed = sender.sign_transaction(tx)
-    try:
-        tx_hash = w3.eth.send_raw_transaction(signed.raw_transaction)
-    except Exception as exc:
-        backend.forget_nonce(sender.address)
-        raise _fail(exc, contract=contract, action=f"sending {what}") from None
-    try:
-        receipt = w3.eth.wait_for_transaction_receipt(tx_hash, timeout=120)
-    except Exception as exc:
-        raise ChainError(f"no receipt for {what} {tx_hash.to_0x_hex()}: {exc}") from None
-    if receipt["status"] != 1:
-        # Replay against the parent block's state to recover the revert data.
-        try:
-            replay: Any = {**base, "gas": gas}
-            w3.eth.call(replay, receipt["blockNumber"] - 1)
-        except Exception as exc:
-            raise _fail(exc, contract=contract, action=what) from None
-        raise ChainError(f"{what} {tx_hash.to_0x_hex()} reverted on chain (no reason recovered)")
-    events: list[DecodedEvent] = []
-    for log in receipt["logs"]:
-        decoded = decode_log(log)
-        if decoded is not None:
-            events.append(decoded)
-    created = receipt.get("contractAddress")
-    return TxResult(
-        tx_hash=tx_hash.to_0x_hex(),
-        gas_used=int(receipt["gasUsed"]),
-        block_number=int(receipt["blockNumber"]),
-        events=tuple(events),
-        contract_address=to_checksum_address(created) if created else None,
+    tx = sign_transaction(
+        backend, sender, to=to, data=data, value=value, gas=gas, contract=contract
     )
+    send_signed(backend, tx)
+    try:
+        receipt = backend.w3.eth.wait_for_transaction_receipt(
+            tx.tx_hash,  # type: ignore[arg-type]
+            timeout=120,
+        )
+    except Exception as exc:
+        raise ChainError(f"no receipt for {tx.what} {tx.tx_hash}: {exc}") from None
+    return tx_result(backend, tx, receipt)
 
 
 def deploy_contract(
