@@ -47,7 +47,7 @@ class ContractClient:
             contract=self.CONTRACT,
         )
 
-    def submit(
+    def send_pipelined(
         self,
         pipeline: TxPipeline,
         fn: str,

@@ -128,7 +128,7 @@ class RoundLogClient(ContractClient):
         gas: int | None = None,
     ) -> PendingTx:
         """`commit` sent through `pipeline`: returns before the receipt (see chain.pipeline)."""
-        return self.submit(
+        return self.send_pipelined(
             pipeline,
             "commit",
             round_id,
