@@ -20,6 +20,7 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
 from fedledger.chain.events import fetch_events
+from fedledger.chain.pipeline import PendingTx, TxPipeline
 from fedledger.chain.round_log import roster_cap
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, FedledgerError, ProtocolError, StoreError
@@ -144,6 +145,7 @@ class Participant:
         self._update: LocalUpdate | None = None
         self._masked: tuple[bytes, bytes] | None = None
         self._report: LocalDropouts | None = None
+        self._pending_commit: PendingTx | None = None
 
     # -- timing --------------------------------------------------------------------------
     def _add(self, kind: str, t0: float) -> None:
@@ -194,9 +196,14 @@ class Participant:
                 rec.done.append(SHARE_KEYS)
                 return True
             if status.stage == MASKED_INPUT and MASKED_INPUT not in rec.done:
-                if SHARE_KEYS not in rec.done or self._drops("after_shares"):
-                    return False
-                masked_hash, seed_c = self.masked_input(port.shares_for(self.address))
+                if self._pending_commit is None:
+                    if SHARE_KEYS not in rec.done or self._drops("after_shares"):
+                        return False
+                    masked_hash, seed_c = self.masked_input(port.shares_for(self.address))
+                    if self._pending_commit is not None:
+                        return True  # in flight: tell the coordinator once it is mined
+                else:
+                    masked_hash, seed_c = self.settle_commit()
                 rec.done.append(MASKED_INPUT)
                 if self._drops("after_commit"):
                     return True  # committed and uploaded, but never tells the coordinator
@@ -222,6 +229,9 @@ class Participant:
 
     receipts_dir: Path | None = None
     """Where to save the aggregator's receipts (evidence against censorship), if anywhere."""
+    commit_pipeline: TxPipeline | None = None
+    """Send the commit through this pipeline without waiting for its receipt (simulations
+    batch many participants' commits); None: wait for the receipt before going on."""
 
     def _keep(self, rec: ParticipantRound, receipt: Receipt | None) -> None:
         """Keep the aggregator's receipt of a write (and save it when `receipts_dir` is set)."""
@@ -240,6 +250,7 @@ class Participant:
         self._update = None
         self._masked = None
         self._report = None
+        self._pending_commit = None
 
     def _read_round(self) -> RoundInfo:
         t0 = time.perf_counter()
@@ -369,7 +380,19 @@ class Participant:
         self.store.put_expected(masked.masked_hash.hex(), masked.vector)
         self._add("store", t0)
         t0 = time.perf_counter()
+        self._masked = (masked.masked_hash, masked.seed_commitment)
         # The commitment carries the FedAvg weight x[0] = min(examples, maxWeight).
+        if self.commit_pipeline is not None:
+            self._pending_commit = self.contracts.round_log.submit_commit(
+                self.commit_pipeline,
+                self._round_id,
+                masked.masked_hash,
+                masked.seed_commitment,
+                weight=int(x[0]),
+                sender=self.account,
+            )
+            self._add("chain", t0)
+            return self._masked
         tx = self.contracts.round_log.commit(
             self._round_id,
             masked.masked_hash,
@@ -379,7 +402,16 @@ class Participant:
         )
         self._add("chain", t0)
         self.rounds[self._round_id].commit_gas = tx.gas_used
-        self._masked = (masked.masked_hash, masked.seed_commitment)
+        return self._masked
+
+    def settle_commit(self) -> tuple[bytes, bytes]:
+        """Wait for a pipelined commit's receipt; its revert raises PipelinedRevert."""
+        assert self._pending_commit is not None and self._masked is not None
+        t0 = time.perf_counter()
+        pending, self._pending_commit = self._pending_commit, None
+        tx = pending.result()
+        self._add("chain", t0)
+        self.rounds[self._round_id].commit_gas = tx.gas_used
         return self._masked
 
     def facts(self, request: UnmaskRequest, reports: list[LocalDropouts]) -> Partition:
