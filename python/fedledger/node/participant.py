@@ -19,6 +19,7 @@ from eth_account.signers.local import LocalAccount
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
+from fedledger.chain.event_cache import EventCache
 from fedledger.chain.events import fetch_events
 from fedledger.chain.pipeline import PendingTx, TxPipeline
 from fedledger.chain.round_log import roster_cap
@@ -232,6 +233,9 @@ class Participant:
     commit_pipeline: TxPipeline | None = None
     """Send the commit through this pipeline without waiting for its receipt (simulations
     batch many participants' commits); None: wait for the receipt before going on."""
+    event_cache: EventCache | None = None
+    """RoundLog events shared with other readers in this process (a simulation's participants
+    all read the same commits); None: fetch them from the chain each time."""
 
     def _keep(self, rec: ParticipantRound, receipt: Receipt | None) -> None:
         """Keep the aggregator's receipt of a write (and save it when `receipts_dir` is set)."""
@@ -419,12 +423,18 @@ class Participant:
         assert self._client is not None and self._info is not None
         t0 = time.perf_counter()
         committed: dict[str, bytes] = {}
-        for ev in fetch_events(
-            self.chain,
-            self.contracts.round_log.address,
-            from_block=self._info.opened_block,
-            names=["UpdateCommitted"],
-        ):
+        if self.event_cache is not None:
+            events = self.event_cache.events(
+                from_block=self._info.opened_block, names=["UpdateCommitted"]
+            )
+        else:
+            events = fetch_events(
+                self.chain,
+                self.contracts.round_log.address,
+                from_block=self._info.opened_block,
+                names=["UpdateCommitted"],
+            )
+        for ev in events:
             if int(ev.args["round"]) == self._round_id:
                 committed[str(ev.args["participant"])] = bytes(ev.args["maskedUpdateHash"])
         self._add("chain", t0)

@@ -23,6 +23,7 @@ from fedledger.chain.accounts import derive_accounts
 from fedledger.chain.backend import ChainBackend, EmbeddedChain
 from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, RoundConfig
 from fedledger.chain.deploy import ZERO_ADDRESS, Contracts, Deployment, deploy_all
+from fedledger.chain.event_cache import EventCache
 from fedledger.chain.pipeline import DEFAULT_WINDOW, TxPipeline
 from fedledger.chain.tx import fund
 from fedledger.coordinator.round import RoundCoordinator
@@ -326,8 +327,10 @@ class Simulation:
             )
             for i, (acct, data) in enumerate(zip(self.accounts, shards, strict=True))
         ]
+        events = EventCache(self.chain, self.contracts.round_log.address)
         for p in participants:
             p.commit_pipeline = self.tx_pipeline
+            p.event_cache = events  # every participant reads the same commits: fetch them once
         return participants
 
     def _new_coordinator(self) -> RoundCoordinator:
