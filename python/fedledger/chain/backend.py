@@ -24,6 +24,8 @@ class ChainBackend(ABC):
 
     w3: Web3
     rpc_url: str | None
+    mines_on_send: bool = False
+    """Whether a transaction is mined inside its send call (eth-tester's auto-mining)."""
 
     def __init__(self) -> None:
         self._nonce_lock = threading.Lock()
@@ -86,6 +88,8 @@ class ChainBackend(ABC):
 
 class EmbeddedChain(ChainBackend):
     """In-process eth-tester (py-evm); every transaction is mined at once."""
+
+    mines_on_send = True
 
     def __init__(self) -> None:
         super().__init__()

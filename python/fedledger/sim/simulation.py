@@ -243,7 +243,11 @@ class Simulation:
         self.genesis = initial_model(self.task, self.task_context, name=self.task_name)
         self.spec = _model_spec(cfg, self.task_name, shards[0])
         self._event("setup", {"step": "accounts"})
-        self.tx_pipeline = TxPipeline(self.chain, window=cfg.tx_window) if cfg.tx_window else None
+        self.tx_pipeline = (
+            TxPipeline(self.chain, window=cfg.tx_window, estimate_once=True)
+            if cfg.tx_window
+            else None
+        )
         label = f"sim-{cfg.seed}-{self.deployment.addresses['RoundLog']}".encode()
         self.accounts = derive_accounts(label, cfg.participants)
         self._enrol()
