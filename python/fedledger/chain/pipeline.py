@@ -14,9 +14,9 @@ entry: a receipt by hash means it was mined; a higher mined nonce of its sender 
 nonce was used by another transaction (reported, never resent); otherwise the very same
 signed bytes are sent again. Resending the same bytes is safe: one nonce can be mined once,
 and a node that still has the transaction answers "already known" (chain.retry treats that
-as success). Without a journal the participant's protocol state recovers instead: a commit
-is looked up on chain (`commitmentOf`) before it is sent again, and `next_nonce` starts from
-the node's pending count, so no nonce is reused while its transaction waits in the pool.
+as success). Without a journal no nonce is reused either: `next_nonce` starts from the
+node's pending count, which counts transactions still waiting in its pool; a transaction the
+node lost is then simply absent (a participant restarted mid-round is a dropout anyway).
 """
 
 from __future__ import annotations
