@@ -41,3 +41,16 @@ def test_event_cache_starts_over_after_the_chain_is_reverted(world: World) -> No
     world.commit_all(rid, world.participants[2:3])
     [event] = cache.events(from_block=opened, names=["UpdateCommitted"])
     assert event.args["participant"] == world.participants[2].address
+
+
+def test_backend_get_logs_gives_what_eth_get_logs_gives(world: World) -> None:
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants[:2])
+    address = world.c.round_log.address
+    latest = world.backend.block_number
+    ours = world.backend.get_logs(address, 0, latest)
+    theirs = world.backend.w3.eth.get_logs({"address": address, "fromBlock": 0, "toBlock": latest})
+    keys = ("address", "topics", "data", "blockNumber", "blockHash", "transactionHash")
+    keys += ("transactionIndex", "logIndex")
+    assert len(ours) == len(theirs) > 2
+    assert [[x[k] for k in keys] for x in ours] == [[x[k] for k in keys] for x in theirs]

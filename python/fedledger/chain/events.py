@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from eth_utils import to_checksum_address
-
 from fedledger.chain.abi import decode_log
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DecodedEvent
@@ -35,9 +33,7 @@ def fetch_events(
     while start <= last:
         end = min(last, start + chunk - 1)
         try:
-            logs = backend.w3.eth.get_logs(
-                {"address": to_checksum_address(address), "fromBlock": start, "toBlock": end}
-            )
+            logs = backend.get_logs(address, start, end)
         except Exception as exc:
             raise ChainError(f"eth_getLogs {start}..{end} for {address} failed: {exc}") from None
         for log in logs:
