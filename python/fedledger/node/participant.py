@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +57,15 @@ __all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound", 
 
 # Where a simulated participant can go silent, in protocol order.
 DROP_POINTS = ("before_keys", "after_keys", "after_shares", "after_commit", "during_unmask")
+
+
+@lru_cache(maxsize=4)
+def _parse_roster(blob: bytes) -> Roster:
+    """Roster.from_bytes, once per blob in this process (a Roster is immutable).
+
+    A simulation's n participants would otherwise each parse all n bundles.
+    """
+    return Roster.from_bytes(blob)
 
 
 class SatOut(FedledgerError):
@@ -349,7 +359,7 @@ class Participant:
         self._add("store", t0)
         t0 = time.perf_counter()
         try:
-            roster = Roster.from_bytes(blob)
+            roster = _parse_roster(blob)
         except ProtocolError as exc:
             raise SatOut(f"refused the roster: {exc}") from None
         if self.address not in roster:
