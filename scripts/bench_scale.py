@@ -60,8 +60,7 @@ def _partition(n: int, n_train: int, seed: int) -> Any:
         return iid_partition(n_train, n, seed=seed, min_size=1)
     perm = np.random.default_rng(seed).permutation(n_train)
     parts = tuple(
-        np.sort(perm[[(2 * i) % n_train, (2 * i + 1) % n_train]]).astype(np.int64)
-        for i in range(n)
+        np.sort(perm[[(2 * i) % n_train, (2 * i + 1) % n_train]]).astype(np.int64) for i in range(n)
     )
     return Partition(parts=parts, scheme="cyclic-pairs", seed=seed)
 
@@ -153,12 +152,19 @@ def run_one(n: int, *, chain_url: str | None, engine: str, seed: int = 0) -> dic
     }
 
 
+def _run_child(cmd: list[str]) -> dict[str, Any]:
+    out = subprocess.run(cmd, capture_output=True, text=True)
+    if out.returncode != 0:
+        tail = "\n".join(out.stderr.strip().splitlines()[-15:])
+        raise SystemExit(f"{' '.join(cmd[2:])} failed (exit {out.returncode}):\n{tail}")
+    return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
 def _child(n: int, *, anvil: bool, engine: str) -> dict[str, Any]:
     """Run one size in a fresh interpreter (its own peak RSS), on a throw-away anvil if asked."""
     cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(n), "--engine", engine]
     if not anvil:
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        return _run_child(cmd)
     from fedledger.chain.devnet import free_port, spawn_anvil
 
     port = free_port()
@@ -166,8 +172,7 @@ def _child(n: int, *, anvil: bool, engine: str) -> dict[str, Any]:
     proc = spawn_anvil(port, "--gas-limit", "300000000")
     try:
         cmd += ["--rpc-url", f"http://127.0.0.1:{port}"]
-        out = subprocess.run(cmd, check=True, capture_output=True, text=True)
-        return dict(json.loads(out.stdout.strip().splitlines()[-1]))
+        return _run_child(cmd)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
