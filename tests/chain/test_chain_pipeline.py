@@ -9,6 +9,7 @@ import pytest
 from fedledger.chain import RpcChain
 from fedledger.chain.accounts import derive_accounts
 from fedledger.chain.pipeline import PipelinedRevert, TxPipeline, recover
+from fedledger.chain.tx import sign_transaction
 from fedledger.errors import ConfigError, ContractRevert
 from tests.support.chain import World
 
@@ -142,3 +143,16 @@ def test_recover_refinds_mined_resends_lost_and_reports_superseded(
     assert [p.result().tx_hash for p in pendings] == [mined.tx.tx_hash, lost.tx.tx_hash]
     assert [chain.w3.eth.get_balance(a.address) for a in dest] == [5, 6, 0, 8]
     assert journal.read_text() == ""
+
+
+def test_head_room_never_lifts_a_fitting_transaction_over_the_block_gas_limit(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    limit = int(world.backend.w3.eth.get_block("latest")["gasLimit"])
+    estimate = limit - 1_000_000  # fits a block, but not with a quarter on top
+    monkeypatch.setattr(world.backend.w3.eth, "estimate_gas", lambda call: estimate)
+    tx = sign_transaction(
+        world.backend, world.deployer, to=world.deployer.address, data=b"", contract="x"
+    )
+    world.backend.forget_nonce(world.deployer.address)
+    assert tx.gas == limit

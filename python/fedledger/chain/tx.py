@@ -28,6 +28,7 @@ __all__ = [
 ]
 
 _PRIORITY_FEE = 10**9  # 1 gwei tip: enough on devnets; the fee cap follows the base fee
+_LARGE_TX = 15_000_000  # gas limits above this are checked against the block's gas limit
 
 
 def _fail(exc: Exception, *, contract: str, action: str) -> ChainError:
@@ -67,6 +68,13 @@ class SignedTx:
     contract: str = ""
 
 
+def _block_gas_limit(backend: ChainBackend) -> int:
+    try:
+        return int(backend.w3.eth.get_block("latest")["gasLimit"])
+    except Exception as exc:
+        raise ChainError(f"cannot read the latest block: {exc}") from None
+
+
 def latest_base_fee(backend: ChainBackend) -> int:
     """The latest block's base fee (0 before London)."""
     try:
@@ -103,6 +111,9 @@ def sign_transaction(
         except Exception as exc:
             raise _fail(exc, contract=contract, action=f"gas estimate for {what}") from None
         gas = estimate + estimate // 4 + 10_000  # head-room for state changing between blocks
+        if gas > _LARGE_TX:
+            # The head-room must not push a transaction that fits over the block's limit.
+            gas = max(estimate, min(gas, _block_gas_limit(backend)))
     if base_fee is None:
         base_fee = latest_base_fee(backend)
     tx = {
