@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -37,10 +36,12 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import TxResult
 from fedledger.chain.tx import (
     SignedTx,
+    get_receipt,
     latest_base_fee,
     send_signed,
     sign_transaction,
     tx_result,
+    wait_receipt,
 )
 from fedledger.errors import ChainError, ConfigError, ContractRevert
 
@@ -212,17 +213,7 @@ class TxPipeline:
         return settled
 
     def _wait_receipt(self, tx: SignedTx) -> Any:
-        """Poll for the receipt (short sleeps first: a devnet mines in milliseconds)."""
-        deadline = time.monotonic() + self.receipt_timeout
-        pause = 0.005
-        while True:
-            receipt = _receipt(self.backend, tx.tx_hash)
-            if receipt is not None:
-                return receipt
-            if time.monotonic() >= deadline:
-                return None
-            time.sleep(pause)
-            pause = min(0.25, pause * 2)
+        return wait_receipt(self.backend, tx.tx_hash, timeout=self.receipt_timeout)
 
     # -- the write-ahead journal ---------------------------------------------------------
     def _write_ahead(self, tx: SignedTx) -> None:
@@ -237,15 +228,6 @@ class TxPipeline:
     def _clear_journal(self) -> None:
         if self.journal is not None and self.journal.exists():
             self.journal.write_text("")
-
-
-def _receipt(backend: ChainBackend, tx_hash: str) -> Any:
-    try:
-        return backend.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
-    except Exception as exc:
-        if type(exc).__name__ == "TransactionNotFound":
-            return None
-        raise ChainError(f"reading the receipt of {tx_hash} failed: {exc}") from None
 
 
 def _journal_entry(tx: SignedTx) -> dict[str, Any]:
@@ -309,7 +291,7 @@ def recover(pipeline: TxPipeline) -> tuple[Recovered, list[PendingTx]]:
     for tx in _read_journal(pipeline.journal):
         if tx.sender not in latest:
             latest[tx.sender] = int(w3.eth.get_transaction_count(tx.sender, "latest"))  # type: ignore[arg-type]
-        if _receipt(pipeline.backend, tx.tx_hash) is not None:
+        if get_receipt(pipeline.backend, tx.tx_hash) is not None:
             mined.append(tx.tx_hash)
         elif latest[tx.sender] > tx.nonce:
             superseded.append(tx.tx_hash)

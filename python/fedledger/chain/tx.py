@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -19,12 +20,14 @@ __all__ = [
     "call",
     "deploy_contract",
     "fund",
+    "get_receipt",
     "latest_base_fee",
     "revert_of",
     "send_signed",
     "send_transaction",
     "sign_transaction",
     "tx_result",
+    "wait_receipt",
 ]
 
 _PRIORITY_FEE = 10**9  # 1 gwei tip: enough on devnets; the fee cap follows the base fee
@@ -194,14 +197,35 @@ def send_transaction(
         backend, sender, to=to, data=data, value=value, gas=gas, contract=contract
     )
     send_signed(backend, tx)
-    try:
-        receipt = backend.w3.eth.wait_for_transaction_receipt(
-            tx.tx_hash,  # type: ignore[arg-type]
-            timeout=120,
-        )
-    except Exception as exc:
-        raise ChainError(f"no receipt for {tx.what} {tx.tx_hash}: {exc}") from None
+    receipt = wait_receipt(backend, tx.tx_hash, timeout=120.0)
+    if receipt is None:
+        raise ChainError(f"no receipt for {tx.what} {tx.tx_hash} within 120 s")
     return tx_result(backend, tx, receipt)
+
+
+def get_receipt(backend: ChainBackend, tx_hash: str) -> Any:
+    """The receipt of `tx_hash`, or None while it is not mined."""
+    try:
+        return backend.w3.eth.get_transaction_receipt(tx_hash)  # type: ignore[arg-type]
+    except Exception as exc:
+        if type(exc).__name__ == "TransactionNotFound":
+            return None
+        raise ChainError(f"reading the receipt of {tx_hash} failed: {exc}") from None
+
+
+def wait_receipt(backend: ChainBackend, tx_hash: str, *, timeout: float) -> Any:
+    """Poll for a receipt, 5 ms apart at first (a devnet mines in milliseconds; web3's own
+    wait sleeps 0.1 s between polls), backing off to 0.25 s; None after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    pause = 0.005
+    while True:
+        receipt = get_receipt(backend, tx_hash)
+        if receipt is not None:
+            return receipt
+        if time.monotonic() >= deadline:
+            return None
+        time.sleep(pause)
+        pause = min(0.25, pause * 2)
 
 
 def deploy_contract(
