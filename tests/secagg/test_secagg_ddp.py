@@ -1,8 +1,9 @@
-"""Distributed discrete Gaussian: sampler, rotation, norm bound, noise share, wrap-around."""
+"""Distributed discrete Gaussian: rotation, norm bound, noise share, gamma, wrap-around."""
 
 from __future__ import annotations
 
 import math
+from fractions import Fraction
 
 import numpy as np
 import pytest
@@ -13,27 +14,41 @@ from fedledger.secagg.ddp import (
     choose_gamma,
     ddp_decode,
     ddp_encode,
-    discrete_gaussian,
     rotate,
+    rotation_seed,
     unrotate,
 )
+from fedledger.secagg.dgauss import KeyStream
+from fedledger.secagg.params import RoundContext
 
 SEED = b"\x07" * 32
+CONTRACT = "0x" + "11" * 20
 
 
-def test_discrete_gaussian_has_mean_zero_and_variance_sigma_squared() -> None:
-    s = discrete_gaussian(3.0, 200_000, np.random.default_rng(0))
-    assert s.dtype == np.int64
-    assert abs(s.mean()) < 0.05
-    assert s.var() == pytest.approx(9.0, rel=0.02)
+def _stream(i: int) -> KeyStream:
+    return KeyStream(bytes([i]) * 32)
 
 
-def test_rotation_preserves_the_norm_and_inverts() -> None:
-    x = np.random.default_rng(1).normal(size=300)
+@pytest.mark.parametrize("d", [1, 7, 64, 300])
+def test_rotation_preserves_length_and_norm_and_inverts(d: int) -> None:
+    x = np.random.default_rng(1).normal(size=d)
     y = rotate(x, SEED)
-    assert y.size == 512
+    assert y.size == d
     assert np.linalg.norm(y) == pytest.approx(np.linalg.norm(x))
-    assert np.allclose(unrotate(y, 300, SEED), x)
+    assert np.allclose(unrotate(y, SEED), x)
+
+
+def test_rotation_flattens_a_spike_over_the_whole_vector() -> None:
+    x = np.zeros(300)
+    x[299] = 1.0
+    assert np.abs(rotate(x, SEED)).max() < 4 / math.sqrt(256)
+
+
+def test_rotation_seed_binds_the_round() -> None:
+    a = rotation_seed(RoundContext(1, CONTRACT, 1))
+    assert a != rotation_seed(RoundContext(1, CONTRACT, 2))
+    assert a != rotation_seed(RoundContext(2, CONTRACT, 1))
+    assert len(a) == 32
 
 
 def test_each_client_adds_the_share_that_makes_n_min_clients_carry_the_target_noise() -> None:
@@ -42,32 +57,42 @@ def test_each_client_adds_the_share_that_makes_n_min_clients_carry_the_target_no
     assert math.sqrt(total_variance) == pytest.approx(2.0 * p.norm_bound(100))
 
 
+def test_gamma_is_a_power_of_two_the_same_from_floats_and_from_the_chain_integers() -> None:
+    g = choose_gamma(1.0, 650, participants=100, noise_multiplier=1.0)
+    assert math.log2(g) == int(math.log2(g))
+    exact = choose_gamma(Fraction(1_000_000, 10**6), 650, participants=100, noise_multiplier=1)
+    assert g == exact
+    # More participants need a coarser grid to stay inside the ring.
+    assert choose_gamma(1.0, 650, participants=10_000, noise_multiplier=1.0) > g
+
+
 def test_the_sum_of_n_encodings_decodes_to_the_sum_plus_noise_of_the_stated_size() -> None:
     rng = np.random.default_rng(2)
     n, d, z = 50, 200, 1.0
     p = DdpParams(1.0, z, n, choose_gamma(1.0, d, participants=n, noise_multiplier=z))
     updates = [rng.normal(size=d) * 0.01 for _ in range(n)]
-    total = sum(ddp_encode(u, p, rotation_seed=SEED, rng=rng) for u in updates) % (1 << 32)
-    error = ddp_decode(total, d, p, rotation_seed=SEED) - sum(updates)
-    # Per coordinate the noise std is z * norm bound * gamma, about z * c.
+    total = sum(
+        ddp_encode(u, p, rotation_seed=SEED, stream=_stream(i)) for i, u in enumerate(updates)
+    )
+    error = ddp_decode(total % (1 << 32), p, rotation_seed=SEED) - sum(updates)
+    # Per coordinate the noise std is z * norm bound * gamma.
     std = z * p.norm_bound(d) * p.gamma
     assert error.std() == pytest.approx(std, rel=0.15)
 
 
 def test_an_update_above_the_clip_norm_is_clipped_before_encoding() -> None:
-    p = DdpParams(1.0, 1e-3, 1, 1e-6)
-    big = np.full(64, 10.0)
-    enc = ddp_encode(big, p, rotation_seed=SEED, rng=np.random.default_rng(3))
-    decoded = ddp_decode(enc, 64, p, rotation_seed=SEED)
+    p = DdpParams(1.0, 1e-4, 1, 2.0**-20)
+    enc = ddp_encode(np.full(64, 10.0), p, rotation_seed=SEED, stream=_stream(3))
+    decoded = ddp_decode(enc, p, rotation_seed=SEED)
     assert np.linalg.norm(decoded) == pytest.approx(1.0, rel=1e-3)
 
 
 def test_encodings_are_residues_and_negative_sums_decode_centred() -> None:
-    p = DdpParams(1.0, 1e-3, 1, 1e-6)
+    p = DdpParams(1.0, 1e-3, 1, 2.0**-20)
     x = -np.full(16, 0.2)
-    enc = ddp_encode(x, p, rotation_seed=SEED, rng=np.random.default_rng(4))
+    enc = ddp_encode(x, p, rotation_seed=SEED, stream=_stream(4))
     assert enc.max() < 2**32
-    assert np.allclose(ddp_decode(enc, 16, p, rotation_seed=SEED), x, atol=1e-2)
+    assert np.allclose(ddp_decode(enc, p, rotation_seed=SEED), x, atol=1e-2)
 
 
 def test_choose_gamma_refuses_a_modulus_too_small() -> None:

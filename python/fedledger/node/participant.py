@@ -17,7 +17,7 @@ import numpy as np
 from eth_account.signers.local import LocalAccount
 
 from fedledger.chain.backend import ChainBackend
-from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_SGD, RoundConfig, RoundInfo, Stage
+from fedledger.chain.datatypes import DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
 from fedledger.chain.events import fetch_events
 from fedledger.chain.round_log import roster_cap
@@ -47,7 +47,7 @@ from fedledger.secagg.messages import (
     UnmaskResponse,
 )
 from fedledger.secagg.params import RoundContext
-from fedledger.secagg.quantize import quantize
+from fedledger.secagg.encoding import encode_input
 from fedledger.store.base import BlobStore
 
 __all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound", "SatOut"]
@@ -270,11 +270,6 @@ class Participant:
         self._add("store", t0)
         if sha256(model) != info.model_hash:
             raise ProtocolError(ADVERTISE_KEYS, "modelHash", "the store returned another model")
-        if info.config.dp_mode == DP_DISTRIBUTED:
-            # Joining would commit an un-noised update to a round the chain charges as DP.
-            raise ProtocolError(
-                ADVERTISE_KEYS, "dpMode", "distributed DP (mode 2) is not supported by this node"
-            )
         t0 = time.perf_counter()
         self._update = self._train(model, info.config)
         if info.config.dp_mode == DP_SGD:
@@ -358,7 +353,15 @@ class Participant:
         params = self._info.config.secagg_params()
         # Our roster slot carries our weight cap: min(maxWeight, the cap governance set for us).
         slot = self.contracts.round_log.commitment_of(self._round_id, self.address)
-        x = quantize(self._update.delta, min(self._update.weight, roster_cap(slot)), params)
+        # dpMode 2: clipped, rounded and noised here, before masking (protocol 3.4).
+        assert self._client.roster is not None
+        x = encode_input(
+            self._update.delta,
+            min(self._update.weight, roster_cap(slot)),
+            params,
+            ctx=self._client.ctx,
+            participants=len(self._client.roster),
+        )
         try:
             masked = self._client.masked_input(x, shares)
         except ProtocolError as exc:
