@@ -1,4 +1,4 @@
-"""Distributed DP (dpMode 2) set by a governance vote: the round verifies bit for bit, tampering fails."""
+"""dpMode 2 set by a governance vote: the round verifies bit for bit, tampering fails."""
 
 from __future__ import annotations
 

@@ -37,6 +37,7 @@ from fedledger.protocol.receipts import Receipt, save_receipt
 from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
 from fedledger.secagg.client import Partition, SecAggClient
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.encoding import encode_input
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
@@ -47,7 +48,6 @@ from fedledger.secagg.messages import (
     UnmaskResponse,
 )
 from fedledger.secagg.params import RoundContext
-from fedledger.secagg.encoding import encode_input
 from fedledger.store.base import BlobStore
 
 __all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound", "SatOut"]

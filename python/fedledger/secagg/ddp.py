@@ -28,9 +28,9 @@ __all__ = [
     "choose_gamma",
     "ddp_decode",
     "ddp_encode",
-    "round_ddp_params",
     "rotate",
     "rotation_seed",
+    "round_ddp_params",
     "unrotate",
 ]
 
@@ -130,7 +130,7 @@ def round_ddp_params(spec: DistributedDp, dim: int, participants: int) -> DdpPar
 
 
 def rotation_seed(ctx: RoundContext) -> bytes:
-    """Public seed of the round's rotation signs: SHA-256(domain || chainId || RoundLog || round)."""
+    """Public seed of the rotation signs: SHA-256(domain || chainId || RoundLog || round)."""
     return hashlib.sha256(
         ROTATION_DOMAIN
         + ctx.chain_id.to_bytes(32, "big")

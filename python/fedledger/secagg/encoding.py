@@ -11,7 +11,7 @@ import numpy as np
 
 from fedledger.errors import ConfigError, ProtocolError
 from fedledger.secagg.constants import MASKED_INPUT
-from fedledger.secagg.ddp import ddp_decode, ddp_encode, round_ddp_params, rotation_seed
+from fedledger.secagg.ddp import ddp_decode, ddp_encode, rotation_seed, round_ddp_params
 from fedledger.secagg.dgauss import KeyStream
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import DecodedSum, decode_sum, quantize

@@ -95,7 +95,7 @@ class SecAggParams:
     modulus_bits: int = 32
     """log2 of the modulus; only 32 is supported (vectors are uint32)."""
     ddp: DistributedDp | None = None
-    """Set in a dpMode 2 round: inputs are distributed-DP encodings (secagg/ddp.py), not quantized."""
+    """Set in a dpMode 2 round: inputs are distributed-DP encodings (secagg/ddp.py)."""
 
     def __post_init__(self) -> None:
         def bad(field: str, detail: str) -> ConfigError:

@@ -16,6 +16,7 @@ from fedledger.secagg.commitments import Commitment, seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.keys import is_clamped, public_from_private
+from fedledger.secagg.encoding import decode_aggregate
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
@@ -33,7 +34,6 @@ from fedledger.secagg.messages import (
     check_address,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
-from fedledger.secagg.encoding import decode_aggregate
 from fedledger.secagg.quantize import DecodedSum, coordinate_bound, out_of_range
 from fedledger.secagg.vectors import VectorFormatError, decode_vector, encode_vector
 

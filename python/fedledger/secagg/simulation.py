@@ -16,9 +16,9 @@ from fedledger.secagg.client import SecAggClient, TooFewSharers
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
+from fedledger.secagg.encoding import encode_input
 from fedledger.secagg.messages import EncryptedShare, Roster, UnmaskResponse
 from fedledger.secagg.params import RoundContext, SecAggParams
-from fedledger.secagg.encoding import encode_input
 from fedledger.secagg.quantize import local_rng, quantize
 from fedledger.secagg.server import AggregationResult, SecAggServer
 from fedledger.secagg.transcript import PublicTranscript

@@ -13,6 +13,7 @@ from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, r
 from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.keys import is_clamped, public_from_private
+from fedledger.secagg.encoding import decode_aggregate
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
@@ -26,7 +27,6 @@ from fedledger.secagg.messages import (
     sort_addresses,
 )
 from fedledger.secagg.params import RoundContext, min_roster
-from fedledger.secagg.encoding import decode_aggregate
 from fedledger.secagg.quantize import coordinate_bound, out_of_range
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.secagg.vectors import decode_vector, encode_vector
