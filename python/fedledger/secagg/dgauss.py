@@ -31,6 +31,7 @@ __all__ = [
 # sigma^2 = p / 2^16 with p rounded up: never less noise than asked, small exact integers.
 SIGMA2_DENOMINATOR = 1 << 16
 _REFILL = 1 << 16  # keystream bytes produced per cipher call
+_POOL_BITS = 512
 
 
 class KeyStream:
@@ -58,9 +59,10 @@ class KeyStream:
 
     def bits(self, k: int) -> int:
         """A uniform integer in [0, 2^k)."""
-        while self._bits < k:
-            self._pool |= int.from_bytes(self.read(8), "little") << self._bits
-            self._bits += 64
+        if self._bits < k:  # refill by 512 bits: few calls, small integers to shift
+            more = -(-(k - self._bits) // _POOL_BITS) * _POOL_BITS
+            self._pool |= int.from_bytes(self.read(more // 8), "little") << self._bits
+            self._bits += more
         out = self._pool & ((1 << k) - 1)
         self._pool >>= k
         self._bits -= k
@@ -71,10 +73,10 @@ class KeyStream:
         if m < 1:
             raise ConfigError(f"keystream: cannot draw below {m}")
         k = (m - 1).bit_length()
-        while True:
+        r = self.bits(k)
+        while r >= m:
             r = self.bits(k)
-            if r < m:
-                return r
+        return r
 
     def unit_floats(self, size: int) -> np.ndarray:
         """`size` floats uniform on [0, 1) with 53 random bits each (for rounding, not noise)."""
