@@ -55,5 +55,7 @@ def test_nodes_noise_a_distributed_dp_round_which_finalizes_and_passes_the_audit
         assert result.outcome == "finalized"
         assert result.verified is True, result.failed_checks
         assert sim.contracts.round_log.epsilon_spent_micros() == ddp.epsilon_cost_micros
+        for p in sim.participants:
+            assert p.rounds[result.round_id].epsilon == pytest.approx(round_epsilon(ddp))
     finally:
         sim.close()

@@ -17,7 +17,7 @@ import numpy as np
 from eth_account.signers.local import LocalAccount
 
 from fedledger.chain.backend import ChainBackend
-from fedledger.chain.datatypes import DP_SGD, RoundConfig, RoundInfo, Stage
+from fedledger.chain.datatypes import DP_NONE, DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
 from fedledger.chain.events import fetch_events
 from fedledger.chain.round_log import roster_cap
@@ -72,7 +72,7 @@ class ParticipantRound:
     left_out: str = ""  # why the coordinator left us out, if it did
     train_loss: float | None = None
     examples: int = 0
-    epsilon: float | None = None  # own DP-SGD epsilon after this round (ParticipantAccountant)
+    epsilon: float | None = None  # own epsilon after this DP round (ParticipantAccountant)
     commit_gas: int | None = None
     receipts: list[Receipt] = field(default_factory=list)  # the aggregator's, one per write
     timings: dict[str, float] = field(
@@ -272,12 +272,12 @@ class Participant:
             raise ProtocolError(ADVERTISE_KEYS, "modelHash", "the store returned another model")
         t0 = time.perf_counter()
         self._update = self._train(model, info.config)
-        if info.config.dp_mode == DP_SGD:
+        if info.config.dp_mode != DP_NONE:  # modes 1 and 2: this round's release is DP
             self.privacy.record(info.config)
         self._add("training", t0)
         rec = self.rounds[self._round_id]
         rec.train_loss, rec.examples = self._update.train_loss, self._update.weight
-        if info.config.dp_mode == DP_SGD:
+        if info.config.dp_mode != DP_NONE:
             rec.epsilon = self.privacy.epsilon()
         t0 = time.perf_counter()
         ctx = RoundContext(self.chain.chain_id, self.contracts.round_log.address, self._round_id)
