@@ -16,10 +16,12 @@ from fedledger.secagg.ddp import (
     ddp_encode,
     rotate,
     rotation_seed,
+    round_ddp_params,
     unrotate,
 )
 from fedledger.secagg.dgauss import KeyStream
-from fedledger.secagg.params import RoundContext
+from fedledger.secagg.encoding import decode_aggregate
+from fedledger.secagg.params import DistributedDp, RoundContext, SecAggParams
 
 SEED = b"\x07" * 32
 CONTRACT = "0x" + "11" * 20
@@ -98,3 +100,32 @@ def test_encodings_are_residues_and_negative_sums_decode_centred() -> None:
 def test_choose_gamma_refuses_a_modulus_too_small() -> None:
     with pytest.raises(ConfigError, match="cannot hold"):
         choose_gamma(1.0, 10_000, participants=100, noise_multiplier=1.0, bits=8)
+
+
+def test_the_protocol_decoding_vector() -> None:
+    """docs/protocol.md 3.4's test vector, bit for bit (an outside decoder's reference)."""
+    ctx = RoundContext(31337, "0x" + "ab" * 20, 7)
+    params = SecAggParams(
+        neighbours=2,
+        threshold=2,
+        clip_range=0.5,
+        quant_bits=16,
+        max_weight=100,
+        ddp=DistributedDp(1_000_000, 1_000, 3),
+    )
+    assert round_ddp_params(params.ddp, 6, 3).gamma == 2.0**-27  # type: ignore[arg-type]
+    seed = rotation_seed(ctx)
+    assert seed.hex() == "0a67fec63c5969e27a7bb34beb8932b613becf8e56dd891e5bbfa9a86be2a8b5"
+    a = np.array([300, 123456, 4294967000, 2**31, 2**31 - 1, 0, 77], dtype=np.uint32)
+
+    out = decode_aggregate(a, 3, params, total_weight=300, ctx=ctx, participants=3)
+
+    assert out.total_weight == 300
+    assert out.weighted_sum.tolist() == [
+        799.9541193246841,
+        800.0461295247078,
+        -800.0458806753159,
+        799.9539270997047,
+        2.905726432800293e-05,
+        -1599.9999709427357,
+    ]
