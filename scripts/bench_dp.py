@@ -52,6 +52,12 @@ def _epsilon(event: dp_accounting.DpEvent) -> float:
     return float(acc.get_epsilon(DELTA))
 
 
+def _progress(rows: list[dict[str, Any]], row: dict[str, Any]) -> None:
+    """Keep `row` and print it to stderr at once: a long run shows its rows as they finish."""
+    rows.append(row)
+    print(json.dumps(row), file=sys.stderr, flush=True)
+
+
 def noise_for(target: float, event_of: Callable[[float], dp_accounting.DpEvent]) -> float:
     """Smallest noise multiplier z (to 0.1 %) with epsilon(event_of(z)) <= target."""
     lo, hi = 0.1, 1.0
@@ -108,7 +114,8 @@ def silos(ds: Dataset, *, rounds: int, seed: int) -> list[dict[str, Any]]:
             model = apply_aggregate(model, fedavg_aggregate(r, updates))
         load_model_bytes(module, model)
         acc, _ = evaluate(module, ds.test.X, ds.test.y)
-        rows.append(
+        _progress(
+            rows,
             {
                 "setting": "silos",
                 "dataset": ds.name,
@@ -117,7 +124,7 @@ def silos(ds: Dataset, *, rounds: int, seed: int) -> list[dict[str, Any]]:
                 "delta": DELTA if eps is not None else None,
                 "accuracy": round(acc, 4),
                 "noise_multiplier": round(z, 4) if z is not None else None,
-            }
+            },
         )
     return rows
 
@@ -189,9 +196,11 @@ def distributed(ds: Dataset, *, members: int, rounds: int, seed: int) -> list[di
                     participants=members,
                 )
             model = apply_aggregate(model, decoded)
+            print(f"distributed eps={eps} round {r + 1}/{rounds} done", file=sys.stderr, flush=True)
         load_model_bytes(module, model)
         acc, _ = evaluate(module, ds.test.X, ds.test.y)
-        rows.append(
+        _progress(
+            rows,
             {
                 "setting": "distributed",
                 "dataset": ds.name,
@@ -201,7 +210,7 @@ def distributed(ds: Dataset, *, members: int, rounds: int, seed: int) -> list[di
                 "accuracy": round(acc, 4),
                 "noise_multiplier": z,
                 "encoding": "dpMode 2 (secagg.encoding)" if z is not None else None,
-            }
+            },
         )
     return rows
 
@@ -212,13 +221,21 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=10)
     ap.add_argument("--members", type=int, default=1000, help="distributed-DP members")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument(
+        "--settings",
+        choices=("all", "silos", "distributed"),
+        default="all",
+        help="which rows to run (each row is also printed to stderr as soon as it is done)",
+    )
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     rows: list[dict[str, Any]] = []
-    for name in ("breast_cancer", "digits"):
-        rows += silos(load_dataset(name, seed=args.seed), rounds=args.rounds, seed=args.seed)
-    digits = load_dataset("digits", seed=args.seed)
-    rows += distributed(digits, members=args.members, rounds=args.rounds, seed=args.seed)
+    if args.settings in ("all", "silos"):
+        for name in ("breast_cancer", "digits"):
+            rows += silos(load_dataset(name, seed=args.seed), rounds=args.rounds, seed=args.seed)
+    if args.settings in ("all", "distributed"):
+        digits = load_dataset("digits", seed=args.seed)
+        rows += distributed(digits, members=args.members, rounds=args.rounds, seed=args.seed)
     out = {
         "rows": rows,
         "rounds": args.rounds,
