@@ -7,6 +7,8 @@ from fractions import Fraction
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fedledger.errors import ConfigError
 from fedledger.secagg.ddp import (
@@ -129,3 +131,29 @@ def test_the_protocol_decoding_vector() -> None:
         2.905726432800293e-05,
         -1599.9999709427357,
     ]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    d=st.integers(1, 300),
+    seed=st.binary(min_size=32, max_size=32),
+    scale=st.floats(1e-6, 1e6),
+)
+def test_rotation_is_orthogonal_for_any_length_and_seed(d: int, seed: bytes, scale: float) -> None:
+    x = np.random.default_rng(d).normal(size=d) * scale
+    y = rotate(x, seed)
+    assert y.size == d
+    assert np.linalg.norm(y) == pytest.approx(np.linalg.norm(x), rel=1e-9)
+    assert np.allclose(unrotate(y, seed), x, rtol=0, atol=1e-9 * scale * math.sqrt(d))
+
+
+@settings(max_examples=40, deadline=None)
+@given(d=st.integers(1, 64), key=st.binary(min_size=32, max_size=32))
+def test_an_encoding_decodes_within_its_noise_and_is_a_residue(d: int, key: bytes) -> None:
+    p = DdpParams(1.0, 1e-3, 1, 2.0**-20)
+    x = np.random.default_rng(d).normal(size=d)
+    x *= 0.5 / np.linalg.norm(x)
+    enc = ddp_encode(x, p, rotation_seed=SEED, stream=KeyStream(key))
+    assert enc.dtype == np.uint64 and int(enc.max()) < 2**32
+    # noise std per coordinate about z * norm bound * gamma = 1e-3 * (0.5 + ~2^-20 sqrt(d))
+    assert np.abs(ddp_decode(enc, p, rotation_seed=SEED) - x).max() < 0.01
