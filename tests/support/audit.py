@@ -28,7 +28,8 @@ from fedledger.encoding import sha256
 from fedledger.fl.serialization import apply_aggregate, model_to_bytes
 from fedledger.secagg import SecAggClient, SecAggServer, quantize
 from fedledger.secagg.commitments import Commitment
-from fedledger.secagg.params import RoundContext, SecAggParams
+from fedledger.secagg.encoding import encode_input
+from fedledger.secagg.params import RoundContext
 from fedledger.store import FilesystemBlobStore
 
 D = 6  # model parameters
@@ -122,13 +123,7 @@ def run_round(
     )
     info = log.get_round(rid)
     cfg = info.config
-    params = SecAggParams(
-        neighbours=cfg.neighbours,
-        threshold=cfg.threshold,
-        clip_range=cfg.clip_range,
-        quant_bits=cfg.quant_bits,
-        max_weight=cfg.max_weight,
-    )
+    params = cfg.secagg_params()  # in a dpMode 2 round it carries the distributed-DP encoding
     ctx = RoundContext(world.backend.chain_id, log.address, rid)
     length = D + 1
     server = SecAggServer(
@@ -150,7 +145,10 @@ def run_round(
         if i in drop_before_commit:
             continue
         delta = rng.normal(0.0, 0.05, D)
-        x = quantize(delta, 100 + 10 * i, params, rng=rng)
+        if params.ddp is None:
+            x = quantize(delta, 100 + 10 * i, params, rng=rng)
+        else:
+            x = encode_input(delta, 100 + 10 * i, params, ctx=ctx, participants=len(roster))
         msg = c.masked_input(x, inbox[c.address])
         store.put(msg.vector)
         log.commit(rid, msg.masked_hash, msg.seed_commitment, weight=int(x[0]), sender=p)

@@ -17,7 +17,7 @@ import numpy as np
 from eth_account.signers.local import LocalAccount
 
 from fedledger.chain.backend import ChainBackend
-from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_SGD, RoundConfig, RoundInfo, Stage
+from fedledger.chain.datatypes import DP_NONE, DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts
 from fedledger.chain.events import fetch_events
 from fedledger.chain.round_log import roster_cap
@@ -37,6 +37,7 @@ from fedledger.protocol.receipts import Receipt, save_receipt
 from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
 from fedledger.secagg.client import Partition, SecAggClient
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.encoding import encode_input
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
@@ -47,7 +48,6 @@ from fedledger.secagg.messages import (
     UnmaskResponse,
 )
 from fedledger.secagg.params import RoundContext
-from fedledger.secagg.quantize import quantize
 from fedledger.store.base import BlobStore
 
 __all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound", "SatOut"]
@@ -72,7 +72,7 @@ class ParticipantRound:
     left_out: str = ""  # why the coordinator left us out, if it did
     train_loss: float | None = None
     examples: int = 0
-    epsilon: float | None = None  # own DP-SGD epsilon after this round (ParticipantAccountant)
+    epsilon: float | None = None  # own epsilon after this DP round (ParticipantAccountant)
     commit_gas: int | None = None
     receipts: list[Receipt] = field(default_factory=list)  # the aggregator's, one per write
     timings: dict[str, float] = field(
@@ -270,19 +270,14 @@ class Participant:
         self._add("store", t0)
         if sha256(model) != info.model_hash:
             raise ProtocolError(ADVERTISE_KEYS, "modelHash", "the store returned another model")
-        if info.config.dp_mode == DP_DISTRIBUTED:
-            # Joining would commit an un-noised update to a round the chain charges as DP.
-            raise ProtocolError(
-                ADVERTISE_KEYS, "dpMode", "distributed DP (mode 2) is not supported by this node"
-            )
         t0 = time.perf_counter()
         self._update = self._train(model, info.config)
-        if info.config.dp_mode == DP_SGD:
+        if info.config.dp_mode != DP_NONE:  # modes 1 and 2: this round's release is DP
             self.privacy.record(info.config)
         self._add("training", t0)
         rec = self.rounds[self._round_id]
         rec.train_loss, rec.examples = self._update.train_loss, self._update.weight
-        if info.config.dp_mode == DP_SGD:
+        if info.config.dp_mode != DP_NONE:
             rec.epsilon = self.privacy.epsilon()
         t0 = time.perf_counter()
         ctx = RoundContext(self.chain.chain_id, self.contracts.round_log.address, self._round_id)
@@ -358,7 +353,15 @@ class Participant:
         params = self._info.config.secagg_params()
         # Our roster slot carries our weight cap: min(maxWeight, the cap governance set for us).
         slot = self.contracts.round_log.commitment_of(self._round_id, self.address)
-        x = quantize(self._update.delta, min(self._update.weight, roster_cap(slot)), params)
+        # dpMode 2: clipped, rounded and noised here, before masking (protocol 3.4).
+        assert self._client.roster is not None
+        x = encode_input(
+            self._update.delta,
+            min(self._update.weight, roster_cap(slot)),
+            params,
+            ctx=self._client.ctx,
+            participants=len(self._client.roster),
+        )
         try:
             masked = self._client.masked_input(x, shares)
         except ProtocolError as exc:

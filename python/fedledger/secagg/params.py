@@ -10,7 +10,14 @@ from eth_utils import is_address, to_checksum_address
 
 from fedledger.errors import ConfigError
 
-__all__ = ["MODULUS", "RoundContext", "SecAggParams", "min_roster", "min_survivors"]
+__all__ = [
+    "MODULUS",
+    "DistributedDp",
+    "RoundContext",
+    "SecAggParams",
+    "min_roster",
+    "min_survivors",
+]
 
 MODULUS = 1 << 32
 
@@ -23,6 +30,52 @@ def min_roster(min_participants: int, threshold: int) -> int:
 def min_survivors(min_participants: int, threshold: int) -> int:
     """Fewest survivors RoundLog.finalize accepts: max(minParticipants, threshold)."""
     return max(min_participants, threshold)
+
+
+@dataclass(frozen=True)
+class DistributedDp:
+    """The distributed-DP encoding of a dpMode 2 round (protocol 3.4), in the chain's integers."""
+
+    clip_norm_micros: int
+    """c in millionths: each participant's weighted update is clipped to L2 norm c."""
+    noise_multiplier_millis: int
+    """z in thousandths: the noise on a sum of min_survivors inputs has std z * norm bound."""
+    min_survivors: int
+    """n_min: fewest survivors RoundLog.finalize accepts; each adds 1/n_min of the variance."""
+
+    def __post_init__(self) -> None:
+        for name in ("clip_norm_micros", "noise_multiplier_millis", "min_survivors"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(f"DistributedDp.{name}: must be an integer >= 1, got {value!r}")
+
+    @property
+    def clip_norm(self) -> float:
+        """c as a float."""
+        return self.clip_norm_micros / 1_000_000
+
+    @property
+    def noise_multiplier(self) -> float:
+        """z as a float."""
+        return self.noise_multiplier_millis / 1_000
+
+    def to_json(self) -> dict[str, int]:
+        """The JSON form inside SecAggParams' (camelCase keys)."""
+        return {
+            "clipNormMicros": self.clip_norm_micros,
+            "noiseMultiplierMillis": self.noise_multiplier_millis,
+            "minSurvivors": self.min_survivors,
+        }
+
+    @classmethod
+    def from_json(cls, obj: Any) -> DistributedDp:
+        """Parse the JSON form, naming a missing field."""
+        if not isinstance(obj, dict):
+            raise ConfigError(f"DistributedDp: expected an object, got {type(obj).__name__}")
+        try:
+            return cls(obj["clipNormMicros"], obj["noiseMultiplierMillis"], obj["minSurvivors"])
+        except KeyError as exc:
+            raise ConfigError(f"DistributedDp: missing field {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -41,6 +94,8 @@ class SecAggParams:
     """M: a participant's FedAvg weight is min(examples, M)."""
     modulus_bits: int = 32
     """log2 of the modulus; only 32 is supported (vectors are uint32)."""
+    ddp: DistributedDp | None = None
+    """Set in a dpMode 2 round: inputs are distributed-DP encodings (secagg/ddp.py)."""
 
     def __post_init__(self) -> None:
         def bad(field: str, detail: str) -> ConfigError:
@@ -73,8 +128,12 @@ class SecAggParams:
         return (1 << self.quant_bits) - 1
 
     def check_capacity(self, n: int) -> None:
-        """Refuse a round of `n` summands whose sum could wrap around 2^32."""
-        worst = n * max(self.levels, self.max_weight)
+        """Refuse a round of `n` summands whose sum could wrap around 2^32.
+
+        Distributed DP uses the whole ring for coordinates (their sum is read centred, protocol
+        3.4), so there only the weight element must not wrap.
+        """
+        worst = n * (self.max_weight if self.ddp else max(self.levels, self.max_weight))
         if worst >= MODULUS:
             raise ConfigError(
                 f"sum of {n} inputs could overflow 2^32: n * max(2^{self.quant_bits}-1, "
@@ -91,7 +150,7 @@ class SecAggParams:
             "quantBits": self.quant_bits,
             "maxWeight": self.max_weight,
             "modulusBits": self.modulus_bits,
-        }
+        } | ({"distributedDp": self.ddp.to_json()} if self.ddp else {})
 
     @classmethod
     def from_json(cls, obj: Any) -> SecAggParams:
@@ -106,6 +165,9 @@ class SecAggParams:
                 quant_bits=obj["quantBits"],
                 max_weight=obj["maxWeight"],
                 modulus_bits=obj.get("modulusBits", 32),
+                ddp=DistributedDp.from_json(obj["distributedDp"])
+                if "distributedDp" in obj
+                else None,
             )
         except KeyError as exc:
             raise ConfigError(f"SecAggParams: missing field {exc}") from None

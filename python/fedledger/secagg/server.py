@@ -16,6 +16,7 @@ from fedledger.secagg.commitments import Commitment, seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.keys import is_clamped, public_from_private
+from fedledger.secagg.encoding import decode_aggregate
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
@@ -33,7 +34,7 @@ from fedledger.secagg.messages import (
     check_address,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
-from fedledger.secagg.quantize import DecodedSum, coordinate_bound, decode_sum, out_of_range
+from fedledger.secagg.quantize import DecodedSum, coordinate_bound, out_of_range
 from fedledger.secagg.vectors import VectorFormatError, decode_vector, encode_vector
 
 __all__ = [
@@ -433,7 +434,9 @@ class SecAggServer:
     def _refuse_out_of_range(self, aggregate: np.ndarray, n: int) -> None:
         """Refuse what no n clipped updates can produce (docs/threat-model.md, bounded
         influence): some survivor sent out-of-range coordinates; secure aggregation hides
-        which one."""
+        which one. Distributed DP (mode 2) uses the whole ring: every residue is valid."""
+        if self.params.ddp is not None:
+            return
         beyond = out_of_range(aggregate, n, self.params)
         if beyond.size:
             raise RoundAborted(
@@ -520,11 +523,13 @@ class SecAggServer:
         return AggregationResult(
             aggregate=aggregate,
             aggregate_blob=encode_vector(aggregate),
-            decoded=decode_sum(
+            decoded=decode_aggregate(
                 aggregate,
                 len(survivors),
                 self.params,
                 total_weight=sum(self._commitments[u].weight for u in survivors),
+                ctx=self.ctx,
+                participants=len(roster),
             ),
             reveal=reveal,
             reveal_blob=reveal.to_bytes(),

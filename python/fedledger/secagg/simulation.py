@@ -16,6 +16,7 @@ from fedledger.secagg.client import SecAggClient, TooFewSharers
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
+from fedledger.secagg.encoding import encode_input
 from fedledger.secagg.messages import EncryptedShare, Roster, UnmaskResponse
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import local_rng, quantize
@@ -102,7 +103,11 @@ def _masked_input(
         if not dropout.active(MASKED_INPUT, i) or c.address not in inbox:
             continue
         delta, examples = updates[i]
-        x = quantize(delta, examples, params, rng=rng)
+        if params.ddp is None:
+            x = quantize(delta, examples, params, rng=rng)
+        else:  # dpMode 2: noise from each client's own ChaCha20 stream (never a shared rng)
+            assert c.roster is not None
+            x = encode_input(delta, examples, params, ctx=c.ctx, participants=len(c.roster))
         try:
             msg = c.masked_input(x, inbox[c.address])
         except TooFewSharers:

@@ -13,6 +13,7 @@ from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, r
 from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.keys import is_clamped, public_from_private
+from fedledger.secagg.encoding import decode_aggregate
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
@@ -26,7 +27,7 @@ from fedledger.secagg.messages import (
     sort_addresses,
 )
 from fedledger.secagg.params import RoundContext, min_roster
-from fedledger.secagg.quantize import coordinate_bound, decode_sum, out_of_range
+from fedledger.secagg.quantize import coordinate_bound, out_of_range
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.secagg.vectors import decode_vector, encode_vector
 
@@ -546,6 +547,8 @@ def aggregate_in_range(v: Verification) -> Outcome:
     n, params = len(reveal.survivors), t.params
     if n < 1:
         raise CheckFailed("cannot check: no survivors")
+    if params.ddp is not None:  # protocol 3.4: the sum is read centred, every residue decodes
+        return "dpMode 2: every residue mod 2^32 is a valid sum", {"coordinates": int(agg.size - 1)}
     bound = coordinate_bound(n, params)
     expected = f"A[i] <= n * (2^b - 1) = {n} * {params.levels} = {bound} for i >= 1"
     top = int(agg[1:].max()) if agg.size > 1 else 0
@@ -574,7 +577,15 @@ def model_update(v: Verification) -> Outcome:
         )
     # W is the survivors' committed weights (chain), never the aggregate's element 0.
     weight = sum(t.commitments[u].weight for u in v.reveal.survivors)
-    decoded = decode_sum(v.aggregate, len(v.reveal.survivors), t.params, total_weight=weight)
+    roster, _ = v.documents()
+    decoded = decode_aggregate(
+        v.aggregate,
+        len(v.reveal.survivors),
+        t.params,
+        total_weight=weight,
+        ctx=RoundContext(t.chain_id, t.contract, t.round_id),
+        participants=len(roster),
+    )
     found = to_hex(sha256(apply_aggregate(t.old_model, decoded)))
     expected = to_hex(t.new_model_hash)
     if found != expected:
