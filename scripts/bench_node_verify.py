@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Seconds a node spends verifying the previous round before training, per mode (full/own/off); JSON.
+"""Seconds a node spends verifying the previous round before training, per --verify mode; JSON.
 
     .venv/bin/python scripts/bench_node_verify.py --json
     .venv/bin/python scripts/bench_node_verify.py --json --participants 5 --rounds 3
@@ -81,9 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     entries = []
     for mode in args.modes.split(","):
-        entry = bench_mode(
-            mode, participants=args.participants, rounds=args.rounds, seed=args.seed
-        )
+        entry = bench_mode(mode, participants=args.participants, rounds=args.rounds, seed=args.seed)
         if not args.json:
             print(f"{mode}: {entry}", file=sys.stderr)
         entries.append(entry)

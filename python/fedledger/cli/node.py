@@ -93,7 +93,7 @@ def run(
             drop_at=drop_at,
             drop_round=drop_round,
             receipts=receipts,
-            verify=verify,
+            verify=verify,  # type: ignore[arg-type]  # pydantic names a bad value
         )
     except ValidationError as exc:
         first = exc.errors()[0]

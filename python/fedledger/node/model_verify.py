@@ -149,7 +149,9 @@ class ModelVerifier:
         refusing = [c for c in results if not c.passed and c.name not in PARTICIPANT_FAULTS]
         for c in results:
             if not c.passed and c.name in PARTICIPANT_FAULTS:
-                log.info("round %s: %s failed (a participant's fault): %s", round_id, c.name, c.detail)
+                log.info(
+                    "round %s: %s failed (a participant's fault): %s", round_id, c.name, c.detail
+                )
         return RoundVerdict(
             round_id,
             self.mode,

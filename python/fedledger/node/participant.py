@@ -155,7 +155,11 @@ class Participant:
         self.rounds: dict[int, ParticipantRound] = {}
         self.privacy = ParticipantAccountant()
         self.verifier = ModelVerifier(
-            mode=verify, contracts=contracts, deployment=deployment, store=store, address=self.address
+            mode=verify,
+            contracts=contracts,
+            deployment=deployment,
+            store=store,
+            address=self.address,
         )
         self._round_id = 0
         self._client: SecAggClient | None = None

@@ -1,4 +1,4 @@
-"""The auditor's checks of one finalized round as a node runs them: every one (`full`) or its own subset (`own`)."""
+"""The auditor's checks of a finalized round as a node runs them: all (`full`) or some (`own`)."""
 
 from __future__ import annotations
 
@@ -68,8 +68,9 @@ class StoreSource(BlobSource):
         except BlobIntegrityError as exc:
             return BlobFetch(name, "mismatch", detail=str(exc))
         except StoreError as exc:
-            status = "mismatch" if CORRUPT_COPY in str(exc) else "unreachable"
-            return BlobFetch(name, status, detail=str(exc))
+            if CORRUPT_COPY in str(exc):  # the server's own copy no longer hashes to its name
+                return BlobFetch(name, "mismatch", detail=str(exc))
+            return BlobFetch(name, "unreachable", detail=str(exc))
         except OSError as exc:
             return BlobFetch(name, "unreachable", detail=f"{type(exc).__name__}: {exc}")
         found = sha256_hex(data)
