@@ -132,14 +132,20 @@ class ModelVerifier:
         does not answer)."""
         assert self.deployment is not None
         t0 = time.perf_counter()
-        assembled, results = _CHECKERS[self.mode](
-            self.contracts,
-            self.deployment,
-            self.source,
-            round_id,
-            address=self.address,
-            receipts=receipts,
-        )
+        try:
+            assembled, results = _CHECKERS[self.mode](
+                self.contracts,
+                self.deployment,
+                self.source,
+                round_id,
+                address=self.address,
+                receipts=receipts,
+            )
+        except ChainError:
+            raise  # not a verdict: check() turns it into VerifyPending
+        except FedledgerError as exc:  # the round could not even be assembled: refuse
+            detail = f"{type(exc).__name__}: {exc}"
+            return RoundVerdict(round_id, self.mode, ("assembled",), detail, 0.0)
         missing = unreachable(assembled)  # type: ignore[arg-type]
         if missing:
             raise VerifyPending(

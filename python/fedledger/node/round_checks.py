@@ -17,6 +17,7 @@ from fedledger.audit.verify import (
     CheckResult,
     audit_assembled,
     model_chain,
+    params_snapshot,
     receipts_honoured,
     survivors_committed,
     total_weight,
@@ -152,7 +153,13 @@ def model_update(v: crypto.Verification) -> Outcome:
     return crypto.model_update(v)
 
 
-OWN_CHAIN_CHECKS = (survivors_committed, total_weight, model_chain, receipts_honoured)
+OWN_CHAIN_CHECKS = (
+    params_snapshot,
+    survivors_committed,
+    total_weight,
+    model_chain,
+    receipts_honoured,
+)
 """Chain-side checks of `own` mode (all cheap: events and two small blobs)."""
 
 OWN_CRYPTO_CHECKS = (
@@ -193,7 +200,12 @@ def _own_round(
     for role, digest in wanted.items():
         if digest != bytes(32):
             out.blobs[role] = source.fetch(digest.hex())
-    if info.stage == Stage.FINALIZED and not out.params_error:
+    try:
+        info.config.secagg_params()
+    except FedledgerError as exc:
+        out.params_error = str(exc)  # params_snapshot fails by name
+        return out
+    if info.stage == Stage.FINALIZED:
         out.transcript = public_transcript(
             cr,
             chain_id=deployment.chain_id,
