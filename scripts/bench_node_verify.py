@@ -3,14 +3,18 @@
 
     .venv/bin/python scripts/bench_node_verify.py --json
     .venv/bin/python scripts/bench_node_verify.py --json --participants 5 --rounds 3
+    .venv/bin/python scripts/bench_node_verify.py --json --anvil --participants 5 --rounds 3
 
-The demo set-up (digits, MLP, Dirichlet split, default round parameters) run in-process once
-per mode, every participant verifying the round its model came from (node.model_verify).
-Per mode: mean seconds per node per round of verification and of local training (rounds 2+;
-round 1 trains the genesis model and verifies nothing), and the round's wall time (the
-simulation runs the nodes one after the other, so it holds every node's verification). Set against the physical limit
-measured in this run: sha256 of one round's masked vectors (what a full verifier must at
-least hash) and a plain numpy sum of them.
+The demo set-up (digits, MLP, Dirichlet split, default round parameters) run once per mode,
+every participant verifying the round its model came from (node.model_verify). Per mode: mean
+seconds per node per round of verification and of local training (rounds 2+; round 1 trains
+the genesis model and verifies nothing). In-process (default, eth-tester) also the round's
+wall time: the simulation runs the nodes one after the other, so it holds every node's
+verification. With --anvil: `fedledger node run` processes against a coordinator process on
+an anvil devnet (run_federation), each node reading the chain over JSON-RPC and the blobs
+over the coordinator's HTTP store, as deployed. Set against the physical limit measured in
+this run: sha256 of one round's masked vectors (what a full verifier must at least hash) and
+a plain numpy sum of them.
 """
 
 from __future__ import annotations
@@ -19,7 +23,9 @@ import argparse
 import hashlib
 import json
 import sys
+import tempfile
 import time
+from pathlib import Path
 from statistics import mean
 from typing import Any
 
@@ -74,6 +80,36 @@ def bench_mode(mode: str, *, participants: int, rounds: int, seed: int) -> dict[
         sim.close()
 
 
+def bench_anvil(mode: str, *, participants: int, rounds: int, seed: int) -> dict[str, Any]:
+    """The same with node processes on anvil; per-node seconds per round from their summaries."""
+    from fedledger.sim.federation import FederationConfig, run_federation
+
+    work = Path(tempfile.mkdtemp(prefix="fedledger-verify-bench-"))
+    summary = run_federation(
+        FederationConfig(
+            nodes=participants, rounds=rounds, seed=seed, work_dir=work, verify=mode, timeout=1800
+        )
+    )
+    verify, train, refused = [], [], 0
+    for log in sorted(work.rglob("node-*.log")):
+        doc = json.loads(log.read_text().strip().splitlines()[-1])
+        for rid, rec in doc["rounds"].items():
+            if int(rid) < 2:
+                continue
+            verify.append(float(rec["timings"].get("verify", 0.0)))
+            train.append(float(rec["timings"]["training"]))
+            refused += str(rec.get("model_check", "")).startswith("refused")
+    return {
+        "mode": mode,
+        "outcomes": [r["outcome"] for r in summary["rounds"]],
+        "verifySecondsPerNodeRound": round(mean(verify), 4) if verify else 0.0,
+        "trainSecondsPerNodeRound": round(mean(train), 4) if train else 0.0,
+        "verifyOverTrain": round(mean(verify) / mean(train), 3) if train else None,
+        "refusals": refused,
+        "audited": summary["verified"],
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--participants", type=int, default=10)
@@ -81,16 +117,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--modes", default="off,own,full")
     ap.add_argument("--json", action="store_true", help="print only the JSON document")
+    ap.add_argument("--anvil", action="store_true", help="node processes on an anvil devnet")
     args = ap.parse_args(argv)
     entries = []
     for mode in args.modes.split(","):
-        entry = bench_mode(mode, participants=args.participants, rounds=args.rounds, seed=args.seed)
+        bench = bench_anvil if args.anvil else bench_mode
+        entry = bench(mode, participants=args.participants, rounds=args.rounds, seed=args.seed)
         if not args.json:
             print(f"{mode}: {entry}", file=sys.stderr)
         entries.append(entry)
-    length = entries[0]["vectorLength"] if entries else 1
+    length = entries[0].get("vectorLength", 4811) if entries else 1  # digits MLP: 4810 + 1
     doc = {
         "setup": {
+            "engine": "node processes on anvil" if args.anvil else "in-process, eth-tester",
             "dataset": "digits",
             "model": "mlp",
             "participants": args.participants,
