@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Literal, get_args
 
 from fedledger.audit.blobs import BlobSource
+from fedledger.audit.transcript import AssembledRound
 from fedledger.audit.verify import CheckResult
 from fedledger.chain.datatypes import RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
@@ -92,7 +93,7 @@ class RoundVerdict:
         return not self.failed
 
 
-Checker = Callable[..., tuple[object, list[CheckResult]]]
+Checker = Callable[..., tuple[AssembledRound, list[CheckResult]]]
 _CHECKERS: dict[str, Checker] = {"full": full_checks, "own": own_checks}
 
 
@@ -146,7 +147,7 @@ class ModelVerifier:
         except FedledgerError as exc:  # the round could not even be assembled: refuse
             detail = f"{type(exc).__name__}: {exc}"
             return RoundVerdict(round_id, self.mode, ("assembled",), detail, 0.0)
-        missing = unreachable(assembled)  # type: ignore[arg-type]
+        missing = unreachable(assembled)
         if missing:
             raise VerifyPending(
                 f"round {round_id}: could not verify yet, the blob store did not answer for "
