@@ -3,6 +3,7 @@
 It trusts the chain, not the coordinator: round parameters, seed, model hash and roster
 hash are read from RoundLog; the model and roster are fetched from the blob store and
 checked against those hashes; the masked-input commitment is sent from its own account.
+Before training on a model it verifies the rounds the model came from (node.model_verify).
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ class ParticipantRound:
     epsilon: float | None = None  # own DP-SGD epsilon after this round (ParticipantAccountant)
     commit_gas: int | None = None
     receipts: list[Receipt] = field(default_factory=list)  # the aggregator's, one per write
-    model_check: str = ""  # "off", "verified (full)", "refused: ...", "pending: ..."
+    model_check: str = ""  # "off", "verified (MODE): ...", "refused: ...", "pending: ..."
     timings: dict[str, float] = field(
         default_factory=lambda: {
             "training": 0.0,
