@@ -3,10 +3,12 @@
 It trusts the chain, not the coordinator: round parameters, seed, model hash and roster
 hash are read from RoundLog; the model and roster are fetched from the blob store and
 checked against those hashes; the masked-input commitment is sent from its own account.
+Before training on a model it verifies the rounds the model came from (node.model_verify).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from eth_account.signers.local import LocalAccount
 
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DP_NONE, DP_SGD, RoundConfig, RoundInfo, Stage
-from fedledger.chain.deploy import Contracts
+from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.events import fetch_events
 from fedledger.chain.round_log import roster_cap
 from fedledger.encoding import sha256
@@ -30,6 +32,7 @@ from fedledger.fl.models import build_model
 from fedledger.fl.task import TaskContext
 from fedledger.fl.task_bridge import TaskRunner
 from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed
+from fedledger.node.model_verify import ModelRefused, ModelVerifier, VerifyPending
 from fedledger.node.public_facts import blob_checker, public_facts
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.port import CoordinatorPort
@@ -51,6 +54,8 @@ from fedledger.secagg.params import RoundContext
 from fedledger.store.base import BlobStore
 
 __all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound", "SatOut"]
+
+log = logging.getLogger("fedledger.node")
 
 # Where a simulated participant can go silent, in protocol order.
 DROP_POINTS = ("before_keys", "after_keys", "after_shares", "after_commit", "during_unmask")
@@ -75,8 +80,15 @@ class ParticipantRound:
     epsilon: float | None = None  # own epsilon after this DP round (ParticipantAccountant)
     commit_gas: int | None = None
     receipts: list[Receipt] = field(default_factory=list)  # the aggregator's, one per write
+    model_check: str = ""  # "off", "verified (MODE): ...", "refused: ...", "pending: ..."
     timings: dict[str, float] = field(
-        default_factory=lambda: {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
+        default_factory=lambda: {
+            "training": 0.0,
+            "secagg": 0.0,
+            "chain": 0.0,
+            "store": 0.0,
+            "verify": 0.0,
+        }
     )
 
 
@@ -98,8 +110,13 @@ class Participant:
         store: BlobStore,
         dropout: Mapping[int, str] | None = None,
         runner: TaskRunner | None = None,
+        verify: str = "off",
+        deployment: Deployment | None = None,
     ) -> None:
         """`index` and `seed` fix the local training seed: derive_seed(seed, round - 1, index).
+
+        `verify` (full|own|off) is how the rounds behind a model are verified before
+        training on it (node.model_verify; full and own need the `deployment` record).
 
         `dropout` maps a round id to a point in DROP_POINTS where this participant goes
         silent (simulation only). `runner` trains the federation's task on this participant's
@@ -138,6 +155,13 @@ class Participant:
         self.dropout = dict(dropout or {})
         self.rounds: dict[int, ParticipantRound] = {}
         self.privacy = ParticipantAccountant()
+        self.verifier = ModelVerifier(
+            mode=verify,
+            contracts=contracts,
+            deployment=deployment,
+            store=store,
+            address=self.address,
+        )
         self._round_id = 0
         self._client: SecAggClient | None = None
         self._info: RoundInfo | None = None
@@ -216,6 +240,13 @@ class Participant:
         except SatOut as exc:
             rec.left_out = str(exc)  # a peer or the aggregator misbehaved: refuse, never crash
             return False
+        except ModelRefused as exc:
+            rec.left_out = rec.model_check = f"refused: {exc}"
+            log.warning("participant %s: %s", self.address, exc)
+            return False
+        except VerifyPending as exc:
+            rec.model_check = f"pending: {exc}"  # not a verdict: look again at the next step
+            return False
         except (NotReady, WrongStage):
             return False  # the coordinator moved on or is not there yet: look again later
         return False
@@ -260,6 +291,7 @@ class Participant:
                 ADVERTISE_KEYS, "round", f"round {self._round_id} is {info.stage.name} on chain"
             )
         self._info = info
+        self._verify_model(info)
         t0 = time.perf_counter()
         try:
             model = self.store.get(info.model_hash.hex())
@@ -288,6 +320,24 @@ class Participant:
         bundle = self._client.advertise_keys()
         self._add("secagg", t0)
         return bundle
+
+    def _verify_model(self, info: RoundInfo) -> None:
+        """Verify the rounds behind this round's model (ModelRefused, VerifyPending)."""
+        rec = self.rounds[self._round_id]
+        t0 = time.perf_counter()
+        receipts = {r: past.receipts for r, past in self.rounds.items()}
+        try:
+            verdicts = self.verifier.check(self._round_id, info, receipts)
+        finally:
+            self._add("verify", t0)
+        mode = self.verifier.mode
+        if mode == "off":
+            rec.model_check = "off"
+        elif verdicts:
+            done = ", ".join(str(v.round_id) for v in verdicts)
+            rec.model_check = f"verified ({mode}): checked round(s) {done}"
+        else:
+            rec.model_check = f"verified ({mode}): nothing new to check"
 
     def _train(self, model: bytes, config: RoundConfig) -> LocalUpdate:
         """Local training through the task; DP-SGD (dpMode 1) where fedledger owns the loop."""

@@ -40,6 +40,7 @@ from fedledger.fl.task import TaskContext
 from fedledger.fl.task_bridge import TaskRunner, initial_model, make_task_evaluator
 from fedledger.fl.task_loader import builtin_task_string, load_task
 from fedledger.fl.train import TrainConfig, evaluate
+from fedledger.node.model_verify import check_mode
 from fedledger.node.participant import DROP_POINTS, Participant
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.status import RoundStatus
@@ -95,6 +96,10 @@ class SimulationConfig:
         default_factory=lambda: StageDurations(advertise_keys=60, share_keys=60, unmask=60)
     )
     verify: bool = True
+    node_verify: str = "off"
+    """Each participant's `--verify` mode (full|own|off: node.model_verify). Off by default
+    here: the simulation audits every finalized round itself (`verify`), and n nodes each
+    verifying every round cost n audits per round; `fedledger demo` runs with full."""
     fsync: bool = False
     stake: int = 0
     """Token units each participant stakes at enrolment (minted to the deployer as a genesis
@@ -117,6 +122,7 @@ class SimulationConfig:
                 f"simulation: stake {self.stake} is below the round config's minStake "
                 f"{self.round_config.min_stake}; participants could not be rostered"
             )
+        check_mode(self.node_verify)
         if self.partition not in ("dirichlet", "iid"):
             raise ConfigError(
                 f"simulation: partition must be 'dirichlet' or 'iid', got {self.partition!r}"
@@ -316,6 +322,8 @@ class Simulation:
                     ctx=dataclasses.replace(self.task_context, participant=i),
                     data=data,
                 ),
+                verify=cfg.node_verify,
+                deployment=self.deployment,
             )
             for i, (acct, data) in enumerate(zip(self.accounts, shards, strict=True))
         ]
@@ -413,7 +421,7 @@ class Simulation:
             for k in ("chain", "store", "secagg")
         }
         timings = {f"coordinator_{k}": round(v, 4) for k, v in timings.items()}
-        parts = {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
+        parts = {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0, "verify": 0.0}
         commit_gas: list[int] = []
         dropped = dict(report.dropped)
         for p in self.participants:
