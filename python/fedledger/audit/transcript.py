@@ -6,7 +6,7 @@ simulation's own verification)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +25,7 @@ from fedledger.store.base import BlobStore
 __all__ = [
     "AssembledRound",
     "ChainRound",
+    "StoreVectors",
     "assemble_round",
     "build_transcript",
     "public_transcript",
@@ -221,6 +222,28 @@ Fetch = Callable[[str, bytes], bytes | None]
 """(role, sha256) -> the blob's bytes, None when there are none (see AssembledRound.blobs)."""
 
 
+class StoreVectors(Mapping[str, bytes]):
+    """Masked-vector blobs by name, read from a BlobStore on access (never all in memory)."""
+
+    def __init__(self, store: BlobStore, names: Iterable[str]) -> None:
+        self.store = store
+        self.names = [n for n in dict.fromkeys(names) if store.has(n)]
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in self.names:
+            raise KeyError(name)
+        return self.store.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
 def public_transcript(
     cr: ChainRound,
     *,
@@ -228,14 +251,20 @@ def public_transcript(
     contract: str,
     fetch: Fetch,
     extra: dict[str, Any] | None = None,
+    vectors: Mapping[str, bytes] | None = None,
 ) -> PublicTranscript:
-    """The PublicTranscript of a finalized round: chain facts, and the blobs they name by hash."""
+    """The PublicTranscript of a finalized round: chain facts, and the blobs they name by hash.
+
+    The masked vectors come from `fetch` (role masked:<address>), or from `vectors` when
+    given (a lazy mapping by blob name).
+    """
     info = cr.info
-    vectors = {
-        c.masked_hash.hex(): data
-        for p, c in cr.commitments.items()
-        if (data := fetch(f"masked:{p}", c.masked_hash)) is not None
-    }
+    if vectors is None:
+        vectors = {
+            c.masked_hash.hex(): data
+            for p, c in cr.commitments.items()
+            if (data := fetch(f"masked:{p}", c.masked_hash)) is not None
+        }
     return PublicTranscript(
         chain_id=chain_id,
         contract=contract,
@@ -277,8 +306,6 @@ def build_transcript(
         raise VerificationError(f"round {round_id}: no RoundFinalized event found")
 
     def fetch(role: str, digest: bytes) -> bytes | None:
-        if role.startswith("masked:"):
-            return store.get(digest.hex()) if store.has(digest.hex()) else None
         try:
             return store.get(digest.hex())
         except StoreError as exc:
@@ -287,6 +314,12 @@ def build_transcript(
                 f"round blob {what} ({digest.hex()}) unavailable: {exc}"
             ) from None
 
+    # Masked vectors stay in the store: the verifier reads them one at a time.
+    vectors = StoreVectors(store, (c.masked_hash.hex() for c in cr.commitments.values()))
     return public_transcript(
-        cr, chain_id=chain.chain_id, contract=contracts.round_log.address, fetch=fetch
+        cr,
+        chain_id=chain.chain_id,
+        contract=contracts.round_log.address,
+        fetch=fetch,
+        vectors=vectors,
     )
