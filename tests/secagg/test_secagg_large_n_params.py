@@ -1,4 +1,4 @@
-"""Neighbours and threshold for large rounds (Bell et al. 2020): the rule and its documented table."""
+"""Neighbours and threshold for large rounds (Bell et al. 2020): the rule, its documented table."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ def test_large_n_params_meet_privacy_correctness_and_majority(n):
 
 
 def test_large_n_params_pick_the_smallest_degree():
-    k, t = large_n_params(10_000)
+    k, _ = large_n_params(10_000)
     smaller = k - 2
 
     feasible = [

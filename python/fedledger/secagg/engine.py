@@ -29,6 +29,7 @@ ENGINES = ("inline", "process", "ray")
 """Engine names accepted by `make_engine` (and the CLI's --engine)."""
 
 RAY_EXTRA = "fedledger[ray]"
+_LOCAL_OBJECT_STORE = 256 * 1024 * 1024  # bytes: partial vectors and messages, not datasets
 
 
 class EngineUnavailable(ConfigError):
@@ -134,7 +135,9 @@ def start_ray(address: str | None = None, *, num_cpus: int | None = None) -> boo
         return True
     cpus = num_cpus if num_cpus is not None else max(1, os.cpu_count() or 1)
     ray.init(
+        address="local",  # always a new local instance, never one RAY_ADDRESS points at
         num_cpus=cpus,
+        object_store_memory=_LOCAL_OBJECT_STORE,
         include_dashboard=False,
         _node_ip_address="127.0.0.1",
         log_to_driver=False,
