@@ -24,8 +24,8 @@ from fedledger.protocol.messages import (
 )
 from fedledger.protocol.status import FAILED, FINALIZED
 from fedledger.secagg.commitments import Commitment
-from fedledger.secagg.engine import Engine
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.messages import KeyBundle
 from fedledger.secagg.params import RoundContext
 from fedledger.secagg.server import SecAggServer
