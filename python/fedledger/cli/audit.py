@@ -43,11 +43,21 @@ def verify(
         "--receipt",
         help="A receipt file a participant published (repeatable): checked by receipts_honoured.",
     ),
+    engine: str = typer.Option(
+        "inline", help="Where mask regeneration runs: inline, process (a pool) or ray."
+    ),
+    workers: int | None = typer.Option(
+        None, help="Processes of --engine process / CPUs of a local Ray (default: all)."
+    ),
+    ray_address: str | None = typer.Option(
+        None, help="Ray cluster for mask regeneration (implies --engine ray)."
+    ),
 ) -> None:
     """Exit 0 when every check of every chosen round holds, 1 otherwise (failed checks printed)."""
     from fedledger.audit.blobs import open_blob_source
     from fedledger.audit.verify import verify_round_from_chain
     from fedledger.protocol.receipts import load_receipt
+    from fedledger.secagg.engine import make_engine
 
     if (round_id is None) == (not all_rounds):
         raise ConfigError("give exactly one of --round R or --all")
@@ -70,10 +80,16 @@ def verify(
         assert round_id is not None
         rounds = [round_id]
     out = Console(highlight=False)
-    reports = [
-        verify_round_from_chain(backend, record, source, r, contracts=contracts, receipts=receipts)
-        for r in rounds
-    ]
+    regen = make_engine(engine, workers=workers, ray_address=ray_address)
+    try:
+        reports = [
+            verify_round_from_chain(
+                backend, record, source, r, contracts=contracts, receipts=receipts, engine=regen
+            )
+            for r in rounds
+        ]
+    finally:
+        regen.close()
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in reports], indent=2))
     else:

@@ -94,6 +94,15 @@ def run(
     ),
     tick_interval: float = typer.Option(0.2, help="Seconds between state-machine ticks."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
+    engine: str = typer.Option(
+        "inline", help="Where unmasking regenerates masks: inline, process (a pool) or ray."
+    ),
+    workers: int | None = typer.Option(
+        None, help="Processes of --engine process / CPUs of a local Ray (default: all)."
+    ),
+    ray_address: str | None = typer.Option(
+        None, help="Ray cluster for mask regeneration (implies --engine ray)."
+    ),
 ) -> None:
     """Serve the coordinator API and blob store; with --rounds, run that many rounds."""
     import uvicorn
@@ -104,6 +113,7 @@ def run(
     from fedledger.coordinator.round import RoundCoordinator
     from fedledger.coordinator.settings import ServiceSettings
     from fedledger.coordinator.spec import StageDurations
+    from fedledger.secagg.engine import make_engine
     from fedledger.store import FilesystemBlobStore
 
     aggregator = _aggregator(aggregator_key_file, aggregator_index, password_file)
@@ -114,6 +124,7 @@ def run(
     durations = StageDurations(
         advertise_keys=stage_timeout, share_keys=stage_timeout, unmask=stage_timeout
     )
+    regen = make_engine(engine, workers=workers, ray_address=ray_address)
     coordinator = RoundCoordinator(
         chain=backend,
         deployment=record,
@@ -125,6 +136,7 @@ def run(
         durations=durations,
         evaluate=evaluate_model,
         expected_participants=expected,
+        engine=regen,
     )
     settings = ServiceSettings(host=host, port=port, tick_interval=tick_interval)
     if rounds and until_round:
@@ -138,6 +150,7 @@ def run(
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         coordinator.close()
+        regen.close()
 
 
 def _aggregator(key_file: Path | None, index: int | None, password_file: Path | None) -> Any:

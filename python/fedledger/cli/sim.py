@@ -33,7 +33,7 @@ def _dropouts(n: int, rounds: int, rate: float, seed: int) -> dict[int, dict[int
     if not 0 <= rate < 1:
         raise ConfigError(f"--dropout-rate must be in [0, 1), got {rate}")
     rng = random.Random(seed)
-    count = int(round(rate * n))
+    count = round(rate * n)
     return {
         r: dict.fromkeys(rng.sample(range(n), count), "after_shares") for r in range(1, 1 + rounds)
     }
