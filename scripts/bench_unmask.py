@@ -2,7 +2,8 @@
 
 For each n a fresh subprocess (so that its memory is its own) runs stages 1-5 of one round
 of SecAggServer with a filesystem blob store, as the coordinator does: n clients with
-`--length`-word vectors, `--dropout` of them dropping after sharing keys (their mask keys
+`--length`-word vectors, k and t by Bell et al.'s rule (secagg.params.large_n_params)
+unless given, `--dropout` of them dropping after sharing keys (their mask keys
 are revealed, so pairwise masks are regenerated too). It reports
 
 - server_peak_traced_mib: the peak of Python/numpy allocations (tracemalloc) from the first
@@ -42,9 +43,12 @@ def _one(n: int, length: int, k: int, t: int, dropout: float, engines: list[str]
     from fedledger.secagg.crypto.prg import fold_streams
     from fedledger.secagg.engine import make_engine
     from fedledger.secagg.masking import recompute_aggregate
+    from fedledger.secagg.params import large_n_params
     from fedledger.secagg.server import SecAggServer
     from fedledger.store.filesystem import FilesystemBlobStore
 
+    if k <= 0:
+        k, t = large_n_params(n)
     ctx = RoundContext(31337, "0x5FbDB2315678afecb367f032d93F642f64180aa3", 1)
     params = SecAggParams(neighbours=k, threshold=t, clip_range=1.0, quant_bits=16, max_weight=1)
     seed = os.urandom(32)
@@ -156,9 +160,11 @@ def _one(n: int, length: int, k: int, t: int, dropout: float, engines: list[str]
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="100,1000", help="comma-separated n")
-    parser.add_argument("--length", type=int, default=100_000, help="words per vector")
-    parser.add_argument("--neighbours", type=int, default=10)
-    parser.add_argument("--threshold", type=int, default=6)
+    parser.add_argument("--length", type=int, default=20_000, help="words per vector")
+    parser.add_argument(
+        "--neighbours", type=int, default=0, help="k (0: Bell et al.'s rule, large_n_params)"
+    )
+    parser.add_argument("--threshold", type=int, default=0, help="t (0: with k by the rule)")
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--engines", default="inline,process", help="inline,process,ray")
     parser.add_argument("--json", action="store_true", help="print one JSON document")

@@ -7,7 +7,7 @@ simulation's own verification)."""
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fedledger.audit.blobs import BlobFetch, BlobSource
@@ -20,11 +20,13 @@ from fedledger.errors import FedledgerError, StoreError, VerificationError
 from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.transcript import PublicTranscript
+from fedledger.secagg.vectors import decode_vector
 from fedledger.store.base import BlobStore
 
 __all__ = [
     "AssembledRound",
     "ChainRound",
+    "SourceVectors",
     "StoreVectors",
     "assemble_round",
     "build_transcript",
@@ -170,6 +172,9 @@ class AssembledRound:
     """RoundLog's aggregator when the audit ran: the key receipts must be signed by."""
     receipts: list[Receipt] = field(default_factory=list)
     """Receipts participants published for this round (verified signatures), if any."""
+    masked_faults: dict[str, str] = field(default_factory=dict)
+    """Committer -> why its fetched masked blob is not a vector of the round ('' if it is).
+    Masked blobs are checked as they arrive and not kept (`blobs` holds their status only)."""
 
     def blob(self, role: str) -> bytes | None:
         """The fetched bytes of a role (possibly altered), or None when nothing was returned."""
@@ -192,14 +197,25 @@ def assemble_round(
         if digest != _ZERO:
             out.blobs[role] = source.fetch(digest.hex())
 
+    finalized = info.stage == Stage.FINALIZED
     fetch("roster", info.roster_hash)
+    if finalized:
+        fetch("old_model", info.model_hash)  # first: it fixes the masked vectors' length
+    old = out.blobs.get("old_model")
+    length = _vector_length(old.data) if old is not None and old.ok else None
+    present: list[str] = []
     for participant, commitment in sorted(cr.commitments.items()):
-        fetch(f"masked:{participant}", commitment.masked_hash)
-    if info.stage != Stage.FINALIZED:
+        # One masked blob in memory at a time: check it, keep its status, drop its bytes.
+        role, name = f"masked:{participant}", commitment.masked_hash.hex()
+        got = source.fetch(name)
+        out.blobs[role] = replace(got, data=None)
+        if got.data is not None:
+            present.append(name)
+            out.masked_faults[participant] = _vector_fault(got.data, length)
+    if not finalized:
         return out
     fetch("reveal", info.reveal_hash)
     fetch("aggregate", info.aggregate_hash)
-    fetch("old_model", info.model_hash)
     fetch("new_model", info.new_model_hash)
     out.slashes = read_slashes(contracts, deployment, info)
     try:
@@ -214,8 +230,50 @@ def assemble_round(
         # A blob that could not be fetched stands in as b"": its hash check then fails by name.
         fetch=lambda role, _digest: out.blob(role),
         extra={"assembledBy": "fedledger.audit", "blobStore": source.location},
+        vectors=SourceVectors(source, present),
     )
     return out
+
+
+def _vector_length(old_model: bytes | None) -> int | None:
+    """Elements of a masked vector: the old model's size + 1 (None if it does not parse)."""
+    if old_model is None:
+        return None
+    from fedledger.fl.serialization import model_size  # numpy + safetensors only
+
+    try:
+        return model_size(old_model) + 1
+    except FedledgerError:
+        return None
+
+
+def _vector_fault(blob: bytes, length: int | None) -> str:
+    """Why `blob` is not a masked vector of `length` elements ('' when it is)."""
+    try:
+        decode_vector(blob, length=length)
+    except FedledgerError as exc:
+        return f"committed blob malformed: {exc}"
+    return ""
+
+
+class SourceVectors(Mapping[str, bytes]):
+    """Masked-vector blobs by name, fetched raw from a BlobSource on access (not kept)."""
+
+    def __init__(self, source: BlobSource, names: Iterable[str]) -> None:
+        self.source = source
+        self.names = list(dict.fromkeys(names))
+
+    def __getitem__(self, name: str) -> bytes:
+        data = self.source.fetch(name).data if name in self.names else None
+        if data is None:
+            raise KeyError(name)
+        return data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 Fetch = Callable[[str, bytes], bytes | None]

@@ -150,9 +150,13 @@ class ChainAudit(CheckContext):
     def blob_fault(self, participant: str) -> str:
         """Why `participant`'s committed blob is provably unusable ('' when it is usable)."""
         fetch = self.assembled.blobs.get(f"masked:{participant}")
-        if fetch is None or not fetch.ok or fetch.data is None:
+        if fetch is None or not fetch.ok:
             status = fetch.status if fetch is not None else "missing"
             return f"committed blob {status}"
+        if participant in self.assembled.masked_faults:  # checked when fetched (not kept)
+            return self.assembled.masked_faults[participant]
+        if fetch.data is None:
+            return f"committed blob {fetch.status}"
         try:
             decode_vector(fetch.data, length=self.vector_length())
         except FedledgerError as exc:
