@@ -44,10 +44,12 @@ def test_ray_round_finalizes_verifies_and_matches_the_local_round(ray_engine):
     with open_simulation(cfg, engine="ray") as sim:
         remote = sim.run_round()
         remote_model = _new_model(sim, remote)
+        coordinator_rss = sim.coordinator_peak_rss_mib()
 
     assert remote.outcome == "finalized", remote.reason
     assert remote.verified is True, remote.failed_checks
     assert remote.survivors == local.survivors == 6
+    assert coordinator_rss > 0  # measured in the coordinator's own actor process
     # Same data, seeds and genesis model: the same updates, summed under fresh masks. Only
     # the stochastic rounding of quantization differs, by at most one level per member and
     # coordinate: n * M * 2c / L in the weighted sum, divided by the total weight W.

@@ -11,6 +11,7 @@ from rich.console import Console
 from fedledger.chain.backend import ChainBackend, RpcChain
 from fedledger.chain.datatypes import Stage
 from fedledger.chain.deploy import Deployment
+from fedledger.cli.common import ENGINE_HELP, RAY_ADDRESS_HELP, WORKERS_HELP
 from fedledger.errors import ConfigError
 
 audit_app = typer.Typer(
@@ -43,15 +44,9 @@ def verify(
         "--receipt",
         help="A receipt file a participant published (repeatable): checked by receipts_honoured.",
     ),
-    engine: str = typer.Option(
-        "inline", help="Where mask regeneration runs: inline, process (a pool) or ray."
-    ),
-    workers: int | None = typer.Option(
-        None, help="Processes of --engine process / CPUs of a local Ray (default: all)."
-    ),
-    ray_address: str | None = typer.Option(
-        None, help="Ray cluster for mask regeneration (implies --engine ray)."
-    ),
+    engine: str = typer.Option("inline", help=ENGINE_HELP),
+    workers: int | None = typer.Option(None, help=WORKERS_HELP),
+    ray_address: str | None = typer.Option(None, help=RAY_ADDRESS_HELP),
 ) -> None:
     """Exit 0 when every check of every chosen round holds, 1 otherwise (failed checks printed)."""
     from fedledger.audit.blobs import open_blob_source

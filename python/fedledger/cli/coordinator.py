@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from fedledger.cli.common import ENGINE_HELP, RAY_ADDRESS_HELP, WORKERS_HELP
 from fedledger.errors import ConfigError
+from fedledger.secagg.engine import make_engine
 
 if TYPE_CHECKING:
     from fedledger.fl.task import Task
@@ -94,15 +96,9 @@ def run(
     ),
     tick_interval: float = typer.Option(0.2, help="Seconds between state-machine ticks."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
-    engine: str = typer.Option(
-        "inline", help="Where unmasking regenerates masks: inline, process (a pool) or ray."
-    ),
-    workers: int | None = typer.Option(
-        None, help="Processes of --engine process / CPUs of a local Ray (default: all)."
-    ),
-    ray_address: str | None = typer.Option(
-        None, help="Ray cluster for mask regeneration (implies --engine ray)."
-    ),
+    engine: str = typer.Option("inline", help=ENGINE_HELP),
+    workers: int | None = typer.Option(None, help=WORKERS_HELP),
+    ray_address: str | None = typer.Option(None, help=RAY_ADDRESS_HELP),
 ) -> None:
     """Serve the coordinator API and blob store; with --rounds, run that many rounds."""
     import uvicorn
@@ -113,7 +109,6 @@ def run(
     from fedledger.coordinator.round import RoundCoordinator
     from fedledger.coordinator.settings import ServiceSettings
     from fedledger.coordinator.spec import StageDurations
-    from fedledger.secagg.engine import make_engine
     from fedledger.store import FilesystemBlobStore
 
     aggregator = _aggregator(aggregator_key_file, aggregator_index, password_file)
@@ -124,7 +119,6 @@ def run(
     durations = StageDurations(
         advertise_keys=stage_timeout, share_keys=stage_timeout, unmask=stage_timeout
     )
-    regen = make_engine(engine, workers=workers, ray_address=ray_address)
     coordinator = RoundCoordinator(
         chain=backend,
         deployment=record,
@@ -136,7 +130,7 @@ def run(
         durations=durations,
         evaluate=evaluate_model,
         expected_participants=expected,
-        engine=regen,
+        engine=(regen := make_engine(engine, workers=workers, ray_address=ray_address)),
     )
     settings = ServiceSettings(host=host, port=port, tick_interval=tick_interval)
     if rounds and until_round:

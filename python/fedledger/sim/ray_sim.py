@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import resource
 from pathlib import Path
 from typing import Any
 
@@ -134,6 +135,10 @@ class _CoordinatorHost:
 
     def advance_to(self, when: float) -> None:
         self.clock.advance_to(when)
+
+    def peak_rss_mib(self) -> float:
+        """This actor process's peak RSS (the coordinator's own memory)."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     def close(self) -> None:
         self.coordinator.close()
@@ -341,6 +346,10 @@ class RaySimulation(Simulation):
             if p.address in records:
                 p.rounds[round_id] = records[p.address]
         return round_id
+
+    def coordinator_peak_rss_mib(self) -> float:
+        """Peak RSS of the coordinator's actor process, in MiB."""
+        return float(import_ray().get(self._coordinator_handle.peak_rss_mib.remote()))
 
     def restart_coordinator(self) -> RoundCoordinator:
         raise ConfigError("the Ray engine does not simulate coordinator restarts")
