@@ -6,8 +6,8 @@ simulation's own verification)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from fedledger.audit.blobs import BlobFetch, BlobSource
@@ -20,11 +20,14 @@ from fedledger.errors import FedledgerError, StoreError, VerificationError
 from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.transcript import PublicTranscript
+from fedledger.secagg.vectors import decode_vector
 from fedledger.store.base import BlobStore
 
 __all__ = [
     "AssembledRound",
     "ChainRound",
+    "SourceVectors",
+    "StoreVectors",
     "assemble_round",
     "build_transcript",
     "public_transcript",
@@ -169,6 +172,9 @@ class AssembledRound:
     """RoundLog's aggregator when the audit ran: the key receipts must be signed by."""
     receipts: list[Receipt] = field(default_factory=list)
     """Receipts participants published for this round (verified signatures), if any."""
+    masked_faults: dict[str, str] = field(default_factory=dict)
+    """Committer -> why its fetched masked blob is not a vector of the round ('' if it is).
+    Masked blobs are checked as they arrive and not kept (`blobs` holds their status only)."""
 
     def blob(self, role: str) -> bytes | None:
         """The fetched bytes of a role (possibly altered), or None when nothing was returned."""
@@ -191,14 +197,25 @@ def assemble_round(
         if digest != _ZERO:
             out.blobs[role] = source.fetch(digest.hex())
 
+    finalized = info.stage == Stage.FINALIZED
     fetch("roster", info.roster_hash)
+    if finalized:
+        fetch("old_model", info.model_hash)  # first: it fixes the masked vectors' length
+    old = out.blobs.get("old_model")
+    length = _vector_length(old.data) if old is not None and old.ok else None
+    present: list[str] = []
     for participant, commitment in sorted(cr.commitments.items()):
-        fetch(f"masked:{participant}", commitment.masked_hash)
-    if info.stage != Stage.FINALIZED:
+        # One masked blob in memory at a time: check it, keep its status, drop its bytes.
+        role, name = f"masked:{participant}", commitment.masked_hash.hex()
+        got = source.fetch(name)
+        out.blobs[role] = replace(got, data=None)
+        if got.data is not None:
+            present.append(name)
+            out.masked_faults[participant] = _vector_fault(got.data, length)
+    if not finalized:
         return out
     fetch("reveal", info.reveal_hash)
     fetch("aggregate", info.aggregate_hash)
-    fetch("old_model", info.model_hash)
     fetch("new_model", info.new_model_hash)
     out.slashes = read_slashes(contracts, deployment, info)
     try:
@@ -213,12 +230,76 @@ def assemble_round(
         # A blob that could not be fetched stands in as b"": its hash check then fails by name.
         fetch=lambda role, _digest: out.blob(role),
         extra={"assembledBy": "fedledger.audit", "blobStore": source.location},
+        vectors=SourceVectors(source, present),
     )
     return out
 
 
+def _vector_length(old_model: bytes | None) -> int | None:
+    """Elements of a masked vector: the old model's size + 1 (None if it does not parse)."""
+    if old_model is None:
+        return None
+    from fedledger.fl.serialization import model_size  # numpy + safetensors only
+
+    try:
+        return model_size(old_model) + 1
+    except FedledgerError:
+        return None
+
+
+def _vector_fault(blob: bytes, length: int | None) -> str:
+    """Why `blob` is not a masked vector of `length` elements ('' when it is)."""
+    try:
+        decode_vector(blob, length=length)
+    except FedledgerError as exc:
+        return f"committed blob malformed: {exc}"
+    return ""
+
+
+class SourceVectors(Mapping[str, bytes]):
+    """Masked-vector blobs by name, fetched raw from a BlobSource on access (not kept)."""
+
+    def __init__(self, source: BlobSource, names: Iterable[str]) -> None:
+        self.source = source
+        self.names = list(dict.fromkeys(names))
+
+    def __getitem__(self, name: str) -> bytes:
+        data = self.source.fetch(name).data if name in self.names else None
+        if data is None:
+            raise KeyError(name)
+        return data
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+
 Fetch = Callable[[str, bytes], bytes | None]
 """(role, sha256) -> the blob's bytes, None when there are none (see AssembledRound.blobs)."""
+
+
+class StoreVectors(Mapping[str, bytes]):
+    """Masked-vector blobs by name, read from a BlobStore on access (never all in memory)."""
+
+    def __init__(self, store: BlobStore, names: Iterable[str]) -> None:
+        self.store = store
+        self.names = [n for n in dict.fromkeys(names) if store.has(n)]
+
+    def __getitem__(self, name: str) -> bytes:
+        if name not in self.names:
+            raise KeyError(name)
+        return self.store.get(name)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.names
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names)
+
+    def __len__(self) -> int:
+        return len(self.names)
 
 
 def public_transcript(
@@ -228,14 +309,20 @@ def public_transcript(
     contract: str,
     fetch: Fetch,
     extra: dict[str, Any] | None = None,
+    vectors: Mapping[str, bytes] | None = None,
 ) -> PublicTranscript:
-    """The PublicTranscript of a finalized round: chain facts, and the blobs they name by hash."""
+    """The PublicTranscript of a finalized round: chain facts, and the blobs they name by hash.
+
+    The masked vectors come from `fetch` (role masked:<address>), or from `vectors` when
+    given (a lazy mapping by blob name).
+    """
     info = cr.info
-    vectors = {
-        c.masked_hash.hex(): data
-        for p, c in cr.commitments.items()
-        if (data := fetch(f"masked:{p}", c.masked_hash)) is not None
-    }
+    if vectors is None:
+        vectors = {
+            c.masked_hash.hex(): data
+            for p, c in cr.commitments.items()
+            if (data := fetch(f"masked:{p}", c.masked_hash)) is not None
+        }
     return PublicTranscript(
         chain_id=chain_id,
         contract=contract,
@@ -277,8 +364,6 @@ def build_transcript(
         raise VerificationError(f"round {round_id}: no RoundFinalized event found")
 
     def fetch(role: str, digest: bytes) -> bytes | None:
-        if role.startswith("masked:"):
-            return store.get(digest.hex()) if store.has(digest.hex()) else None
         try:
             return store.get(digest.hex())
         except StoreError as exc:
@@ -287,6 +372,12 @@ def build_transcript(
                 f"round blob {what} ({digest.hex()}) unavailable: {exc}"
             ) from None
 
+    # Masked vectors stay in the store: the verifier reads them one at a time.
+    vectors = StoreVectors(store, (c.masked_hash.hex() for c in cr.commitments.values()))
     return public_transcript(
-        cr, chain_id=chain.chain_id, contract=contracts.round_log.address, fetch=fetch
+        cr,
+        chain_id=chain.chain_id,
+        contract=contracts.round_log.address,
+        fetch=fetch,
+        vectors=vectors,
     )

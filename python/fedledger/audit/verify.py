@@ -23,6 +23,7 @@ from fedledger.errors import FedledgerError
 from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.messages import Reveal, Roster
 from fedledger.secagg.params import RoundContext
 from fedledger.secagg.vectors import decode_vector
@@ -149,9 +150,13 @@ class ChainAudit(CheckContext):
     def blob_fault(self, participant: str) -> str:
         """Why `participant`'s committed blob is provably unusable ('' when it is usable)."""
         fetch = self.assembled.blobs.get(f"masked:{participant}")
-        if fetch is None or not fetch.ok or fetch.data is None:
+        if fetch is None or not fetch.ok:
             status = fetch.status if fetch is not None else "missing"
             return f"committed blob {status}"
+        if participant in self.assembled.masked_faults:  # checked when fetched (not kept)
+            return self.assembled.masked_faults[participant]
+        if fetch.data is None:
+            return f"committed blob {fetch.status}"
         try:
             decode_vector(fetch.data, length=self.vector_length())
         except FedledgerError as exc:
@@ -553,11 +558,15 @@ def chain_checks(a: AssembledRound) -> list[CheckResult]:
     return [CheckResult.of(c, "chain") for c in run_checks(checks, ChainAudit(a))]
 
 
-def audit_assembled(a: AssembledRound, *, chain_id: int, block: int) -> AuditReport:
-    """Run the chain-side checks and, for finalized rounds, every check of secagg.verify_round."""
+def audit_assembled(
+    a: AssembledRound, *, chain_id: int, block: int, engine: Engine | None = None
+) -> AuditReport:
+    """Run the chain-side checks and, for finalized rounds, every check of secagg.verify_round
+    (its mask regeneration on `engine`, default inline)."""
     checks = chain_checks(a)
     if a.transcript is not None:
-        checks += [CheckResult.of(c, "secagg") for c in verify_round(a.transcript).checks]
+        secagg = verify_round(a.transcript, engine=engine).checks
+        checks += [CheckResult.of(c, "secagg") for c in secagg]
     info = a.chain.info
     return AuditReport(
         round=info.round,
@@ -586,6 +595,7 @@ def verify_round_from_chain(
     *,
     contracts: Contracts | None = None,
     receipts: Sequence[Receipt] = (),
+    engine: Engine | None = None,
 ) -> AuditReport:
     """Audit round `round_id` trusting only the chain and the hashes; never raises for a bad round.
 
@@ -599,4 +609,4 @@ def verify_round_from_chain(
     block = chain.block_number
     assembled = assemble_round(contracts, deployment, source, round_id)
     assembled.receipts = list(receipts)
-    return audit_assembled(assembled, chain_id=deployment.chain_id, block=block)
+    return audit_assembled(assembled, chain_id=deployment.chain_id, block=block, engine=engine)

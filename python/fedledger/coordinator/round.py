@@ -55,6 +55,7 @@ from fedledger.protocol.refusals import (
 )
 from fedledger.protocol.status import FAILED, FINALIZED, IDLE, RoundStatus
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
@@ -92,13 +93,15 @@ class RoundCoordinator:
         expected_participants: int | None = None,
         fsync: bool = True,
         contracts: Contracts | None = None,
+        engine: Engine | None = None,
     ) -> None:
         """Attach to `deployment` and resume whatever `state_dir` holds.
 
         `genesis_model` is published as a blob; round 1 opens with its hash, later rounds
         with the latest finalized model. `expected_participants` ends the key stage early
         once that many bundles are in (default: the registry's participant count at open).
-        `evaluate(model_bytes) -> (accuracy, loss)` feeds the per-round report.
+        `evaluate(model_bytes) -> (accuracy, loss)` feeds the per-round report. `engine`
+        runs the unmask step's mask regeneration (default: inline; see secagg.engine).
         """
         self.chain = chain
         self.deployment = deployment
@@ -132,6 +135,7 @@ class RoundCoordinator:
             genesis_model=self.genesis_model,
             genesis_hash=self.genesis_hash,
             timings=self.timings,
+            engine=engine,
         )
         self._moves = Transitions(
             self._book,

@@ -17,6 +17,7 @@ from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, S
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.keys import is_clamped, public_from_private
 from fedledger.secagg.encoding import decode_aggregate
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
@@ -220,7 +221,13 @@ class SecAggServer:
         seed: bytes,
         vector_length: int,
         min_survivors: int = 1,
+        blobs: Callable[[bytes], bytes] | None = None,
+        engine: Engine | None = None,
     ) -> None:
+        """`blobs` reads an accepted masked vector back by its hash (the blob store keeps
+        them; the server holds only their running sum). Without it the server keeps the
+        accepted blobs itself (small in-memory rounds). `engine` runs the unmask step's mask
+        regeneration (default: inline)."""
         if len(seed) != 32:
             raise ConfigError(f"round seed must be 32 bytes, got {len(seed)}")
         if vector_length < 1:
@@ -234,7 +241,13 @@ class SecAggServer:
         self.graph: NeighbourGraph | None = None
         self._neigh: dict[str, list[str]] = {}
         self._shares: dict[str, ShareKeysMessage] = {}
-        self._vectors: dict[str, np.ndarray] = {}
+        # Streaming: every accepted masked vector is added here mod 2^32 on arrival; the
+        # vectors themselves stay in the blob store (re-read only to take one out again).
+        self._masked_sum = np.zeros(vector_length, dtype=np.uint32)
+        self._summed: set[str] = set()
+        self._kept: dict[bytes, bytes] | None = {} if blobs is None else None
+        self._blobs = blobs
+        self.engine = engine
         self._commitments: dict[str, Commitment] = {}
         self._unmasked: dict[str, frozenset[str]] = {}  # sender -> sharers it did not mask with
         self._reports: dict[str, LocalDropouts] = {}  # sender -> its signed report of those
@@ -350,7 +363,7 @@ class SecAggServer:
         sender = self._member(MASKED_INPUT, "sender", sender)
         if sender not in self._shares:
             raise ProtocolError(MASKED_INPUT, "sender", f"{sender} did not share keys")
-        if sender in self._vectors:
+        if sender in self._summed:
             raise ProtocolError(MASKED_INPUT, "sender", f"{sender} already sent a masked input")
         if sha256(blob) != commitment.masked_hash:
             raise ProtocolError(
@@ -375,7 +388,10 @@ class SecAggServer:
             raise ProtocolError(
                 MASKED_INPUT, "dropouts", f"{sorted(unknown)[0]} is not a neighbour of {sender}"
             )
-        self._vectors[sender] = vector
+        np.add(self._masked_sum, vector, out=self._masked_sum)
+        self._summed.add(sender)
+        if self._kept is not None:
+            self._kept[commitment.masked_hash] = blob
         self._commitments[sender] = commitment
         self._unmasked[sender] = frozenset(v for v in listed if v in self._shares)
         if dropouts is not None:
@@ -387,17 +403,33 @@ class SecAggServer:
         is dropped: its vector is left out, so only its s^SK is ever asked for."""
         self._expect(MASKED_INPUT)
         excluded = set().union(*self._unmasked.values())
-        survivors = [a for a in self.sharers if a in self._vectors and a not in excluded]
+        survivors = [a for a in self.sharers if a in self._summed and a not in excluded]
         need = max(self.min_survivors, self.params.threshold)  # RoundLog.finalize's rule
         if len(survivors) < need:
             raise RoundAborted(
                 MASKED_INPUT, "too_few_survivors", f"{len(survivors)} survivors, need {need}"
             )
         surviving = set(survivors)
+        for a in sorted(self._summed - surviving):  # excluded after its vector was summed
+            np.subtract(self._masked_sum, self._reload(a), out=self._masked_sum)
+            self._summed.discard(a)
         dropped = [a for a in self.sharers if a not in surviving]
         self._request = UnmaskRequest(tuple(survivors), tuple(dropped))
         self._advance()
         return self._request
+
+    def _reload(self, sender: str) -> np.ndarray:
+        """An accepted masked vector read back from the blob store (it was checked on arrival)."""
+        digest = self._commitments[sender].masked_hash
+        blob = self._kept[digest] if self._kept is not None else None
+        if blob is None:
+            assert self._blobs is not None
+            blob = self._blobs(digest)
+        if sha256(blob) != digest:
+            raise RoundAborted(
+                MASKED_INPUT, "blob_changed", f"the stored blob of {sender} no longer matches"
+            )
+        return decode_vector(blob, length=self.vector_length)
 
     def _seed_check(self, u: str) -> Callable[[bytes], bool]:
         """Whether a candidate b_u reproduces u's seed commitment (which pins its report)."""
@@ -498,11 +530,12 @@ class SecAggServer:
             mask_keys_public={b.participant: b.mask_key for b in roster.bundles},
             neighbours=self._neigh,
             survivors=survivors,
-            vectors=self._vectors,
+            masked_sum=self._masked_sum,
             self_mask_seeds=seeds,
             mask_keys=mask_keys,
             length=self.vector_length,
             unmasked={u: self._unmasked[u] for u in survivors},
+            engine=self.engine,
         )
         self._refuse_out_of_range(aggregate, len(survivors))
         unshared = tuple(a for a in roster.addresses if a not in self._shares)

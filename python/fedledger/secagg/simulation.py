@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +17,7 @@ from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.encoding import encode_input
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.messages import EncryptedShare, Roster, UnmaskResponse
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import local_rng, quantize
@@ -183,6 +184,8 @@ def simulate_round(
     min_participants: int = 1,
     old_model: bytes | None = None,
     rng: np.random.Generator | None = None,
+    blobs: Callable[[bytes], bytes] | None = None,
+    engine: Engine | None = None,
 ) -> SimulationResult:
     """Run stages 1-5 for len(updates) participants and return the result and public transcript.
 
@@ -193,7 +196,9 @@ def simulate_round(
     recipient) index pairs whose stage-2 ciphertext is replaced by random bytes: the
     recipient drops the sender, and the round still gives the exact sum and verifies (the
     reveal carries each committer's signed local-dropout report). A client that refuses to
-    mask (TooFewSharers) goes silent. RoundAborted propagates.
+    mask (TooFewSharers) goes silent. RoundAborted propagates. `blobs` and `engine` go to
+    the SecAggServer (a blob reader by hash, so that it keeps no vectors; where the
+    unmask step's mask regeneration runs).
     """
     n = len(updates)
     if n < 2:
@@ -209,7 +214,13 @@ def simulate_round(
     old_model = old_model if old_model is not None else _default_model(d)
 
     server = SecAggServer(
-        ctx, params, seed=seed, vector_length=length, min_survivors=min_participants
+        ctx,
+        params,
+        seed=seed,
+        vector_length=length,
+        min_survivors=min_participants,
+        blobs=blobs,
+        engine=engine,
     )
     clients = [SecAggClient(ctx, params, acct, vector_length=length) for acct in accounts]
     addresses = [c.address for c in clients]

@@ -45,6 +45,7 @@ from fedledger.node.participant import DROP_POINTS, Participant
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.status import RoundStatus
 from fedledger.secagg.constants import FINALIZE, MASKED_INPUT
+from fedledger.secagg.engine import Engine
 from fedledger.store.base import BlobStore
 from fedledger.store.filesystem import FilesystemBlobStore
 
@@ -212,13 +213,17 @@ class Simulation:
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
         dataset: Dataset | None = None,
         partition: Partition | None = None,
+        engine: Engine | None = None,
     ) -> None:
         """Deploys on `chain` (default: a fresh embedded chain) unless `deployment` is given.
+
+        `engine` runs the coordinator's mask regeneration (default: inline; secagg.engine).
 
         `dataset` and `partition` override the ones the config describes (benchmarks pass
         the very objects their plain-FedAvg baseline used).
         """
         self.config = cfg = config
+        self.regen_engine = engine
         self.on_event = on_event or (lambda kind, data: None)
         torch.set_num_threads(1)
         self._tmp = None
@@ -344,6 +349,7 @@ class Simulation:
             evaluate=self.evaluator,
             expected_participants=cfg.participants,
             fsync=cfg.fsync,
+            engine=self.regen_engine,
         )
 
     def restart_coordinator(self) -> RoundCoordinator:
@@ -468,9 +474,7 @@ class Simulation:
         round_id = status.round_id
         self._event("round", {"round": round_id, "stage": status.stage})
         for _ in range(10_000):
-            acted = False
-            for p in self.participants:
-                acted = p.step(coord) or acted
+            acted = self._step_participants(coord)
             if restart_every_step:
                 coord = self.restart_coordinator()
             new = coord.tick()
@@ -488,6 +492,13 @@ class Simulation:
             raise ConfigError(f"round {round_id} did not finish")
         coord.tick()  # publish the report
         return round_id
+
+    def _step_participants(self, coord: RoundCoordinator) -> bool:
+        """One pass: every participant takes the steps it can; whether any acted."""
+        acted = False
+        for p in self.participants:
+            acted = p.step(coord) or acted
+        return acted
 
     def _verify(self, round_id: int, outcome: str) -> tuple[bool | None, list[str], float]:
         """Verify a finalized round from chain + store: (ok, failed checks, seconds)."""
