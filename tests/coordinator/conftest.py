@@ -143,7 +143,9 @@ def harness(_chain: Chain, tmp_path: Path) -> Iterator[Harness]:
     snap = _chain.backend.snapshot()
     store = FilesystemBlobStore(tmp_path / "blobs", fsync=False)
     coordinator = _service(_chain, store, tmp_path / "state")
-    h = Harness(_chain, coordinator, _client(coordinator, store).__enter__(), store, tmp_path / "state")
+    h = Harness(
+        _chain, coordinator, _client(coordinator, store).__enter__(), store, tmp_path / "state"
+    )
     try:
         yield h
     finally:

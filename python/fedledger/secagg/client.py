@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from fedledger.errors import ProtocolError
+from fedledger.secagg.blame import accuse, open_share_plaintext
 from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
@@ -73,6 +74,10 @@ class ShareEvidence:
     sender: str
     reason: str
     ciphertext: bytes
+    share: EncryptedShare | None = None
+    """The share itself when its sender signed it: evidence the client can prove
+    (`secagg.blame.accuse`); None when the signature does not check (the aggregator's doing,
+    or a sender that signed nothing: nobody can be blamed from it)."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +183,8 @@ class SecAggClient:
             self._channel_keys[v] = key
             plaintext = shamir.share_to_bytes(yb) + shamir.share_to_bytes(ys)
             aad = share_aad(**self.ctx.fields(), sender=self.address, recipient=v)
-            out.append(EncryptedShare(self.address, v, encrypt(key, plaintext, aad)))
+            share = EncryptedShare(self.address, v, encrypt(key, plaintext, aad))
+            out.append(share.signed(self.ctx, self._account.key))
         return ShareKeysMessage(self.address, tuple(out))
 
     def masked_input(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> MaskedInput:
@@ -201,7 +207,15 @@ class SecAggClient:
         digest = hashlib.sha256(npy_header(x.size))
         y = apply_masks(x, self._self_seed, pairs, on_chunk=lambda part: digest.update(part.data))
         masked_hash = digest.digest()
-        report = LocalDropouts(self.address, masked_hash, tuple(self.local_dropouts))
+        assert self.roster is not None
+        accusations = tuple(
+            accuse(self.ctx, e.share, channel_private=self._channel.private, roster=self.roster)
+            for e in self.bad_shares
+            if e.share is not None
+        )
+        report = LocalDropouts(
+            self.address, masked_hash, tuple(self.local_dropouts), accusations=accusations
+        )
         commitment = seed_commitment(
             self._self_seed, self.ctx.round_id, self.address, report.committed_hash()
         )
@@ -245,19 +259,17 @@ class SecAggClient:
     def _open_share(self, item: EncryptedShare) -> tuple[bytes, bytes] | ShareEvidence:
         """The (b share, s^SK share) inside a neighbour's ciphertext, or evidence why not."""
         v = item.sender
+        if item.signer(self.ctx) != v:
+            return ShareEvidence(v, "signature: not signed by its sender", item.ciphertext)
         aad = share_aad(**self.ctx.fields(), sender=v, recipient=self.address)
         try:
             plain = decrypt(self._channel_keys[v], item.ciphertext, aad)
         except DecryptionError as exc:
-            return ShareEvidence(v, f"ciphertext: {exc}", item.ciphertext)
-        n = shamir.SHARE_BYTES
+            return ShareEvidence(v, f"ciphertext: {exc}", item.ciphertext, item)
         try:
-            if len(plain) != 2 * n:
-                raise ValueError(f"plaintext is {len(plain)} bytes, expected {2 * n}")
-            shamir.share_from_bytes(plain[:n]), shamir.share_from_bytes(plain[n:])
+            return open_share_plaintext(plain)
         except ValueError as exc:
-            return ShareEvidence(v, f"plaintext: {exc}", item.ciphertext)
-        return plain[:n], plain[n:]
+            return ShareEvidence(v, f"plaintext: {exc}", item.ciphertext, item)
 
     def public_partition(
         self,

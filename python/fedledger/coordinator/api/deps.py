@@ -144,6 +144,8 @@ def signed_upload(
         except UploadQuotaExceeded as exc:
             raise AuthError(429, "upload quota", exc.detail) from None
         except (WrongStage, NotReady) as exc:
-            raise AuthError(409, "upload", f"uploads are open in the masked-input stage ({exc})") from None
+            raise AuthError(
+                409, "upload", f"uploads are open in the masked-input stage ({exc})"
+            ) from None
     except AuthError as exc:
         raise HTTPException(exc.status, str(exc)) from None
