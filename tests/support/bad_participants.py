@@ -198,12 +198,15 @@ class FalseAccuser(Participant):
     true proof of the pair's key, so anyone can open the share and see the lie."""
 
     victim: str | None = None
+    candidates: frozenset[str] = frozenset()
+    """Whom it may accuse (empty: anyone); the first sharer among them is the victim."""
 
     def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
         client = self._client
         assert client is not None and shares
         honest_open = client._open_share
-        target = shares[0].sender
+        senders = [s.sender for s in shares]
+        target = next((a for a in senders if a in self.candidates), senders[0])
         self.victim = target
 
         def lie(item: EncryptedShare) -> tuple[bytes, bytes] | ShareEvidence:
