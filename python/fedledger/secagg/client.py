@@ -15,6 +15,7 @@ from fedledger.secagg.blame import accuse, open_share_plaintext
 from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
+from fedledger.secagg.crypto.dleq import InvalidProof
 from fedledger.secagg.crypto.keys import KeyPair
 from fedledger.secagg.crypto.symmetric import DecryptionError, decrypt, encrypt, share_aad
 from fedledger.secagg.graph import NeighbourGraph, build_graph
@@ -25,6 +26,7 @@ from fedledger.secagg.messages import (
     LocalDropouts,
     MaskedInput,
     Roster,
+    ShareAccusation,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
@@ -207,14 +209,8 @@ class SecAggClient:
         digest = hashlib.sha256(npy_header(x.size))
         y = apply_masks(x, self._self_seed, pairs, on_chunk=lambda part: digest.update(part.data))
         masked_hash = digest.digest()
-        assert self.roster is not None
-        accusations = tuple(
-            accuse(self.ctx, e.share, channel_private=self._channel.private, roster=self.roster)
-            for e in self.bad_shares
-            if e.share is not None
-        )
         report = LocalDropouts(
-            self.address, masked_hash, tuple(self.local_dropouts), accusations=accusations
+            self.address, masked_hash, tuple(self.local_dropouts), accusations=self._accusations()
         )
         commitment = seed_commitment(
             self._self_seed, self.ctx.round_id, self.address, report.committed_hash()
@@ -226,6 +222,23 @@ class SecAggClient:
             commitment,
             report.signed(self.ctx, self._account.key),
         )
+
+    def _accusations(self) -> tuple[ShareAccusation, ...]:
+        """A provable accusation of each signed share that did not open (4.6)."""
+        assert self.roster is not None
+        out = []
+        for e in self.bad_shares:
+            if e.share is None:
+                continue  # unsigned: nobody can be blamed from it
+            try:
+                out.append(
+                    accuse(
+                        self.ctx, e.share, channel_private=self._channel.private, roster=self.roster
+                    )
+                )
+            except InvalidProof:  # unreachable for roster keys (checked); the dropout stays
+                continue
+        return tuple(out)
 
     def _receive(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> None:
         """Check x, open each delivered share (bad ones become evidence), require t valid."""
