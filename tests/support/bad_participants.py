@@ -17,7 +17,7 @@ from fedledger.encoding import sha256
 from fedledger.errors import ProtocolError
 from fedledger.node.participant import Participant
 from fedledger.protocol.port import CoordinatorPort
-from fedledger.secagg.client import Partition
+from fedledger.secagg.client import Partition, ShareEvidence
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.messages import (
     EncryptedShare,
@@ -174,17 +174,48 @@ class LowOrderKeyParticipant(Participant):
 
 class GarbageShareSender(Participant):
     """Sends random bytes instead of its stage-2 share ciphertexts (right lengths, signed
-    envelope): every neighbour fails to decrypt them."""
+    envelope, each ciphertext signed as the protocol asks): every neighbour fails to decrypt
+    them and can prove it (secagg.blame)."""
 
     def share_keys(self) -> ShareKeysMessage:
         honest = super().share_keys()
+        assert self._client is not None
+        ctx = self._client.ctx
         return ShareKeysMessage(
             honest.sender,
             tuple(
-                EncryptedShare(s.sender, s.recipient, os.urandom(len(s.ciphertext)))
+                EncryptedShare(s.sender, s.recipient, os.urandom(len(s.ciphertext))).signed(
+                    ctx, self.account.key
+                )
                 for s in honest.shares
             ),
         )
+
+
+class FalseAccuser(Participant):
+    """Receives valid shares but claims its first neighbour's did not open: it leaves that
+    neighbour out of its mask, lists it as a local dropout and publishes an accusation with a
+    true proof of the pair's key, so anyone can open the share and see the lie."""
+
+    victim: str | None = None
+    candidates: frozenset[str] = frozenset()
+    """Whom it may accuse (empty: anyone); the first sharer among them is the victim."""
+
+    def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
+        client = self._client
+        assert client is not None and shares
+        honest_open = client._open_share
+        senders = [s.sender for s in shares]
+        target = next((a for a in senders if a in self.candidates), senders[0])
+        self.victim = target
+
+        def lie(item: EncryptedShare) -> tuple[bytes, bytes] | ShareEvidence:
+            if item.sender == target:
+                return ShareEvidence(target, "ciphertext: (a lie)", item.ciphertext, item)
+            return honest_open(item)
+
+        client._open_share = lie  # type: ignore[method-assign]
+        return super().masked_input(shares)
 
 
 def _one_too_long(good: bytes) -> bytes:

@@ -21,6 +21,7 @@ from fedledger.chain.round_log import commitment_slot, is_roster_marker
 from fedledger.encoding import to_hex
 from fedledger.errors import FedledgerError
 from fedledger.protocol.receipts import Receipt
+from fedledger.secagg.blame import judge_accusation
 from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.engine import Engine
@@ -480,6 +481,47 @@ def _published_reveal(c: ChainAudit) -> Reveal | None:
         return None
 
 
+def _published_roster(c: ChainAudit) -> Roster | None:
+    """The round's roster, when its blob is intact and parses."""
+    fetch = c.assembled.blobs.get("roster")
+    if fetch is None or not fetch.ok or fetch.data is None:
+        return None
+    try:
+        return Roster.from_bytes(fetch.data)
+    except FedledgerError:
+        return None
+
+
+def share_accusations(c: ChainAudit) -> Outcome:
+    """No published share accusation (4.6) proves a participant at fault.
+
+    Each accusation travels in its accuser's local-dropout report with the accused's signed
+    ciphertext and a proof of the pair's key: a ciphertext that does not open names its
+    **sender**, one that opens names the **accuser** (a false accusation). Either way the
+    culprit is a participant, never the aggregator; an accusation that proves nothing is the
+    aggregator's to answer for, in `local_dropouts` (6.C), and is skipped here.
+    """
+    reveal, roster = _published_reveal(c), _published_roster(c)
+    if reveal is None or roster is None:
+        return "no published reveal and roster: nothing accused", 0
+    faults: dict[str, str] = {}
+    accusations = [a for r in reveal.local_dropouts.values() for a in r.accusations]
+    for accusation in accusations:
+        try:
+            verdict = judge_accusation(reveal.ctx, roster, accusation)
+        except FedledgerError:
+            continue
+        faults.setdefault(verdict.faulty, verdict.reason)
+    if faults:
+        raise CheckFailed(
+            f"{len(faults)} participant(s) proven at fault by share accusations "
+            "(their fault, not the aggregator's)",
+            "no participant proven at fault",
+            faults,
+        )
+    return "no participant proven at fault", f"{len(accusations)} accusations"
+
+
 def _broken_receipt(c: ChainAudit, r: Receipt, reveal: Reveal | None) -> str:
     """Why the round contradicts receipt `r` ('' when it does not)."""
     p, cr = r.participant, c.chain
@@ -548,6 +590,7 @@ CHECKS = (
     model_chain,
     rewards_credited,
     slash_justified,
+    share_accusations,
 )
 """The checks of docs/protocol.md 6.B, in the order they run and are reported."""
 

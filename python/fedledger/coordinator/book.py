@@ -157,6 +157,8 @@ class RoundBook:
             r.times["aborted"] = e["at"]
         elif kind == "tx":
             self._apply_tx(r, e)
+        elif kind == "upload":
+            r.uploads[e["sender"]] = e["blob"]
         elif kind == "excluded":
             r.excluded[e["participant"]] = e["reason"]
         elif kind == "slash":

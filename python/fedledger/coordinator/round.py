@@ -51,6 +51,7 @@ from fedledger.protocol.refusals import (
     NotInRoster,
     NotReady,
     NotRegistered,
+    UploadQuotaExceeded,
     WrongStage,
 )
 from fedledger.protocol.status import FAILED, FINALIZED, IDLE, RoundStatus
@@ -464,6 +465,24 @@ class RoundCoordinator:
                 raise NotInRoster(MASKED_INPUT, "sender", f"{address} did not share keys in time")
             n = r.server.vector_length
             return len(npy_header(n)) + 4 * n
+
+    def admit_upload(self, address: str, name: str) -> None:
+        """Hold `address` to one blob per round: journal its first blob's name (so a restart
+        keeps the quota); the same name again is a retry, another raises UploadQuotaExceeded."""
+        with self._lock:
+            r = self._expect_stage(MASKED_INPUT)
+            address = self._member(r, MASKED_INPUT, address)
+            held = r.uploads.get(address)
+            if held == name:
+                return
+            if held is not None:
+                raise UploadQuotaExceeded(
+                    MASKED_INPUT,
+                    "blob",
+                    f"{address} already uploaded blob {held} in round {r.round_id} "
+                    "(one blob per round: the masked vector)",
+                )
+            self._book.commit({"t": "upload", "sender": address, "blob": name, "at": self.clock()})
 
     # -- public API: stage 4 --------------------------------------------------------
     def unmask_request_for(self, address: str) -> UnmaskRequest:

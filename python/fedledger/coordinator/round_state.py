@@ -115,6 +115,7 @@ class RoundState:
     inbox: dict[str, list[EncryptedShare]] = field(default_factory=dict)
     masked: dict[str, tuple[bytes, bytes, str]] = field(default_factory=dict)  # hash, seedc, source
     reports: dict[str, LocalDropouts] = field(default_factory=dict)  # signed local dropouts
+    uploads: dict[str, str] = field(default_factory=dict)  # account -> its one blob (quota)
     bad_commits: dict[str, str] = field(default_factory=dict)
     """Sharers whose on-chain commitment is provably unusable (blob malformed, or missing past
     the grace period), with why: dropouts at once, no need to wait for the commit deadline."""

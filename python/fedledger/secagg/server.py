@@ -12,6 +12,7 @@ import numpy as np
 
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, ProtocolError
+from fedledger.secagg.blame import judge_accusation
 from fedledger.secagg.commitments import Commitment, seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
@@ -326,6 +327,8 @@ class SecAggServer:
             raise ProtocolError(
                 SHARE_KEYS, "shares", f"{sender} must send one share to each of its neighbours"
             )
+        for item in message.shares:  # signed, so a recipient's accusation is provable
+            item.verify(self.ctx)
         self._shares[sender] = message
 
     def close_share_keys(self) -> dict[str, list[EncryptedShare]]:
@@ -382,6 +385,9 @@ class SecAggServer:
                     f"local-dropout report of {dropouts.sender} is not for {sender}'s blob",
                 )
             dropouts.verify(self.ctx)
+            assert self.roster is not None
+            for accusation in dropouts.accusations:  # publish only evidence that proves
+                judge_accusation(self.ctx, self.roster, accusation)
             listed = dropouts.dropouts
         unknown = set(listed) - set(self._neigh[sender])
         if unknown:

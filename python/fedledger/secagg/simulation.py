@@ -122,11 +122,19 @@ def _masked_input(
     return out
 
 
-def _garble(inbox: dict[str, list[EncryptedShare]], pairs: Sequence[tuple[str, str]]) -> None:
-    """Replace each (sender, recipient) ciphertext by random bytes of the same length."""
-    for sender, recipient in pairs:
+def _garble(
+    ctx: RoundContext,
+    inbox: dict[str, list[EncryptedShare]],
+    pairs: Sequence[tuple[Any, Any]],
+) -> None:
+    """Replace each (sender account, recipient account) ciphertext by random bytes of the
+    same length, signed by the sender (a cheating sender signs its garbage: 4.6)."""
+    for account, to in pairs:
+        sender, recipient = account.address, to.address
         inbox[recipient] = [
-            EncryptedShare(sender, recipient, os.urandom(len(e.ciphertext)))
+            EncryptedShare(sender, recipient, os.urandom(len(e.ciphertext))).signed(
+                ctx, account.key
+            )
             if e.sender == sender
             else e
             for e in inbox.get(recipient, [])
@@ -193,10 +201,11 @@ def simulate_round(
     (advertise_keys, share_keys, masked_input, unmask) to the indices that go silent
     instead of sending that stage's message. `bad_shares` lists indices whose stage-4
     shares are corrupted (the server must blame them). `garbage_shares` lists (sender,
-    recipient) index pairs whose stage-2 ciphertext is replaced by random bytes: the
-    recipient drops the sender, and the round still gives the exact sum and verifies (the
-    reveal carries each committer's signed local-dropout report). A client that refuses to
-    mask (TooFewSharers) goes silent. RoundAborted propagates. `blobs` and `engine` go to
+    recipient) index pairs whose stage-2 ciphertext is replaced by random bytes (signed by
+    the sender): the recipient drops the sender and publishes a provable accusation, and
+    the round still gives the exact sum and verifies (the reveal carries each committer's
+    signed local-dropout report). A client that refuses to mask (TooFewSharers) goes
+    silent. RoundAborted propagates. `blobs` and `engine` go to
     the SecAggServer (a blob reader by hash, so that it keeps no vectors; where the
     unmask step's mask regeneration runs).
     """
@@ -227,7 +236,7 @@ def simulate_round(
     by_address = dict(zip(addresses, range(n), strict=True))
 
     roster, inbox = _keys(server, clients, silent, seed)
-    _garble(inbox, [(addresses[s], addresses[r]) for s, r in garbage_shares])
+    _garble(ctx, inbox, [(accounts[s], accounts[r]) for s, r in garbage_shares])
     masked = _masked_input(
         server, clients, updates, inbox, dropout=silent, params=params, rng=rng or local_rng()
     )

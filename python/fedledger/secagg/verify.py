@@ -8,7 +8,8 @@ from typing import Any
 import numpy as np
 
 from fedledger.encoding import sha256, to_hex
-from fedledger.errors import FedledgerError
+from fedledger.errors import FedledgerError, ProtocolError
+from fedledger.secagg.blame import judge_accusation
 from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.crypto import shamir
@@ -316,6 +317,12 @@ def _report_problem(v: Verification, a: str, report: LocalDropouts) -> str:
     strangers = [d for d in report.dropouts if d not in v.neighbours.get(a, ())]
     if strangers:
         return f"{strangers[0]} is not a neighbour"
+    roster, _ = v.documents()
+    for accusation in report.accusations:  # the aggregator publishes only evidence that proves
+        try:
+            judge_accusation(v.ctx, roster, accusation)
+        except ProtocolError as exc:
+            return f"accusation of {accusation.accused} proves nothing: {exc.detail}"
     return ""
 
 
