@@ -6,7 +6,6 @@ stage's output replaced; the coordinator, chain and store they talk to are the r
 
 from __future__ import annotations
 
-import inspect
 import io
 import os
 from collections.abc import Callable
@@ -100,12 +99,11 @@ class MalformedBlobParticipant(Participant):
         masked_hash = sha256(blob)
         self.store.put_expected(masked_hash.hex(), blob)
         log = self.contracts.round_log
-        extra = (
-            {"weight": int(x[0])} if "weight" in inspect.signature(log.commit).parameters else {}
-        )
+        assert self._member is not None
         tx = log.commit(
-            self._round_id, masked_hash, honest.seed_commitment, sender=self.account, **extra
-        )
+            self._round_id, masked_hash, honest.seed_commitment, weight=int(x[0]),
+            member=self._member, sender=self.account,
+        )  # fmt: skip
         self.rounds[self._round_id].commit_gas = tx.gas_used
         self._masked = (masked_hash, honest.seed_commitment)
         return self._masked
@@ -234,9 +232,11 @@ def _commit_raw(p: Participant, x: np.ndarray, shares: list[EncryptedShare], *, 
     p._report = masked.dropouts
     if upload:
         p.store.put_expected(masked.masked_hash.hex(), masked.vector)
+    assert p._member is not None
     tx = p.contracts.round_log.commit(
-        p._round_id, masked.masked_hash, masked.seed_commitment, weight=weight, sender=p.account
-    )
+        p._round_id, masked.masked_hash, masked.seed_commitment, weight=weight,
+        member=p._member, sender=p.account,
+    )  # fmt: skip
     p.rounds[p._round_id].commit_gas = tx.gas_used
     p._masked = (masked.masked_hash, masked.seed_commitment)
     return p._masked

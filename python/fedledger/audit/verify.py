@@ -17,7 +17,6 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.rewards import reward_amounts
-from fedledger.chain.round_log import commitment_slot, is_roster_marker
 from fedledger.encoding import to_hex
 from fedledger.errors import FedledgerError
 from fedledger.protocol.receipts import Receipt
@@ -244,48 +243,45 @@ def participant_blobs(c: ChainAudit) -> Outcome:
 
 
 def roster_members(c: ChainAudit) -> Outcome:
-    """RosterPosted, getRound and the signed roster blob name the same members."""
+    """RosterPosted agrees with getRound, and the signed roster blob's Merkle tree, rebuilt
+    here (leaf i = (i, address, bundle hash), OpenZeppelin's standard tree), has the on-chain
+    root and member count."""
     a, cr, info = c.assembled, c.chain, c.info
     if info.stage == Stage.OPENED or (info.stage == Stage.FAILED and cr.roster is None):
         return "no roster posted", "no roster posted"
     if cr.roster is None:
         raise CheckFailed("no RosterPosted event", "RosterPosted", None)
-    if cr.roster.args["rosterHash"] != info.roster_hash:
-        raise CheckFailed(
-            "RosterPosted hash differs from getRound",
-            to_hex(info.roster_hash),
-            to_hex(cr.roster.args["rosterHash"]),
-        )
-    members = cr.members
-    if len(members) != info.member_count:
-        raise CheckFailed(
-            "memberCount differs from the posted member list", info.member_count, len(members)
-        )
+    ev = cr.roster.args
+    for key, stored in (
+        ("rosterHash", to_hex(info.roster_hash)),
+        ("rosterRoot", to_hex(info.roster_root)),
+        ("memberCount", info.member_count),
+    ):
+        posted = ev[key] if key == "memberCount" else to_hex(ev[key])
+        if posted != stored:
+            raise CheckFailed(f"RosterPosted {key} differs from getRound", stored, posted)
     data = a.blob("roster")
     fetch = a.blobs.get("roster")
     if data is None or fetch is None or not fetch.ok:
-        raise CheckFailed("cannot compare: the roster blob is missing or altered", members, None)
-    signed = Roster.from_bytes(data).addresses
-    if [to_checksum_address(m) for m in members] != signed:
-        raise CheckFailed(
-            "on-chain roster members differ from the signed roster's addresses", members, signed
-        )
-    return members, signed
+        raise CheckFailed("cannot compare: the roster blob is missing or altered", None, None)
+    tree = Roster.from_bytes(data).tree()
+    want = {"root": to_hex(info.roster_root), "members": info.member_count}
+    got = {"root": to_hex(tree.root), "members": tree.count}
+    if got != want:
+        raise CheckFailed("the signed roster's Merkle tree is not the on-chain roster", want, got)
+    return want, got
 
 
 def commitment_slots(c: ChainAudit) -> Outcome:
-    """UpdateCommitted events match the stored commitment slots and committedCount."""
-    cr = c.chain
+    """UpdateCommitted events match the stored weights, committedCount and committedWeight."""
+    cr, info = c.chain, c.info
     seen: dict[str, int] = {}
     bad: dict[str, Any] = {}
     for e in cr.commits:
         p = e.args["participant"]
         seen[p] = seen.get(p, 0) + 1
-        want = commitment_slot(
-            e.args["maskedUpdateHash"], e.args["seedCommitment"], weight=int(e.args["weight"])
-        )
-        if cr.slots.get(p) != want:
-            bad[p] = {"event": to_hex(want), "stored": to_hex(cr.slots.get(p, b""))}
+        if cr.stored_weights.get(p) != int(e.args["weight"]):
+            bad[p] = {"event": int(e.args["weight"]), "stored": cr.stored_weights.get(p)}
     twice = sorted(p for p, n in seen.items() if n > 1)
     if twice:
         raise CheckFailed(
@@ -294,30 +290,27 @@ def commitment_slots(c: ChainAudit) -> Outcome:
     outsiders = sorted(set(seen) - set(cr.members))
     if outsiders:
         raise CheckFailed("commitments from accounts outside the roster", cr.members, outsiders)
-    for m in cr.members:
-        if m not in seen and not is_roster_marker(cr.slots.get(m, b"")):
-            bad[m] = {
-                "event": "none (slot should hold a roster marker below 2^64)",
-                "stored": to_hex(cr.slots.get(m, b"")),
-            }
     if bad:
-        raise CheckFailed(
-            "UpdateCommitted events do not match the stored commitment slots", {}, bad
-        )
-    if len(seen) != c.info.committed_count:
+        raise CheckFailed("UpdateCommitted weights differ from the stored weights", {}, bad)
+    if len(seen) != info.committed_count:
         raise CheckFailed(
             "committedCount differs from the UpdateCommitted events",
-            c.info.committed_count,
+            info.committed_count,
             len(seen),
         )
-    return (
-        "keccak256(abi.encode(maskedHash, seedCommitment)) == commitmentOf",
-        f"{len(seen)} commitments match",
-    )
+    total = sum(int(e.args["weight"]) for e in cr.commits)
+    if total != info.committed_weight:
+        raise CheckFailed(
+            "committedWeight differs from the UpdateCommitted weights",
+            info.committed_weight,
+            total,
+        )
+    return "weightAt(round, index) == UpdateCommitted weight", f"{len(seen)} commitments match"
 
 
 def survivors_committed(c: ChainAudit) -> Outcome:
-    """RoundFinalized agrees with getRound; survivors ascend strictly and all committed."""
+    """RoundFinalized agrees with getRound; the excluded ascend strictly and all committed;
+    survivorCount is the committers minus the excluded."""
     c.finalized_only()
     cr, info = c.chain, c.info
     assert cr.finalized is not None
@@ -331,18 +324,25 @@ def survivors_committed(c: ChainAudit) -> Outcome:
             raise CheckFailed(
                 f"RoundFinalized {key} differs from getRound", to_hex(stored), to_hex(ev[key])
             )
-    survivors = cr.survivors
-    if survivors != sorted(set(survivors), key=lambda s: int(s, 16)):
-        raise CheckFailed(
-            "finalize's survivor list is not strictly ascending",
-            "strictly ascending",
-            survivors,
-        )
+    if not cr.members:
+        raise CheckFailed("cannot name the survivors: " + cr.roster_problem, None, None)
+    excluded = [int(i) for i in ev["excluded"]]
+    if excluded != sorted(set(excluded)):
+        raise CheckFailed("finalize's excluded list is not strictly ascending", None, excluded)
     committed = set(cr.commitments)
-    missing = [s for s in survivors if s not in committed]
+    members = cr.members
+    missing = [i for i in excluded if i >= len(members) or members[i] not in committed]
     if missing:
-        raise CheckFailed("survivors without an UpdateCommitted event", sorted(committed), missing)
-    return "every survivor committed", f"{len(survivors)} survivors, all committed"
+        raise CheckFailed("excluded indexes without an UpdateCommitted event", [], missing)
+    survivors = cr.survivors
+    count = int(ev["survivorCount"])
+    if count != len(survivors) or info.survivor_count != count:
+        raise CheckFailed(
+            "survivorCount is not the committers minus the excluded",
+            len(survivors),
+            {"event": count, "getRound": info.survivor_count},
+        )
+    return "committers minus the excluded", f"{len(survivors)} survivors, {len(excluded)} excluded"
 
 
 def _reported_dropouts(c: ChainAudit) -> set[str]:
@@ -430,15 +430,16 @@ def model_chain(c: ChainAudit) -> Outcome:
 
 
 def rewards_credited(c: ChainAudit) -> Outcome:
-    """RewardAccrued events are the reward rule applied to the survivors."""
+    """What each survivor claimed or may claim is the reward rule applied to the survivors."""
     c.finalized_only()
     cr, w = c.chain, c.weights()
     # Both modes (fixed per contribution, or by committed weight with a cap): protocol 3.1.
     expected = reward_amounts(c.info.config, {s: w.get(s, 0) for s in cr.survivors})
-    found = {e.args["participant"]: int(e.args["amount"]) for e in cr.rewards}
+    paid = {**cr.claimable, **cr.claimed}
+    found = {a: v for a, v in paid.items() if v}
     if found != expected:
         raise CheckFailed(
-            "RewardAccrued events differ from the reward rule applied to the survivors",
+            "claimed and claimable rewards differ from the reward rule applied to the survivors",
             {k: str(v) for k, v in expected.items()},
             {k: str(v) for k, v in found.items()},
         )

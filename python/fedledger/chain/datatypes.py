@@ -280,6 +280,10 @@ class RoundInfo:
     reveal_hash: bytes
     new_model_hash: bytes
     opened_block: int
+    roster_root: bytes = b"\x00" * 32  # Merkle root of (index, address, bundleHash) leaves
+    committed_weight: int = 0  # sum of the committed weights so far
+    survivor_count: int = 0  # committers minus the excluded (set by finalize)
+    total_weight: int = 0  # the survivors' weight (set by finalize)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from typing import Any
 
 from eth_utils import to_checksum_address
 
@@ -21,12 +22,14 @@ def fetch_events(
     from_block: int = 0,
     to_block: int | str = "latest",
     names: Iterable[str] | None = None,
+    topics: Sequence[bytes | None] | None = None,
     chunk: int = 5_000,
 ) -> list[DecodedEvent]:
     """Decoded events emitted by `address` in [from_block, to_block], in chain order.
 
-    `names` filters by event name. Large ranges are fetched in `chunk`-block pieces, since
-    many RPC nodes cap eth_getLogs ranges.
+    `names` filters by event name; `topics` (topic0, then the indexed arguments, None = any)
+    lets the node filter. Large ranges are fetched in `chunk`-block pieces, since many RPC
+    nodes cap eth_getLogs ranges.
     """
     wanted = set(names) if names is not None else None
     last = backend.block_number if to_block == "latest" else int(to_block)
@@ -35,9 +38,14 @@ def fetch_events(
     while start <= last:
         end = min(last, start + chunk - 1)
         try:
-            logs = backend.w3.eth.get_logs(
-                {"address": to_checksum_address(address), "fromBlock": start, "toBlock": end}
-            )
+            query: dict[str, Any] = {
+                "address": to_checksum_address(address),
+                "fromBlock": start,
+                "toBlock": end,
+            }
+            if topics is not None:
+                query["topics"] = [None if t is None else "0x" + t.hex() for t in topics]
+            logs = backend.w3.eth.get_logs(query)  # type: ignore[arg-type]
         except Exception as exc:
             raise ChainError(f"eth_getLogs {start}..{end} for {address} failed: {exc}") from None
         for log in logs:

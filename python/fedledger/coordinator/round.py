@@ -27,7 +27,6 @@ from eth_utils import to_checksum_address
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import Stage, TxResult
 from fedledger.chain.deploy import Contracts, Deployment
-from fedledger.chain.round_log import is_roster_marker, slot_weight
 from fedledger.coordinator.book import STATE_VERSION, RoundBook
 from fedledger.coordinator.chain_calls import ChainCalls
 from fedledger.coordinator.publish import ReportIndex, RoundReport
@@ -36,7 +35,6 @@ from fedledger.coordinator.round_state import (
     RoundState,
     add_time,
     info_to_json,
-    matches_commitment,
     tx_json,
 )
 from fedledger.coordinator.spec import StageDurations
@@ -442,18 +440,18 @@ class RoundCoordinator:
         self, r: RoundState, address: str, masked_hash: bytes, seed_commitment: bytes
     ) -> int:
         """The weight `address` committed on chain with these hashes (ProtocolError if none)."""
-        slot = self._calls.commitment_of(r.round_id, address)
-        if is_roster_marker(slot):
+        found = self._calls.commitment(r.round_id, address, from_block=int(r.info["openedBlock"]))
+        if found is None:
             raise ProtocolError(
                 MASKED_INPUT, "commitment", f"{address} has not committed on chain yet"
             )
-        if not matches_commitment(slot, masked_hash, seed_commitment):
+        if found[:2] != (masked_hash, seed_commitment):
             raise ProtocolError(
                 MASKED_INPUT,
                 "maskedHash",
                 f"does not match the on-chain commitment of {address}",
             )
-        return slot_weight(slot)
+        return found[2]
 
     def upload_limit(self, address: str) -> int:
         """Bytes the one blob `address` may upload now: its masked vector, in the masked-input

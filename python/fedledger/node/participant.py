@@ -22,7 +22,7 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DP_NONE, DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.events import fetch_events
-from fedledger.chain.round_log import roster_cap
+from fedledger.chain.round_log import MemberProof
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, FedledgerError, ProtocolError, StoreError
 from fedledger.fl.builtin import BuiltinTask, builtin_runner
@@ -79,6 +79,7 @@ class ParticipantRound:
     examples: int = 0
     epsilon: float | None = None  # own epsilon after this DP round (ParticipantAccountant)
     commit_gas: int | None = None
+    member: MemberProof | None = None  # our roster entry and proof (what a reward claim takes)
     receipts: list[Receipt] = field(default_factory=list)  # the aggregator's, one per write
     model_check: str = ""  # "off", "verified (MODE): ...", "refused: ...", "pending: ..."
     timings: dict[str, float] = field(
@@ -167,6 +168,7 @@ class Participant:
         self._info: RoundInfo | None = None
         self._update: LocalUpdate | None = None
         self._masked: tuple[bytes, bytes] | None = None
+        self._member: MemberProof | None = None
         self._report: LocalDropouts | None = None
 
     # -- timing --------------------------------------------------------------------------
@@ -270,6 +272,7 @@ class Participant:
         self._info = None
         self._update = None
         self._masked = None
+        self._member = None
         self._report = None
 
     def _read_round(self) -> RoundInfo:
@@ -385,6 +388,17 @@ class Participant:
         if self.address not in roster:
             self._add("secagg", t0)
             raise NotInRoster(SHARE_KEYS, "roster", f"{self.address} is not in the on-chain roster")
+        # Our commit proof comes from our own tree of the blob the chain names, never from the
+        # coordinator; a blob whose tree is not the on-chain root is not the roster we commit to.
+        tree = roster.tree()
+        if tree.root != info.roster_root or tree.count != info.member_count:
+            self._add("secagg", t0)
+            raise SatOut(
+                f"refused the roster: its Merkle root {tree.root.hex()} ({tree.count} members) "
+                f"is not the on-chain {info.roster_root.hex()} ({info.member_count})"
+            )
+        self._member = tree.member(self._round_id, self.address)
+        self.rounds[self._round_id].member = self._member
         try:
             message = self._client.share_keys(roster, info.seed)
         except ProtocolError as exc:  # e.g. a neighbour's unusable key the roster kept
@@ -401,13 +415,15 @@ class Participant:
         assert self._client is not None and self._update is not None and self._info is not None
         t0 = time.perf_counter()
         params = self._info.config.secagg_params()
-        # Our roster slot carries our weight cap: min(maxWeight, the cap governance set for us).
-        slot = self.contracts.round_log.commitment_of(self._round_id, self.address)
+        assert self._member is not None
+        # commit accepts weights up to min(maxWeight, the cap governance set for us).
+        cap = self.contracts.registry.weight_cap_of(self.address) or self._info.config.max_weight
+        cap = min(cap, self._info.config.max_weight)
         # dpMode 2: clipped, rounded and noised here, before masking (protocol 3.4).
         assert self._client.roster is not None
         x = encode_input(
             self._update.delta,
-            min(self._update.weight, roster_cap(slot)),
+            min(self._update.weight, cap),
             params,
             ctx=self._client.ctx,
             participants=len(self._client.roster),
@@ -428,6 +444,7 @@ class Participant:
             masked.masked_hash,
             masked.seed_commitment,
             weight=int(x[0]),
+            member=self._member,
             sender=self.account,
         )
         self._add("chain", t0)

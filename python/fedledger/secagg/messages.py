@@ -6,6 +6,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Self
 
+from eth_utils import keccak
+
+from fedledger.chain.merkle import RosterTree
 from fedledger.encoding import canonical_json, from_canonical_json, sha256, to_hex
 from fedledger.errors import FedledgerError, ProtocolError
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
@@ -229,6 +232,10 @@ class KeyBundle:
             )
         self.check_keys()
 
+    def leaf_hash(self) -> bytes:
+        """The roster Merkle leaf's bundle hash: keccak256(channelKey ‖ maskKey ‖ signature)."""
+        return bytes(keccak(self.channel_key + self.mask_key + self.signature))
+
     def to_json(self) -> dict[str, Any]:
         """JSON object form (inside the roster document)."""
         return {
@@ -259,6 +266,7 @@ class Roster:
     ctx: RoundContext
     bundles: tuple[KeyBundle, ...]
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _tree: list[RosterTree] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         addresses = [b.participant for b in self.bundles]
@@ -324,6 +332,13 @@ class Roster:
     def hash(self) -> bytes:
         """sha256 of the roster blob (posted on chain)."""
         return sha256(self.to_bytes())
+
+    def tree(self) -> RosterTree:
+        """The Merkle tree whose root is posted on chain: leaf i = (i, address, bundle hash)."""
+        cached = self._tree
+        if not cached:
+            cached.append(RosterTree.build([(b.participant, b.leaf_hash()) for b in self.bundles]))
+        return cached[0]
 
     @classmethod
     def from_bytes(cls, blob: bytes) -> Roster:
