@@ -179,6 +179,23 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
         if (cap == 0) cap = type(uint32).max;
     }
 
+    /// @inheritdoc IParticipantRegistry
+    function eligibleWeightCapAt(address account, uint256 minStake, uint64 rosteredAt)
+        external
+        view
+        returns (uint256 cap)
+    {
+        Participant storage p = _participants[account];
+        if (!p.registered || p.unlockAt != 0) return 0;
+        // The stake slot is read only when a stake is required (one cold read saved per commit).
+        if (minStake != 0) {
+            uint256 atRisk = p.freshAt <= rosteredAt ? _total(p) : p.stake;
+            if (atRisk < minStake) return 0;
+        }
+        cap = p.weightCap;
+        if (cap == 0) cap = type(uint32).max;
+    }
+
     /// @notice The weight cap governance set for `account` (0: none of its own).
     /// @param account The address to look up.
     /// @return The cap.

@@ -2,10 +2,11 @@
 pragma solidity 0.8.37;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 import {IRewardToken} from "./interfaces/IRewardToken.sol";
-import {IRoundLog, RoundInfo, SlashReason, Stage} from "./interfaces/IRoundLog.sol";
+import {IRoundLog, RewardClaim, RoundInfo, SlashReason, Stage} from "./interfaces/IRoundLog.sol";
 import {IRoundParams, RoundConfig} from "./interfaces/IRoundParams.sol";
 
 /// @title RoundLog
@@ -14,24 +15,33 @@ import {IRoundParams, RoundConfig} from "./interfaces/IRoundParams.sol";
 ///      takes over only after `2 * unstakeDelay`. Minting and slashing go through this contract's
 ///      rules only: it is the token's and the registry's immutable minter and slasher.
 contract RoundLog is IRoundLog, Ownable {
-    /// @dev A roster slot below 2^64 marks "in roster, not committed yet": `(cap << 32) | 1`, cap =
-    ///      min(maxWeight, the member's own cap). postRoster writes it so that commit turns a
-    ///      non-zero slot into another non-zero value (~5k gas) instead of filling a fresh one
-    ///      (~22k), and reads the member's cap from it instead of the config.
-    uint256 private constant _ROSTERED = 1;
-    uint256 private constant _MARKER_LIMIT = 1 << 64;
-    /// @dev The low 32 bits of a commitment slot hold the committed weight.
+    /// @notice The most committers `finalize` may exclude (its cost grows with this list only).
+    uint256 public constant MAX_EXCLUDED = 256;
+    /// @dev Committed weights are packed eight to a slot by roster index, so most commits write a
+    ///      slot another member already made non-zero (~5k gas) instead of a fresh one (~22k).
     uint256 private constant _WEIGHT_MASK = 0xffffffff;
 
     struct Round {
-        // Slot 0: everything commit() reads or writes.
+        // Slot 0: everything commit() reads or writes besides the root.
         Stage stage;
         uint32 memberCount;
         uint32 committedCount;
-        uint64 commitDeadline;
+        uint40 commitDeadline;
+        uint40 rosteredAt;
+        uint64 committedWeight;
+        uint32 maxWeight;
+        bool stakeRequired; // config.minStake != 0: only then does commit read it
+        // Slot 1.
+        bytes32 rosterRoot;
+        // Slot 2: set at open and finalize.
         uint64 unmaskDeadline;
         uint48 openedBlock;
-        // Slots 1-4 (RoundConfig packs into four slots).
+        uint32 survivorCount;
+        uint64 totalWeight;
+        // Slot 3: a survivor's reward is floor(weight * rewardNum / rewardDen), or rewardNum when
+        // rewardDen is 0 (fixed mode), fixed at finalize.
+        uint128 rewardNum;
+        uint128 rewardDen;
         RoundConfig config;
         bytes32 modelHash;
         bytes32 seed;
@@ -53,9 +63,12 @@ contract RoundLog is IRoundLog, Ownable {
     IRewardToken private immutable _token;
 
     mapping(uint256 round => Round) private _rounds;
-    mapping(uint256 round => mapping(address account => bytes32)) private _commitments;
+    // Roster index i's weight sits in bits 32*(i%8).. of word i/8 (0 = not committed).
+    mapping(uint256 round => mapping(uint256 word => uint256)) private _weights;
+    // Bit i%256 of word i/256: excluded by finalize; claimed its reward.
+    mapping(uint256 round => mapping(uint256 word => uint256)) private _excluded;
+    mapping(uint256 round => mapping(uint256 word => uint256)) private _claimed;
     mapping(uint256 round => mapping(address account => bool)) private _slashed;
-    mapping(address account => uint256) private _accrued;
     uint256 private _currentRound;
     bytes32 private _latestModelHash;
 
@@ -105,7 +118,7 @@ contract RoundLog is IRoundLog, Ownable {
         _currentRound = round;
         Round storage r = _rounds[round];
         r.stage = Stage.Opened;
-        r.commitDeadline = rosterDeadline;
+        r.commitDeadline = uint40(rosterDeadline);
         r.unmaskDeadline = rosterDeadline + c.unmaskWindow;
         r.openedBlock = uint48(block.number);
         r.config = c;
@@ -115,54 +128,55 @@ contract RoundLog is IRoundLog, Ownable {
     }
 
     /// @inheritdoc IRoundLog
-    function postRoster(uint256 round, bytes32 rosterHash, address[] calldata members) external onlyAggregator {
+    function postRoster(uint256 round, bytes32 rosterHash, bytes32 rosterRoot, uint32 memberCount)
+        external
+        onlyAggregator
+    {
         Round storage r = _roundIn(round, Stage.Opened);
         uint64 rosterDeadline = r.commitDeadline;
         if (block.timestamp > rosterDeadline) revert RoundLogRosterClosed(round, rosterDeadline);
-        uint256 n = members.length;
+        if (rosterRoot == bytes32(0)) revert RoundLogEmptyRoster(round);
         uint256 required = Math.max(r.config.minParticipants, uint256(r.config.threshold) + 1);
-        if (n < required) revert RoundLogTooFewMembers(round, n, required);
+        if (memberCount < required) revert RoundLogTooFewMembers(round, memberCount, required);
 
-        mapping(address => bytes32) storage slots = _commitments[round];
-        uint256 minStake = r.config.minStake;
-        uint256 maxWeight = r.config.maxWeight;
-        address previous = address(0);
-        for (uint256 i = 0; i < n; ++i) {
-            address a = members[i];
-            if (a <= previous) revert RoundLogNotAscending(i, a);
-            uint256 cap = _registry.eligibleWeightCap(a, minStake);
-            if (cap == 0) revert RoundLogNotRegistered(a);
-            // commit finds the member's cap here and need not read the config.
-            slots[a] = bytes32((Math.min(cap, maxWeight) << 32) | _ROSTERED);
-            previous = a;
-        }
         uint64 commitDeadline = uint64(block.timestamp) + r.config.commitWindow;
         uint64 unmaskDeadline = commitDeadline + r.config.unmaskWindow;
         r.stage = Stage.Rostered;
-        r.memberCount = uint32(n);
-        r.commitDeadline = commitDeadline;
+        r.memberCount = memberCount;
+        r.commitDeadline = uint40(commitDeadline);
+        r.rosteredAt = uint40(block.timestamp);
+        r.maxWeight = r.config.maxWeight;
+        r.stakeRequired = r.config.minStake != 0;
+        r.rosterRoot = rosterRoot;
         r.unmaskDeadline = unmaskDeadline;
         r.rosterHash = rosterHash;
-        emit RosterPosted(round, rosterHash, members, commitDeadline, unmaskDeadline);
+        emit RosterPosted(round, rosterHash, rosterRoot, memberCount, commitDeadline, unmaskDeadline);
     }
 
     /// @inheritdoc IRoundLog
-    function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment, uint32 weight) external {
+    function commit(
+        uint256 round,
+        bytes32 maskedUpdateHash,
+        bytes32 seedCommitment,
+        uint32 weight,
+        uint256 index,
+        bytes32 bundleHash,
+        bytes32[] calldata proof
+    ) external {
         Round storage r = _rounds[round];
         if (r.stage != Stage.Rostered) _revertStage(round, r.stage, Stage.Rostered);
         if (block.timestamp > r.commitDeadline) revert RoundLogCommitClosed(round, r.commitDeadline);
-        uint256 current = uint256(_commitments[round][msg.sender]);
-        unchecked {
-            // One comparison for "not 0 and below 2^64": 0 wraps to the top.
-            if (current - 1 >= _MARKER_LIMIT - 1) _revertCommitRefused(round, current);
+        if (index >= r.memberCount) revert RoundLogIndexOutOfRange(round, index, r.memberCount);
+        if (!MerkleProof.verifyCalldata(proof, r.rosterRoot, _leaf(index, msg.sender, bundleHash))) {
+            revert RoundLogNotInRoster(round, msg.sender, index);
         }
-        uint32 maxWeight = uint32(current >> 32);
+        uint32 maxWeight = _weightCap(r);
         if (weight == 0 || weight > maxWeight) revert RoundLogWeightOutOfRange(round, weight, maxWeight);
-        // One slot: the digest of both hashes with its low 32 bits replaced by the weight.
-        uint256 digest = uint256(keccak256(abi.encode(maskedUpdateHash, seedCommitment)));
-        _commitments[round][msg.sender] = bytes32((digest & ~_WEIGHT_MASK) | weight);
+        _recordWeight(round, index, weight);
         unchecked {
-            ++r.committedCount; // bounded by memberCount
+            // Bounded by memberCount < 2^32 and memberCount * (2^32 - 1) < 2^64.
+            ++r.committedCount;
+            r.committedWeight += weight;
         }
         emit UpdateCommitted(round, msg.sender, maskedUpdateHash, seedCommitment, weight);
     }
@@ -173,7 +187,7 @@ contract RoundLog is IRoundLog, Ownable {
         bytes32 aggregateHash,
         bytes32 revealHash,
         bytes32 newModelHash,
-        address[] calldata survivors
+        uint256[] calldata excluded
     ) external onlyAggregator {
         Round storage r = _roundIn(round, Stage.Rostered);
         if (r.committedCount < r.memberCount && block.timestamp <= r.commitDeadline) {
@@ -181,38 +195,44 @@ contract RoundLog is IRoundLog, Ownable {
         }
         if (block.timestamp > r.unmaskDeadline) revert RoundLogUnmaskClosed(round, r.unmaskDeadline);
         if (newModelHash == bytes32(0)) revert RoundLogZeroModelHash();
-        uint256 n = survivors.length;
+        if (excluded.length > MAX_EXCLUDED) revert RoundLogTooManyExcluded(excluded.length, MAX_EXCLUDED);
+        uint256 n = r.committedCount - excluded.length;
         uint256 required = Math.max(r.config.minParticipants, r.config.threshold);
         if (n < required) revert RoundLogTooFewSurvivors(round, n, required);
 
-        uint256 totalWeight = _checkSurvivors(round, survivors);
+        uint256 totalWeight = r.committedWeight - _exclude(round, excluded);
         r.stage = Stage.Finalized;
+        r.survivorCount = uint32(n);
+        r.totalWeight = uint64(totalWeight);
         r.aggregateHash = aggregateHash;
         r.revealHash = revealHash;
         r.newModelHash = newModelHash;
         _latestModelHash = newModelHash;
-        emit RoundFinalized(round, aggregateHash, revealHash, newModelHash, survivors, totalWeight);
-        _credit(round, r.config, survivors, totalWeight);
+        _fixReward(r, n, totalWeight);
+        emit RoundFinalized(round, aggregateHash, revealHash, newModelHash, excluded, uint32(n), totalWeight);
     }
 
     /// @inheritdoc IRoundLog
-    function slash(uint256 round, address account, SlashReason reason, bytes32 evidenceHash)
-        external
-        onlyAggregator
-        returns (uint256 amount)
-    {
+    function slash(
+        uint256 round,
+        address account,
+        RewardClaim calldata member,
+        SlashReason reason,
+        bytes32 evidenceHash
+    ) external onlyAggregator returns (uint256 amount) {
         Round storage r = _roundIn(round, Stage.Finalized);
         uint64 deadline = r.unmaskDeadline + r.config.unmaskWindow;
         if (block.timestamp > deadline) revert RoundLogSlashClosed(round, deadline);
         if (reason == SlashReason.None) revert RoundLogUnknownSlashReason(reason);
         if (evidenceHash != r.revealHash) revert RoundLogEvidenceMismatch(round, r.revealHash, evidenceHash);
-        if (!_isCommitment(_commitments[round][account])) revert RoundLogNotCommitted(round, account);
+        if (member.round != round) revert RoundLogUnknownRound(member.round);
+        _checkMember(r, round, account, member);
+        if (_weightAt(round, member.index) == 0) revert RoundLogNotCommitted(round, member.index);
         if (_slashed[round][account]) revert RoundLogAlreadySlashed(round, account);
         _slashed[round][account] = true;
         address recipient = _params.slashRecipient();
         // The roster was posted at commitDeadline - commitWindow: only stake held then is at risk.
-        uint64 rosteredAt = r.commitDeadline - r.config.commitWindow;
-        amount = _registry.slash(account, r.config.slashBps, recipient, rosteredAt);
+        amount = _registry.slash(account, r.config.slashBps, recipient, r.rosteredAt);
         emit ParticipantSlashed(round, account, reason, evidenceHash, amount, recipient);
     }
 
@@ -245,12 +265,13 @@ contract RoundLog is IRoundLog, Ownable {
     }
 
     /// @inheritdoc IRoundLog
-    function claimRewards() external returns (uint256 amount) {
-        amount = _accrued[msg.sender];
-        if (amount == 0) revert RoundLogNothingToClaim(msg.sender);
-        _accrued[msg.sender] = 0;
-        _token.mint(msg.sender, amount);
-        emit RewardsClaimed(msg.sender, amount);
+    function claim(RewardClaim[] calldata claims) external returns (uint256 amount) {
+        uint256 n = claims.length;
+        if (n == 0) revert RoundLogNothingToClaim(msg.sender);
+        for (uint256 i = 0; i < n; ++i) {
+            amount += _claimOne(claims[i]);
+        }
+        if (amount != 0) _token.mint(msg.sender, amount);
     }
 
     /// @inheritdoc IRoundLog
@@ -267,6 +288,10 @@ contract RoundLog is IRoundLog, Ownable {
         info.committedCount = r.committedCount;
         info.commitDeadline = r.commitDeadline;
         info.unmaskDeadline = r.unmaskDeadline;
+        info.rosterRoot = r.rosterRoot;
+        info.committedWeight = r.committedWeight;
+        info.survivorCount = r.survivorCount;
+        info.totalWeight = r.totalWeight;
         info.aggregateHash = r.aggregateHash;
         info.revealHash = r.revealHash;
         info.newModelHash = r.newModelHash;
@@ -274,8 +299,27 @@ contract RoundLog is IRoundLog, Ownable {
     }
 
     /// @inheritdoc IRoundLog
-    function commitmentOf(uint256 round, address account) external view returns (bytes32) {
-        return _commitments[round][account];
+    function weightAt(uint256 round, uint256 index) external view returns (uint32) {
+        return _weightAt(round, index);
+    }
+
+    /// @inheritdoc IRoundLog
+    function isExcluded(uint256 round, uint256 index) external view returns (bool) {
+        return _bit(_excluded[round], index);
+    }
+
+    /// @inheritdoc IRoundLog
+    function isClaimed(uint256 round, uint256 index) external view returns (bool) {
+        return _bit(_claimed[round], index);
+    }
+
+    /// @inheritdoc IRoundLog
+    function claimable(uint256 round, uint256 index) external view returns (uint256) {
+        Round storage r = _rounds[round];
+        uint256 w = _weightAt(round, index);
+        if (r.stage != Stage.Finalized || w == 0) return 0;
+        if (_bit(_excluded[round], index) || _bit(_claimed[round], index)) return 0;
+        return _rewardFor(r, w);
     }
 
     /// @inheritdoc IRoundLog
@@ -296,11 +340,6 @@ contract RoundLog is IRoundLog, Ownable {
     /// @inheritdoc IRoundLog
     function epsilonSpent() external view returns (uint64) {
         return _epsilonSpent;
-    }
-
-    /// @inheritdoc IRoundLog
-    function accruedRewards(address account) external view returns (uint256) {
-        return _accrued[account];
     }
 
     /// @inheritdoc IRoundLog
@@ -350,69 +389,101 @@ contract RoundLog is IRoundLog, Ownable {
         revert RoundLogWrongStage(round, current, expected);
     }
 
-    /// @dev Failure path only, so the registry lookup costs nothing on a successful commit.
-    function _revertCommitRefused(uint256 round, uint256 current) private view {
-        if (current != 0) revert RoundLogAlreadyCommitted(round, msg.sender);
-        if (!_registry.isRegistered(msg.sender)) revert RoundLogNotRegistered(msg.sender);
-        revert RoundLogNotInRoster(round, msg.sender);
+    /// @dev min(the round's maxWeight, the caller's registry cap); reverts when the caller is not
+    ///      eligible with the stake it held since the roster was posted.
+    function _weightCap(Round storage r) private view returns (uint32) {
+        uint256 minStake = r.stakeRequired ? r.config.minStake : 0;
+        uint256 cap = _registry.eligibleWeightCapAt(msg.sender, minStake, r.rosteredAt);
+        if (cap == 0) revert RoundLogNotRegistered(msg.sender);
+        return uint32(Math.min(cap, r.maxWeight));
     }
 
-    /// @dev A commitment (not 0 = outside the roster, not a roster marker below 2^64).
-    function _isCommitment(bytes32 slot) private pure returns (bool) {
-        return uint256(slot) >= _MARKER_LIMIT;
+    /// @dev Writes the weight into the member's 32 bits of its packed word, once.
+    function _recordWeight(uint256 round, uint256 index, uint32 weight) private {
+        mapping(uint256 => uint256) storage words = _weights[round];
+        uint256 shift = (index & 7) << 5;
+        uint256 word = words[index >> 3];
+        if ((word >> shift) & _WEIGHT_MASK != 0) revert RoundLogAlreadyCommitted(round, msg.sender);
+        words[index >> 3] = word | (uint256(weight) << shift);
     }
 
-    /// @dev Checks the survivors are strictly ascending and committed; returns their total weight.
-    function _checkSurvivors(uint256 round, address[] calldata survivors) private view returns (uint256 total) {
-        mapping(address => bytes32) storage slots = _commitments[round];
-        address previous = address(0);
-        uint256 n = survivors.length;
-        for (uint256 i = 0; i < n; ++i) {
-            address a = survivors[i];
-            if (a <= previous) revert RoundLogNotAscending(i, a);
-            bytes32 slot = slots[a];
-            if (!_isCommitment(slot)) revert RoundLogNotCommitted(round, a);
-            total += uint256(slot) & _WEIGHT_MASK;
-            previous = a;
+    /// @dev OpenZeppelin's standard Merkle tree leaf of (index, account, bundleHash).
+    function _leaf(uint256 index, address account, bytes32 bundleHash) private pure returns (bytes32) {
+        return keccak256(bytes.concat(keccak256(abi.encode(index, account, bundleHash))));
+    }
+
+    /// @dev Reverts unless `m` proves `account` at `m.index` in the round's roster.
+    function _checkMember(Round storage r, uint256 round, address account, RewardClaim calldata m) private view {
+        if (m.index >= r.memberCount) revert RoundLogIndexOutOfRange(round, m.index, r.memberCount);
+        if (!MerkleProof.verifyCalldata(m.proof, r.rosterRoot, _leaf(m.index, account, m.bundleHash))) {
+            revert RoundLogNotInRoster(round, account, m.index);
         }
     }
 
-    /// @dev Credits each survivor by the round's reward rule (docs/protocol.md section 3.1).
+    function _weightAt(uint256 round, uint256 index) private view returns (uint32) {
+        return uint32(_weights[round][index >> 3] >> ((index & 7) << 5));
+    }
+
+    function _bit(mapping(uint256 => uint256) storage bits, uint256 index) private view returns (bool) {
+        return (bits[index >> 8] >> (index & 255)) & 1 == 1;
+    }
+
+    /// @dev Marks the excluded (strictly ascending, committed) and returns their total weight.
+    function _exclude(uint256 round, uint256[] calldata excluded) private returns (uint256 total) {
+        mapping(uint256 => uint256) storage bits = _excluded[round];
+        uint256 n = excluded.length;
+        for (uint256 i = 0; i < n; ++i) {
+            uint256 index = excluded[i];
+            if (i != 0 && index <= excluded[i - 1]) revert RoundLogIndexNotAscending(i, index);
+            uint256 w = _weightAt(round, index);
+            if (w == 0) revert RoundLogNotCommitted(round, index);
+            bits[index >> 8] |= 1 << (index & 255);
+            total += w;
+        }
+    }
+
+    /// @dev Fixes the round's reward rule (docs/protocol.md section 3.1) once, at finalize.
     ///      Mode 0: min(R, floor(cap / n)) each. Mode 1: floor(R * w / maxWeight) each, or
     ///      floor(cap * w / W) each when R * W > cap * maxWeight (W = total weight). Remainders
     ///      of the integer divisions are never minted.
-    function _credit(uint256 round, RoundConfig storage c, address[] calldata survivors, uint256 totalWeight)
-        private
-    {
-        uint256 n = survivors.length;
-        uint256 reward = c.rewardPerContribution;
-        uint256 cap = c.rewardCap;
-        if (c.rewardMode == 0) {
-            uint256 each = reward * n > cap ? cap / n : reward;
-            if (each == 0) return;
-            for (uint256 i = 0; i < n; ++i) {
-                _accrue(survivors[i], round, each);
-            }
+    function _fixReward(Round storage r, uint256 n, uint256 totalWeight) private {
+        uint256 reward = r.config.rewardPerContribution;
+        uint256 cap = r.config.rewardCap;
+        if (n == 0) return; // nothing to claim (possible only when minParticipants and threshold are 0)
+        if (r.config.rewardMode == 0) {
+            r.rewardNum = uint128(reward * n > cap ? cap / n : reward);
             return;
         }
-        // Mode 1: amount = floor(w * num / den), one fraction for the whole round.
-        uint256 maxWeight = c.maxWeight;
-        if (reward * totalWeight > cap * maxWeight) _creditByWeight(round, survivors, cap, totalWeight);
-        else _creditByWeight(round, survivors, reward, maxWeight);
-    }
-
-    function _creditByWeight(uint256 round, address[] calldata survivors, uint256 num, uint256 den) private {
-        mapping(address => bytes32) storage slots = _commitments[round];
-        uint256 n = survivors.length;
-        for (uint256 i = 0; i < n; ++i) {
-            address a = survivors[i];
-            uint256 amount = ((uint256(slots[a]) & _WEIGHT_MASK) * num) / den;
-            if (amount != 0) _accrue(a, round, amount);
+        uint256 maxWeight = r.config.maxWeight;
+        if (reward * totalWeight > cap * maxWeight) {
+            r.rewardNum = uint128(cap);
+            r.rewardDen = uint128(totalWeight);
+        } else {
+            r.rewardNum = uint128(reward);
+            r.rewardDen = uint128(maxWeight);
         }
     }
 
-    function _accrue(address account, uint256 round, uint256 amount) private {
-        _accrued[account] += amount;
-        emit RewardAccrued(account, round, amount);
+    function _rewardFor(Round storage r, uint256 weight) private view returns (uint256) {
+        uint256 den = r.rewardDen;
+        return den == 0 ? r.rewardNum : (weight * r.rewardNum) / den;
+    }
+
+    /// @dev One round of `claim`: a finalized round the caller survived and has not claimed.
+    function _claimOne(RewardClaim calldata c) private returns (uint256 amount) {
+        uint256 round = c.round;
+        Round storage r = _roundIn(round, Stage.Finalized);
+        _checkMember(r, round, msg.sender, c);
+        uint256 index = c.index;
+        uint256 w = _weightAt(round, index);
+        if (w == 0) revert RoundLogNotCommitted(round, index);
+        if (_bit(_excluded[round], index)) revert RoundLogExcluded(round, index);
+        mapping(uint256 => uint256) storage bits = _claimed[round];
+        uint256 word = bits[index >> 8];
+        uint256 mask = 1 << (index & 255);
+        if (word & mask != 0) revert RoundLogAlreadyClaimed(round, index);
+        bits[index >> 8] = word | mask;
+        amount = _rewardFor(r, w);
+        emit RewardClaimed(msg.sender, round, index, amount);
     }
 }

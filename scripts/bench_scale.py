@@ -12,7 +12,7 @@ anvil (127.0.0.1), smaller ones on the embedded eth-tester chain.
 Gas is read from the coordinator's transaction receipts by call name (`_CALLS` maps the
 bench's keys to the contract's function names, so a renamed call is one line here);
 `commit_mean`/`commit_max` come from the participants' commit receipts; `claim` is the gas
-of one survivor's `claimRewards` after the round (today's claim of everything accrued).
+of one survivor's `claim` of the round (one Merkle entry, O(1) whatever n).
 A key whose call does not exist on this contract is null.
 
 Above about 700 members digits has too few training examples for disjoint shards; each
@@ -65,18 +65,21 @@ def _partition(n: int, n_train: int, seed: int) -> Any:
     return Partition(parts=parts, scheme="cyclic-pairs", seed=seed)
 
 
-def _claim_gas(sim: Any, survivors: list[str]) -> int | None:
-    """Gas of one survivor's claimRewards (None: no such call, or nothing accrued)."""
+def _claim_gas(sim: Any, round_id: int, survivors: list[str]) -> int | None:
+    """Gas of one survivor's claim of round `round_id` (its Merkle entry from the roster blob)."""
     from fedledger.errors import ChainError
+    from fedledger.secagg.messages import Roster
 
+    log = sim.contracts.round_log
     by_address = {a.address: a for a in sim.accounts}
+    tree = Roster.from_bytes(sim.store.get(log.get_round(round_id).roster_hash.hex())).tree()
     for address in survivors:
         account = by_address.get(address)
         if account is None:
             continue
         try:
-            return int(sim.contracts.round_log.claim_rewards(sender=account).gas_used)
-        except (ChainError, AttributeError, ValueError):
+            return int(log.claim([tree.member(round_id, address)], sender=account).gas_used)
+        except ChainError:
             return None
     return None
 
@@ -123,7 +126,7 @@ def run_one(n: int, *, chain_url: str | None, engine: str, seed: int = 0) -> dic
         ]
         report = sim.coordinator.report(r.round_id)
         survivors = list(report.survivors) if report is not None else []
-        claim = _claim_gas(sim, survivors) if r.outcome == "finalized" else None
+        claim = _claim_gas(sim, r.round_id, survivors) if r.outcome == "finalized" else None
     finally:
         sim.close()
     gas: dict[str, int | float | None] = {

@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--stage-timeout", type=float, default=120.0)
     ap.add_argument("--drop", type=_drop, action="append", default=[], help="NODE:STAGE:ROUND")
     ap.add_argument("--work-dir", type=Path, default=None, help="keep logs and state here")
+    ap.add_argument(
+        "--verify", choices=("full", "own", "off"), default="full", help="every node's --verify"
+    )
     args = ap.parse_args(argv)
     config = FederationConfig(
         nodes=args.nodes,
@@ -55,6 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         drops=tuple(args.drop),
         work_dir=args.work_dir,
         task=args.task,
+        verify=args.verify,
     )
     try:
         summary = run_federation(config, log=lambda m: print(m, file=sys.stderr))

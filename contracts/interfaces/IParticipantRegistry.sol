@@ -3,7 +3,7 @@ pragma solidity 0.8.37;
 
 /// @title IParticipantRegistry
 /// @notice The allowlist and stakes of accounts that may take part in fedledger rounds.
-/// @dev RoundLog depends on `isRegistered`, `eligibleWeightCap` and `slash`.
+/// @dev RoundLog depends on `isRegistered`, `eligibleWeightCapAt` and `slash`.
 interface IParticipantRegistry {
     /// @notice Emitted after `account` was added to the allowlist.
     /// @param account The participant's address.
@@ -107,6 +107,18 @@ interface IParticipantRegistry {
     /// @return cap 0 when not eligible; else the account's weight cap, or type(uint32).max when
     ///         governance set none.
     function eligibleWeightCap(address account, uint256 minStake) external view returns (uint256 cap);
+
+    /// @notice `eligibleWeightCap` for a round rostered at `rosteredAt` (for RoundLog's `commit`):
+    ///         only the stake held since then (the stake that round may slash) counts.
+    /// @param account The address to look up.
+    /// @param minStake The stake required.
+    /// @param rosteredAt The round's roster time.
+    /// @return cap 0 when not registered, unlocking, or holding less than `minStake` since
+    ///         `rosteredAt`; else the account's weight cap, or type(uint32).max when none is set.
+    function eligibleWeightCapAt(address account, uint256 minStake, uint64 rosteredAt)
+        external
+        view
+        returns (uint256 cap);
 
     /// @notice Take `bps` basis points (rounded down) of the part of `account`'s stake it held
     ///         at `rosteredAt`, and send them to `recipient`, or burn them when it is

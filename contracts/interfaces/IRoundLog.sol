@@ -39,6 +39,18 @@ struct RoundInfo {
     bytes32 revealHash;
     bytes32 newModelHash;
     uint48 openedBlock;
+    bytes32 rosterRoot;
+    uint64 committedWeight;
+    uint32 survivorCount;
+    uint64 totalWeight;
+}
+
+/// @notice One reward claim: the claimer's roster entry in `round` and its Merkle proof.
+struct RewardClaim {
+    uint256 round;
+    uint256 index;
+    bytes32 bundleHash;
+    bytes32[] proof;
 }
 
 /// @title IRoundLog
@@ -54,11 +66,17 @@ interface IRoundLog {
     /// @notice Emitted after the roster of `round` was posted; commits are open.
     /// @param round Round id.
     /// @param rosterHash SHA-256 of the roster blob (signed key bundles).
-    /// @param members Roster addresses, strictly ascending.
+    /// @param rosterRoot Root of the OpenZeppelin standard Merkle tree of (index, address, bundleHash).
+    /// @param memberCount Number of roster members (leaves).
     /// @param commitDeadline Last timestamp at which `commit` is accepted.
     /// @param unmaskDeadline Last timestamp at which `finalize` is accepted.
     event RosterPosted(
-        uint256 indexed round, bytes32 rosterHash, address[] members, uint64 commitDeadline, uint64 unmaskDeadline
+        uint256 indexed round,
+        bytes32 rosterHash,
+        bytes32 rosterRoot,
+        uint32 memberCount,
+        uint64 commitDeadline,
+        uint64 unmaskDeadline
     );
 
     /// @notice Emitted after `participant` committed its masked update in `round`.
@@ -80,14 +98,16 @@ interface IRoundLog {
     /// @param aggregateHash SHA-256 of the aggregate blob.
     /// @param revealHash SHA-256 of the reveal blob.
     /// @param newModelHash SHA-256 of the new model.
-    /// @param survivors Survivors, strictly ascending.
+    /// @param excluded Roster indexes of committers left out of the sum, strictly ascending.
+    /// @param survivorCount Committers minus the excluded.
     /// @param totalWeight Sum of the survivors' committed weights (equals the aggregate's weight element).
     event RoundFinalized(
         uint256 indexed round,
         bytes32 aggregateHash,
         bytes32 revealHash,
         bytes32 newModelHash,
-        address[] survivors,
+        uint256[] excluded,
+        uint32 survivorCount,
         uint256 totalWeight
     );
 
@@ -96,16 +116,12 @@ interface IRoundLog {
     /// @param reason Human-readable cause ("expired" for `expireRound`).
     event RoundFailed(uint256 indexed round, string reason);
 
-    /// @notice Emitted after `amount` was credited to `participant` for `round`.
+    /// @notice Emitted after `participant` claimed (was minted) its reward for `round`.
     /// @param participant The survivor.
     /// @param round Round id.
-    /// @param amount Token units credited.
-    event RewardAccrued(address indexed participant, uint256 indexed round, uint256 amount);
-
-    /// @notice Emitted after `participant` claimed (minted) its accrued rewards.
-    /// @param participant The claimer.
-    /// @param amount Token units minted.
-    event RewardsClaimed(address indexed participant, uint256 amount);
+    /// @param index The survivor's roster index.
+    /// @param amount Token units minted (may be 0 when the reward rule rounds it down).
+    event RewardClaimed(address indexed participant, uint256 indexed round, uint256 index, uint256 amount);
 
     /// @notice Emitted after `account`'s stake was slashed for its conduct in `round`.
     /// @param round The finalized round the evidence is about.
@@ -161,10 +177,6 @@ interface IRoundLog {
     /// @param round Round id.
     /// @param deadline The roster deadline.
     error RoundLogRosterClosed(uint256 round, uint64 deadline);
-    /// @notice An address list is not strictly ascending (so may hold duplicates).
-    /// @param index Position of the first offending entry.
-    /// @param account The offending entry.
-    error RoundLogNotAscending(uint256 index, address account);
     /// @notice Too few roster members: needs max(minParticipants, threshold + 1).
     /// @param round Round id.
     /// @param count Members given.
@@ -173,10 +185,31 @@ interface IRoundLog {
     /// @notice The account is not in the participant registry.
     /// @param account The account.
     error RoundLogNotRegistered(address account);
-    /// @notice The account is registered but not in this round's roster.
+    /// @notice The Merkle proof does not show (index, account, bundleHash) in this round's roster.
     /// @param round Round id.
     /// @param account The account.
-    error RoundLogNotInRoster(uint256 round, address account);
+    /// @param index The roster index claimed.
+    error RoundLogNotInRoster(uint256 round, address account, uint256 index);
+    /// @notice A roster index at or above the round's member count.
+    /// @param round Round id.
+    /// @param index The index given.
+    /// @param memberCount The round's member count.
+    error RoundLogIndexOutOfRange(uint256 round, uint256 index, uint32 memberCount);
+    /// @notice The roster root is zero or the member count does not fit.
+    /// @param round Round id.
+    error RoundLogEmptyRoster(uint256 round);
+    /// @notice The survivor's reward for this round was claimed already.
+    /// @param round Round id.
+    /// @param index The roster index.
+    error RoundLogAlreadyClaimed(uint256 round, uint256 index);
+    /// @notice Excluded committers get no reward.
+    /// @param round Round id.
+    /// @param index The roster index.
+    error RoundLogExcluded(uint256 round, uint256 index);
+    /// @notice `finalize` takes at most `MAX_EXCLUDED` excluded committers.
+    /// @param count Indexes given.
+    /// @param limit The bound.
+    error RoundLogTooManyExcluded(uint256 count, uint256 limit);
     /// @notice The account already committed in this round.
     /// @param round Round id.
     /// @param account The account.
@@ -195,10 +228,14 @@ interface IRoundLog {
     /// @param round Round id.
     /// @param deadline The unmask deadline.
     error RoundLogUnmaskClosed(uint256 round, uint64 deadline);
-    /// @notice A survivor has no commitment in this round.
+    /// @notice The roster member at `index` has no commitment in this round.
     /// @param round Round id.
-    /// @param account The survivor.
-    error RoundLogNotCommitted(uint256 round, address account);
+    /// @param index The roster index.
+    error RoundLogNotCommitted(uint256 round, uint256 index);
+    /// @notice A list of roster indexes is not strictly ascending.
+    /// @param position Position of the first offending entry.
+    /// @param index The offending entry.
+    error RoundLogIndexNotAscending(uint256 position, uint256 index);
     /// @notice Too few survivors: needs max(minParticipants, threshold).
     /// @param round Round id.
     /// @param count Survivors given.
@@ -237,7 +274,7 @@ interface IRoundLog {
     /// @param costMicros The new round's cost.
     /// @param budgetMicros The budget in force.
     error RoundLogPrivacyBudgetExhausted(uint64 spentMicros, uint64 costMicros, uint64 budgetMicros);
-    /// @notice The caller has no accrued rewards.
+    /// @notice An empty claim list.
     /// @param account The caller.
     error RoundLogNothingToClaim(address account);
 
@@ -246,31 +283,50 @@ interface IRoundLog {
     /// @return round The new round id.
     function openRound(bytes32 modelHash) external returns (uint256 round);
 
-    /// @notice Post the roster of the open round (aggregator only); opens commits.
+    /// @notice Post the roster of the open round (aggregator only); opens commits. Costs the
+    ///         same for any roster size: members prove membership when they commit.
     /// @param round Round id.
     /// @param rosterHash SHA-256 of the roster blob.
-    /// @param members Registered addresses, strictly ascending.
-    function postRoster(uint256 round, bytes32 rosterHash, address[] calldata members) external;
+    /// @param rosterRoot Root of the OpenZeppelin standard Merkle tree whose leaves are
+    ///        keccak256(bytes.concat(keccak256(abi.encode(uint256 index, address member, bytes32 bundleHash)))),
+    ///        members indexed 0..memberCount-1 in ascending address order.
+    /// @param memberCount Number of leaves.
+    function postRoster(uint256 round, bytes32 rosterHash, bytes32 rosterRoot, uint32 memberCount) external;
 
-    /// @notice Commit the caller's masked update (roster members only, once, before the deadline).
+    /// @notice Commit the caller's masked update (roster members only, once, before the deadline,
+    ///         while eligible with the stake held since the roster was posted).
     /// @param round Round id.
     /// @param maskedUpdateHash SHA-256 of the masked-update blob.
     /// @param seedCommitment Commitment to the self-mask seed.
     /// @param weight The caller's FedAvg example weight, 1..min(maxWeight, its registry weight cap).
-    function commit(uint256 round, bytes32 maskedUpdateHash, bytes32 seedCommitment, uint32 weight) external;
+    /// @param index The caller's roster index.
+    /// @param bundleHash The caller's bundle hash in the roster leaf.
+    /// @param proof Merkle proof of the caller's leaf under the round's roster root.
+    function commit(
+        uint256 round,
+        bytes32 maskedUpdateHash,
+        bytes32 seedCommitment,
+        uint32 weight,
+        uint256 index,
+        bytes32 bundleHash,
+        bytes32[] calldata proof
+    ) external;
 
-    /// @notice Finalize a round and credit rewards to the survivors (aggregator only).
+    /// @notice Finalize a round (aggregator only). Survivors are the committers minus `excluded`;
+    ///         their count and total weight were kept as commits arrived, so the cost does not
+    ///         grow with the roster. Each survivor then claims its reward (`claim`).
     /// @param round Round id.
     /// @param aggregateHash SHA-256 of the aggregate blob.
     /// @param revealHash SHA-256 of the reveal blob.
     /// @param newModelHash SHA-256 of the new model.
-    /// @param survivors Committed members, strictly ascending.
+    /// @param excluded Roster indexes of committers left out of the sum (their blob was missing
+    ///        or malformed), strictly ascending, at most `MAX_EXCLUDED`.
     function finalize(
         uint256 round,
         bytes32 aggregateHash,
         bytes32 revealHash,
         bytes32 newModelHash,
-        address[] calldata survivors
+        uint256[] calldata excluded
     ) external;
 
     /// @notice Mark the open round failed (aggregator only).
@@ -287,12 +343,17 @@ interface IRoundLog {
     ///         stake the account held when the roster was posted is at risk.
     /// @param round The finalized round.
     /// @param account A participant that committed in `round`.
+    /// @param member `account`'s roster entry (round, index, bundle hash, Merkle proof).
     /// @param reason Why (not `None`).
     /// @param evidenceHash Must equal the round's revealHash.
     /// @return amount RewardToken units taken.
-    function slash(uint256 round, address account, SlashReason reason, bytes32 evidenceHash)
-        external
-        returns (uint256 amount);
+    function slash(
+        uint256 round,
+        address account,
+        RewardClaim calldata member,
+        SlashReason reason,
+        bytes32 evidenceHash
+    ) external returns (uint256 amount);
 
     /// @notice Name the next aggregator (owner, i.e. governance, only). It takes over
     ///         `2 * unstakeDelay` seconds from now, so a participant that does not trust it can
@@ -310,24 +371,41 @@ interface IRoundLog {
     /// @return effectiveAt When it takes over (0 when none is pending).
     function pendingAggregator() external view returns (address next, uint64 effectiveAt);
 
-    /// @notice Mint the caller's accrued rewards to the caller.
+    /// @notice Mint to the caller its rewards for the rounds in `claims` (each a finalized round
+    ///         the caller survived and has not claimed): O(1) per round, one mint in all.
+    /// @param claims The caller's roster entry and proof for each round.
     /// @return amount Token units minted.
-    function claimRewards() external returns (uint256 amount);
+    function claim(RewardClaim[] calldata claims) external returns (uint256 amount);
 
     /// @notice Everything stored about `round`.
     /// @param round Round id.
     /// @return The round record.
     function getRound(uint256 round) external view returns (RoundInfo memory);
 
-    /// @notice The stored commitment slot of `account` in `round`.
-    /// @dev 0 = not in roster; below 2^64 = in roster, not committed yet: `(cap << 32) | 1`,
-    ///      cap = min(the round's maxWeight, the member's weight cap in the registry); otherwise
-    ///      keccak256(abi.encode(maskedUpdateHash, seedCommitment)) with its low 32 bits replaced
-    ///      by the committed weight.
+    /// @notice The weight committed by roster member `index` of `round` (0: not committed).
     /// @param round Round id.
-    /// @param account The member.
-    /// @return The slot value.
-    function commitmentOf(uint256 round, address account) external view returns (bytes32);
+    /// @param index Roster index.
+    /// @return The weight.
+    function weightAt(uint256 round, uint256 index) external view returns (uint32);
+
+    /// @notice Whether roster member `index` of `round` was excluded by `finalize`.
+    /// @param round Round id.
+    /// @param index Roster index.
+    /// @return True when excluded.
+    function isExcluded(uint256 round, uint256 index) external view returns (bool);
+
+    /// @notice Whether roster member `index` of `round` claimed its reward.
+    /// @param round Round id.
+    /// @param index Roster index.
+    /// @return True after the claim.
+    function isClaimed(uint256 round, uint256 index) external view returns (bool);
+
+    /// @notice The reward roster member `index` of finalized `round` may claim (0 when it did not
+    ///         survive, already claimed, or the round is not finalized).
+    /// @param round Round id.
+    /// @param index Roster index.
+    /// @return Token units.
+    function claimable(uint256 round, uint256 index) external view returns (uint256);
 
     /// @notice Whether `account` was slashed for `round`.
     /// @param round Round id.
@@ -347,8 +425,4 @@ interface IRoundLog {
     /// @return The spent epsilon; the budget is `RoundParams.config().epsilonBudgetMicros`.
     function epsilonSpent() external view returns (uint64);
 
-    /// @notice Rewards credited to `account` and not yet claimed.
-    /// @param account The participant.
-    /// @return Token units.
-    function accruedRewards(address account) external view returns (uint256);
 }

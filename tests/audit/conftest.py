@@ -75,7 +75,7 @@ def populated(tmp_path_factory: pytest.TempPathFactory) -> Populated:
     ]
     runs.append(run_round(world, store, tamper=bump, seed=3))
     new_config = replace(world.c.params.config(), reward_per_contribution=7 * 10**18)
-    pid = govern(world, world.participants[0], new_config, "Lower the reward to 7 FLR")
+    pid = govern(world, world.participants[0], new_config, "Lower the reward to 7 FLR", store)
     runs.append(run_round(world, store, seed=4))
     reports = {
         r.round_id: publish_report(store, r.round_id, 0.70 + 0.05 * i) for i, r in enumerate(runs)

@@ -12,7 +12,13 @@ from fedledger.audit.service import AuditService
 from fedledger.chain import ChainBackend, EmbeddedChain, RpcChain, SlashReason
 from fedledger.chain.devnet import free_port
 from fedledger.store import FilesystemBlobStore
-from tests.support.audit import AuditWorld, build_world, run_round, serve_in_thread
+from tests.support.audit import (
+    AuditWorld,
+    build_world,
+    roster_member,
+    run_round,
+    serve_in_thread,
+)
 from tests.support.browser import chromium, wait_for
 
 pytestmark = pytest.mark.adversarial
@@ -49,7 +55,8 @@ def test_an_unjustified_slash_turns_the_round_red_at_once(
             honest = run.survivors[0]
             log = world.c.round_log
             log.slash(
-                run.round_id, honest, reason=SlashReason.NO_UNMASK_RESPONSE,
+                run.round_id, honest, member=roster_member(log, store, run.round_id, honest),
+                reason=SlashReason.NO_UNMASK_RESPONSE,
                 evidence_hash=log.get_round(run.round_id).reveal_hash, sender=world.aggregator,
             )  # fmt: skip
             service.refresh()  # the API's poller does this every few seconds
@@ -84,7 +91,9 @@ def test_an_unjustified_slash_turns_the_dashboard_badge_red(tmp_path: Path) -> N
 
             log = world.c.round_log
             log.slash(
-                run.round_id, run.survivors[0], reason=SlashReason.NO_UNMASK_RESPONSE,
+                run.round_id, run.survivors[0],
+                member=roster_member(log, store, run.round_id, run.survivors[0]),
+                reason=SlashReason.NO_UNMASK_RESPONSE,
                 evidence_hash=log.get_round(run.round_id).reveal_hash, sender=world.aggregator,
             )  # fmt: skip
             service.refresh()

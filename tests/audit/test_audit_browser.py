@@ -13,7 +13,7 @@ from fedledger.audit.api import create_app
 from fedledger.audit.service import AuditService
 from fedledger.chain.devnet import free_port
 from tests.support.audit import serve_in_thread
-from tests.support.browser import chromium, wait_for
+from tests.support.browser import chromium, wait_for, wait_text
 
 pytestmark = pytest.mark.browser
 
@@ -83,16 +83,13 @@ def test_round_page_lists_participants_commitments_and_failed_check(driver, base
 
 def test_round_page_of_a_dropout_round_names_the_stage(driver, base_url):
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(base_url + "/#/round/2")
     # A hash-only navigation does not reload: wait for round 2's page, not the previous one's.
     wait_for(driver, "#checks-table")
-    WebDriverWait(driver, 15).until(
-        lambda d: d.find_element(By.TAG_NAME, "h1").text.startswith("Round #2")
-    )
-    text = driver.find_element(By.ID, "members-table").text
-    assert "dropped" in text and "masked_input" in text
+    wait_text(driver, "h1", lambda t: t.startswith("Round #2"))
+    text = wait_text(driver, "#members-table", lambda t: "dropped" in t)
+    assert "masked_input" in text
     assert not driver.find_elements(By.CSS_SELECTOR, "#checks-table tr.check-fail")
 
 

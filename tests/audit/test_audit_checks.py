@@ -21,7 +21,6 @@ from fedledger.audit.verify import (
 )
 from fedledger.chain import DEFAULT_ROUND_CONFIG, RoundInfo, Stage
 from fedledger.chain.datatypes import DecodedEvent
-from fedledger.chain.round_log import commitment_slot
 from fedledger.secagg.checks import CheckFailed, check_names
 from fedledger.secagg.verify import CHECKS as SECAGG_CHECKS
 
@@ -46,6 +45,7 @@ def _info(stage: Stage, **changes) -> RoundInfo:
         reveal_hash=bytes(32),
         new_model_hash=bytes(32),
         opened_block=7,
+        committed_weight=9,
     )
     return replace(info, **changes)
 
@@ -64,9 +64,11 @@ def _audit(stage: Stage, **chain) -> ChainAudit:
     return ChainAudit(AssembledRound(ChainRound(info=_info(stage), **chain)))
 
 
-def _roster(members: list[str]) -> DecodedEvent:
-    args = {"rosterHash": b"\x02" * 32, "members": members}
-    return DecodedEvent("RosterPosted", args, ALICE, 7, "0x" + "cd" * 32, 0)
+def _roster(members: list[str]) -> dict[str, object]:
+    """ChainRound fields of a posted roster of `members` (the blob's tree had the root)."""
+    args = {"rosterHash": b"\x02" * 32, "rosterRoot": b"\x05" * 32, "memberCount": len(members)}
+    event = DecodedEvent("RosterPosted", args, ALICE, 7, "0x" + "cd" * 32, 0)
+    return {"roster": event, "roster_members": members}
 
 
 def _section_checks(section: str) -> list[str]:
@@ -106,20 +108,26 @@ def test_model_chain_alone_fails_when_the_round_skips_the_previous_model() -> No
     assert failed.value.found == "0x" + MODEL.hex()
 
 
-def test_commitment_slots_alone_passes_when_the_slot_matches_the_event() -> None:
+def test_commitment_slots_alone_passes_when_the_stored_weight_matches_the_event() -> None:
     e = _commit(ALICE)
-    slot = commitment_slot(b"\x03" * 32, b"\x04" * 32, weight=9)
-    audit = _audit(Stage.ROSTERED, roster=_roster([ALICE]), commits=[e], slots={ALICE: slot})
+    audit = _audit(Stage.ROSTERED, **_roster([ALICE]), commits=[e], stored_weights={ALICE: 9})
     assert commitment_slots(audit)[1] == "1 commitments match"
 
 
+def test_commitment_slots_alone_fails_when_the_stored_weight_differs() -> None:
+    e = _commit(ALICE)
+    audit = _audit(Stage.ROSTERED, **_roster([ALICE]), commits=[e], stored_weights={ALICE: 8})
+    with pytest.raises(CheckFailed, match="differ from the stored weights") as failed:
+        commitment_slots(audit)
+    assert failed.value.found == {ALICE: {"event": 9, "stored": 8}}
+
+
 def test_commitment_slots_alone_fails_on_a_second_commit_of_one_participant() -> None:
-    slot = commitment_slot(b"\x03" * 32, b"\x04" * 32, weight=9)
     audit = _audit(
         Stage.ROSTERED,
-        roster=_roster([ALICE]),
+        **_roster([ALICE]),
         commits=[_commit(ALICE, 0), _commit(ALICE, 1)],
-        slots={ALICE: slot},
+        stored_weights={ALICE: 9},
     )
     with pytest.raises(CheckFailed, match="more than one UpdateCommitted") as failed:
         commitment_slots(audit)

@@ -33,7 +33,7 @@ DDP = with_privacy(
 def _dp_round(world: AuditWorld, store: FilesystemBlobStore, config: RoundConfig) -> int:
     """An honest round, a vote for `config`, then a round under it; returns the second round."""
     run_round(world, store)
-    govern(world, world.participants[0], config, "turn on distributed DP")
+    govern(world, world.participants[0], config, "turn on distributed DP", store)
     return run_round(world, store, seed=1).round_id
 
 

@@ -9,6 +9,7 @@ import pytest
 from fedledger.audit.verify import verify_round_from_chain
 from fedledger.chain import SlashReason, reward_amounts, slash_amount
 from fedledger.sim.simulation import Simulation
+from tests.support.audit import roster_member
 from tests.support.slash import STAKE, staked_sim
 
 
@@ -63,13 +64,14 @@ def test_audit_passes_a_round_that_slashed_a_bad_share_sender(cheater_round: Sim
 def test_rewards_credited_follows_the_weight_rule(cheater_round: Simulation) -> None:
     sim = cheater_round
     log = sim.contracts.round_log
-    weights = {a.address: log.weight_of(1, a.address) for a in sim.accounts}
+    index = {a.address: roster_member(log, sim.store, 1, a.address).index for a in sim.accounts}
+    weights = {a: log.weight_at(1, i) for a, i in index.items() if log.weight_at(1, i)}
     expected = reward_amounts(log.get_round(1).config, weights)
 
     check = audit(sim).check("rewards_credited")
 
     assert check.passed and check.found == {k: str(v) for k, v in expected.items()}
-    assert all(log.accrued_rewards(a) == v for a, v in expected.items())
+    assert all(log.claimable(1, index[a]) == v for a, v in expected.items())
 
 
 def test_slashing_an_honest_responder_fails_slash_justified(silent_round: Simulation) -> None:
@@ -82,6 +84,7 @@ def test_slashing_an_honest_responder_fails_slash_justified(silent_round: Simula
         log.slash(
             1,
             honest[0],
+            member=roster_member(log, sim.store, 1, honest[0]),
             reason=SlashReason.NO_UNMASK_RESPONSE,
             evidence_hash=info.reveal_hash,
             sender=sim.aggregator,
@@ -89,6 +92,7 @@ def test_slashing_an_honest_responder_fails_slash_justified(silent_round: Simula
         log.slash(
             1,
             honest[1],
+            member=roster_member(log, sim.store, 1, honest[1]),
             reason=SlashReason.BAD_SHARE,
             evidence_hash=info.reveal_hash,
             sender=sim.aggregator,

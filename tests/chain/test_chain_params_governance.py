@@ -113,11 +113,11 @@ def test_governance_changes_round_params_through_propose_vote_queue_execute(worl
     world.commit_all(rid, world.participants)
     world.c.round_log.finalize(
         rid, aggregate_hash=b"\x07" * 32, reveal_hash=b"\x08" * 32, new_model_hash=b"\x09" * 32,
-        survivors=world.addresses, sender=world.aggregator,
+        sender=world.aggregator,
     )  # fmt: skip
     voters = world.participants[:3]
     for v in voters:
-        world.c.round_log.claim_rewards(sender=v)
+        world.c.round_log.claim([world.member(rid, v)], sender=v)
         world.c.token.delegate(v.address, sender=v)
     assert world.c.token.get_votes(voters[0].address) == GENESIS + 10 * TOKEN
 

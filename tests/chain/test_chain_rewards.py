@@ -1,4 +1,5 @@
-"""Reward rule at finalize: mode 0 (fixed, capped) and mode 1 (by committed weight, capped)."""
+"""Reward rule fixed at finalize, claimed per survivor: mode 0 (fixed, capped) and mode 1 (by
+committed weight, capped)."""
 
 from __future__ import annotations
 
@@ -12,15 +13,21 @@ WEIGHTS = [100, 200, 300, 400, 500]
 
 def _run(world: World, log: RoundLogClient, weights: list[int]) -> dict[str, int]:
     log.open_round(b"\x01" * 32, sender=world.aggregator)
-    log.post_roster(1, b"\x02" * 32, world.addresses, sender=world.aggregator)
+    tree = world.roster_tree(world.addresses)
+    log.post_roster(1, b"\x02" * 32, tree.root, tree.count, sender=world.aggregator)
     for i, (p, w) in enumerate(zip(world.participants, weights, strict=True)):
-        log.commit(1, bytes([0x30 + i]) * 32, b"\x04" * 32, weight=w, sender=p)
+        log.commit(
+            1, bytes([0x30 + i]) * 32, b"\x04" * 32, weight=w,
+            member=tree.member(1, p.address), sender=p,
+        )  # fmt: skip
     result = log.finalize(
         1, aggregate_hash=b"\x07" * 32, reveal_hash=b"\x08" * 32, new_model_hash=b"\x09" * 32,
-        survivors=world.addresses, sender=world.aggregator,
+        sender=world.aggregator,
     )  # fmt: skip
     assert result.named("RoundFinalized")[0].args["totalWeight"] == sum(weights)
-    return {e.args["participant"]: e.args["amount"] for e in result.named("RewardAccrued")}
+    # What each survivor may claim (this log may not mint: the view is the reward rule).
+    amounts = {a: log.claimable(1, tree.index_of(a)) for a in world.addresses}
+    return {a: v for a, v in amounts.items() if v}
 
 
 def _mode1(**change: int) -> RoundConfig:
@@ -63,8 +70,12 @@ def test_reference_reward_amounts_match_the_contract(world: World) -> None:
 def test_commit_reverts_when_weight_is_zero_or_above_max_weight(world: World) -> None:
     rid = world.rostered_round()
     p = world.participants[0]
+    m = world.member(rid, p)
     for w in (0, TEST_CONFIG.max_weight + 1):
         with reverts("RoundLogWeightOutOfRange", round=rid, weight=w, maxWeight=4096):
-            world.c.round_log.transact("commit", rid, b"\xaa" * 32, b"\xbb" * 32, w, sender=p)
-    world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=4096, sender=p)
-    assert world.c.round_log.weight_of(rid, p.address) == 4096
+            world.c.round_log.transact(
+                "commit", rid, b"\xaa" * 32, b"\xbb" * 32, w, m.index, m.bundle_hash,
+                list(m.proof), sender=p,
+            )  # fmt: skip
+    world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=4096, member=m, sender=p)
+    assert world.c.round_log.weight_at(rid, m.index) == 4096

@@ -5,8 +5,8 @@ from __future__ import annotations
 from eth_abi import encode
 from eth_utils import keccak
 
-from fedledger.chain import Stage, commitment_slot, fetch_events
-from fedledger.chain.round_log import roster_marker
+from fedledger.chain import MemberProof, Stage, fetch_events
+from fedledger.chain.merkle import process_proof, roster_leaf
 from tests.support.chain import GENESIS, TEST_CONFIG, TOKEN, TREASURY, World, reverts
 
 H = b"\x01" * 32  # initial model hash used by World.open_round
@@ -57,7 +57,6 @@ def test_open_round_reverts_when_model_hash_does_not_continue_the_chain(world: W
         aggregate_hash=b"\x05" * 32,
         reveal_hash=b"\x06" * 32,
         new_model_hash=new_model,
-        survivors=world.addresses,
         sender=world.aggregator,
     )
     with reverts("RoundLogModelMismatch", expected=_hex(new_model), given=_hex(H)):
@@ -73,61 +72,50 @@ def test_open_round_reverts_when_sender_is_not_aggregator(world: World) -> None:
 # ---- postRoster -------------------------------------------------------------------------------
 
 
-def test_post_roster_sets_deadlines_and_marks_members(world: World) -> None:
+def test_post_roster_stores_root_and_count_and_sets_deadlines(world: World) -> None:
     rid = world.open_round()
+    tree = world.roster_tree(world.addresses)
     result = world.c.round_log.post_roster(
-        rid, b"\x02" * 32, world.addresses, sender=world.aggregator
+        rid, b"\x02" * 32, tree.root, tree.count, sender=world.aggregator
     )
     now = world.backend.w3.eth.get_block(result.block_number)["timestamp"]
     [event] = result.named("RosterPosted")
     assert event.args == {
         "round": rid,
         "rosterHash": b"\x02" * 32,
-        "members": world.addresses,
+        "rosterRoot": tree.root,
+        "memberCount": 5,
         "commitDeadline": now + TEST_CONFIG.commit_window,
         "unmaskDeadline": now + TEST_CONFIG.commit_window + TEST_CONFIG.unmask_window,
     }
     info = world.c.round_log.get_round(rid)
     assert (info.stage, info.member_count, info.roster_hash) == (Stage.ROSTERED, 5, b"\x02" * 32)
-    # The roster marker carries the member's weight cap: min(maxWeight, its own cap).
-    marker = roster_marker(TEST_CONFIG.max_weight)
-    assert world.c.round_log.commitment_of(rid, world.addresses[0]) == marker
-    assert world.c.round_log.commitment_of(rid, world.unregistered.address) == bytes(32)
+    assert info.roster_root == tree.root
 
 
-def test_post_roster_reverts_when_members_not_ascending(world: World) -> None:
-    rid = world.open_round()
-    a = world.addresses
-    members = [a[1], a[0], a[2], a[3]]
-    with reverts("RoundLogNotAscending", index=1, account=a[0]):
-        world.c.round_log.transact(
-            "postRoster", rid, b"\x02" * 32, members, sender=world.aggregator
-        )
-
-
-def test_post_roster_reverts_on_duplicate_member(world: World) -> None:
-    rid = world.open_round()
-    a = world.addresses
-    with reverts("RoundLogNotAscending", index=2, account=a[1]):
-        world.c.round_log.transact(
-            "postRoster", rid, b"\x02" * 32, [a[0], a[1], a[1], a[2]], sender=world.aggregator
-        )
+def test_post_roster_costs_the_same_for_ten_and_ten_thousand_members(world: World) -> None:
+    gas = []
+    for n in (10, 10_000):
+        rid = world.open_round(world.c.round_log.latest_model_hash() or H)
+        root = keccak(n.to_bytes(4, "big"))
+        tx = world.c.round_log.post_roster(rid, b"\x02" * 32, root, n, sender=world.aggregator)
+        gas.append(tx.gas_used)
+        world.c.round_log.fail_round(rid, "gas", sender=world.aggregator)
+    assert abs(gas[1] - gas[0]) <= 64  # calldata bytes of the count only
 
 
 def test_post_roster_reverts_when_too_few_members(world: World) -> None:
     rid = world.open_round()
     # needs max(minParticipants=3, threshold+1=4) = 4
+    tree = world.roster_tree(world.addresses[:3])
     with reverts("RoundLogTooFewMembers", round=rid, count=3, required=4):
-        world.c.round_log.post_roster(
-            rid, b"\x02" * 32, world.addresses[:3], sender=world.aggregator
-        )
+        world.c.round_log.post_roster(rid, b"\x02" * 32, tree.root, 3, sender=world.aggregator)
 
 
-def test_post_roster_reverts_when_member_not_registered(world: World) -> None:
+def test_post_roster_reverts_on_a_zero_root(world: World) -> None:
     rid = world.open_round()
-    members = [*world.addresses[:4], world.unregistered.address]
-    with reverts("RoundLogNotRegistered", account=world.unregistered.address):
-        world.c.round_log.post_roster(rid, b"\x02" * 32, members, sender=world.aggregator)
+    with reverts("RoundLogEmptyRoster", round=rid):
+        world.c.round_log.post_roster(rid, b"\x02" * 32, bytes(32), 5, sender=world.aggregator)
 
 
 def test_post_roster_reverts_after_roster_deadline(world: World) -> None:
@@ -135,7 +123,7 @@ def test_post_roster_reverts_after_roster_deadline(world: World) -> None:
     deadline = world.c.round_log.get_round(rid).commit_deadline
     world.backend.advance_time(TEST_CONFIG.commit_window + 5)
     with reverts("RoundLogRosterClosed", round=rid, deadline=deadline):
-        world.c.round_log.post_roster(rid, b"\x02" * 32, world.addresses, sender=world.aggregator)
+        world.post_roster(rid, world.addresses)
 
 
 def test_post_roster_reverts_when_already_rostered(world: World) -> None:
@@ -143,21 +131,38 @@ def test_post_roster_reverts_when_already_rostered(world: World) -> None:
     with reverts(
         "RoundLogWrongStage", round=rid, current=int(Stage.ROSTERED), expected=int(Stage.OPENED)
     ):
-        world.c.round_log.post_roster(rid, b"\x02" * 32, world.addresses, sender=world.aggregator)
+        world.post_roster(rid, world.addresses)
 
 
 def test_post_roster_reverts_for_unknown_round(world: World) -> None:
     with reverts("RoundLogUnknownRound", round=9):
-        world.c.round_log.post_roster(9, b"\x02" * 32, world.addresses, sender=world.aggregator)
+        world.post_roster(9, world.addresses)
+
+
+def test_post_roster_reverts_when_sender_is_not_aggregator(world: World) -> None:
+    rid = world.open_round()
+    with reverts("RoundLogUnauthorizedAggregator", caller=world.outsider.address):
+        world.c.round_log.post_roster(rid, b"\x02" * 32, b"\x03" * 32, 5, sender=world.outsider)
 
 
 # ---- commit -----------------------------------------------------------------------------------
 
 
-def test_commit_stores_one_slot_and_emits_both_hashes_under_50k_gas(world: World) -> None:
+def _commit(world: World, rid: int, p, member: MemberProof | None = None, weight: int = 7):  # type: ignore[no-untyped-def]
+    return world.c.round_log.commit(
+        rid,
+        b"\xaa" * 32,
+        b"\xbb" * 32,
+        weight=weight,
+        member=member or world.member(rid, p),
+        sender=p,
+    )
+
+
+def test_commit_proves_membership_records_the_weight_and_emits_both_hashes(world: World) -> None:
     rid = world.rostered_round()
     p = world.participants[2]
-    result = world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=p)
+    result = _commit(world, rid, p)
     [event] = result.named("UpdateCommitted")
     assert event.args == {
         "round": rid,
@@ -166,21 +171,30 @@ def test_commit_stores_one_slot_and_emits_both_hashes_under_50k_gas(world: World
         "seedCommitment": b"\xbb" * 32,
         "weight": 7,
     }
-    # The keccak digest with its last 4 bytes replaced by the big-endian weight.
-    expected = keccak(b"\xaa" * 32 + b"\xbb" * 32)[:28] + (7).to_bytes(4, "big")
-    assert world.c.round_log.commitment_of(rid, p.address) == expected
-    assert commitment_slot(b"\xaa" * 32, b"\xbb" * 32, weight=7) == expected
-    assert world.c.round_log.weight_of(rid, p.address) == 7
-    assert world.c.round_log.get_round(rid).committed_count == 1
-    assert result.gas_used <= 50_000
+    assert world.c.round_log.weight_at(rid, world.index(rid, p)) == 7
+    assert world.c.round_log.weight_at(rid, world.index(rid, world.participants[1])) == 0
+    info = world.c.round_log.get_round(rid)
+    assert (info.committed_count, info.committed_weight) == (1, 7)
+    assert world.c.round_log.commitment(rid, p.address) == (b"\xaa" * 32, b"\xbb" * 32, 7)
+    assert world.c.round_log.commitment(rid, world.participants[1].address) is None
+
+
+def test_commit_checks_the_same_leaf_and_proof_as_the_python_tree(world: World) -> None:
+    rid = world.rostered_round()
+    p = world.participants[3]
+    m = world.member(rid, p)
+    leaf = roster_leaf(m.index, p.address, m.bundle_hash)
+    assert process_proof(leaf, m.proof) == world.c.round_log.get_round(rid).roster_root
+    _commit(world, rid, p, m)
+    assert world.c.round_log.weight_at(rid, m.index) == 7
 
 
 def test_commit_reverts_when_committing_twice(world: World) -> None:
     rid = world.rostered_round()
     p = world.participants[0]
-    world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=p)
+    _commit(world, rid, p)
     with reverts("RoundLogAlreadyCommitted", round=rid, account=p.address):
-        world.c.round_log.commit(rid, b"\xcc" * 32, b"\xdd" * 32, weight=7, sender=p)
+        _commit(world, rid, p)
 
 
 def test_commit_reverts_when_late(world: World) -> None:
@@ -188,42 +202,71 @@ def test_commit_reverts_when_late(world: World) -> None:
     deadline = world.c.round_log.get_round(rid).commit_deadline
     world.backend.advance_time(TEST_CONFIG.commit_window + 1)
     with reverts("RoundLogCommitClosed", round=rid, deadline=deadline):
-        world.c.round_log.commit(
-            rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
-        )
+        _commit(world, rid, world.participants[0])
 
 
-def test_commit_reverts_when_not_registered(world: World) -> None:
-    rid = world.rostered_round()
+def test_commit_reverts_when_a_rostered_member_is_not_registered(world: World) -> None:
+    rid = world.open_round()
+    world.post_roster(rid, [*world.addresses[:4], world.unregistered.address])
     with reverts("RoundLogNotRegistered", account=world.unregistered.address):
-        world.c.round_log.commit(
-            rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.unregistered
-        )
+        _commit(world, rid, world.unregistered)
 
 
 def test_commit_reverts_when_registered_but_not_in_roster(world: World) -> None:
     rid = world.rostered_round(world.participants[:4])
     outsider = world.participants[4]
-    with reverts("RoundLogNotInRoster", round=rid, account=outsider.address):
-        world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=outsider)
+    # Borrowing a member's index, bundle hash and proof does not prove another address.
+    borrowed = world.member(rid, world.participants[0])
+    with reverts("RoundLogNotInRoster", round=rid, account=outsider.address, index=borrowed.index):
+        _commit(world, rid, outsider, borrowed)
+
+
+def test_commit_reverts_on_a_wrong_bundle_hash(world: World) -> None:
+    rid = world.rostered_round()
+    p = world.participants[1]
+    m = world.member(rid, p)
+    forged = MemberProof(rid, m.index, b"\x66" * 32, m.proof)
+    with reverts("RoundLogNotInRoster", round=rid, account=p.address, index=m.index):
+        _commit(world, rid, p, forged)
+
+
+def test_commit_reverts_on_an_index_outside_the_roster(world: World) -> None:
+    rid = world.rostered_round()
+    p = world.participants[1]
+    m = world.member(rid, p)
+    with reverts("RoundLogIndexOutOfRange", round=rid, index=5, memberCount=5):
+        _commit(world, rid, p, MemberProof(rid, 5, m.bundle_hash, m.proof))
+
+
+def test_commit_reverts_when_the_weight_exceeds_the_cap(world: World) -> None:
+    rid = world.rostered_round()
+    p = world.participants[1]
+    cap = TEST_CONFIG.max_weight
+    with reverts("RoundLogWeightOutOfRange", round=rid, weight=cap + 1, maxWeight=cap):
+        _commit(world, rid, p, weight=cap + 1)
+    with reverts("RoundLogWeightOutOfRange", round=rid, weight=0, maxWeight=cap):
+        world.c.round_log.transact(
+            "commit", rid, b"\xaa" * 32, b"\xbb" * 32, 0, world.index(rid, p),
+            world.member(rid, p).bundle_hash, list(world.member(rid, p).proof), sender=p,
+        )  # fmt: skip
 
 
 def test_commit_reverts_for_a_future_round(world: World) -> None:
     rid = world.rostered_round()
     with reverts("RoundLogUnknownRound", round=rid + 1):
         world.c.round_log.commit(
-            rid + 1, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
-        )
+            rid + 1, b"\xaa" * 32, b"\xbb" * 32, weight=7,
+            member=world.member(rid, world.participants[0]), sender=world.participants[0],
+        )  # fmt: skip
 
 
 def test_commit_reverts_before_the_roster(world: World) -> None:
     rid = world.open_round()
+    world.trees[rid] = world.roster_tree(world.addresses)
     with reverts(
         "RoundLogWrongStage", round=rid, current=int(Stage.OPENED), expected=int(Stage.ROSTERED)
     ):
-        world.c.round_log.commit(
-            rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
-        )
+        _commit(world, rid, world.participants[0])
 
 
 def test_commit_reverts_for_an_earlier_finished_round(world: World) -> None:
@@ -233,61 +276,70 @@ def test_commit_reverts_for_an_earlier_finished_round(world: World) -> None:
     with reverts(
         "RoundLogWrongStage", round=rid, current=int(Stage.FAILED), expected=int(Stage.ROSTERED)
     ):
-        world.c.round_log.commit(
-            rid, b"\xaa" * 32, b"\xbb" * 32, weight=7, sender=world.participants[0]
-        )
+        _commit(world, rid, world.participants[0])
 
 
 # ---- finalize ---------------------------------------------------------------------------------
 
 
-def _finalize(world: World, rid: int, survivors: list[str], new_model: bytes = b"\x09" * 32):  # type: ignore[no-untyped-def]
+def _finalize(
+    world: World, rid: int, excluded: list[int] | None = None, new_model: bytes = b"\x09" * 32
+):  # type: ignore[no-untyped-def]
     return world.c.round_log.finalize(
         rid,
         aggregate_hash=b"\x07" * 32,
         reveal_hash=b"\x08" * 32,
         new_model_hash=new_model,
-        survivors=survivors,
+        excluded=excluded or [],
         sender=world.aggregator,
     )
 
 
-def test_finalize_records_hashes_and_credits_each_survivor(world: World) -> None:
+def test_finalize_records_hashes_and_the_survivors_count_and_weight(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
-    result = _finalize(world, rid, world.addresses)
+    result = _finalize(world, rid)
     [event] = result.named("RoundFinalized")
     assert event.args == {
         "round": rid,
         "aggregateHash": b"\x07" * 32,
         "revealHash": b"\x08" * 32,
         "newModelHash": b"\x09" * 32,
-        "survivors": world.addresses,
+        "excluded": [],
+        "survivorCount": 5,
         "totalWeight": 100 + 200 + 300 + 400 + 500,
     }
-    accrued = [e.args for e in result.named("RewardAccrued")]
-    assert accrued == [
-        {"participant": a, "round": rid, "amount": TEST_CONFIG.reward_per_contribution}
-        for a in world.addresses
-    ]
+    assert result.named("RewardClaimed") == []  # rewards are pulled, not credited
     info = world.c.round_log.get_round(rid)
     assert info.stage is Stage.FINALIZED
+    assert (info.survivor_count, info.total_weight) == (5, 1500)
     assert (info.aggregate_hash, info.reveal_hash, info.new_model_hash) == (
         b"\x07" * 32,
         b"\x08" * 32,
         b"\x09" * 32,
     )
     assert world.c.round_log.latest_model_hash() == b"\x09" * 32
-    assert world.c.round_log.accrued_rewards(world.addresses[0]) == 10 * TOKEN
+
+
+def test_finalize_subtracts_the_excluded_committers(world: World) -> None:
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants)
+    gone = sorted(world.index(rid, p) for p in world.participants[1:3])
+    result = _finalize(world, rid, gone)
+    [event] = result.named("RoundFinalized")
+    assert (event.args["excluded"], event.args["survivorCount"]) == (gone, 3)
+    assert event.args["totalWeight"] == 100 + 400 + 500
+    assert all(world.c.round_log.is_excluded(rid, i) for i in gone)
+    assert not world.c.round_log.is_excluded(rid, world.index(rid, world.participants[0]))
 
 
 def test_finalize_after_commit_deadline_accepts_a_dropout(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants[:4])
     world.backend.advance_time(TEST_CONFIG.commit_window + 1)
-    result = _finalize(world, rid, world.addresses[:4])
-    assert len(result.named("RewardAccrued")) == 4
-    assert world.c.round_log.accrued_rewards(world.addresses[4]) == 0
+    result = _finalize(world, rid)
+    assert result.named("RoundFinalized")[0].args["survivorCount"] == 4
+    assert world.c.round_log.claimable(rid, world.index(rid, world.participants[4])) == 0
 
 
 def test_finalize_reverts_while_commits_are_pending(world: World) -> None:
@@ -295,7 +347,7 @@ def test_finalize_reverts_while_commits_are_pending(world: World) -> None:
     world.commit_all(rid, world.participants[:4])
     deadline = world.c.round_log.get_round(rid).commit_deadline
     with reverts("RoundLogCommitsPending", round=rid, committed=4, members=5, deadline=deadline):
-        _finalize(world, rid, world.addresses[:4])
+        _finalize(world, rid)
 
 
 def test_finalize_reverts_after_unmask_deadline(world: World) -> None:
@@ -304,15 +356,33 @@ def test_finalize_reverts_after_unmask_deadline(world: World) -> None:
     deadline = world.c.round_log.get_round(rid).unmask_deadline
     world.backend.advance_time(TEST_CONFIG.commit_window + TEST_CONFIG.unmask_window + 1)
     with reverts("RoundLogUnmaskClosed", round=rid, deadline=deadline):
-        _finalize(world, rid, world.addresses)
+        _finalize(world, rid)
 
 
-def test_finalize_reverts_when_survivor_did_not_commit(world: World) -> None:
+def test_finalize_reverts_when_an_excluded_member_did_not_commit(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants[:4])
     world.backend.advance_time(TEST_CONFIG.commit_window + 1)
-    with reverts("RoundLogNotCommitted", round=rid, account=world.addresses[4]):
-        _finalize(world, rid, world.addresses)
+    silent = world.index(rid, world.participants[4])
+    with reverts("RoundLogNotCommitted", round=rid, index=silent):
+        _finalize(world, rid, [silent])
+
+
+def test_finalize_reverts_when_excluded_not_ascending(world: World) -> None:
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants)
+    with reverts("RoundLogIndexNotAscending", position=1, index=1):
+        world.c.round_log.transact(
+            "finalize", rid, b"\x07" * 32, b"\x08" * 32, b"\x09" * 32, [1, 1],
+            sender=world.aggregator,
+        )  # fmt: skip
+
+
+def test_finalize_reverts_when_more_than_the_bound_are_excluded(world: World) -> None:
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants)
+    with reverts("RoundLogTooManyExcluded", count=257, limit=256):
+        _finalize(world, rid, list(range(257)))
 
 
 def test_finalize_reverts_when_too_few_survivors(world: World) -> None:
@@ -320,25 +390,14 @@ def test_finalize_reverts_when_too_few_survivors(world: World) -> None:
     world.commit_all(rid, world.participants)
     # needs max(minParticipants=3, threshold=3) = 3
     with reverts("RoundLogTooFewSurvivors", round=rid, count=2, required=3):
-        _finalize(world, rid, world.addresses[:2])
-
-
-def test_finalize_reverts_when_survivors_not_ascending(world: World) -> None:
-    rid = world.rostered_round()
-    world.commit_all(rid, world.participants)
-    a = world.addresses
-    with reverts("RoundLogNotAscending", index=1, account=a[0]):
-        world.c.round_log.transact(
-            "finalize", rid, b"\x07" * 32, b"\x08" * 32, b"\x09" * 32, [a[1], a[0], a[2]],
-            sender=world.aggregator,
-        )  # fmt: skip
+        _finalize(world, rid, [0, 1, 2])
 
 
 def test_finalize_reverts_on_zero_model_hash(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
     with reverts("RoundLogZeroModelHash"):
-        _finalize(world, rid, world.addresses, new_model=bytes(32))
+        _finalize(world, rid, new_model=bytes(32))
 
 
 def test_finalize_reverts_before_roster(world: World) -> None:
@@ -346,7 +405,7 @@ def test_finalize_reverts_before_roster(world: World) -> None:
     with reverts(
         "RoundLogWrongStage", round=rid, current=int(Stage.OPENED), expected=int(Stage.ROSTERED)
     ):
-        _finalize(world, rid, world.addresses)
+        _finalize(world, rid)
 
 
 def test_finalize_caps_total_reward_per_round(world: World) -> None:
@@ -372,15 +431,17 @@ def test_finalize_caps_total_reward_per_round(world: World) -> None:
 
     log = RoundLogClient(world.backend, log_address or "")
     log.open_round(H, sender=world.aggregator)
-    log.post_roster(1, b"\x02" * 32, world.addresses, sender=world.aggregator)
+    tree = world.roster_tree(world.addresses)
+    log.post_roster(1, b"\x02" * 32, tree.root, tree.count, sender=world.aggregator)
     for p in world.participants:
-        log.commit(1, b"\x03" * 32, b"\x04" * 32, weight=7, sender=p)
-    result = log.finalize(
+        log.commit(
+            1, b"\x03" * 32, b"\x04" * 32, weight=7, member=tree.member(1, p.address), sender=p
+        )
+    log.finalize(
         1, aggregate_hash=b"\x07" * 32, reveal_hash=b"\x08" * 32, new_model_hash=b"\x09" * 32,
-        survivors=world.addresses, sender=world.aggregator,
+        sender=world.aggregator,
     )  # fmt: skip
-    amounts = {e.args["amount"] for e in result.named("RewardAccrued")}
-    assert amounts == {5 * TOKEN}
+    assert {log.claimable(1, i) for i in range(5)} == {5 * TOKEN}
 
 
 # ---- failRound / expireRound ------------------------------------------------------------------
@@ -399,7 +460,7 @@ def test_fail_round_marks_failed_with_reason(world: World) -> None:
 def test_fail_round_reverts_when_round_finalized(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
-    _finalize(world, rid, world.addresses)
+    _finalize(world, rid)
     with reverts(
         "RoundLogWrongStage", round=rid, current=int(Stage.FINALIZED), expected=int(Stage.ROSTERED)
     ):
@@ -439,24 +500,119 @@ def test_expire_round_reverts_for_unknown_round(world: World) -> None:
         world.c.round_log.expire_round(3, sender=world.outsider)
 
 
-# ---- rewards, views, events -------------------------------------------------------------------
+# ---- claims -----------------------------------------------------------------------------------
 
 
-def test_claim_rewards_mints_accrued_tokens_once(world: World) -> None:
+def test_claim_mints_a_survivors_reward_once(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
-    _finalize(world, rid, world.addresses)
+    _finalize(world, rid)
     p = world.participants[1]
-    result = world.c.round_log.claim_rewards(sender=p)
-    assert [e.args for e in result.named("RewardsClaimed")] == [
-        {"participant": p.address, "amount": 10 * TOKEN}
+    m = world.member(rid, p)
+    assert world.c.round_log.claimable(rid, m.index) == 10 * TOKEN
+    result = world.c.round_log.claim([m], sender=p)
+    assert [e.args for e in result.named("RewardClaimed")] == [
+        {"participant": p.address, "round": rid, "index": m.index, "amount": 10 * TOKEN}
     ]
     [transfer] = result.named("Transfer")
     assert transfer.args == {"from": "0x" + "00" * 20, "to": p.address, "value": 10 * TOKEN}
     assert world.c.token.balance_of(p.address) == GENESIS + 10 * TOKEN
-    assert world.c.round_log.accrued_rewards(p.address) == 0
+    assert world.c.round_log.is_claimed(rid, m.index)
+    assert world.c.round_log.claimable(rid, m.index) == 0
+    with reverts("RoundLogAlreadyClaimed", round=rid, index=m.index):
+        world.c.round_log.claim([m], sender=p)
+
+
+def test_claim_takes_several_rounds_in_one_mint(world: World) -> None:
+    p = world.participants[0]
+    members = []
+    for k in range(2):
+        rid = world.rostered_round()
+        world.commit_all(rid, world.participants)
+        _finalize(world, rid, new_model=bytes([0x30 + k]) * 32)
+        members.append(world.member(rid, p))
+    result = world.c.round_log.claim(members, sender=p)
+    assert [e.args["round"] for e in result.named("RewardClaimed")] == [1, 2]
+    [transfer] = result.named("Transfer")
+    assert transfer.args["value"] == 20 * TOKEN
+
+
+def test_claim_pays_by_weight_and_rounds_down_in_mode_1(world: World) -> None:
+    from dataclasses import replace
+
+    from fedledger.chain import deploy_all
+
+    config = replace(
+        TEST_CONFIG, reward_mode=1, reward_per_contribution=10, reward_cap=10**30, max_weight=3
+    )
+    c = deploy_all(
+        world.backend, deployer=world.deployer, aggregator=world.aggregator.address,
+        params=config, slash_recipient=TREASURY,
+    ).attach(world.backend)  # fmt: skip
+    for p in world.participants:
+        c.registry.register(p.address, sender=world.deployer)
+    c.round_log.open_round(H, sender=world.aggregator)
+    tree = world.roster_tree(world.addresses)
+    c.round_log.post_roster(1, b"\x02" * 32, tree.root, tree.count, sender=world.aggregator)
+    weights = [1, 2, 3, 3, 2]
+    for p, w in zip(world.participants, weights, strict=True):
+        c.round_log.commit(
+            1, b"\x03" * 32, b"\x04" * 32, weight=w, member=tree.member(1, p.address), sender=p
+        )
+    c.round_log.finalize(
+        1, aggregate_hash=b"\x07" * 32, reveal_hash=b"\x08" * 32, new_model_hash=b"\x09" * 32,
+        sender=world.aggregator,
+    )  # fmt: skip
+    # floor(R * w / maxWeight): 10 * 1 / 3 = 3, 10 * 2 / 3 = 6, 10 * 3 / 3 = 10.
+    got = [c.round_log.claimable(1, tree.index_of(p.address)) for p in world.participants]
+    assert got == [3, 6, 10, 10, 6]
+
+
+def test_claim_reverts_for_an_excluded_committer(world: World) -> None:
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants)
+    p = world.participants[2]
+    _finalize(world, rid, [world.index(rid, p)])
+    with reverts("RoundLogExcluded", round=rid, index=world.index(rid, p)):
+        world.c.round_log.claim([world.member(rid, p)], sender=p)
+
+
+def test_claim_reverts_for_a_member_that_did_not_commit(world: World) -> None:
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants[:4])
+    world.backend.advance_time(TEST_CONFIG.commit_window + 1)
+    _finalize(world, rid)
+    p = world.participants[4]
+    with reverts("RoundLogNotCommitted", round=rid, index=world.index(rid, p)):
+        world.c.round_log.claim([world.member(rid, p)], sender=p)
+
+
+def test_claim_reverts_for_another_members_entry(world: World) -> None:
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants)
+    _finalize(world, rid)
+    thief, victim = world.participants[0], world.member(rid, world.participants[1])
+    with reverts("RoundLogNotInRoster", round=rid, account=thief.address, index=victim.index):
+        world.c.round_log.claim([victim], sender=thief)
+
+
+def test_claim_reverts_before_finalize(world: World) -> None:
+    rid = world.rostered_round()
+    world.commit_all(rid, world.participants)
+    p = world.participants[0]
+    with reverts(
+        "RoundLogWrongStage", round=rid, current=int(Stage.ROSTERED), expected=int(Stage.FINALIZED)
+    ):
+        world.c.round_log.claim([world.member(rid, p)], sender=p)
+
+
+def test_claim_reverts_on_an_empty_list(world: World) -> None:
+    p = world.participants[0]
     with reverts("RoundLogNothingToClaim", account=p.address):
-        world.c.round_log.claim_rewards(sender=p)
+        world.c.round_log.claim([], sender=p)
+
+
+# ---- views, events ----------------------------------------------------------------------------
 
 
 def test_get_round_reverts_for_unknown_round(world: World) -> None:
@@ -476,16 +632,10 @@ def test_fetch_events_returns_a_round_in_chain_order(world: World) -> None:
     start = world.backend.block_number + 1
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
-    _finalize(world, rid, world.addresses)
+    _finalize(world, rid)
     events = fetch_events(world.backend, world.c.round_log.address, from_block=start)
     names = [e.name for e in events]
-    assert (
-        names
-        == ["RoundOpened", "RosterPosted"]
-        + ["UpdateCommitted"] * 5
-        + ["RoundFinalized"]
-        + ["RewardAccrued"] * 5
-    )
+    assert names == ["RoundOpened", "RosterPosted"] + ["UpdateCommitted"] * 5 + ["RoundFinalized"]
     commits = fetch_events(
         world.backend,
         world.c.round_log.address,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from fedledger.chain import GovernorClient, SlashReason, Stage
@@ -36,7 +37,7 @@ def _finalized_round(world: World, committers: int = 5) -> int:
         world.backend.advance_time(TEST_CONFIG.commit_window + 1)
     world.c.round_log.finalize(
         rid, aggregate_hash=b"\x07" * 32, reveal_hash=REVEAL, new_model_hash=b"\x09" * 32,
-        survivors=world.addresses[:committers], sender=world.aggregator,
+        sender=world.aggregator,
     )  # fmt: skip
     return rid
 
@@ -141,17 +142,29 @@ def test_deregister_starts_unlocking_the_stake(world: World) -> None:
     assert not world.c.registry.is_approved(p.address)
 
 
-def test_roster_needs_the_snapshot_min_stake(world: World) -> None:
+def test_commit_needs_the_snapshot_min_stake_held_since_the_roster(world: World) -> None:
     log = own_round_log(world, replace(TEST_CONFIG, min_stake=10 * TOKEN))
-    staked = world.participants[:4]
-    for p in staked:
+    for p in world.participants[:4]:
         world.stake(p, 10 * TOKEN)
-    world.stake(world.participants[4], 10 * TOKEN - 1)
+    late, leaver = world.participants[4], world.participants[3]
     log.open_round(b"\x01" * 32, sender=world.aggregator)
-    with reverts("RoundLogNotRegistered", account=world.addresses[4]):
-        log.post_roster(1, b"\x02" * 32, world.addresses, sender=world.aggregator)
-    log.post_roster(1, b"\x02" * 32, [p.address for p in staked], sender=world.aggregator)
-    assert log.get_round(1).member_count == 4
+    tree = world.roster_tree(world.addresses)  # the aggregator rosters all five
+    log.post_roster(1, b"\x02" * 32, tree.root, tree.count, sender=world.aggregator)
+    world.backend.advance_time(1)
+    world.stake(late, 10 * TOKEN)  # enough now, but staked after the roster: not at risk here
+
+    def commit(p: LocalAccount) -> None:
+        log.commit(
+            1, b"\x03" * 32, b"\x04" * 32, weight=7, member=tree.member(1, p.address), sender=p
+        )
+
+    commit(world.participants[0])
+    with reverts("RoundLogNotRegistered", account=late.address):
+        commit(late)
+    world.c.registry.request_unstake(sender=leaver)  # unlocking after the roster: refused too
+    with reverts("RoundLogNotRegistered", account=leaver.address):
+        commit(leaver)
+    assert log.get_round(1).committed_count == 1
 
 
 def test_registry_slash_reverts_for_anyone_but_round_log(world: World) -> None:
@@ -170,7 +183,9 @@ def test_slash_takes_bps_of_stake_to_the_treasury_and_emits_both_events(world: W
     world.stake(p, 41 * TOKEN)
     rid = _finalized_round(world)
     result = world.c.round_log.slash(
-        rid, p.address, reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
+        rid, p.address,
+        member=world.member(rid, p.address),
+        reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
         sender=world.aggregator,
     )  # fmt: skip
     taken = 41 * TOKEN * 2500 // 10_000  # slashBps 2500, rounded down
@@ -202,7 +217,9 @@ def test_slash_takes_bps_of_stake_to_the_treasury_and_emits_both_events(world: W
 def test_slash_of_an_unstaked_committer_takes_nothing_but_is_recorded(world: World) -> None:
     rid = _finalized_round(world)
     result = world.c.round_log.slash(
-        rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+        rid, world.addresses[0],
+        member=world.member(rid, world.addresses[0]),
+        reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
         sender=world.aggregator,
     )  # fmt: skip
     assert result.named("ParticipantSlashed")[0].args["amount"] == 0
@@ -213,7 +230,9 @@ def test_slash_reverts_when_sender_is_not_aggregator(world: World) -> None:
     rid = _finalized_round(world)
     with reverts("RoundLogUnauthorizedAggregator", caller=world.outsider.address):
         world.c.round_log.slash(
-            rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+            rid, world.addresses[0],
+            member=world.member(rid, world.addresses[0]),
+            reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
             sender=world.outsider,
         )  # fmt: skip
 
@@ -225,7 +244,9 @@ def test_slash_reverts_before_the_round_is_finalized(world: World) -> None:
         "RoundLogWrongStage", round=rid, current=int(Stage.ROSTERED), expected=int(Stage.FINALIZED)
     ):
         world.c.round_log.slash(
-            rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+            rid, world.addresses[0],
+            member=world.member(rid, world.addresses[0]),
+            reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
             sender=world.aggregator,
         )  # fmt: skip
 
@@ -236,7 +257,9 @@ def test_slash_reverts_when_evidence_is_not_the_reveal_hash(world: World) -> Non
         "RoundLogEvidenceMismatch", round=rid, expected="0x" + REVEAL.hex(), given="0x" + "99" * 32
     ):
         world.c.round_log.slash(
-            rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=b"\x99" * 32,
+            rid, world.addresses[0],
+            member=world.member(rid, world.addresses[0]),
+            reason=SlashReason.BAD_SHARE, evidence_hash=b"\x99" * 32,
             sender=world.aggregator,
         )  # fmt: skip
 
@@ -245,36 +268,56 @@ def test_slash_reverts_on_unknown_reason(world: World) -> None:
     rid = _finalized_round(world)
     with reverts("RoundLogUnknownSlashReason", reason=0):
         world.c.round_log.transact(
-            "slash", rid, world.addresses[0], 0, REVEAL, sender=world.aggregator
-        )
+            "slash", rid, world.addresses[0], world.member(rid, world.addresses[0]).to_abi(), 0,
+            REVEAL, sender=world.aggregator,
+        )  # fmt: skip
     # Beyond the enum's last member the ABI decoder itself refuses the call (no error data).
     with pytest.raises(ChainError) as info:
         world.c.round_log.transact(
-            "slash", rid, world.addresses[0], 3, REVEAL, sender=world.aggregator
-        )
+            "slash", rid, world.addresses[0], world.member(rid, world.addresses[0]).to_abi(), 3,
+            REVEAL, sender=world.aggregator,
+        )  # fmt: skip
     assert getattr(info.value, "name", None) != "RoundLogUnknownSlashReason"
     assert not world.c.round_log.is_slashed(rid, world.addresses[0])
 
 
 def test_slash_reverts_for_an_account_that_did_not_commit(world: World) -> None:
     rid = _finalized_round(world, committers=4)
-    for who in (world.addresses[4], world.unregistered.address):  # dropout, never rostered
-        with reverts("RoundLogNotCommitted", round=rid, account=who):
-            world.c.round_log.slash(
-                rid, who, reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
-                sender=world.aggregator,
-            )  # fmt: skip
+    dropout = world.addresses[4]
+    with reverts("RoundLogNotCommitted", round=rid, index=world.index(rid, dropout)):
+        world.c.round_log.slash(
+            rid, dropout, member=world.member(rid, dropout),
+            reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL, sender=world.aggregator,
+        )  # fmt: skip
+
+
+def test_slash_reverts_for_an_account_outside_the_roster(world: World) -> None:
+    rid = _finalized_round(world)
+    borrowed = world.member(rid, world.addresses[0])  # a member's entry does not prove another
+    who = world.unregistered.address
+    with reverts("RoundLogNotInRoster", round=rid, account=who, index=borrowed.index):
+        world.c.round_log.slash(
+            rid, who, member=borrowed, reason=SlashReason.NO_UNMASK_RESPONSE,
+            evidence_hash=REVEAL, sender=world.aggregator,
+        )  # fmt: skip
 
 
 def test_slash_reverts_when_slashing_twice_in_a_round(world: World) -> None:
     rid = _finalized_round(world)
     a = world.addresses[0]
     world.c.round_log.slash(
-        rid, a, reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL, sender=world.aggregator
+        rid,
+        a,
+        member=world.member(rid, a),
+        reason=SlashReason.BAD_SHARE,
+        evidence_hash=REVEAL,
+        sender=world.aggregator,
     )
     with reverts("RoundLogAlreadySlashed", round=rid, account=a):
         world.c.round_log.slash(
-            rid, a, reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
+            rid, a,
+            member=world.member(rid, a),
+            reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
             sender=world.aggregator,
         )  # fmt: skip
 
@@ -286,7 +329,9 @@ def test_slash_reverts_after_the_slash_window(world: World) -> None:
     world.backend.advance_time(deadline - world.backend.timestamp() + 1)
     with reverts("RoundLogSlashClosed", round=rid, deadline=deadline):
         world.c.round_log.slash(
-            rid, world.addresses[0], reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+            rid, world.addresses[0],
+            member=world.member(rid, world.addresses[0]),
+            reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
             sender=world.aggregator,
         )  # fmt: skip
 
@@ -303,7 +348,9 @@ def test_slash_burns_when_governance_names_no_recipient(world: World) -> None:
     rid = _finalized_round(world)
     supply = world.c.token.total_supply()
     result = world.c.round_log.slash(
-        rid, p.address, reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+        rid, p.address,
+        member=world.member(rid, p.address),
+        reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
         sender=world.aggregator,
     )  # fmt: skip
     assert result.named("ParticipantSlashed")[0].args["recipient"] == ZERO

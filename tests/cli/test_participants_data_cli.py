@@ -17,6 +17,9 @@ from fedledger.cli.app import app
 from fedledger.cli.common import format_tokens, parse_tokens
 from fedledger.errors import ConfigError, ContractRevert
 from fedledger.fl.partition import load_participant_data
+from fedledger.secagg.messages import KeyBundle, Roster
+from fedledger.secagg.params import RoundContext
+from fedledger.store import FilesystemBlobStore
 
 TOKEN = 10**18
 runner = CliRunner()
@@ -107,12 +110,27 @@ def test_claim_mints_rewards_and_self_delegates_so_the_votes_count(
     rid = int(
         c.round_log.open_round(b"\x01" * 32, sender=admin).named("RoundOpened")[0].args["round"]
     )
-    c.round_log.post_roster(rid, b"\x02" * 32, [m.address for m in members], sender=admin)
+    # A real roster blob in a folder store: the CLI rebuilds the tree from it for its proof.
+    ctx = RoundContext(backend.chain_id, c.round_log.address, rid)
+    bundles = [
+        KeyBundle.create(
+            ctx, m.key, m.address, channel_key=bytes([9]) * 32, mask_key=bytes([i + 9]) * 32
+        )
+        for i, m in enumerate(members)
+    ]
+    roster = Roster.build(ctx, bundles)
+    store = FilesystemBlobStore(tmp_path / "blobs")
+    store.put(roster.to_bytes())
+    tree = roster.tree()
+    c.round_log.post_roster(rid, roster.hash(), tree.root, tree.count, sender=admin)
     for i, m in enumerate(members):
-        c.round_log.commit(rid, bytes([i + 1]) * 32, b"\x03" * 32, weight=1, sender=m)
+        c.round_log.commit(
+            rid, bytes([i + 1]) * 32, b"\x03" * 32, weight=1,
+            member=tree.member(rid, m.address), sender=m,
+        )  # fmt: skip
     c.round_log.finalize(
         rid, aggregate_hash=b"\x04" * 32, reveal_hash=b"\x05" * 32, new_model_hash=b"\x06" * 32,
-        survivors=[m.address for m in members], sender=admin,
+        sender=admin,
     )  # fmt: skip
     dep = tmp_path / "deployment.json"
     record.save(dep)
@@ -121,10 +139,12 @@ def test_claim_mints_rewards_and_self_delegates_so_the_votes_count(
 
     doc = _ok(
         "participants", "claim", "--rpc", url, "--deployment", str(dep),
-        "--key", "0x" + bytes(claimer.key).hex(),
+        "--key", "0x" + bytes(claimer.key).hex(), "--round", str(rid),
+        "--store", str(tmp_path / "blobs"),
     )  # fmt: skip
 
     assert doc["claimed"] == format_tokens(config.reward_per_contribution)
+    assert doc["rounds"] == {str(rid): format_tokens(config.reward_per_contribution)}
     assert doc["delegateTx"] is not None
     assert c.token.get_votes(claimer.address) == config.reward_per_contribution
     assert doc["votes"] == format_tokens(config.reward_per_contribution)

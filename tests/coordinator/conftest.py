@@ -62,7 +62,15 @@ class Harness:
     coordinator: RoundCoordinator
     client: TestClient
     store: FilesystemBlobStore
+    state_dir: Path = Path()
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def restart(self) -> None:
+        """Stop the coordinator and its app; start new ones on the same state dir and store."""
+        self.client.__exit__(None, None, None)
+        self.coordinator.close()
+        self.coordinator = _service(self.chain, self.store, self.state_dir)
+        self.client = _client(self.coordinator, self.store).__enter__()
 
     @property
     def chain_id(self) -> int:
@@ -104,32 +112,43 @@ class Harness:
         )
 
 
-@pytest.fixture
-def harness(_chain: Chain, tmp_path: Path) -> Iterator[Harness]:
-    snap = _chain.backend.snapshot()
-    store = FilesystemBlobStore(tmp_path / "blobs", fsync=False)
-    coordinator = RoundCoordinator(
-        chain=_chain.backend,
-        deployment=_chain.deployment,
-        aggregator=_chain.aggregator,
+def _service(chain: Chain, store: FilesystemBlobStore, state_dir: Path) -> RoundCoordinator:
+    return RoundCoordinator(
+        chain=chain.backend,
+        deployment=chain.deployment,
+        aggregator=chain.aggregator,
         store=store,
-        state_dir=tmp_path / "state",
+        state_dir=state_dir,
         model_spec=ModelSpec("logreg", "synthetic", D, 2),
         genesis_model=model_to_bytes({"weight": np.zeros(D, dtype=np.float32)}),
         durations=StageDurations(advertise_keys=3600, share_keys=3600, unmask=3600),
         expected_participants=4,
         fsync=False,
-        contracts=_chain.contracts,
+        contracts=chain.contracts,
     )
+
+
+def _client(coordinator: RoundCoordinator, store: FilesystemBlobStore) -> TestClient:
     app = create_app(
         coordinator,
         store=store,
         settings=ServiceSettings(max_body_bytes=MAX_BODY, max_blob_bytes=1 << 20),
         tick=False,
     )
+    return TestClient(app, raise_server_exceptions=False)
+
+
+@pytest.fixture
+def harness(_chain: Chain, tmp_path: Path) -> Iterator[Harness]:
+    snap = _chain.backend.snapshot()
+    store = FilesystemBlobStore(tmp_path / "blobs", fsync=False)
+    coordinator = _service(_chain, store, tmp_path / "state")
+    h = Harness(
+        _chain, coordinator, _client(coordinator, store).__enter__(), store, tmp_path / "state"
+    )
     try:
-        with TestClient(app, raise_server_exceptions=False) as client:
-            yield Harness(_chain, coordinator, client, store)
+        yield h
     finally:
-        coordinator.close()
+        h.client.__exit__(None, None, None)
+        h.coordinator.close()
         _chain.backend.revert(snap)

@@ -55,7 +55,11 @@ def test_full_round_finalizes_on_chain_and_verifies_from_chain_and_store(sim: Si
     assert info.new_model_hash.hex() == result.new_model_hash[2:]
     assert sim.contracts.round_log.latest_model_hash() == info.new_model_hash
     assert info.model_hash == sim.coordinator.genesis_hash
-    assert sim.contracts.round_log.accrued_rewards(sim.accounts[0].address) == 10 * TOKEN
+    assert info.roster_root == roster.tree().root and info.survivor_count == N
+    first = roster.tree().member(1, sim.accounts[0].address)
+    assert sim.contracts.round_log.claimable(1, first.index) == 10 * TOKEN
+    sim.contracts.round_log.claim([first], sender=sim.accounts[0])
+    assert sim.contracts.round_log.is_claimed(1, first.index)
     report = verify_round(build_transcript(sim.chain, sim.contracts, sim.store, 1))
     assert report.ok, report.failed
     assert result.verified is True and result.survivors == N

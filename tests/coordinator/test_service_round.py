@@ -50,7 +50,9 @@ def test_one_round_over_http_finalizes_on_chain_with_every_participant(
 
     doc = _ok(h.client.get(f"/v1/rounds/{rid}/roster"))
     roster = Roster.from_bytes(canonical_json(doc["roster"]))
-    assert roster.hash() == h.chain.contracts.round_log.get_round(rid).roster_hash
+    info = h.chain.contracts.round_log.get_round(rid)
+    assert roster.hash() == info.roster_hash
+    assert (roster.tree().root, len(roster)) == (info.roster_root, info.member_count)
     for a, c in clients.items():
         message = c.share_keys(roster, bytes.fromhex(doc["seed"]))
         env = h.envelope(accounts[a], wire.shares_to_json(message), stage=SHARE_KEYS)
@@ -66,8 +68,9 @@ def test_one_round_over_http_finalizes_on_chain_with_every_participant(
         masked = c.masked_input(x, [wire.share_from_json(s) for s in got])
         assert h.upload(accounts[a], masked.masked_hash.hex(), masked.vector).status_code == 201
         h.chain.contracts.round_log.commit(
-            rid, masked.masked_hash, masked.seed_commitment, weight=int(x[0]), sender=accounts[a]
-        )
+            rid, masked.masked_hash, masked.seed_commitment, weight=int(x[0]),
+            member=roster.tree().member(rid, a), sender=accounts[a],
+        )  # fmt: skip
         payload = {
             "participant": a,
             "maskedHash": to_hex(masked.masked_hash),

@@ -129,3 +129,20 @@ def test_a_blob_store_failure_is_500_without_the_coordinators_path(
 
     assert resp.status_code == 500
     assert root not in resp.text and "could not store" in resp.json()["detail"]
+
+
+def test_the_upload_quota_survives_a_coordinator_restart(harness) -> None:
+    rid, clients, accounts = _to_masked_input(harness)
+    a = next(iter(clients))
+    vector = _masked(harness, rid, clients[a], a)
+    other = vector[:-4] + bytes(4)
+    assert harness.upload(accounts[a], sha256_hex(vector), vector).status_code == 201
+
+    harness.restart()
+    again = harness.upload(accounts[a], sha256_hex(vector), vector)
+    second = harness.upload(accounts[a], sha256_hex(other), other)
+
+    assert harness.coordinator.status().stage == MASKED_INPUT
+    assert again.status_code == 200
+    assert second.status_code == 429 and "one blob per round" in second.json()["detail"]
+    assert not harness.store.has(sha256_hex(other))

@@ -8,7 +8,6 @@ from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from fedledger.chain import GovernorClient, Proposal, ProposalState, SlashReason, VoteType
-from fedledger.chain.round_log import roster_cap
 from tests.support.chain import TEST_CONFIG, TOKEN, TREASURY, World, pass_proposal, reverts
 
 pytestmark = pytest.mark.adversarial
@@ -44,7 +43,7 @@ def _finalized_round(world: World, members: list[LocalAccount]) -> int:
     world.commit_all(rid, members)
     world.c.round_log.finalize(
         rid, aggregate_hash=b"\x07" * 32, reveal_hash=REVEAL, new_model_hash=b"\x09" * 32,
-        survivors=[m.address for m in members], sender=world.aggregator,
+        sender=world.aggregator,
     )  # fmt: skip
     return rid
 
@@ -105,7 +104,9 @@ def test_nobody_but_round_log_can_slash_a_stake(world: World) -> None:
     rid = _finalized_round(world, world.participants)
     with reverts("RoundLogUnauthorizedAggregator", caller=attacker.address):
         world.c.round_log.slash(
-            rid, victim.address, reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+            rid, victim.address,
+            member=world.member(rid, victim.address),
+            reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
             sender=attacker,
         )  # fmt: skip
     assert world.c.registry.stake_of(victim.address) == (40 * TOKEN, 0)
@@ -195,13 +196,15 @@ def test_a_slash_takes_nothing_of_stake_added_after_the_roster(world: World) -> 
     world.commit_all(rid, world.participants)
     world.c.round_log.finalize(
         rid, aggregate_hash=b"\x07" * 32, reveal_hash=REVEAL, new_model_hash=b"\x09" * 32,
-        survivors=world.addresses, sender=world.aggregator,
+        sender=world.aggregator,
     )  # fmt: skip
     world.backend.advance_time(1)  # later than the roster at the chain's one-second granularity
     world.stake(victim, 50 * TOKEN)  # deposited after the round
 
     result = world.c.round_log.slash(
-        rid, victim.address, reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
+        rid, victim.address,
+        member=world.member(rid, victim.address),
+        reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=REVEAL,
         sender=world.aggregator,
     )  # fmt: skip
 
@@ -222,13 +225,15 @@ def test_a_slash_takes_only_the_stake_held_at_roster_time_of_a_topped_up_stake(
     world.commit_all(rid, world.participants)
     world.c.round_log.finalize(
         rid, aggregate_hash=b"\x07" * 32, reveal_hash=REVEAL, new_model_hash=b"\x09" * 32,
-        survivors=world.addresses, sender=world.aggregator,
+        sender=world.aggregator,
     )  # fmt: skip
     world.backend.advance_time(1)
     world.c.registry.stake(20 * TOKEN, sender=victim)  # top-up after the roster
 
     world.c.round_log.slash(
-        rid, victim.address, reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
+        rid, victim.address,
+        member=world.member(rid, victim.address),
+        reason=SlashReason.BAD_SHARE, evidence_hash=REVEAL,
         sender=world.aggregator,
     )  # fmt: skip
 
@@ -249,18 +254,20 @@ def test_a_governed_weight_cap_bounds_a_self_declared_weight(world: World) -> No
     pass_proposal(world, cap, world.participants[:3])
     assert registry.weight_cap_of(inflater.address) == 50
     rid = world.rostered_round()
-    # Nodes read their cap from their roster slot and commit min(examples, cap).
-    assert roster_cap(world.c.round_log.commitment_of(rid, inflater.address)) == 50
+    m = world.member(rid, inflater)
 
     with reverts("RoundLogWeightOutOfRange", round=rid, weight=51, maxWeight=50):
-        world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=51, sender=inflater)
-    world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=50, sender=inflater)
-    assert world.c.round_log.weight_of(rid, inflater.address) == 50
+        world.c.round_log.commit(
+            rid, b"\xaa" * 32, b"\xbb" * 32, weight=51, member=m, sender=inflater
+        )
+    world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=50, member=m, sender=inflater)
+    assert world.c.round_log.weight_at(rid, m.index) == 50
     # Everyone else keeps the round's maxWeight.
     other = world.participants[3]
     world.c.round_log.commit(
-        rid, b"\xcc" * 32, b"\xdd" * 32, weight=TEST_CONFIG.max_weight, sender=other
-    )
+        rid, b"\xcc" * 32, b"\xdd" * 32, weight=TEST_CONFIG.max_weight,
+        member=world.member(rid, other), sender=other,
+    )  # fmt: skip
     # Only governance sets caps: the participant cannot lift its own.
     with reverts(
         "AccessControlUnauthorizedAccount", account=inflater.address, neededRole="0x" + "00" * 32

@@ -23,22 +23,32 @@ NEW = replace(
 )
 
 
+COMMITTED: dict[int, list[int]] = {}  # round -> participants (by list index) that committed
+
+
 def _commit(world: World, rid: int, who: dict[int, int]) -> None:
     """Participants (by index) commit synthetic hashes with the given weights."""
+    COMMITTED[rid] = list(who)
     for i, w in who.items():
         world.c.round_log.commit(
             rid, bytes([0x40 + i, rid]) * 16, bytes([0x60 + i, rid]) * 16, weight=w,
-            sender=world.participants[i],
+            member=world.member(rid, world.participants[i]), sender=world.participants[i],
         )  # fmt: skip
 
 
 def _finalize(world: World, rid: int, survivors: list[int], reveal: bytes) -> dict[str, int]:
-    result = world.c.round_log.finalize(
+    """Finalize excluding the committers not in `survivors`; what each survivor may claim."""
+    excluded = [world.index(rid, world.addresses[i]) for i in COMMITTED[rid] if i not in survivors]
+    world.c.round_log.finalize(
         rid, aggregate_hash=bytes([0x70, rid]) * 16, reveal_hash=reveal,
-        new_model_hash=bytes([0x80, rid]) * 16,
-        survivors=[world.addresses[i] for i in survivors], sender=world.aggregator,
+        new_model_hash=bytes([0x80, rid]) * 16, excluded=excluded, sender=world.aggregator,
     )  # fmt: skip
-    return {e.args["participant"]: e.args["amount"] for e in result.named("RewardAccrued")}
+    log = world.c.round_log
+    paid = {
+        world.addresses[i]: log.claimable(rid, world.index(rid, world.addresses[i]))
+        for i in survivors
+    }
+    return {a: v for a, v in paid.items() if v}
 
 
 def test_proposal_changes_k_and_reward_rule_from_the_next_round_with_exact_balances(
@@ -86,8 +96,8 @@ def test_proposal_changes_k_and_reward_rule_from_the_next_round_with_exact_balan
     }
     # Participant 3 never answered the unmask stage: slashed by the round's 25 % to the treasury.
     slashed = c.round_log.slash(
-        r2, a[3], reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=b"\x52" * 32,
-        sender=world.aggregator,
+        r2, a[3], member=world.member(r2, a[3]), reason=SlashReason.NO_UNMASK_RESPONSE,
+        evidence_hash=b"\x52" * 32, sender=world.aggregator,
     )  # fmt: skip
     assert slashed.named("ParticipantSlashed")[0].args["amount"] == 5 * TOKEN
     assert c.registry.stake_of(a[3]) == (15 * TOKEN, 0)
@@ -95,9 +105,9 @@ def test_proposal_changes_k_and_reward_rule_from_the_next_round_with_exact_balan
     # Round 3 takes the new snapshot: k=3, t=2, min 2, mode 1, stake >= 20 (3 now falls short).
     r3 = world.open_round(c.round_log.latest_model_hash())
     assert c.round_log.get_round(r3).config == NEW
-    with reverts("RoundLogNotRegistered", account=a[3]):
-        c.round_log.post_roster(r3, b"\x02" * 32, a, sender=world.aggregator)
-    c.round_log.post_roster(r3, b"\x02" * 32, [a[0], a[1], a[2], a[4]], sender=world.aggregator)
+    world.post_roster(r3, a)
+    with reverts("RoundLogNotRegistered", account=a[3]):  # rostered, but short of stake
+        _commit(world, r3, {3: 1})
     _commit(world, r3, {0: 4096, 1: 2048})  # 2 and 4 drop; two survivors now suffice (t = 2)
     world.backend.advance_time(NEW.commit_window + 1)
     paid = _finalize(world, r3, [0, 1], b"\x53" * 32)
@@ -106,8 +116,9 @@ def test_proposal_changes_k_and_reward_rule_from_the_next_round_with_exact_balan
     assert paid[a[0]] == 33_333_333_333_333_333_333
 
     # Claims, then 3 and 4 leave: unstake, wait the delay, withdraw what is left.
-    for p in world.participants:
-        c.round_log.claim_rewards(sender=p)
+    for i, p in enumerate(world.participants):
+        rounds = [r for r in (r1, r2, r3) if i in COMMITTED[r]]
+        c.round_log.claim([world.member(r, p) for r in rounds], sender=p)
     for i in (3, 4):
         c.registry.request_unstake(sender=world.participants[i])
     world.backend.advance_time(NEW.unstake_delay)

@@ -50,11 +50,13 @@ def test_finalize_and_slash_by_anyone_but_the_aggregator_revert(world: World) ->
     with reverts("RoundLogUnauthorizedAggregator", caller=p.address):
         world.c.round_log.finalize(
             rid, aggregate_hash=b"\x07" * 32, reveal_hash=b"\x08" * 32,
-            new_model_hash=b"\x09" * 32, survivors=world.addresses, sender=p,
+            new_model_hash=b"\x09" * 32, sender=p,
         )  # fmt: skip
     with reverts("RoundLogUnauthorizedAggregator", caller=p.address):
         world.c.round_log.slash(
-            rid, world.addresses[1], reason=SlashReason.BAD_SHARE, evidence_hash=b"\x08" * 32,
+            rid, world.addresses[1],
+            member=world.member(rid, world.addresses[1]),
+            reason=SlashReason.BAD_SHARE, evidence_hash=b"\x08" * 32,
             sender=p,
         )  # fmt: skip
 
@@ -79,10 +81,13 @@ def test_the_deployer_cannot_change_the_aggregator(world: World) -> None:
 
 
 def test_commit_and_stake_by_an_unregistered_account_revert(world: World) -> None:
-    rid = world.rostered_round()
     u = world.unregistered
+    rid = world.open_round()
+    world.post_roster(rid, [*world.addresses, u.address])  # even when the aggregator rosters it
     with reverts("RoundLogNotRegistered", account=u.address):
-        world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=1, sender=u)
+        world.c.round_log.commit(
+            rid, b"\xaa" * 32, b"\xbb" * 32, weight=1, member=world.member(rid, u), sender=u
+        )
     world.c.token.approve(world.c.registry.address, 1, sender=u)
     with reverts("ParticipantRegistryNotRegistered", account=u.address):
         world.c.registry.stake(1, sender=u)

@@ -83,3 +83,35 @@ def test_training_is_seeded_by_round_and_index(sim: Simulation) -> None:
 def test_step_does_nothing_before_a_round_is_open(sim: Simulation) -> None:
     assert sim.participants[0].step(sim.coordinator) is False
     assert sim.participants[0].rounds == {}
+
+
+def test_a_roster_blob_whose_tree_is_not_the_on_chain_root_is_refused(sim: Simulation) -> None:
+    from eth_utils import keccak
+
+    from fedledger.node.participant import SatOut
+    from fedledger.secagg.messages import Roster
+
+    round_id = sim.coordinator.open_round().round_id
+    nodes = [_participant(sim, account=q.account, index=i) for i, q in enumerate(sim.participants)]
+    bundles = []
+    for p in nodes:
+        p.start_round(round_id)
+        bundles.append(p.advertise_keys())
+    roster = Roster.build(_ctx(sim, round_id), bundles)
+    sim.store.put(roster.to_bytes())
+    # The blob the chain names is the real roster, but the root is of another tree: the node
+    # must not take a proof for a roster it cannot rebuild.
+    log = sim.contracts.round_log
+    log.post_roster(
+        round_id, roster.hash(), keccak(b"other tree"), len(roster), sender=sim.aggregator
+    )
+
+    with pytest.raises(SatOut, match="Merkle root"):
+        nodes[0].share_keys()
+    assert nodes[0].rounds[round_id].member is None
+
+
+def _ctx(sim: Simulation, round_id: int):  # type: ignore[no-untyped-def]
+    from fedledger.secagg.params import RoundContext
+
+    return RoundContext(sim.chain.chain_id, sim.contracts.round_log.address, round_id)

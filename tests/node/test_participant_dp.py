@@ -1,4 +1,4 @@
-"""A participant in a DP round: DP-SGD under the governed parameters, its own accountant."""
+"""A participant in a DP round: DP-SGD or distributed DP under the governed parameters."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, DP_DISTRIBUTED, DP_SGD
-from fedledger.errors import ProtocolError
 from fedledger.fl.dp_accountant import round_epsilon, with_privacy
 from fedledger.sim.simulation import Simulation
 
@@ -39,24 +38,24 @@ def test_a_dp_sgd_round_finalizes_passes_the_audit_and_each_node_knows_its_epsil
         sim.close()
 
 
-def test_a_node_refuses_a_distributed_dp_round_it_cannot_noise(
+def test_nodes_noise_a_distributed_dp_round_which_finalizes_and_passes_the_audit(
     new_sim: Callable[..., Simulation], tmp_path: Path
 ) -> None:
     ddp = with_privacy(
         DEFAULT_ROUND_CONFIG,
         mode=DP_DISTRIBUTED,
-        noise_multiplier=5.0,
+        noise_multiplier=1.0,
         clip_norm=1.0,
         delta=1e-5,
         epsilon_budget=10.0,
     )
-    sim = new_sim(tmp_path / "sim", participants=5, round_config=ddp, verify=False)
+    sim = new_sim(tmp_path / "sim", participants=5, round_config=ddp)
     try:
-        round_id = sim.coordinator.open_round().round_id
-        p = sim.participants[0]
-        p.start_round(round_id)
-        with pytest.raises(ProtocolError, match="distributed DP") as err:
-            p.advertise_keys()
-        assert err.value.field == "dpMode"
+        [result] = sim.run()
+        assert result.outcome == "finalized"
+        assert result.verified is True, result.failed_checks
+        assert sim.contracts.round_log.epsilon_spent_micros() == ddp.epsilon_cost_micros
+        for p in sim.participants:
+            assert p.rounds[result.round_id].epsilon == pytest.approx(round_epsilon(ddp))
     finally:
         sim.close()

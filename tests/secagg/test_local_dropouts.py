@@ -12,7 +12,7 @@ from eth_account import Account
 from fedledger.encoding import sha256
 from fedledger.errors import ProtocolError
 from fedledger.secagg import SimulationResult, simulate_round, verify_round
-from fedledger.secagg.messages import LocalDropouts, Reveal
+from fedledger.secagg.messages import LocalDropouts, Reveal, Roster
 
 pytestmark = pytest.mark.adversarial
 
@@ -138,3 +138,71 @@ def test_server_refuses_a_report_not_signed_by_its_sender(ctx, params, account_p
 
     with pytest.raises(ProtocolError, match=r"\[masked_input\] dropouts"):
         server.add_masked_input(c.address, msg.vector, commitment, dropouts=forged)
+
+
+# -- share accusations (protocol 4.6): provable, and only provable ones are published --------
+
+
+def test_the_reveal_carries_the_victims_provable_accusation_of_the_garbage_sender(
+    params, account_pool, make_updates
+):
+    from fedledger.secagg.blame import judge_accusation
+
+    sim = _garbage_round(params, account_pool, make_updates)
+    cheat, victim = sim.addresses[1], sim.addresses[3]
+    reveal = Reveal.from_bytes(sim.transcript.reveal)
+
+    [accusation] = reveal.local_dropouts[victim].accusations
+    verdict = judge_accusation(reveal.ctx, Roster.from_bytes(sim.transcript.roster), accusation)
+
+    assert (accusation.accuser, accusation.accused) == (victim, cheat)
+    assert verdict.faulty == cheat and verdict.sender_at_fault
+
+
+def _with_broken_proof(report: LocalDropouts) -> LocalDropouts:
+    [accusation] = report.accusations
+    proof = bytes(32) + accusation.proof[32:]  # K = 0...: not a point the proof verifies
+    return replace(report, accusations=(replace(accusation, proof=proof),))
+
+
+def test_an_accusation_that_proves_nothing_fails_local_dropouts(params, account_pool, make_updates):
+    sim = _garbage_round(params, account_pool, make_updates)
+    victim = sim.addresses[3]
+    reports = dict(sim.result.reveal.local_dropouts)
+    reports[victim] = _with_broken_proof(reports[victim])  # the report's signature still holds
+
+    report = verify_round(_with_reports(sim, reports))
+
+    assert "local_dropouts" in report.failed
+    assert "proves nothing" in report.check("local_dropouts").found[victim]
+
+
+def test_server_refuses_a_report_with_an_accusation_that_proves_nothing(ctx, params, account_pool):
+    from fedledger.secagg import Commitment, SecAggClient, SecAggServer, quantize
+    from fedledger.secagg.messages import EncryptedShare
+
+    accounts = account_pool[:5]
+    server = SecAggServer(ctx, params, seed=b"\x02" * 32, vector_length=3)
+    clients = [SecAggClient(ctx, params, a, vector_length=3) for a in accounts]
+    for c in clients:
+        server.add_bundle(c.advertise_keys())
+    roster = server.close_advertise_keys()
+    for c in clients:
+        server.add_shares(c.share_keys(roster, b"\x02" * 32))
+    inbox = server.close_share_keys()
+    me, cheat = clients[0], accounts[1]
+    garbage = [
+        EncryptedShare(s.sender, s.recipient, bytes(len(s.ciphertext))).signed(ctx, cheat.key)
+        if s.sender == cheat.address
+        else s
+        for s in inbox[me.address]
+    ]
+    msg = me.masked_input(quantize(np.zeros(2), 10, params), garbage)
+    assert msg.dropouts is not None
+    commitment = Commitment(msg.masked_hash, msg.seed_commitment, 10)
+
+    with pytest.raises(ProtocolError, match=r"\[masked_input\] proof: accusation by"):
+        server.add_masked_input(
+            me.address, msg.vector, commitment, dropouts=_with_broken_proof(msg.dropouts)
+        )
+    server.add_masked_input(me.address, msg.vector, commitment, dropouts=msg.dropouts)

@@ -301,7 +301,9 @@ def test_share_that_decrypts_to_a_non_field_element_is_evidence_not_a_crash(
     # The cheater encrypts properly under the real channel key, but shares >= p.
     key = cheat._channel_keys[me.address]
     aad = share_aad(**ctx.fields(), sender=cheat.address, recipient=me.address)
-    forged = EncryptedShare(cheat.address, me.address, encrypt(key, b"\xff" * 66, aad))
+    forged = EncryptedShare(cheat.address, me.address, encrypt(key, b"\xff" * 66, aad)).signed(
+        ctx, cheat._account.key
+    )
     inbox = [s for m in messages for s in m.shares if s.recipient == me.address]
     inbox = [forged if s.sender == cheat.address else s for s in inbox]
 

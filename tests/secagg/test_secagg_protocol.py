@@ -218,6 +218,28 @@ def test_client_drops_a_share_ciphertext_bound_to_someone_else(ctx, params, acco
     with pytest.raises(TooFewSharers, match=r"\[masked_input\] shares: valid shares from 1 "):
         me.masked_input(np.zeros(5, dtype=np.uint32), shares)
     assert {e.sender for e in me.bad_shares} == {s0.sender, s1.sender}
+    # The aggregator cannot sign for the senders: the signature check catches it first.
+    assert all(e.reason == "signature: not signed by its sender" for e in me.bad_shares)
+
+
+def test_a_sender_signing_another_pairs_ciphertext_fails_the_aad_binding(ctx, params, account_pool):
+    server, clients, roster, seed = _round(ctx, params, account_pool[:4])
+    for c in clients:
+        server.add_shares(c.share_keys(roster, seed))
+    inbox = server.close_share_keys()
+    me, by_address = clients[0], {c.address: c for c in clients}
+    shares = list(inbox[me.address])
+    s0, s1 = shares[0], shares[1]
+    # Each sender signs the other's ciphertext as its own: the AAD no longer matches.
+    shares[0] = EncryptedShare(s1.sender, s0.recipient, s0.ciphertext).signed(
+        ctx, by_address[s1.sender]._account.key
+    )
+    shares[1] = EncryptedShare(s0.sender, s1.recipient, s1.ciphertext).signed(
+        ctx, by_address[s0.sender]._account.key
+    )
+    with pytest.raises(TooFewSharers, match=r"\[masked_input\] shares: valid shares from 1 "):
+        me.masked_input(np.zeros(5, dtype=np.uint32), shares)
+    assert {e.sender for e in me.bad_shares} == {s0.sender, s1.sender}
     assert all(e.reason.startswith("ciphertext: authentication failed") for e in me.bad_shares)
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from fedledger.audit.verify import verify_round_from_chain
+from fedledger.audit.verify import AuditReport, verify_round_from_chain
 from fedledger.chain import fetch_events
 from fedledger.node.participant import Participant
 from fedledger.protocol.receipts import Receipt
@@ -18,7 +18,12 @@ from fedledger.secagg.constants import MASKED_INPUT
 from fedledger.secagg.messages import Reveal, UnmaskRequest
 from fedledger.sim.simulation import Simulation
 from fedledger.store import FilesystemBlobStore
-from tests.support.bad_participants import GarbageShareSender, LowOrderKeyParticipant, turn
+from tests.support.bad_participants import (
+    FalseAccuser,
+    GarbageShareSender,
+    LowOrderKeyParticipant,
+    turn,
+)
 from tests.support.security import N, small_sim
 
 pytestmark = pytest.mark.adversarial
@@ -45,9 +50,9 @@ def clean(sim: Simulation, monkeypatch: pytest.MonkeyPatch) -> Iterator[Simulati
             p.dropout = {}
 
 
-def _audit(sim: Simulation, round_id: int, receipts: Sequence[Receipt] = ()) -> list[str]:
+def _report(sim: Simulation, round_id: int, receipts: Sequence[Receipt] = ()) -> AuditReport:
     assert isinstance(sim.store, FilesystemBlobStore)
-    report = verify_round_from_chain(
+    return verify_round_from_chain(
         sim.chain,
         sim.deployment,
         str(sim.store.root),
@@ -55,7 +60,10 @@ def _audit(sim: Simulation, round_id: int, receipts: Sequence[Receipt] = ()) -> 
         contracts=sim.contracts,
         receipts=receipts,
     )
-    return [c.name for c in report.checks if not c.passed]
+
+
+def _audit(sim: Simulation, round_id: int, receipts: Sequence[Receipt] = ()) -> list[str]:
+    return [c.name for c in _report(sim, round_id, receipts).checks if not c.passed]
 
 
 def _reveal(sim: Simulation, round_id: int) -> Reveal:
@@ -134,10 +142,34 @@ def test_garbage_share_sender_is_dropped_and_the_round_finalizes_and_verifies(
     assert cheat.address in _committers(sim, result.round_id)  # it did commit
     assert result.verified is True, result.failed_checks
     # Its masked input was receipted, yet leaving it out is the protocol (a signed report
-    # names it): receipts_honoured does not call that censorship.
+    # names it): receipts_honoured does not call that censorship. The only failed check
+    # is the one that proves the cheater at fault, by its own signed garbage.
     held = cheat.rounds[result.round_id].receipts
     assert any(r.stage == MASKED_INPUT for r in held)
-    assert _audit(sim, result.round_id, held) == []
+    report = _report(sim, result.round_id, held)
+    assert report.failed == ["share_accusations"]
+    assert set(report.check("share_accusations").found) == {cheat.address}
+    assert all(
+        a.accused == cheat.address for r in reveal.local_dropouts.values() for a in r.accusations
+    )
+
+
+def test_a_false_share_accusation_names_the_accuser_and_the_round_finalizes(
+    clean: Simulation,
+) -> None:
+    sim = clean
+    liar = turn(sim.participants[2], FalseAccuser)
+
+    result = sim.run_round()
+
+    assert result.outcome == "finalized", result.reason
+    assert isinstance(liar, FalseAccuser) and liar.victim is not None
+    assert liar.victim in result.dropped  # the lie cost the victim this round's update...
+    assert result.verified is True, result.failed_checks
+    report = _report(sim, result.round_id)
+    assert report.failed == ["share_accusations"]  # ...and the audit names the liar for it
+    found = report.check("share_accusations").found
+    assert set(found) == {liar.address} and "falsely accused" in found[liar.address]
 
 
 def test_lying_unmask_request_is_refused_and_the_round_still_verifies(

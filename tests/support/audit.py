@@ -19,17 +19,23 @@ from fedledger.chain import (
     Deployment,
     EmbeddedChain,
     RoundConfig,
+    Stage,
     VoteType,
     deploy_all,
     derive_accounts,
     fund,
 )
+from fedledger.chain.merkle import MemberProof
+from fedledger.chain.round_log import RoundLogClient
 from fedledger.encoding import sha256
 from fedledger.fl.serialization import apply_aggregate, model_to_bytes
 from fedledger.secagg import SecAggClient, SecAggServer, quantize
 from fedledger.secagg.commitments import Commitment
-from fedledger.secagg.params import RoundContext, SecAggParams
+from fedledger.secagg.encoding import encode_input
+from fedledger.secagg.messages import Roster
+from fedledger.secagg.params import RoundContext
 from fedledger.store import FilesystemBlobStore
+from fedledger.store.base import BlobStore
 
 D = 6  # model parameters
 
@@ -122,13 +128,7 @@ def run_round(
     )
     info = log.get_round(rid)
     cfg = info.config
-    params = SecAggParams(
-        neighbours=cfg.neighbours,
-        threshold=cfg.threshold,
-        clip_range=cfg.clip_range,
-        quant_bits=cfg.quant_bits,
-        max_weight=cfg.max_weight,
-    )
+    params = cfg.secagg_params()  # in a dpMode 2 round it carries the distributed-DP encoding
     ctx = RoundContext(world.backend.chain_id, log.address, rid)
     length = D + 1
     server = SecAggServer(
@@ -139,7 +139,8 @@ def run_round(
         server.add_bundle(c.advertise_keys())
     roster = server.close_advertise_keys()
     store.put(roster.to_bytes())
-    log.post_roster(rid, roster.hash(), roster.addresses, sender=world.aggregator)
+    tree = roster.tree()
+    log.post_roster(rid, roster.hash(), tree.root, tree.count, sender=world.aggregator)
     for c in clients:
         server.add_shares(c.share_keys(roster, info.seed))
     inbox = server.close_share_keys()
@@ -150,10 +151,16 @@ def run_round(
         if i in drop_before_commit:
             continue
         delta = rng.normal(0.0, 0.05, D)
-        x = quantize(delta, 100 + 10 * i, params, rng=rng)
+        if params.ddp is None:
+            x = quantize(delta, 100 + 10 * i, params, rng=rng)
+        else:
+            x = encode_input(delta, 100 + 10 * i, params, ctx=ctx, participants=len(roster))
         msg = c.masked_input(x, inbox[c.address])
         store.put(msg.vector)
-        log.commit(rid, msg.masked_hash, msg.seed_commitment, weight=int(x[0]), sender=p)
+        log.commit(
+            rid, msg.masked_hash, msg.seed_commitment, weight=int(x[0]),
+            member=tree.member(rid, p.address), sender=p,
+        )  # fmt: skip
         commitments[c.address] = Commitment(msg.masked_hash, msg.seed_commitment, int(x[0]))
         if i not in hide_from_aggregate:
             server.add_masked_input(
@@ -180,7 +187,8 @@ def run_round(
         aggregate_hash=sha256(pub.aggregate_blob),
         reveal_hash=sha256(pub.reveal_blob),
         new_model_hash=sha256(pub.new_model),
-        survivors=pub.survivors,
+        # Survivors on chain are the committers minus the excluded.
+        excluded=[tree.index_of(a) for a in commitments if a not in pub.survivors],
         sender=world.aggregator,
     )
     world.models[sha256(pub.new_model)] = pub.new_model
@@ -196,12 +204,31 @@ def run_round(
     )
 
 
+def roster_member(log: RoundLogClient, store: BlobStore, rid: int, address: str) -> MemberProof:
+    """`address`'s roster entry in round `rid`, from the roster blob the chain names."""
+    blob = store.get(log.get_round(rid).roster_hash.hex())
+    return Roster.from_bytes(blob).tree().member(rid, address)
+
+
 def govern(
-    world: AuditWorld, voter: LocalAccount, new_config: RoundConfig, description: str
+    world: AuditWorld,
+    voter: LocalAccount,
+    new_config: RoundConfig,
+    description: str,
+    store: BlobStore,
 ) -> int:
-    """Claim rewards, delegate, propose a parameter change, vote for it, queue and execute it."""
+    """Claim rewards (proofs from the rosters in `store`), delegate, propose a parameter change,
+    vote for it, queue and execute it."""
     c, backend = world.c, world.backend
-    c.round_log.claim_rewards(sender=voter)
+    claims = []
+    for rid in range(1, c.round_log.current_round() + 1):
+        info = c.round_log.get_round(rid)
+        if info.stage == Stage.FINALIZED:
+            m = roster_member(c.round_log, store, rid, voter.address)
+            if c.round_log.claimable(rid, m.index):
+                claims.append(m)
+    if claims:
+        c.round_log.claim(claims, sender=voter)
     c.token.delegate(voter.address, sender=voter)
     backend.mine(1)
     target, data = c.params.address, c.params.set_config_calldata(new_config)

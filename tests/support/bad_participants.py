@@ -6,7 +6,6 @@ stage's output replaced; the coordinator, chain and store they talk to are the r
 
 from __future__ import annotations
 
-import inspect
 import io
 import os
 from collections.abc import Callable
@@ -17,7 +16,7 @@ from fedledger.encoding import sha256
 from fedledger.errors import ProtocolError
 from fedledger.node.participant import Participant
 from fedledger.protocol.port import CoordinatorPort
-from fedledger.secagg.client import Partition
+from fedledger.secagg.client import Partition, ShareEvidence
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.messages import (
     EncryptedShare,
@@ -100,12 +99,11 @@ class MalformedBlobParticipant(Participant):
         masked_hash = sha256(blob)
         self.store.put_expected(masked_hash.hex(), blob)
         log = self.contracts.round_log
-        extra = (
-            {"weight": int(x[0])} if "weight" in inspect.signature(log.commit).parameters else {}
-        )
+        assert self._member is not None
         tx = log.commit(
-            self._round_id, masked_hash, honest.seed_commitment, sender=self.account, **extra
-        )
+            self._round_id, masked_hash, honest.seed_commitment, weight=int(x[0]),
+            member=self._member, sender=self.account,
+        )  # fmt: skip
         self.rounds[self._round_id].commit_gas = tx.gas_used
         self._masked = (masked_hash, honest.seed_commitment)
         return self._masked
@@ -174,17 +172,48 @@ class LowOrderKeyParticipant(Participant):
 
 class GarbageShareSender(Participant):
     """Sends random bytes instead of its stage-2 share ciphertexts (right lengths, signed
-    envelope): every neighbour fails to decrypt them."""
+    envelope, each ciphertext signed as the protocol asks): every neighbour fails to decrypt
+    them and can prove it (secagg.blame)."""
 
     def share_keys(self) -> ShareKeysMessage:
         honest = super().share_keys()
+        assert self._client is not None
+        ctx = self._client.ctx
         return ShareKeysMessage(
             honest.sender,
             tuple(
-                EncryptedShare(s.sender, s.recipient, os.urandom(len(s.ciphertext)))
+                EncryptedShare(s.sender, s.recipient, os.urandom(len(s.ciphertext))).signed(
+                    ctx, self.account.key
+                )
                 for s in honest.shares
             ),
         )
+
+
+class FalseAccuser(Participant):
+    """Receives valid shares but claims its first neighbour's did not open: it leaves that
+    neighbour out of its mask, lists it as a local dropout and publishes an accusation with a
+    true proof of the pair's key, so anyone can open the share and see the lie."""
+
+    victim: str | None = None
+    candidates: frozenset[str] = frozenset()
+    """Whom it may accuse (empty: anyone); the first sharer among them is the victim."""
+
+    def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
+        client = self._client
+        assert client is not None and shares
+        honest_open = client._open_share
+        senders = [s.sender for s in shares]
+        target = next((a for a in senders if a in self.candidates), senders[0])
+        self.victim = target
+
+        def lie(item: EncryptedShare) -> tuple[bytes, bytes] | ShareEvidence:
+            if item.sender == target:
+                return ShareEvidence(target, "ciphertext: (a lie)", item.ciphertext, item)
+            return honest_open(item)
+
+        client._open_share = lie  # type: ignore[method-assign]
+        return super().masked_input(shares)
 
 
 def _one_too_long(good: bytes) -> bytes:
@@ -203,9 +232,11 @@ def _commit_raw(p: Participant, x: np.ndarray, shares: list[EncryptedShare], *, 
     p._report = masked.dropouts
     if upload:
         p.store.put_expected(masked.masked_hash.hex(), masked.vector)
+    assert p._member is not None
     tx = p.contracts.round_log.commit(
-        p._round_id, masked.masked_hash, masked.seed_commitment, weight=weight, sender=p.account
-    )
+        p._round_id, masked.masked_hash, masked.seed_commitment, weight=weight,
+        member=p._member, sender=p.account,
+    )  # fmt: skip
     p.rounds[p._round_id].commit_gas = tx.gas_used
     p._masked = (masked.masked_hash, masked.seed_commitment)
     return p._masked

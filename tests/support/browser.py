@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -49,3 +49,22 @@ def wait_for(driver: Any, css: str, timeout: float = 15.0) -> Any:
     return WebDriverWait(
         driver, timeout, ignored_exceptions=(StaleElementReferenceException,)
     ).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def wait_text(driver: Any, css: str, want: Callable[[str], bool], timeout: float = 15.0) -> str:
+    """The text of the first element matching `css`, once `want(text)` holds.
+
+    The dashboard re-renders a page as its data arrives, so an element found a moment ago
+    may be gone when its text is read: a stale element is retried, never an error.
+    """
+    from selenium.common.exceptions import NoSuchElementException, StaleElementReferenceException
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    def ready(d: Any) -> str | bool:
+        text = d.find_element(By.CSS_SELECTOR, css).text
+        return text if want(text) else False
+
+    return WebDriverWait(
+        driver, timeout, ignored_exceptions=(NoSuchElementException, StaleElementReferenceException)
+    ).until(ready)

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from eth_account.signers.local import LocalAccount
-from eth_utils import to_checksum_address
+from eth_utils import keccak, to_checksum_address
 
 from fedledger.chain import (
     DEFAULT_ROUND_CONFIG,
     ChainBackend,
     Contracts,
     Deployment,
+    MemberProof,
     Proposal,
+    RosterTree,
     RoundConfig,
     RoundLogClient,
     VoteType,
@@ -57,6 +59,7 @@ class World:
     participants: list[LocalAccount]  # registered; sorted by address; GENESIS tokens each
     unregistered: LocalAccount
     treasury: str = TREASURY
+    trees: dict[int, RosterTree] = field(default_factory=dict)  # roster tree per round posted here
 
     @property
     def addresses(self) -> list[str]:
@@ -66,13 +69,32 @@ class World:
         result = self.c.round_log.open_round(model_hash, sender=self.aggregator)
         return int(result.named("RoundOpened")[0].args["round"])
 
+    def roster_tree(self, addresses: list[str]) -> RosterTree:
+        """The roster tree of `addresses` (bundle hash = keccak256 of the address, for tests)."""
+        return RosterTree.build([(a, keccak(text=a)) for a in addresses])
+
+    def post_roster(self, rid: int, addresses: list[str]) -> RosterTree:
+        """postRoster of the tree of `addresses` (kept in `trees`)."""
+        tree = self.trees[rid] = self.roster_tree(addresses)
+        self.c.round_log.post_roster(
+            rid, b"\x02" * 32, tree.root, tree.count, sender=self.aggregator
+        )
+        return tree
+
     def rostered_round(self, members: list[LocalAccount] | None = None) -> int:
         rid = self.open_round(self.c.round_log.latest_model_hash() or b"\x01" * 32)
         chosen = members or self.participants
-        self.c.round_log.post_roster(
-            rid, b"\x02" * 32, [m.address for m in chosen], sender=self.aggregator
-        )
+        self.post_roster(rid, [m.address for m in chosen])
         return rid
+
+    def member(self, rid: int, account: LocalAccount | str) -> MemberProof:
+        """`account`'s roster entry and proof in round `rid`."""
+        address = account if isinstance(account, str) else account.address
+        return self.trees[rid].member(rid, address)
+
+    def index(self, rid: int, account: LocalAccount | str) -> int:
+        """`account`'s roster index in round `rid`."""
+        return self.member(rid, account).index
 
     def commit_all(
         self, rid: int, members: list[LocalAccount], weights: list[int] | None = None
@@ -81,7 +103,12 @@ class World:
         for i, m in enumerate(members):
             w = weights[i] if weights is not None else 100 * (i + 1)
             self.c.round_log.commit(
-                rid, bytes([0x10 + i]) * 32, bytes([0x20 + i]) * 32, weight=w, sender=m
+                rid,
+                bytes([0x10 + i]) * 32,
+                bytes([0x20 + i]) * 32,
+                weight=w,
+                member=self.member(rid, m),
+                sender=m,
             )
 
     def stake(self, member: LocalAccount, amount: int) -> None:

@@ -320,23 +320,34 @@ class Indexer:
     ) -> None:
         """Drop the cached verdict of every finished round a later event touches.
 
-        A slash names its round; a claim mints the rewards its account accrued since its previous
-        claim. The service re-verifies rounds without a cached report on its next refresh, so the
-        API and the dashboard show the new verdict as soon as the event is indexed.
+        A slash and a reward claim name their round. The service re-verifies rounds without a
+        cached report on its next refresh, so the API and the dashboard show the new verdict as
+        soon as the event is indexed.
         """
-        if name == "ParticipantSlashed":
+        if name in ("ParticipantSlashed", "RewardClaimed"):
             c.execute("DELETE FROM verifications WHERE round = ?", (a["round"],))
-        elif name == "RewardsClaimed":
-            row = c.execute(
-                "SELECT MAX(block_number) FROM claims WHERE participant = ? AND block_number < ?",
-                (a["participant"], block),
-            ).fetchone()
-            since = -1 if row is None or row[0] is None else int(row[0])
-            c.execute(
-                "DELETE FROM verifications WHERE round IN (SELECT round FROM rewards "
-                "WHERE participant = ? AND block_number > ? AND block_number <= ?)",
-                (a["participant"], since, block),
+
+    def set_roster(
+        self, round_id: int, members: list[str], survivors: list[str], rewards: dict[str, int]
+    ) -> None:
+        """Record a round's members (from its roster blob, checked against the on-chain root),
+        survivors (committers minus the excluded) and what the reward rule pays each survivor
+        (dated by the finalize transaction; claims are indexed from `RewardClaimed`)."""
+        with self._lock, self.conn:
+            self.conn.execute(
+                "UPDATE rounds SET members = ?, survivors = ? WHERE round = ?",
+                (json.dumps(members), json.dumps(survivors), round_id),
             )
+            row = self.conn.execute(
+                "SELECT closed_block, closed_tx FROM rounds WHERE round = ?", (round_id,)
+            ).fetchone()
+            if row is None or row[0] is None:
+                return
+            for participant, amount in rewards.items():
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO rewards VALUES (?, ?, ?, ?, ?)",
+                    (participant, round_id, str(amount), row[0], row[1]),
+                )
 
     # -- verification cache -----------------------------------------------------------------
     def cached_verification(self, round_id: int) -> dict[str, Any] | None:

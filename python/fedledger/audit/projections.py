@@ -67,7 +67,9 @@ def _roster_posted(c: sqlite3.Connection, e: IndexedEvent) -> None:
         "= ? WHERE round = ?",
         (
             a["rosterHash"],
-            json.dumps(a["members"]),
+            # The chain holds the roster's Merkle root only: the audit service fills the
+            # members in from the roster blob once its tree proves to have that root.
+            json.dumps([]),
             e.tx,
             a["commitDeadline"],
             a["unmaskDeadline"],
@@ -102,7 +104,7 @@ def _round_finalized(c: sqlite3.Connection, e: IndexedEvent) -> None:
             a["aggregateHash"],
             a["revealHash"],
             a["newModelHash"],
-            json.dumps(a["survivors"]),
+            json.dumps([]),  # committers minus the excluded: filled in with the members
             e.block,
             e.tx,
             a.get("totalWeight"),
@@ -136,18 +138,12 @@ def _round_failed(c: sqlite3.Connection, e: IndexedEvent) -> None:
     )
 
 
-def _reward_accrued(c: sqlite3.Connection, e: IndexedEvent) -> None:
+def _reward_claimed(c: sqlite3.Connection, e: IndexedEvent) -> None:
+    # What a round pays each survivor (the `rewards` table) is filled in with its survivors.
     a = e.args
     c.execute(
-        "INSERT OR REPLACE INTO rewards VALUES (?, ?, ?, ?, ?)",
-        (a["participant"], a["round"], str(a["amount"]), e.block, e.tx),
-    )
-
-
-def _rewards_claimed(c: sqlite3.Connection, e: IndexedEvent) -> None:
-    c.execute(
         "INSERT OR IGNORE INTO claims VALUES (?, ?, ?, ?, ?)",
-        (e.tx, e.log_index, e.args["participant"], str(e.args["amount"]), e.block),
+        (e.tx, e.log_index, a["participant"], str(a["amount"]), e.block),
     )
 
 
@@ -265,8 +261,7 @@ HANDLERS: dict[str, Handler] = {
     "RoundFinalized": _round_finalized,
     "ParticipantSlashed": _participant_slashed,
     "RoundFailed": _round_failed,
-    "RewardAccrued": _reward_accrued,
-    "RewardsClaimed": _rewards_claimed,
+    "RewardClaimed": _reward_claimed,
     "ParticipantRegistered": _participant_registered,
     "ParticipantDeregistered": _participant_deregistered,
     **dict.fromkeys(_STAKE_EVENTS, _stake_event),

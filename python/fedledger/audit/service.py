@@ -11,9 +11,11 @@ from typing import Any
 from fedledger.audit.blobs import BlobSource, open_blob_source
 from fedledger.audit.indexer import Indexer, SyncResult
 from fedledger.audit.reports import ReportIndex, report_metrics
+from fedledger.audit.transcript import read_chain_round
 from fedledger.audit.verify import verify_round_from_chain
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.deploy import Contracts, Deployment
+from fedledger.chain.rewards import reward_amounts
 from fedledger.errors import FedledgerError
 from fedledger.secagg.messages import Reveal
 
@@ -47,9 +49,39 @@ class AuditService:
         """Index new blocks, then verify (and cache) every finished round not verified yet."""
         with self._lock:
             result = self.indexer.sync()
+            for rid in self.rounds_without_members():
+                self.fill_roster(rid)
             for rid in self.unverified_rounds():
                 self.verify(rid, refresh=True)
             return result
+
+    def rounds_without_members(self) -> list[int]:
+        """Rostered rounds whose members are not known yet (the chain holds only their root)."""
+        rows = self.query(
+            "SELECT round FROM rounds WHERE roster_hash IS NOT NULL AND (members = '[]' "
+            "OR (stage = 'finalized' AND survivors = '[]')) ORDER BY round"
+        )
+        return [int(r["round"]) for r in rows]
+
+    def fill_roster(self, round_id: int) -> None:
+        """Members and survivors of a round from its roster blob (when its tree has the
+        on-chain root; left empty otherwise, and the round's audit says why)."""
+
+        def roster_blob(digest: bytes) -> bytes | None:
+            fetch = self.source.fetch(digest.hex())
+            return fetch.data if fetch.ok else None
+
+        cr = read_chain_round(self.contracts, round_id, slots=False, roster_blob=roster_blob)
+        if not cr.members:
+            return
+        rewards: dict[str, int] = {}
+        if cr.finalized is not None:
+            weights = {s: cr.commitments[s].weight for s in cr.survivors}
+            try:
+                rewards = reward_amounts(cr.info.config, weights)
+            except FedledgerError:
+                rewards = {}  # an unknown reward mode: rewards_credited names it
+        self.indexer.set_roster(round_id, cr.members, cr.survivors, rewards)
 
     def unverified_rounds(self) -> list[int]:
         """Finalized or failed rounds with no cached report."""

@@ -17,12 +17,13 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.rewards import reward_amounts
-from fedledger.chain.round_log import commitment_slot, is_roster_marker
 from fedledger.encoding import to_hex
 from fedledger.errors import FedledgerError
 from fedledger.protocol.receipts import Receipt
+from fedledger.secagg.blame import judge_accusation
 from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.messages import Reveal, Roster
 from fedledger.secagg.params import RoundContext
 from fedledger.secagg.vectors import decode_vector
@@ -149,9 +150,13 @@ class ChainAudit(CheckContext):
     def blob_fault(self, participant: str) -> str:
         """Why `participant`'s committed blob is provably unusable ('' when it is usable)."""
         fetch = self.assembled.blobs.get(f"masked:{participant}")
-        if fetch is None or not fetch.ok or fetch.data is None:
+        if fetch is None or not fetch.ok:
             status = fetch.status if fetch is not None else "missing"
             return f"committed blob {status}"
+        if participant in self.assembled.masked_faults:  # checked when fetched (not kept)
+            return self.assembled.masked_faults[participant]
+        if fetch.data is None:
+            return f"committed blob {fetch.status}"
         try:
             decode_vector(fetch.data, length=self.vector_length())
         except FedledgerError as exc:
@@ -238,48 +243,45 @@ def participant_blobs(c: ChainAudit) -> Outcome:
 
 
 def roster_members(c: ChainAudit) -> Outcome:
-    """RosterPosted, getRound and the signed roster blob name the same members."""
+    """RosterPosted agrees with getRound, and the signed roster blob's Merkle tree, rebuilt
+    here (leaf i = (i, address, bundle hash), OpenZeppelin's standard tree), has the on-chain
+    root and member count."""
     a, cr, info = c.assembled, c.chain, c.info
     if info.stage == Stage.OPENED or (info.stage == Stage.FAILED and cr.roster is None):
         return "no roster posted", "no roster posted"
     if cr.roster is None:
         raise CheckFailed("no RosterPosted event", "RosterPosted", None)
-    if cr.roster.args["rosterHash"] != info.roster_hash:
-        raise CheckFailed(
-            "RosterPosted hash differs from getRound",
-            to_hex(info.roster_hash),
-            to_hex(cr.roster.args["rosterHash"]),
-        )
-    members = cr.members
-    if len(members) != info.member_count:
-        raise CheckFailed(
-            "memberCount differs from the posted member list", info.member_count, len(members)
-        )
+    ev = cr.roster.args
+    for key, stored in (
+        ("rosterHash", to_hex(info.roster_hash)),
+        ("rosterRoot", to_hex(info.roster_root)),
+        ("memberCount", info.member_count),
+    ):
+        posted = ev[key] if key == "memberCount" else to_hex(ev[key])
+        if posted != stored:
+            raise CheckFailed(f"RosterPosted {key} differs from getRound", stored, posted)
     data = a.blob("roster")
     fetch = a.blobs.get("roster")
     if data is None or fetch is None or not fetch.ok:
-        raise CheckFailed("cannot compare: the roster blob is missing or altered", members, None)
-    signed = Roster.from_bytes(data).addresses
-    if [to_checksum_address(m) for m in members] != signed:
-        raise CheckFailed(
-            "on-chain roster members differ from the signed roster's addresses", members, signed
-        )
-    return members, signed
+        raise CheckFailed("cannot compare: the roster blob is missing or altered", None, None)
+    tree = Roster.from_bytes(data).tree()
+    want = {"root": to_hex(info.roster_root), "members": info.member_count}
+    got = {"root": to_hex(tree.root), "members": tree.count}
+    if got != want:
+        raise CheckFailed("the signed roster's Merkle tree is not the on-chain roster", want, got)
+    return want, got
 
 
 def commitment_slots(c: ChainAudit) -> Outcome:
-    """UpdateCommitted events match the stored commitment slots and committedCount."""
-    cr = c.chain
+    """UpdateCommitted events match the stored weights, committedCount and committedWeight."""
+    cr, info = c.chain, c.info
     seen: dict[str, int] = {}
     bad: dict[str, Any] = {}
     for e in cr.commits:
         p = e.args["participant"]
         seen[p] = seen.get(p, 0) + 1
-        want = commitment_slot(
-            e.args["maskedUpdateHash"], e.args["seedCommitment"], weight=int(e.args["weight"])
-        )
-        if cr.slots.get(p) != want:
-            bad[p] = {"event": to_hex(want), "stored": to_hex(cr.slots.get(p, b""))}
+        if cr.stored_weights.get(p) != int(e.args["weight"]):
+            bad[p] = {"event": int(e.args["weight"]), "stored": cr.stored_weights.get(p)}
     twice = sorted(p for p, n in seen.items() if n > 1)
     if twice:
         raise CheckFailed(
@@ -288,30 +290,27 @@ def commitment_slots(c: ChainAudit) -> Outcome:
     outsiders = sorted(set(seen) - set(cr.members))
     if outsiders:
         raise CheckFailed("commitments from accounts outside the roster", cr.members, outsiders)
-    for m in cr.members:
-        if m not in seen and not is_roster_marker(cr.slots.get(m, b"")):
-            bad[m] = {
-                "event": "none (slot should hold a roster marker below 2^64)",
-                "stored": to_hex(cr.slots.get(m, b"")),
-            }
     if bad:
-        raise CheckFailed(
-            "UpdateCommitted events do not match the stored commitment slots", {}, bad
-        )
-    if len(seen) != c.info.committed_count:
+        raise CheckFailed("UpdateCommitted weights differ from the stored weights", {}, bad)
+    if len(seen) != info.committed_count:
         raise CheckFailed(
             "committedCount differs from the UpdateCommitted events",
-            c.info.committed_count,
+            info.committed_count,
             len(seen),
         )
-    return (
-        "keccak256(abi.encode(maskedHash, seedCommitment)) == commitmentOf",
-        f"{len(seen)} commitments match",
-    )
+    total = sum(int(e.args["weight"]) for e in cr.commits)
+    if total != info.committed_weight:
+        raise CheckFailed(
+            "committedWeight differs from the UpdateCommitted weights",
+            info.committed_weight,
+            total,
+        )
+    return "weightAt(round, index) == UpdateCommitted weight", f"{len(seen)} commitments match"
 
 
 def survivors_committed(c: ChainAudit) -> Outcome:
-    """RoundFinalized agrees with getRound; survivors ascend strictly and all committed."""
+    """RoundFinalized agrees with getRound; the excluded ascend strictly and all committed;
+    survivorCount is the committers minus the excluded."""
     c.finalized_only()
     cr, info = c.chain, c.info
     assert cr.finalized is not None
@@ -325,18 +324,25 @@ def survivors_committed(c: ChainAudit) -> Outcome:
             raise CheckFailed(
                 f"RoundFinalized {key} differs from getRound", to_hex(stored), to_hex(ev[key])
             )
-    survivors = cr.survivors
-    if survivors != sorted(set(survivors), key=lambda s: int(s, 16)):
-        raise CheckFailed(
-            "finalize's survivor list is not strictly ascending",
-            "strictly ascending",
-            survivors,
-        )
+    if not cr.members:
+        raise CheckFailed("cannot name the survivors: " + cr.roster_problem, None, None)
+    excluded = [int(i) for i in ev["excluded"]]
+    if excluded != sorted(set(excluded)):
+        raise CheckFailed("finalize's excluded list is not strictly ascending", None, excluded)
     committed = set(cr.commitments)
-    missing = [s for s in survivors if s not in committed]
+    members = cr.members
+    missing = [i for i in excluded if i >= len(members) or members[i] not in committed]
     if missing:
-        raise CheckFailed("survivors without an UpdateCommitted event", sorted(committed), missing)
-    return "every survivor committed", f"{len(survivors)} survivors, all committed"
+        raise CheckFailed("excluded indexes without an UpdateCommitted event", [], missing)
+    survivors = cr.survivors
+    count = int(ev["survivorCount"])
+    if count != len(survivors) or info.survivor_count != count:
+        raise CheckFailed(
+            "survivorCount is not the committers minus the excluded",
+            len(survivors),
+            {"event": count, "getRound": info.survivor_count},
+        )
+    return "committers minus the excluded", f"{len(survivors)} survivors, {len(excluded)} excluded"
 
 
 def _reported_dropouts(c: ChainAudit) -> set[str]:
@@ -424,15 +430,16 @@ def model_chain(c: ChainAudit) -> Outcome:
 
 
 def rewards_credited(c: ChainAudit) -> Outcome:
-    """RewardAccrued events are the reward rule applied to the survivors."""
+    """What each survivor claimed or may claim is the reward rule applied to the survivors."""
     c.finalized_only()
     cr, w = c.chain, c.weights()
     # Both modes (fixed per contribution, or by committed weight with a cap): protocol 3.1.
     expected = reward_amounts(c.info.config, {s: w.get(s, 0) for s in cr.survivors})
-    found = {e.args["participant"]: int(e.args["amount"]) for e in cr.rewards}
+    paid = {**cr.claimable, **cr.claimed}
+    found = {a: v for a, v in paid.items() if v}
     if found != expected:
         raise CheckFailed(
-            "RewardAccrued events differ from the reward rule applied to the survivors",
+            "claimed and claimable rewards differ from the reward rule applied to the survivors",
             {k: str(v) for k, v in expected.items()},
             {k: str(v) for k, v in found.items()},
         )
@@ -473,6 +480,47 @@ def _published_reveal(c: ChainAudit) -> Reveal | None:
         return Reveal.from_bytes(fetch.data)
     except FedledgerError:
         return None
+
+
+def _published_roster(c: ChainAudit) -> Roster | None:
+    """The round's roster, when its blob is intact and parses."""
+    fetch = c.assembled.blobs.get("roster")
+    if fetch is None or not fetch.ok or fetch.data is None:
+        return None
+    try:
+        return Roster.from_bytes(fetch.data)
+    except FedledgerError:
+        return None
+
+
+def share_accusations(c: ChainAudit) -> Outcome:
+    """No published share accusation (4.6) proves a participant at fault.
+
+    Each accusation travels in its accuser's local-dropout report with the accused's signed
+    ciphertext and a proof of the pair's key: a ciphertext that does not open names its
+    **sender**, one that opens names the **accuser** (a false accusation). Either way the
+    culprit is a participant, never the aggregator; an accusation that proves nothing is the
+    aggregator's to answer for, in `local_dropouts` (6.C), and is skipped here.
+    """
+    reveal, roster = _published_reveal(c), _published_roster(c)
+    if reveal is None or roster is None:
+        return "no published reveal and roster: nothing accused", 0
+    faults: dict[str, str] = {}
+    accusations = [a for r in reveal.local_dropouts.values() for a in r.accusations]
+    for accusation in accusations:
+        try:
+            verdict = judge_accusation(reveal.ctx, roster, accusation)
+        except FedledgerError:
+            continue
+        faults.setdefault(verdict.faulty, verdict.reason)
+    if faults:
+        raise CheckFailed(
+            f"{len(faults)} participant(s) proven at fault by share accusations "
+            "(their fault, not the aggregator's)",
+            "no participant proven at fault",
+            faults,
+        )
+    return "no participant proven at fault", f"{len(accusations)} accusations"
 
 
 def _broken_receipt(c: ChainAudit, r: Receipt, reveal: Reveal | None) -> str:
@@ -543,6 +591,7 @@ CHECKS = (
     model_chain,
     rewards_credited,
     slash_justified,
+    share_accusations,
 )
 """The checks of docs/protocol.md 6.B, in the order they run and are reported."""
 
@@ -553,11 +602,15 @@ def chain_checks(a: AssembledRound) -> list[CheckResult]:
     return [CheckResult.of(c, "chain") for c in run_checks(checks, ChainAudit(a))]
 
 
-def audit_assembled(a: AssembledRound, *, chain_id: int, block: int) -> AuditReport:
-    """Run the chain-side checks and, for finalized rounds, every check of secagg.verify_round."""
+def audit_assembled(
+    a: AssembledRound, *, chain_id: int, block: int, engine: Engine | None = None
+) -> AuditReport:
+    """Run the chain-side checks and, for finalized rounds, every check of secagg.verify_round
+    (its mask regeneration on `engine`, default inline)."""
     checks = chain_checks(a)
     if a.transcript is not None:
-        checks += [CheckResult.of(c, "secagg") for c in verify_round(a.transcript).checks]
+        secagg = verify_round(a.transcript, engine=engine).checks
+        checks += [CheckResult.of(c, "secagg") for c in secagg]
     info = a.chain.info
     return AuditReport(
         round=info.round,
@@ -586,6 +639,7 @@ def verify_round_from_chain(
     *,
     contracts: Contracts | None = None,
     receipts: Sequence[Receipt] = (),
+    engine: Engine | None = None,
 ) -> AuditReport:
     """Audit round `round_id` trusting only the chain and the hashes; never raises for a bad round.
 
@@ -599,4 +653,4 @@ def verify_round_from_chain(
     block = chain.block_number
     assembled = assemble_round(contracts, deployment, source, round_id)
     assembled.receipts = list(receipts)
-    return audit_assembled(assembled, chain_id=deployment.chain_id, block=block)
+    return audit_assembled(assembled, chain_id=deployment.chain_id, block=block, engine=engine)

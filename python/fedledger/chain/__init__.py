@@ -23,11 +23,12 @@ from fedledger.chain.governor import (
     TimelockClient,
     VoteType,
 )
+from fedledger.chain.merkle import RosterTree, StandardMerkleTree
 from fedledger.chain.params import RoundParamsClient
 from fedledger.chain.registry import RegistryClient
 from fedledger.chain.reward_token import RewardTokenClient
 from fedledger.chain.rewards import reward_amounts, slash_amount
-from fedledger.chain.round_log import RoundLogClient, SlashReason, commitment_slot, slot_weight
+from fedledger.chain.round_log import MemberProof, RoundLogClient, SlashReason
 from fedledger.chain.tx import fund
 
 __all__ = [
@@ -41,11 +42,13 @@ __all__ = [
     "EmbeddedChain",
     "GovernanceSettings",
     "GovernorClient",
+    "MemberProof",
     "Proposal",
     "ProposalRecord",
     "ProposalState",
     "RegistryClient",
     "RewardTokenClient",
+    "RosterTree",
     "RoundConfig",
     "RoundInfo",
     "RoundLogClient",
@@ -53,10 +56,10 @@ __all__ = [
     "RpcChain",
     "SlashReason",
     "Stage",
+    "StandardMerkleTree",
     "TimelockClient",
     "TxResult",
     "VoteType",
-    "commitment_slot",
     "connect",
     "deploy_all",
     "derive_accounts",
@@ -66,5 +69,4 @@ __all__ = [
     "production_governance",
     "reward_amounts",
     "slash_amount",
-    "slot_weight",
 ]

@@ -60,6 +60,14 @@ def _events() -> dict[bytes, list[dict[str, Any]]]:
     return table
 
 
+def event_topic(name: str) -> bytes:
+    """topic0 of the event called `name` in the committed artifacts (KeyError if none)."""
+    for topic, items in _events().items():
+        if any(item["name"] == name for item in items):
+            return topic
+    raise KeyError(name)
+
+
 def normalize(value: Any, *, hex_bytes: bool = False) -> Any:
     """Plain Python values: dicts, lists, ints, EIP-55 addresses, bytes (or 0x-hex)."""
     if isinstance(value, bytes):

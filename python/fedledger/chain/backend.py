@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
@@ -65,17 +66,23 @@ class ChainBackend(ABC):
     def revert(self, snapshot_id: Any) -> None:
         """Go back to a snapshot; forgets cached nonces."""
 
-    def get_logs(self, address: str, from_block: int, to_block: int) -> list[Any]:
-        """eth_getLogs of one contract over [from_block, to_block], web3-formatted."""
-        return list(
-            self.w3.eth.get_logs(
-                {
-                    "address": to_checksum_address(address),
-                    "fromBlock": from_block,
-                    "toBlock": to_block,
-                }
-            )
-        )
+    def get_logs(
+        self,
+        address: str,
+        from_block: int,
+        to_block: int,
+        topics: Sequence[bytes | None] | None = None,
+    ) -> list[Any]:
+        """eth_getLogs of one contract over [from_block, to_block], web3-formatted; `topics`
+        (topic0, then the indexed arguments, None = any) filters as eth_getLogs does."""
+        query: dict[str, Any] = {
+            "address": to_checksum_address(address),
+            "fromBlock": from_block,
+            "toBlock": to_block,
+        }
+        if topics is not None:
+            query["topics"] = [None if t is None else "0x" + t.hex() for t in topics]
+        return list(self.w3.eth.get_logs(query))  # type: ignore[arg-type]
 
     def next_nonce(self, address: str) -> int:
         """Reserve the next nonce of `address` (cached, so many txs in a row need no round trip)."""
@@ -114,7 +121,13 @@ class EmbeddedChain(ChainBackend):
         # A call without "from" makes web3's eth-tester middleware ask eth_accounts each time.
         self.w3.eth.default_account = self.funded_accounts()[0].address
 
-    def get_logs(self, address: str, from_block: int, to_block: int) -> list[Any]:
+    def get_logs(
+        self,
+        address: str,
+        from_block: int,
+        to_block: int,
+        topics: Sequence[bytes | None] | None = None,
+    ) -> list[Any]:
         """Logs read from py-evm's blocks and receipts directly, in the form web3 gives.
 
         eth-tester's own eth_getLogs looks every transaction's receipt up by scanning the
@@ -136,7 +149,7 @@ class EmbeddedChain(ChainBackend):
                 zip(block.transactions, receipts, strict=True)
             ):
                 for log_index, log in enumerate(receipt.logs):  # per receipt, as eth-tester
-                    if log.address != want:
+                    if log.address != want or not _topics_match(log.topics, topics):
                         continue
                     out.append(
                         AttributeDict(
@@ -242,3 +255,12 @@ def connect(rpc_url: str | None = None) -> ChainBackend:
     if rpc_url is None:
         return EmbeddedChain()
     return RpcChain(rpc_url)
+
+
+def _topics_match(have: Sequence[int], want: Sequence[bytes | None] | None) -> bool:
+    """eth_getLogs topic filtering: position i must equal want[i] unless want[i] is None."""
+    if want is None:
+        return True
+    if len(want) > len(have):
+        return False
+    return all(t is None or have[i].to_bytes(32, "big") == t for i, t in enumerate(want))

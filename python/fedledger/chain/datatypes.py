@@ -8,7 +8,7 @@ from enum import IntEnum
 from typing import Any
 
 from fedledger.errors import ConfigError
-from fedledger.secagg.params import SecAggParams, min_roster, min_survivors
+from fedledger.secagg.params import DistributedDp, SecAggParams, min_roster, min_survivors
 
 __all__ = [
     "DEFAULT_GOVERNANCE",
@@ -126,6 +126,13 @@ class RoundConfig:
             clip_range=self.clip_range,
             quant_bits=self.quant_bits,
             max_weight=self.max_weight,
+            ddp=(
+                DistributedDp(
+                    self.dp_clip_norm_micros, self.noise_multiplier_millis, self.min_survivors
+                )
+                if self.dp_mode == DP_DISTRIBUTED
+                else None
+            ),
         )
 
     def as_tuple(self) -> tuple[int, ...]:
@@ -273,6 +280,10 @@ class RoundInfo:
     reveal_hash: bytes
     new_model_hash: bytes
     opened_block: int
+    roster_root: bytes = b"\x00" * 32  # Merkle root of (index, address, bundleHash) leaves
+    committed_weight: int = 0  # sum of the committed weights so far
+    survivor_count: int = 0  # committers minus the excluded (set by finalize)
+    total_weight: int = 0  # the survivors' weight (set by finalize)
 
 
 @dataclass(frozen=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from fedledger.chain.abi import decode_log
 from fedledger.chain.backend import ChainBackend
@@ -19,12 +19,14 @@ def fetch_events(
     from_block: int = 0,
     to_block: int | str = "latest",
     names: Iterable[str] | None = None,
+    topics: Sequence[bytes | None] | None = None,
     chunk: int = 5_000,
 ) -> list[DecodedEvent]:
     """Decoded events emitted by `address` in [from_block, to_block], in chain order.
 
-    `names` filters by event name. Large ranges are fetched in `chunk`-block pieces, since
-    many RPC nodes cap eth_getLogs ranges.
+    `names` filters by event name; `topics` (topic0, then the indexed arguments, None = any)
+    lets the node filter. Large ranges are fetched in `chunk`-block pieces, since many RPC
+    nodes cap eth_getLogs ranges.
     """
     wanted = set(names) if names is not None else None
     last = backend.block_number if to_block == "latest" else int(to_block)
@@ -33,7 +35,7 @@ def fetch_events(
     while start <= last:
         end = min(last, start + chunk - 1)
         try:
-            logs = backend.get_logs(address, start, end)
+            logs = backend.get_logs(address, start, end, topics)
         except Exception as exc:
             raise ChainError(f"eth_getLogs {start}..{end} for {address} failed: {exc}") from None
         for log in logs:

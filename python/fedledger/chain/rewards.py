@@ -11,11 +11,11 @@ __all__ = ["reward_amounts", "slash_amount"]
 
 
 def reward_amounts(config: RoundConfig, weights: Mapping[str, int]) -> dict[str, int]:
-    """Token units each survivor accrues at finalize; `weights` = survivor -> committed weight.
+    """Token units each survivor may claim after finalize; `weights` = survivor -> committed weight.
 
     Mode 0: min(R, floor(cap / n)) each. Mode 1: floor(R * w / maxWeight) each, unless
     R * W > cap * maxWeight (W = sum of weights), then floor(cap * w / W) each. Zero amounts are
-    not credited (no RewardAccrued event), so they are left out here too.
+    not minted (a claim of 0 mints nothing), so they are left out here too.
     """
     n = len(weights)
     if n == 0:

@@ -1,4 +1,4 @@
-"""Typed client of RoundLog: rounds, commitments, finalize/fail, rewards, slashes."""
+"""Typed client of RoundLog: rounds, Merkle-proved commitments, finalize/fail, claims, slashes."""
 
 from __future__ import annotations
 
@@ -10,35 +10,24 @@ from eth_utils import to_checksum_address
 
 from fedledger.chain.contract import ContractClient
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage, TxResult
+from fedledger.chain.merkle import MemberProof
 from fedledger.chain.pipeline import PendingTx, TxPipeline
 
 __all__ = [
+    "MAX_EXCLUDED",
+    "MemberProof",
     "RoundLogClient",
     "SlashReason",
-    "commitment_slot",
-    "is_roster_marker",
-    "roster_cap",
-    "roster_marker",
-    "slot_weight",
+    "commitment_digest",
 ]
 
-MARKER_LIMIT = 1 << 64  # commitmentOf values below this (and above 0) are roster markers
-WEIGHT_MASK = 0xFFFFFFFF  # the low 32 bits of a commitment slot hold the committed weight
+WEIGHT_MASK = 0xFFFFFFFF  # committed weights are uint32
+MAX_EXCLUDED = 256  # RoundLog.MAX_EXCLUDED: the most committers finalize may exclude
 
 
-def roster_marker(cap: int) -> bytes:
-    """What postRoster writes for a member: `(cap << 32) | 1`, cap = min(maxWeight, own cap)."""
-    return ((int(cap) << 32) | 1).to_bytes(32, "big")
-
-
-def roster_cap(slot: bytes) -> int:
-    """The weight cap a roster marker carries (0 when `slot` is not a roster marker)."""
-    return int.from_bytes(slot, "big") >> 32 if is_roster_marker(slot) else 0
-
-
-def is_roster_marker(slot: bytes) -> bool:
-    """Whether a commitmentOf value means "in roster, not committed yet"."""
-    return 0 < int.from_bytes(slot, "big") < MARKER_LIMIT
+COMMIT_GAS_BOUND = 150_000
+"""Gas limit of a pipelined commit before its proof (measured at most ~74k at n = 10,000)."""
+COMMIT_GAS_PER_PROOF_STEP = 3_000
 
 
 class SlashReason(IntEnum):
@@ -60,23 +49,13 @@ def _check_weight(weight: int) -> int:
     return weight
 
 
-def commitment_slot(masked_update_hash: bytes, seed_commitment: bytes, *, weight: int) -> bytes:
-    """What RoundLog stores per commit.
-
-    keccak256(abi.encode(maskedUpdateHash, seedCommitment)) with its low 32 bits replaced by
-    `weight` (big-endian, so the last 4 bytes of the slot are the weight).
-    """
+def commitment_digest(masked_update_hash: bytes, seed_commitment: bytes) -> bytes:
+    """keccak256(abi.encode(maskedUpdateHash, seedCommitment)): one commitment as one word."""
     from eth_utils import keccak
 
-    digest = keccak(
+    return keccak(
         _b32(masked_update_hash, "masked_update_hash") + _b32(seed_commitment, "seed_commitment")
     )
-    return digest[:28] + _check_weight(weight).to_bytes(4, "big")
-
-
-def slot_weight(slot: bytes) -> int:
-    """The committed weight stored in a commitment slot (meaningless for 0 and roster markers)."""
-    return int.from_bytes(_b32(slot, "slot")[28:], "big")
 
 
 class RoundLogClient(ContractClient):
@@ -89,12 +68,22 @@ class RoundLogClient(ContractClient):
         return self.transact("openRound", _b32(model_hash, "model_hash"), sender=sender)
 
     def post_roster(
-        self, round_id: int, roster_hash: bytes, members: Sequence[str], *, sender: LocalAccount
+        self,
+        round_id: int,
+        roster_hash: bytes,
+        roster_root: bytes,
+        member_count: int,
+        *,
+        sender: LocalAccount,
     ) -> TxResult:
-        """postRoster (aggregator); `members` are sorted ascending here, as the contract needs."""
-        ordered = sorted((to_checksum_address(m) for m in members), key=lambda a: int(a, 16))
+        """postRoster (aggregator): the roster blob's hash, its Merkle root and member count."""
         return self.transact(
-            "postRoster", round_id, _b32(roster_hash, "roster_hash"), ordered, sender=sender
+            "postRoster",
+            round_id,
+            _b32(roster_hash, "roster_hash"),
+            _b32(roster_root, "roster_root"),
+            int(member_count),
+            sender=sender,
         )
 
     def commit(
@@ -104,15 +93,19 @@ class RoundLogClient(ContractClient):
         seed_commitment: bytes,
         *,
         weight: int,
+        member: MemberProof,
         sender: LocalAccount,
     ) -> TxResult:
-        """commit from the participant's own account; `weight` = min(examples, maxWeight)."""
+        """commit from the participant's own account with its roster proof."""
         return self.transact(
             "commit",
             round_id,
             _b32(masked_update_hash, "masked_update_hash"),
             _b32(seed_commitment, "seed_commitment"),
             _check_weight(weight),
+            member.index,
+            _b32(member.bundle_hash, "bundle_hash"),
+            list(member.proof),
             sender=sender,
         )
 
@@ -124,10 +117,17 @@ class RoundLogClient(ContractClient):
         seed_commitment: bytes,
         *,
         weight: int,
+        member: MemberProof,
         sender: LocalAccount,
         gas: int | None = None,
     ) -> PendingTx:
-        """`commit` sent through `pipeline`: returns before the receipt (see chain.pipeline)."""
+        """`commit` sent through `pipeline`: returns before the receipt (see chain.pipeline).
+
+        Commits differ in gas (the first into a packed weight word pays a fresh slot, proofs
+        differ in length), so one estimate cannot stand for all: the limit is a bound that
+        covers the dearest (unused gas is not charged)."""
+        if gas is None:
+            gas = COMMIT_GAS_BOUND + COMMIT_GAS_PER_PROOF_STEP * len(member.proof)
         return self.send_pipelined(
             pipeline,
             "commit",
@@ -135,6 +135,9 @@ class RoundLogClient(ContractClient):
             _b32(masked_update_hash, "masked_update_hash"),
             _b32(seed_commitment, "seed_commitment"),
             _check_weight(weight),
+            member.index,
+            _b32(member.bundle_hash, "bundle_hash"),
+            list(member.proof),
             sender=sender,
             gas=gas,
         )
@@ -146,18 +149,17 @@ class RoundLogClient(ContractClient):
         aggregate_hash: bytes,
         reveal_hash: bytes,
         new_model_hash: bytes,
-        survivors: Sequence[str],
+        excluded: Sequence[int] = (),
         sender: LocalAccount,
     ) -> TxResult:
-        """finalize (aggregator); `survivors` are sorted ascending here."""
-        ordered = sorted((to_checksum_address(s) for s in survivors), key=lambda a: int(a, 16))
+        """finalize (aggregator); `excluded`: roster indexes of the committers left out."""
         return self.transact(
             "finalize",
             round_id,
             _b32(aggregate_hash, "aggregate_hash"),
             _b32(reveal_hash, "reveal_hash"),
             _b32(new_model_hash, "new_model_hash"),
-            ordered,
+            sorted(int(i) for i in excluded),
             sender=sender,
         )
 
@@ -174,6 +176,7 @@ class RoundLogClient(ContractClient):
         round_id: int,
         account: str,
         *,
+        member: MemberProof,
         reason: SlashReason,
         evidence_hash: bytes,
         sender: LocalAccount,
@@ -183,6 +186,7 @@ class RoundLogClient(ContractClient):
             "slash",
             round_id,
             to_checksum_address(account),
+            member.to_abi(),
             int(reason),
             _b32(evidence_hash, "evidence_hash"),
             sender=sender,
@@ -211,9 +215,9 @@ class RoundLogClient(ContractClient):
         """Whether `account` was slashed for `round_id`."""
         return bool(self.view("isSlashed", round_id, to_checksum_address(account)))
 
-    def claim_rewards(self, *, sender: LocalAccount) -> TxResult:
-        """claimRewards: mint the sender's accrued rewards to it."""
-        return self.transact("claimRewards", sender=sender)
+    def claim(self, members: Sequence[MemberProof], *, sender: LocalAccount) -> TxResult:
+        """claim: mint the sender's rewards for the rounds of `members` (its entry in each)."""
+        return self.transact("claim", [m.to_abi() for m in members], sender=sender)
 
     def get_round(self, round_id: int) -> RoundInfo:
         """getRound as a typed record (RoundLogUnknownRound for an id never opened)."""
@@ -234,18 +238,47 @@ class RoundLogClient(ContractClient):
             reveal_hash=bytes(v[10]),
             new_model_hash=bytes(v[11]),
             opened_block=int(v[12]),
+            roster_root=bytes(v[13]),
+            committed_weight=int(v[14]),
+            survivor_count=int(v[15]),
+            total_weight=int(v[16]),
         )
 
-    def commitment_of(self, round_id: int, account: str) -> bytes:
-        """The stored slot: 0 = not in roster, a roster marker (< 2^64), else commitment_slot."""
-        return bytes(self.view("commitmentOf", round_id, to_checksum_address(account)))
+    def commitment(
+        self, round_id: int, account: str, *, from_block: int = 0
+    ) -> tuple[bytes, bytes, int] | None:
+        """(maskedUpdateHash, seedCommitment, weight) `account` committed in `round_id`, read
+        from its UpdateCommitted event (None before it committed)."""
+        from fedledger.chain.abi import event_topic
+        from fedledger.chain.events import fetch_events
 
-    def weight_of(self, round_id: int, account: str) -> int:
-        """The weight `account` committed in `round_id` (0 when it did not commit)."""
-        slot = self.commitment_of(round_id, account)
-        if int.from_bytes(slot, "big") < MARKER_LIMIT:
-            return 0
-        return slot_weight(slot)
+        topics = [
+            event_topic("UpdateCommitted"),
+            int(round_id).to_bytes(32, "big"),
+            bytes(12) + bytes.fromhex(to_checksum_address(account)[2:]),
+        ]
+        events = fetch_events(self.backend, self.address, from_block=from_block, topics=topics)
+        for ev in events:
+            if ev.name == "UpdateCommitted":
+                a = ev.args
+                return bytes(a["maskedUpdateHash"]), bytes(a["seedCommitment"]), int(a["weight"])
+        return None
+
+    def weight_at(self, round_id: int, index: int) -> int:
+        """The weight roster member `index` committed in `round_id` (0: not committed)."""
+        return int(self.view("weightAt", round_id, int(index)))
+
+    def is_excluded(self, round_id: int, index: int) -> bool:
+        """Whether finalize excluded roster member `index`."""
+        return bool(self.view("isExcluded", round_id, int(index)))
+
+    def is_claimed(self, round_id: int, index: int) -> bool:
+        """Whether roster member `index` claimed its reward for `round_id`."""
+        return bool(self.view("isClaimed", round_id, int(index)))
+
+    def claimable(self, round_id: int, index: int) -> int:
+        """The reward roster member `index` may still claim for `round_id` (0 when none)."""
+        return int(self.view("claimable", round_id, int(index)))
 
     def current_round(self) -> int:
         """Id of the latest round opened (0 before the first)."""
@@ -258,10 +291,6 @@ class RoundLogClient(ContractClient):
     def epsilon_spent_micros(self) -> int:
         """Epsilon (millionths) charged by every round opened so far."""
         return int(self.view("epsilonSpent"))
-
-    def accrued_rewards(self, account: str) -> int:
-        """Rewards credited to `account`, not yet claimed."""
-        return int(self.view("accruedRewards", to_checksum_address(account)))
 
     def wiring(self) -> tuple[str, str, str]:
         """(registry, params, token) addresses this RoundLog uses."""
@@ -283,4 +312,8 @@ _ROUND_FIELDS = [
     "revealHash",
     "newModelHash",
     "openedBlock",
+    "rosterRoot",
+    "committedWeight",
+    "survivorCount",
+    "totalWeight",
 ]

@@ -26,6 +26,7 @@ app = typer.Typer(
 # Each module defines `register(app)`; order is the order shown in --help.
 COMMAND_MODULES = (
     "fedledger.cli.demo",
+    "fedledger.cli.sim",
     "fedledger.cli.devnet",
     "fedledger.cli.deploy",
     "fedledger.cli.participants",

@@ -11,6 +11,7 @@ from rich.console import Console
 from fedledger.chain.backend import ChainBackend, RpcChain
 from fedledger.chain.datatypes import Stage
 from fedledger.chain.deploy import Deployment
+from fedledger.cli.common import ENGINE_HELP, RAY_ADDRESS_HELP, WORKERS_HELP
 from fedledger.errors import ConfigError
 
 audit_app = typer.Typer(
@@ -43,11 +44,15 @@ def verify(
         "--receipt",
         help="A receipt file a participant published (repeatable): checked by receipts_honoured.",
     ),
+    engine: str = typer.Option("inline", help=ENGINE_HELP),
+    workers: int | None = typer.Option(None, help=WORKERS_HELP),
+    ray_address: str | None = typer.Option(None, help=RAY_ADDRESS_HELP),
 ) -> None:
     """Exit 0 when every check of every chosen round holds, 1 otherwise (failed checks printed)."""
     from fedledger.audit.blobs import open_blob_source
     from fedledger.audit.verify import verify_round_from_chain
     from fedledger.protocol.receipts import load_receipt
+    from fedledger.secagg.engine import make_engine
 
     if (round_id is None) == (not all_rounds):
         raise ConfigError("give exactly one of --round R or --all")
@@ -70,10 +75,16 @@ def verify(
         assert round_id is not None
         rounds = [round_id]
     out = Console(highlight=False)
-    reports = [
-        verify_round_from_chain(backend, record, source, r, contracts=contracts, receipts=receipts)
-        for r in rounds
-    ]
+    regen = make_engine(engine, workers=workers, ray_address=ray_address)
+    try:
+        reports = [
+            verify_round_from_chain(
+                backend, record, source, r, contracts=contracts, receipts=receipts, engine=regen
+            )
+            for r in rounds
+        ]
+    finally:
+        regen.close()
     if as_json:
         typer.echo(json.dumps([r.model_dump(mode="json") for r in reports], indent=2))
     else:

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from fedledger.chain import ChainBackend, Contracts, Deployment
 
 __all__ = [
+    "ENGINE_HELP",
+    "RAY_ADDRESS_HELP",
     "TOKEN_DECIMALS",
+    "WORKERS_HELP",
     "DeploymentOpt",
     "KeyFileOpt",
     "KeyOpt",
@@ -28,6 +31,11 @@ __all__ = [
     "parse_tokens",
     "sender_account",
 ]
+
+# --engine/--workers/--ray-address of the commands that unmask or verify (secagg.engine).
+ENGINE_HELP = "Where mask regeneration runs: inline, process (a local pool) or ray."
+WORKERS_HELP = "Processes of --engine process / CPUs of a local Ray (default: all)."
+RAY_ADDRESS_HELP = "Ray cluster for mask regeneration (implies --engine ray)."
 
 TOKEN_DECIMALS = 18
 

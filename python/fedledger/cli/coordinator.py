@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from fedledger.cli.common import ENGINE_HELP, RAY_ADDRESS_HELP, WORKERS_HELP
 from fedledger.errors import ConfigError
+from fedledger.secagg.engine import make_engine
 
 if TYPE_CHECKING:
     from fedledger.fl.task import Task
@@ -94,6 +96,9 @@ def run(
     ),
     tick_interval: float = typer.Option(0.2, help="Seconds between state-machine ticks."),
     log_level: str = typer.Option("warning", help="uvicorn log level."),
+    engine: str = typer.Option("inline", help=ENGINE_HELP),
+    workers: int | None = typer.Option(None, help=WORKERS_HELP),
+    ray_address: str | None = typer.Option(None, help=RAY_ADDRESS_HELP),
 ) -> None:
     """Serve the coordinator API and blob store; with --rounds, run that many rounds."""
     import uvicorn
@@ -125,6 +130,7 @@ def run(
         durations=durations,
         evaluate=evaluate_model,
         expected_participants=expected,
+        engine=(regen := make_engine(engine, workers=workers, ray_address=ray_address)),
     )
     settings = ServiceSettings(host=host, port=port, tick_interval=tick_interval)
     if rounds and until_round:
@@ -138,6 +144,7 @@ def run(
         uvicorn.run(app, host=host, port=port, log_level=log_level)
     finally:
         coordinator.close()
+        regen.close()
 
 
 def _aggregator(key_file: Path | None, index: int | None, password_file: Path | None) -> Any:

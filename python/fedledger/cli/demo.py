@@ -76,6 +76,7 @@ def run_demo(
     deployment_file: Path | None = None,
     state_dir: Path | None = None,
     console: Console | None = None,
+    verify: str = "full",
 ) -> dict[str, Any]:
     """Run the demo and return its JSON document (config, per-round rows, totals)."""
     from fedledger.chain.backend import connect
@@ -98,6 +99,7 @@ def run_demo(
         seed=seed,
         dropouts=dropouts,
         task=task,
+        node_verify=verify,
     )
     chain = connect(rpc)
     deployment = Deployment.load(deployment_file) if deployment_file is not None else None
@@ -185,6 +187,7 @@ def _config_doc(
         "partition": "dirichlet",
         "alpha": config.alpha,
         "seed": config.seed,
+        "nodeVerify": config.node_verify,
         "dropouts": {str(k): {str(i): p for i, p in v.items()} for k, v in config.dropouts.items()},
         "chain": rpc or "embedded eth-tester",
         "chainId": chain_id,
@@ -272,6 +275,13 @@ def register(app: typer.Typer) -> None:
         json_out: Annotated[
             Path | None, typer.Option(help="Also write the per-round results as JSON here.")
         ] = None,
+        verify: Annotated[
+            str,
+            typer.Option(
+                help="Each participant's --verify mode before training on a model: "
+                "full, own or off."
+            ),
+        ] = "full",
     ) -> None:
         """Simulated federated rounds with secure aggregation, on-chain commitments and audit."""
         doc = run_demo(
@@ -286,6 +296,7 @@ def register(app: typer.Typer) -> None:
             rpc=rpc,
             deployment_file=deployment,
             state_dir=state_dir,
+            verify=verify,
         )
         if json_out is not None:
             json_out.parent.mkdir(parents=True, exist_ok=True)

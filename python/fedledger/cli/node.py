@@ -56,6 +56,12 @@ def run(
     receipts: Path | None = typer.Option(
         None, help="Save the aggregator's signed receipts here (evidence for `audit verify`)."
     ),
+    verify: str = typer.Option(
+        "full",
+        help="Before training on a round's model, verify the rounds it came from: full (every "
+        "audit check), own (own commitment included, model = old + published aggregate), "
+        "off (model hash only).",
+    ),
 ) -> None:
     """Check partition, key, chain and coordinator, then take part in ROUNDS rounds."""
     from pydantic import ValidationError
@@ -87,6 +93,7 @@ def run(
             drop_at=drop_at,
             drop_round=drop_round,
             receipts=receipts,
+            verify=verify,  # type: ignore[arg-type]  # pydantic names a bad value
         )
     except ValidationError as exc:
         first = exc.errors()[0]

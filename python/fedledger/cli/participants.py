@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 
+from fedledger.chain.round_log import MemberProof, RoundLogClient
 from fedledger.cli.common import (
     DeploymentOpt,
     KeyFileOpt,
@@ -17,7 +18,7 @@ from fedledger.cli.common import (
     parse_tokens,
     sender_account,
 )
-from fedledger.errors import ConfigError
+from fedledger.errors import ConfigError, ProtocolError
 
 participants_app = typer.Typer(
     help="Participant keys, registration (registrar) and stakes.", no_args_is_help=True
@@ -133,17 +134,26 @@ def claim_cmd(
         help="Self-delegate the votes first unless already delegated (the default: an awake "
         "electorate; docs/governance.md).",
     ),
+    rounds: list[int] = typer.Option(
+        ..., "--round", min=1, help="A finalized round the sender survived (repeatable)."
+    ),
+    store: str = typer.Option(..., help="Blob store holding the rosters: a folder or a URL."),
 ) -> None:
-    """Mint the sender's accrued rewards to it; by default also self-delegate its votes."""
+    """Mint the sender's rewards for the given rounds (one transaction); by default also
+    self-delegate its votes. Proofs come from each roster blob the chain names, checked
+    against the on-chain root."""
     sender = sender_account(key, key_file)
     _, _, contracts = attach(rpc, deployment)
+    members = [_member_proof(contracts.round_log, store, r, sender.address) for r in rounds]
     delegated = contracts.token.ensure_self_delegated(sender=sender) if delegate else None
-    tx = contracts.round_log.claim_rewards(sender=sender)
+    tx = contracts.round_log.claim(members, sender=sender)
+    claimed = {int(e.args["round"]): int(e.args["amount"]) for e in tx.named("RewardClaimed")}
     echo_json(
         {
             "address": sender.address,
             "tx": tx.tx_hash,
-            "claimed": format_tokens(int(tx.named("RewardsClaimed")[0].args["amount"])),
+            "claimed": format_tokens(sum(claimed.values())),
+            "rounds": {str(r): format_tokens(a) for r, a in sorted(claimed.items())},
             "delegateTx": None if delegated is None else delegated.tx_hash,
             "votes": format_tokens(contracts.token.get_votes(sender.address)),
         }
@@ -156,7 +166,7 @@ def status_cmd(
     rpc: str = RpcOpt,
     deployment: Path = DeploymentOpt,
 ) -> None:
-    """Allowlisted, eligible for rosters, stake, token balance and rewards waiting to be claimed."""
+    """Allowlisted, eligible for rosters, stake and token balance."""
     checked = [_address(a) for a in addresses]
     _, _, contracts = attach(rpc, deployment)
     rows = []
@@ -170,10 +180,33 @@ def status_cmd(
                 "stake": format_tokens(staked),
                 "unlockAt": unlock_at,
                 "balance": format_tokens(contracts.token.balance_of(a)),
-                "accruedRewards": format_tokens(contracts.round_log.accrued_rewards(a)),
             }
         )
     echo_json({"participants": rows})
+
+
+def _member_proof(log: RoundLogClient, store: str, round_id: int, address: str) -> MemberProof:
+    """`address`'s roster entry in `round_id`, from the roster blob named on chain."""
+    from fedledger.audit.blobs import open_blob_source
+    from fedledger.chain.merkle import MerkleTreeError
+    from fedledger.secagg.messages import Roster
+
+    info = log.get_round(round_id)
+    fetched = open_blob_source(store).fetch(info.roster_hash.hex())
+    if not fetched.ok or fetched.data is None:
+        raise ConfigError(f"round {round_id}: roster blob {fetched.name} is {fetched.status}")
+    try:
+        tree = Roster.from_bytes(fetched.data).tree()
+    except ProtocolError as exc:
+        raise ConfigError(f"round {round_id}: the roster blob does not parse: {exc}") from None
+    if tree.root != info.roster_root:
+        raise ConfigError(
+            f"round {round_id}: the roster blob's Merkle root is not the on-chain one"
+        )
+    try:
+        return tree.member(round_id, address)
+    except MerkleTreeError as exc:
+        raise ConfigError(f"round {round_id}: {exc}") from None
 
 
 def _address(text: str) -> str:

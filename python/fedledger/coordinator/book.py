@@ -25,6 +25,7 @@ from fedledger.protocol.messages import (
 from fedledger.protocol.status import FAILED, FINALIZED
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.messages import KeyBundle
 from fedledger.secagg.params import RoundContext
 from fedledger.secagg.server import SecAggServer
@@ -50,8 +51,14 @@ class RoundBook:
         genesis_model: bytes,
         genesis_hash: bytes,
         timings: dict[str, float],
+        engine: Engine | None = None,
     ) -> None:
-        """`chain_id` and `contract` (RoundLog) bind every round's RoundContext."""
+        """`chain_id` and `contract` (RoundLog) bind every round's RoundContext.
+
+        A round's server keeps only the running sum of the masked vectors; it reads a vector
+        back from `store` when it must take one out. A restart loses nothing: replaying the
+        journal's "masked" entries re-reads each accepted blob and rebuilds the sum.
+        """
         self.state_dir = state_dir
         self.fsync = fsync
         self.chain_id = chain_id
@@ -60,6 +67,7 @@ class RoundBook:
         self.genesis_model = genesis_model
         self.genesis_hash = genesis_hash
         self.timings = timings
+        self.engine = engine
         self.round: RoundState | None = None
         self.journal: RoundJournal | None = None
 
@@ -149,6 +157,8 @@ class RoundBook:
             r.times["aborted"] = e["at"]
         elif kind == "tx":
             self._apply_tx(r, e)
+        elif kind == "upload":
+            r.uploads[e["sender"]] = e["blob"]
         elif kind == "excluded":
             r.excluded[e["participant"]] = e["reason"]
         elif kind == "slash":
@@ -199,6 +209,8 @@ class RoundBook:
             seed=seed,
             vector_length=self._vector_length(),
             min_survivors=config.min_survivors,
+            blobs=lambda digest: self.store.get(digest.hex()),
+            engine=self.engine,
         )
         self.round = RoundState(
             round_id=round_id,

@@ -62,12 +62,14 @@ class ChainCalls:
         add_time(self.timings, "chain", t0)
         return bool(ok)
 
-    def commitment_of(self, round_id: int, address: str) -> bytes:
-        """RoundLog.commitmentOf (the participant's slot)."""
+    def commitment(
+        self, round_id: int, address: str, *, from_block: int
+    ) -> tuple[bytes, bytes, int] | None:
+        """(maskedUpdateHash, seedCommitment, weight) from `address`'s UpdateCommitted event."""
         t0 = time.perf_counter()
-        slot = self.round_log.commitment_of(round_id, address)
+        found = self.round_log.commitment(round_id, address, from_block=from_block)
         add_time(self.timings, "chain", t0)
-        return slot
+        return found
 
     def is_slashed(self, round_id: int, address: str) -> bool:
         """RoundLog.isSlashed."""

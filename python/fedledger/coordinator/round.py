@@ -27,7 +27,6 @@ from eth_utils import to_checksum_address
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import Stage, TxResult
 from fedledger.chain.deploy import Contracts, Deployment
-from fedledger.chain.round_log import is_roster_marker, slot_weight
 from fedledger.coordinator.book import STATE_VERSION, RoundBook
 from fedledger.coordinator.chain_calls import ChainCalls
 from fedledger.coordinator.publish import ReportIndex, RoundReport
@@ -36,7 +35,6 @@ from fedledger.coordinator.round_state import (
     RoundState,
     add_time,
     info_to_json,
-    matches_commitment,
     tx_json,
 )
 from fedledger.coordinator.spec import StageDurations
@@ -51,10 +49,12 @@ from fedledger.protocol.refusals import (
     NotInRoster,
     NotReady,
     NotRegistered,
+    UploadQuotaExceeded,
     WrongStage,
 )
 from fedledger.protocol.status import FAILED, FINALIZED, IDLE, RoundStatus
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
@@ -92,13 +92,15 @@ class RoundCoordinator:
         expected_participants: int | None = None,
         fsync: bool = True,
         contracts: Contracts | None = None,
+        engine: Engine | None = None,
     ) -> None:
         """Attach to `deployment` and resume whatever `state_dir` holds.
 
         `genesis_model` is published as a blob; round 1 opens with its hash, later rounds
         with the latest finalized model. `expected_participants` ends the key stage early
         once that many bundles are in (default: the registry's participant count at open).
-        `evaluate(model_bytes) -> (accuracy, loss)` feeds the per-round report.
+        `evaluate(model_bytes) -> (accuracy, loss)` feeds the per-round report. `engine`
+        runs the unmask step's mask regeneration (default: inline; see secagg.engine).
         """
         self.chain = chain
         self.deployment = deployment
@@ -132,6 +134,7 @@ class RoundCoordinator:
             genesis_model=self.genesis_model,
             genesis_hash=self.genesis_hash,
             timings=self.timings,
+            engine=engine,
         )
         self._moves = Transitions(
             self._book,
@@ -437,18 +440,18 @@ class RoundCoordinator:
         self, r: RoundState, address: str, masked_hash: bytes, seed_commitment: bytes
     ) -> int:
         """The weight `address` committed on chain with these hashes (ProtocolError if none)."""
-        slot = self._calls.commitment_of(r.round_id, address)
-        if is_roster_marker(slot):
+        found = self._calls.commitment(r.round_id, address, from_block=int(r.info["openedBlock"]))
+        if found is None:
             raise ProtocolError(
                 MASKED_INPUT, "commitment", f"{address} has not committed on chain yet"
             )
-        if not matches_commitment(slot, masked_hash, seed_commitment):
+        if found[:2] != (masked_hash, seed_commitment):
             raise ProtocolError(
                 MASKED_INPUT,
                 "maskedHash",
                 f"does not match the on-chain commitment of {address}",
             )
-        return slot_weight(slot)
+        return found[2]
 
     def upload_limit(self, address: str) -> int:
         """Bytes the one blob `address` may upload now: its masked vector, in the masked-input
@@ -460,6 +463,24 @@ class RoundCoordinator:
                 raise NotInRoster(MASKED_INPUT, "sender", f"{address} did not share keys in time")
             n = r.server.vector_length
             return len(npy_header(n)) + 4 * n
+
+    def admit_upload(self, address: str, name: str) -> None:
+        """Hold `address` to one blob per round: journal its first blob's name (so a restart
+        keeps the quota); the same name again is a retry, another raises UploadQuotaExceeded."""
+        with self._lock:
+            r = self._expect_stage(MASKED_INPUT)
+            address = self._member(r, MASKED_INPUT, address)
+            held = r.uploads.get(address)
+            if held == name:
+                return
+            if held is not None:
+                raise UploadQuotaExceeded(
+                    MASKED_INPUT,
+                    "blob",
+                    f"{address} already uploaded blob {held} in round {r.round_id} "
+                    "(one blob per round: the masked vector)",
+                )
+            self._book.commit({"t": "upload", "sender": address, "blob": name, "at": self.clock()})
 
     # -- public API: stage 4 --------------------------------------------------------
     def unmask_request_for(self, address: str) -> UnmaskRequest:

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, TxResult
-from fedledger.chain.round_log import SlashReason, commitment_slot
+from fedledger.chain.round_log import SlashReason
 from fedledger.encoding import to_hex
 from fedledger.secagg.constants import ADVERTISE_KEYS
 from fedledger.secagg.messages import (
@@ -27,7 +27,6 @@ __all__ = [
     "RoundState",
     "add_time",
     "info_to_json",
-    "matches_commitment",
     "slash_plan",
     "tx_json",
 ]
@@ -38,15 +37,6 @@ FAILING = "failing"  # aborted off chain, failRound not yet mined
 def add_time(timings: dict[str, float], kind: str, t0: float) -> None:
     """Add the time since perf_counter() `t0` to `timings[kind]` (chain, store or secagg)."""
     timings[kind] = timings.get(kind, 0.0) + (time.perf_counter() - t0)
-
-
-def matches_commitment(slot: bytes, masked_hash: bytes, seed_commitment: bytes) -> bool:
-    """Whether an on-chain commitment slot holds these two hashes (whatever weight it carries)."""
-    weight = int.from_bytes(slot[28:], "big")
-    try:
-        return bool(slot == commitment_slot(masked_hash, seed_commitment, weight=weight))
-    except ValueError:
-        return False
 
 
 def slash_plan(result: AggregationResult) -> list[tuple[str, SlashReason]]:
@@ -115,6 +105,7 @@ class RoundState:
     inbox: dict[str, list[EncryptedShare]] = field(default_factory=dict)
     masked: dict[str, tuple[bytes, bytes, str]] = field(default_factory=dict)  # hash, seedc, source
     reports: dict[str, LocalDropouts] = field(default_factory=dict)  # signed local dropouts
+    uploads: dict[str, str] = field(default_factory=dict)  # account -> its one blob (quota)
     bad_commits: dict[str, str] = field(default_factory=dict)
     """Sharers whose on-chain commitment is provably unusable (blob malformed, or missing past
     the grace period), with why: dropouts at once, no need to wait for the commit deadline."""

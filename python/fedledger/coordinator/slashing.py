@@ -62,10 +62,17 @@ class Slasher:
         assert r.result is not None
         log, agg = self.calls.round_log, self.calls.aggregator
         evidence = sha256(r.result.reveal_blob)
+        assert r.roster is not None
+        member = r.roster.tree().member(r.round_id, account)
         try:
             tx = self.calls.transact(
                 lambda: log.slash(
-                    r.round_id, account, reason=reason, evidence_hash=evidence, sender=agg
+                    r.round_id,
+                    account,
+                    member=member,
+                    reason=reason,
+                    evidence_hash=evidence,
+                    sender=agg,
                 )
             )
         except ContractRevert as exc:

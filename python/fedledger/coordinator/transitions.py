@@ -9,7 +9,7 @@ never sent twice.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from eth_utils import to_checksum_address
@@ -249,9 +249,11 @@ class Transitions:
                 why = "the on-chain roster deadline passed"
                 self.abort(RoundAborted(ADVERTISE_KEYS, "roster_closed", why))
                 return True
-            log, members, agg = self.calls.round_log, r.roster.addresses, self.calls.aggregator
+            log, tree, agg = self.calls.round_log, r.roster.tree(), self.calls.aggregator
             tx = self.calls.transact(
-                lambda: log.post_roster(r.round_id, r.roster_hash, members, sender=agg)
+                lambda: log.post_roster(
+                    r.round_id, r.roster_hash, tree.root, tree.count, sender=agg
+                )
             )
             info = self.calls.get_round(r.round_id)
         elif info.stage != Stage.ROSTERED or info.roster_hash != r.roster_hash:
@@ -390,6 +392,7 @@ class Transitions:
         self.put_blob(result.aggregate_blob)
         self.put_blob(result.reveal_blob)
         self.put_blob(r.new_model)
+        excluded = self.excluded_indexes(r, result.survivors)
         log, agg = self.calls.round_log, self.calls.aggregator
         return self.calls.transact(
             lambda: log.finalize(
@@ -397,10 +400,21 @@ class Transitions:
                 aggregate_hash=sha256(result.aggregate_blob),
                 reveal_hash=sha256(result.reveal_blob),
                 new_model_hash=sha256(r.new_model),
-                survivors=list(result.survivors),
+                excluded=excluded,
                 sender=agg,
             )
         )
+
+    def excluded_indexes(self, r: RoundState, survivors: Sequence[str]) -> list[int]:
+        """Roster indexes of on-chain committers that are not survivors (finalize's list)."""
+        assert r.roster is not None
+        events = self.calls.events(int(r.info["openedBlock"]), ["UpdateCommitted"])
+        committers = {
+            to_checksum_address(ev.args["participant"])
+            for ev in events
+            if int(ev.args["round"]) == r.round_id
+        }
+        return sorted(r.roster.index(a) for a in committers - set(survivors))
 
     def fail(self, r: RoundState) -> bool:
         """failRound on chain with the abort reason (or adopt a mined failRound)."""

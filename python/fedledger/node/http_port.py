@@ -134,7 +134,10 @@ class HttpCoordinatorPort:
     def shares_for(self, address: str) -> list[EncryptedShare]:
         """Stage 3 input."""
         doc = self._get(f"shares/{address}", MASKED_INPUT)
-        return [share_from_json(s) for s in doc["shares"]]
+        items = doc.get("shares") if isinstance(doc, dict) else None
+        if not isinstance(items, list):
+            raise ProtocolError(MASKED_INPUT, "shares", "expected {shares: [...]}")
+        return [share_from_json(s) for s in items]
 
     def submit_masked(
         self,

@@ -3,10 +3,12 @@
 It trusts the chain, not the coordinator: round parameters, seed, model hash and roster
 hash are read from RoundLog; the model and roster are fetched from the blob store and
 checked against those hashes; the masked-input commitment is sent from its own account.
+Before training on a model it verifies the rounds the model came from (node.model_verify).
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,12 +20,12 @@ import numpy as np
 from eth_account.signers.local import LocalAccount
 
 from fedledger.chain.backend import ChainBackend
-from fedledger.chain.datatypes import DP_DISTRIBUTED, DP_SGD, RoundConfig, RoundInfo, Stage
-from fedledger.chain.deploy import Contracts
+from fedledger.chain.datatypes import DP_NONE, DP_SGD, RoundConfig, RoundInfo, Stage
+from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.event_cache import EventCache
 from fedledger.chain.events import fetch_events
 from fedledger.chain.pipeline import PendingTx, TxPipeline
-from fedledger.chain.round_log import roster_cap
+from fedledger.chain.round_log import MemberProof
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, FedledgerError, ProtocolError, StoreError
 from fedledger.fl.builtin import BuiltinTask, builtin_runner
@@ -33,6 +35,7 @@ from fedledger.fl.models import build_model
 from fedledger.fl.task import TaskContext
 from fedledger.fl.task_bridge import TaskRunner
 from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed
+from fedledger.node.model_verify import ModelRefused, ModelVerifier, VerifyPending
 from fedledger.node.public_facts import blob_checker, public_facts
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.port import CoordinatorPort
@@ -40,6 +43,7 @@ from fedledger.protocol.receipts import Receipt, save_receipt
 from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
 from fedledger.secagg.client import Partition, SecAggClient
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.encoding import encode_input
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
@@ -50,10 +54,11 @@ from fedledger.secagg.messages import (
     UnmaskResponse,
 )
 from fedledger.secagg.params import RoundContext
-from fedledger.secagg.quantize import quantize
 from fedledger.store.base import BlobStore
 
 __all__ = ["DROP_POINTS", "CoordinatorPort", "Participant", "ParticipantRound", "SatOut"]
+
+log = logging.getLogger("fedledger.node")
 
 # Where a simulated participant can go silent, in protocol order.
 DROP_POINTS = ("before_keys", "after_keys", "after_shares", "after_commit", "during_unmask")
@@ -84,11 +89,19 @@ class ParticipantRound:
     left_out: str = ""  # why the coordinator left us out, if it did
     train_loss: float | None = None
     examples: int = 0
-    epsilon: float | None = None  # own DP-SGD epsilon after this round (ParticipantAccountant)
+    epsilon: float | None = None  # own epsilon after this DP round (ParticipantAccountant)
     commit_gas: int | None = None
+    member: MemberProof | None = None  # our roster entry and proof (what a reward claim takes)
     receipts: list[Receipt] = field(default_factory=list)  # the aggregator's, one per write
+    model_check: str = ""  # "off", "verified (MODE): ...", "refused: ...", "pending: ..."
     timings: dict[str, float] = field(
-        default_factory=lambda: {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
+        default_factory=lambda: {
+            "training": 0.0,
+            "secagg": 0.0,
+            "chain": 0.0,
+            "store": 0.0,
+            "verify": 0.0,
+        }
     )
 
 
@@ -110,8 +123,13 @@ class Participant:
         store: BlobStore,
         dropout: Mapping[int, str] | None = None,
         runner: TaskRunner | None = None,
+        verify: str = "off",
+        deployment: Deployment | None = None,
     ) -> None:
         """`index` and `seed` fix the local training seed: derive_seed(seed, round - 1, index).
+
+        `verify` (full|own|off) is how the rounds behind a model are verified before
+        training on it (node.model_verify; full and own need the `deployment` record).
 
         `dropout` maps a round id to a point in DROP_POINTS where this participant goes
         silent (simulation only). `runner` trains the federation's task on this participant's
@@ -150,11 +168,19 @@ class Participant:
         self.dropout = dict(dropout or {})
         self.rounds: dict[int, ParticipantRound] = {}
         self.privacy = ParticipantAccountant()
+        self.verifier = ModelVerifier(
+            mode=verify,
+            contracts=contracts,
+            deployment=deployment,
+            store=store,
+            address=self.address,
+        )
         self._round_id = 0
         self._client: SecAggClient | None = None
         self._info: RoundInfo | None = None
         self._update: LocalUpdate | None = None
         self._masked: tuple[bytes, bytes] | None = None
+        self._member: MemberProof | None = None
         self._report: LocalDropouts | None = None
         self._pending_commit: PendingTx | None = None
 
@@ -234,6 +260,13 @@ class Participant:
         except SatOut as exc:
             rec.left_out = str(exc)  # a peer or the aggregator misbehaved: refuse, never crash
             return False
+        except ModelRefused as exc:
+            rec.left_out = rec.model_check = f"refused: {exc}"
+            log.warning("participant %s: %s", self.address, exc)
+            return False
+        except VerifyPending as exc:
+            rec.model_check = f"pending: {exc}"  # not a verdict: look again at the next step
+            return False
         except (NotReady, WrongStage):
             return False  # the coordinator moved on or is not there yet: look again later
         return False
@@ -263,6 +296,7 @@ class Participant:
         self._info = None
         self._update = None
         self._masked = None
+        self._member = None
         self._report = None
         self._pending_commit = None
 
@@ -285,6 +319,7 @@ class Participant:
                 ADVERTISE_KEYS, "round", f"round {self._round_id} is {info.stage.name} on chain"
             )
         self._info = info
+        self._verify_model(info)
         t0 = time.perf_counter()
         try:
             model = self.store.get(info.model_hash.hex())
@@ -295,19 +330,14 @@ class Participant:
         self._add("store", t0)
         if sha256(model) != info.model_hash:
             raise ProtocolError(ADVERTISE_KEYS, "modelHash", "the store returned another model")
-        if info.config.dp_mode == DP_DISTRIBUTED:
-            # Joining would commit an un-noised update to a round the chain charges as DP.
-            raise ProtocolError(
-                ADVERTISE_KEYS, "dpMode", "distributed DP (mode 2) is not supported by this node"
-            )
         t0 = time.perf_counter()
         self._update = self._train(model, info.config)
-        if info.config.dp_mode == DP_SGD:
+        if info.config.dp_mode != DP_NONE:  # modes 1 and 2: this round's release is DP
             self.privacy.record(info.config)
         self._add("training", t0)
         rec = self.rounds[self._round_id]
         rec.train_loss, rec.examples = self._update.train_loss, self._update.weight
-        if info.config.dp_mode == DP_SGD:
+        if info.config.dp_mode != DP_NONE:
             rec.epsilon = self.privacy.epsilon()
         t0 = time.perf_counter()
         ctx = RoundContext(self.chain.chain_id, self.contracts.round_log.address, self._round_id)
@@ -318,6 +348,24 @@ class Participant:
         bundle = self._client.advertise_keys()
         self._add("secagg", t0)
         return bundle
+
+    def _verify_model(self, info: RoundInfo) -> None:
+        """Verify the rounds behind this round's model (ModelRefused, VerifyPending)."""
+        rec = self.rounds[self._round_id]
+        t0 = time.perf_counter()
+        receipts = {r: past.receipts for r, past in self.rounds.items()}
+        try:
+            verdicts = self.verifier.check(self._round_id, info, receipts)
+        finally:
+            self._add("verify", t0)
+        mode = self.verifier.mode
+        if mode == "off":
+            rec.model_check = "off"
+        elif verdicts:
+            done = ", ".join(str(v.round_id) for v in verdicts)
+            rec.model_check = f"verified ({mode}): checked round(s) {done}"
+        else:
+            rec.model_check = f"verified ({mode}): nothing new to check"
 
     def _train(self, model: bytes, config: RoundConfig) -> LocalUpdate:
         """Local training through the task; DP-SGD (dpMode 1) where fedledger owns the loop."""
@@ -365,6 +413,17 @@ class Participant:
         if self.address not in roster:
             self._add("secagg", t0)
             raise NotInRoster(SHARE_KEYS, "roster", f"{self.address} is not in the on-chain roster")
+        # Our commit proof comes from our own tree of the blob the chain names, never from the
+        # coordinator; a blob whose tree is not the on-chain root is not the roster we commit to.
+        tree = roster.tree()
+        if tree.root != info.roster_root or tree.count != info.member_count:
+            self._add("secagg", t0)
+            raise SatOut(
+                f"refused the roster: its Merkle root {tree.root.hex()} ({tree.count} members) "
+                f"is not the on-chain {info.roster_root.hex()} ({info.member_count})"
+            )
+        self._member = tree.member(self._round_id, self.address)
+        self.rounds[self._round_id].member = self._member
         try:
             message = self._client.share_keys(roster, info.seed)
         except ProtocolError as exc:  # e.g. a neighbour's unusable key the roster kept
@@ -381,9 +440,19 @@ class Participant:
         assert self._client is not None and self._update is not None and self._info is not None
         t0 = time.perf_counter()
         params = self._info.config.secagg_params()
-        # Our roster slot carries our weight cap: min(maxWeight, the cap governance set for us).
-        slot = self.contracts.round_log.commitment_of(self._round_id, self.address)
-        x = quantize(self._update.delta, min(self._update.weight, roster_cap(slot)), params)
+        assert self._member is not None
+        # commit accepts weights up to min(maxWeight, the cap governance set for us).
+        cap = self.contracts.registry.weight_cap_of(self.address) or self._info.config.max_weight
+        cap = min(cap, self._info.config.max_weight)
+        # dpMode 2: clipped, rounded and noised here, before masking (protocol 3.4).
+        assert self._client.roster is not None
+        x = encode_input(
+            self._update.delta,
+            min(self._update.weight, cap),
+            params,
+            ctx=self._client.ctx,
+            participants=len(self._client.roster),
+        )
         try:
             masked = self._client.masked_input(x, shares)
         except ProtocolError as exc:
@@ -403,6 +472,7 @@ class Participant:
                 masked.masked_hash,
                 masked.seed_commitment,
                 weight=int(x[0]),
+                member=self._member,
                 sender=self.account,
             )
             self._add("chain", t0)
@@ -412,6 +482,7 @@ class Participant:
             masked.masked_hash,
             masked.seed_commitment,
             weight=int(x[0]),
+            member=self._member,
             sender=self.account,
         )
         self._add("chain", t0)

@@ -203,14 +203,19 @@ def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
         store=coordinator_blob_store(port),
         dropout=dropout,
         runner=p.runner,
+        verify=settings.verify,
+        deployment=p.deployment,
     )
     participant.receipts_dir = settings.receipts
-    say(f"node {p.account.address}: ready (task {p.runner.name})")
+    say(f"node {p.account.address}: ready (task {p.runner.name}, --verify {settings.verify})")
     finished: set[int] = set()
+    told: set[int] = set()
     watch = DeadlineWatch(p.backend, p.contracts, margin=settings.deadline_margin)
     try:
         while len(finished) < settings.rounds:
-            if participant.step(port):
+            acted = participant.step(port)
+            _tell_refusal(participant, told, say)
+            if acted:
                 continue
             st = port.last
             if st is None:
@@ -238,6 +243,15 @@ def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
         # Report the drop as the user asked for it (--drop-at STAGE), not the internal point.
         rec["dropped_at"] = _DROP_STAGE.get(rec.get("dropped_at", ""), rec.get("dropped_at", ""))
     return NodeResult(address=p.account.address, rounds=rounds, requests=port.requests)
+
+
+def _tell_refusal(participant: Participant, told: set[int], say: Any) -> None:
+    """Log, once per round, that the node refused the round's model and sits it out."""
+    rec = participant.current
+    if rec is None or rec.round_id in told or not rec.model_check.startswith("refused"):
+        return
+    told.add(rec.round_id)
+    say(f"node {participant.address}: round {rec.round_id}: sits out, {rec.model_check}")
 
 
 def _due(participant: Participant, st: RoundStatus) -> bool:

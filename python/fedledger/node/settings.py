@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -66,6 +67,12 @@ class NodeSettings(BaseSettings):
     or after_commit (committed on chain, coordinator never told)."""
     drop_round: int | None = Field(default=None, ge=0)
     """Fault injection: the round (1-based count of rounds this node saw) in which to drop."""
+    verify: Literal["full", "own", "off"] = "full"
+    """Before training on a round's model, verify the rounds it came from: `full` runs every
+    check of the auditor (docs/protocol.md 6), `own` the cheap subset that protects this node
+    (its own commitment included, the new model = old model + the published aggregate), `off`
+    only checks the model blob against the on-chain hash. A refused model: the node sits the
+    round out and says why (docs/operations.md)."""
     receipts: Path | None = None
     """Folder where the aggregator's signed receipts are saved (censorship evidence)."""
     epochs: int = Field(default=1, ge=1)

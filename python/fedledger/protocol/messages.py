@@ -58,16 +58,18 @@ def share_to_json(share: EncryptedShare) -> dict[str, Any]:
         "sender": share.sender,
         "recipient": share.recipient,
         "ciphertext": to_hex(share.ciphertext),
+        "signature": to_hex(share.signature),
     }
 
 
 def share_from_json(obj: Any) -> EncryptedShare:
-    """Parse one encrypted share pair."""
+    """Parse one encrypted share pair (its signature is checked by `EncryptedShare.verify`)."""
     s = SHARE_KEYS
     return EncryptedShare(
         _field(s, obj, "sender"),
         _field(s, obj, "recipient"),
         _hex(s, "ciphertext", _field(s, obj, "ciphertext")),
+        _hex(s, "signature", _field(s, obj, "signature")),
     )
 
 

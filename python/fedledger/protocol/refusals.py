@@ -14,6 +14,7 @@ __all__ = [
     "NotInRoster",
     "NotReady",
     "NotRegistered",
+    "UploadQuotaExceeded",
     "WrongStage",
     "refusal_for_code",
 ]
@@ -39,12 +40,17 @@ class NotReady(ProtocolError):
     """What was asked for does not exist yet (e.g. shares before the share stage closed)."""
 
 
+class UploadQuotaExceeded(ProtocolError):
+    """A second, different blob from the same account in one round (one blob: the masked vector)."""
+
+
 REFUSAL_STATUS: dict[type[ProtocolError], int] = {
     NotRegistered: 403,
     NotInRoster: 403,
     WrongStage: 409,
     ConflictingSubmission: 409,
     NotReady: 409,
+    UploadQuotaExceeded: 429,
 }
 """HTTP status of each refusal (more specific than a plain ProtocolError's)."""
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from fedledger.errors import ProtocolError
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 
 __all__ = ["FAILED", "FINALIZED", "IDLE", "STAGES", "RoundStatus"]
@@ -81,8 +82,18 @@ class RoundStatus:
         }
 
     @classmethod
-    def from_json(cls, obj: dict[str, Any]) -> RoundStatus:
-        """The inverse of `to_json` (a node rebuilds the status from GET /v1/round)."""
+    def from_json(cls, obj: Any) -> RoundStatus:
+        """The inverse of `to_json` (a node rebuilds the status from GET /v1/round);
+        ProtocolError (stage "status") when `obj` is not a status document."""
+        try:
+            return cls._from_json(obj)
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError) as exc:
+            raise ProtocolError(
+                "status", "status", f"not a round status document ({type(exc).__name__}: {exc})"
+            ) from None
+
+    @classmethod
+    def _from_json(cls, obj: Any) -> RoundStatus:
         return cls(
             round_id=int(obj["round"]),
             stage=str(obj["stage"]),

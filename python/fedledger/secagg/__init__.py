@@ -1,5 +1,6 @@
 """SecAgg+ secure aggregation whose result anyone can verify (no chain or HTTP dependency)."""
 
+from fedledger.secagg.blame import Verdict, judge_accusation
 from fedledger.secagg.client import (
     Partition,
     SecAggClient,
@@ -16,6 +17,7 @@ from fedledger.secagg.messages import (
     MaskedInput,
     Reveal,
     Roster,
+    ShareAccusation,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
@@ -49,6 +51,7 @@ __all__ = [
     "SecAggClient",
     "SecAggParams",
     "SecAggServer",
+    "ShareAccusation",
     "ShareEvidence",
     "ShareKeysMessage",
     "SimulationResult",
@@ -58,10 +61,12 @@ __all__ = [
     "UnmaskResponse",
     "UnusableKey",
     "VectorFormatError",
+    "Verdict",
     "build_graph",
     "decode_sum",
     "decode_vector",
     "encode_vector",
+    "judge_accusation",
     "quantize",
     "seed_commitment",
     "simulate_round",

@@ -11,9 +11,11 @@ from typing import Any
 import numpy as np
 
 from fedledger.errors import ProtocolError
+from fedledger.secagg.blame import accuse, open_share_plaintext
 from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
+from fedledger.secagg.crypto.dleq import InvalidProof
 from fedledger.secagg.crypto.keys import KeyPair
 from fedledger.secagg.crypto.symmetric import DecryptionError, decrypt, encrypt, share_aad
 from fedledger.secagg.graph import NeighbourGraph, build_graph
@@ -24,6 +26,7 @@ from fedledger.secagg.messages import (
     LocalDropouts,
     MaskedInput,
     Roster,
+    ShareAccusation,
     ShareKeysMessage,
     UnmaskRequest,
     UnmaskResponse,
@@ -73,6 +76,10 @@ class ShareEvidence:
     sender: str
     reason: str
     ciphertext: bytes
+    share: EncryptedShare | None = None
+    """The share itself when its sender signed it: evidence the client can prove
+    (`secagg.blame.accuse`); None when the signature does not check (the aggregator's doing,
+    or a sender that signed nothing: nobody can be blamed from it)."""
 
 
 @dataclass(frozen=True)
@@ -178,7 +185,8 @@ class SecAggClient:
             self._channel_keys[v] = key
             plaintext = shamir.share_to_bytes(yb) + shamir.share_to_bytes(ys)
             aad = share_aad(**self.ctx.fields(), sender=self.address, recipient=v)
-            out.append(EncryptedShare(self.address, v, encrypt(key, plaintext, aad)))
+            share = EncryptedShare(self.address, v, encrypt(key, plaintext, aad))
+            out.append(share.signed(self.ctx, self._account.key))
         return ShareKeysMessage(self.address, tuple(out))
 
     def masked_input(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> MaskedInput:
@@ -201,7 +209,9 @@ class SecAggClient:
         digest = hashlib.sha256(npy_header(x.size))
         y = apply_masks(x, self._self_seed, pairs, on_chunk=lambda part: digest.update(part.data))
         masked_hash = digest.digest()
-        report = LocalDropouts(self.address, masked_hash, tuple(self.local_dropouts))
+        report = LocalDropouts(
+            self.address, masked_hash, tuple(self.local_dropouts), accusations=self._accusations()
+        )
         commitment = seed_commitment(
             self._self_seed, self.ctx.round_id, self.address, report.committed_hash()
         )
@@ -212,6 +222,23 @@ class SecAggClient:
             commitment,
             report.signed(self.ctx, self._account.key),
         )
+
+    def _accusations(self) -> tuple[ShareAccusation, ...]:
+        """A provable accusation of each signed share that did not open (4.6)."""
+        assert self.roster is not None
+        out = []
+        for e in self.bad_shares:
+            if e.share is None:
+                continue  # unsigned: nobody can be blamed from it
+            try:
+                out.append(
+                    accuse(
+                        self.ctx, e.share, channel_private=self._channel.private, roster=self.roster
+                    )
+                )
+            except InvalidProof:  # unreachable for roster keys (checked); the dropout stays
+                continue
+        return tuple(out)
 
     def _receive(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> None:
         """Check x, open each delivered share (bad ones become evidence), require t valid."""
@@ -245,19 +272,17 @@ class SecAggClient:
     def _open_share(self, item: EncryptedShare) -> tuple[bytes, bytes] | ShareEvidence:
         """The (b share, s^SK share) inside a neighbour's ciphertext, or evidence why not."""
         v = item.sender
+        if item.signer(self.ctx) != v:
+            return ShareEvidence(v, "signature: not signed by its sender", item.ciphertext)
         aad = share_aad(**self.ctx.fields(), sender=v, recipient=self.address)
         try:
             plain = decrypt(self._channel_keys[v], item.ciphertext, aad)
         except DecryptionError as exc:
-            return ShareEvidence(v, f"ciphertext: {exc}", item.ciphertext)
-        n = shamir.SHARE_BYTES
+            return ShareEvidence(v, f"ciphertext: {exc}", item.ciphertext, item)
         try:
-            if len(plain) != 2 * n:
-                raise ValueError(f"plaintext is {len(plain)} bytes, expected {2 * n}")
-            shamir.share_from_bytes(plain[:n]), shamir.share_from_bytes(plain[n:])
+            return open_share_plaintext(plain)
         except ValueError as exc:
-            return ShareEvidence(v, f"plaintext: {exc}", item.ciphertext)
-        return plain[:n], plain[n:]
+            return ShareEvidence(v, f"plaintext: {exc}", item.ciphertext, item)
 
     def public_partition(
         self,

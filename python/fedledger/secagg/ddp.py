@@ -1,31 +1,41 @@
 """Distributed discrete Gaussian (Kairouz, Liu, Steinke, ICML 2021): client encode, server decode.
 
-Client: clip in L2, rotate (randomized Hadamard, public seed), scale by 1/gamma, round with
-conditional randomized rounding (retry until the norm bound holds), add discrete Gaussian noise
-of variance sigma^2 / min_survivors, reduce mod 2^bits; the result is masked like any input.
-Server: the unmasked sum mod 2^bits, read centred in [-2^(bits-1), 2^(bits-1)), times gamma,
-rotated back. docs/protocol.md 3.4 states the construction.
+Client: clip in L2, rotate (randomized Hadamard on two overlapping power-of-two blocks, public
+signs), scale by 1/gamma, round with conditional randomized rounding (retry until the norm bound
+holds), add exact discrete Gaussian noise of variance sigma^2 / min_survivors, reduce mod 2^bits;
+the result is masked like any input. Server: the unmasked sum mod 2^bits, read centred in
+[-2^(bits-1), 2^(bits-1)), times gamma, rotated back. docs/protocol.md 3.4 states the
+construction precisely enough to decode bit for bit; the randomness is a ChaCha20 keystream.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
-import os
 from dataclasses import dataclass
+from fractions import Fraction
 
 import numpy as np
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms
 
 from fedledger.errors import ConfigError
+from fedledger.secagg.dgauss import KeyStream, discrete_gaussian, sigma_squared
+from fedledger.secagg.params import DistributedDp, RoundContext
 
 __all__ = [
+    "ROTATION_DOMAIN",
     "DdpParams",
     "choose_gamma",
     "ddp_decode",
     "ddp_encode",
-    "discrete_gaussian",
     "rotate",
+    "rotation_seed",
+    "round_ddp_params",
     "unrotate",
 ]
+
+ROTATION_DOMAIN = b"fedledger/ddp-rotation/v1"
+SLACK_STDS = 4  # k: standard deviations of headroom gamma leaves before the sum wraps
 
 
 @dataclass(frozen=True)
@@ -54,14 +64,13 @@ class DdpParams:
             raise ConfigError(f"ddp: beta must be in (0, 1), got {self.beta}")
 
     def norm_bound(self, dim: int) -> float:
-        """L2 bound of a rounded, scaled update (KLS21 eq. for conditional rounding)."""
+        """L2 bound of a rounded, scaled update (KLS21 Theorem for conditional rounding)."""
         c = self.clip_norm / self.gamma
-        d = _padded(dim)
         return min(
             math.sqrt(
-                c * c + d / 4 + math.sqrt(2 * math.log(1 / self.beta)) * (c + math.sqrt(d) / 2)
+                c * c + dim / 4 + math.sqrt(2 * math.log(1 / self.beta)) * (c + math.sqrt(dim) / 2)
             ),
-            c + math.sqrt(d),
+            c + math.sqrt(dim),
         )
 
     def client_sigma(self, dim: int) -> float:
@@ -69,39 +78,82 @@ class DdpParams:
         return self.noise_multiplier * self.norm_bound(dim) / math.sqrt(self.min_survivors)
 
 
+def _block(dim: int) -> int:
+    """B: the largest power of two <= dim (two such blocks cover [0, dim))."""
+    return 1 << (dim.bit_length() - 1)
+
+
 def choose_gamma(
-    clip_norm: float,
+    clip_norm: float | Fraction,
     dim: int,
     *,
     participants: int,
-    noise_multiplier: float,
+    noise_multiplier: float | Fraction,
     bits: int = 32,
-    k: float = 4.0,
+    k: int = SLACK_STDS,
 ) -> float:
-    """The finest gamma whose sum stays within +-2^(bits-1) with k standard deviations of slack.
+    """The finest power-of-two gamma whose sum stays within +-2^(bits-1), k stds of slack.
 
-    After the rotation each coordinate of a clipped update is about c / sqrt(d); the sum of n
-    of them is at most n c / sqrt(d) (aligned updates), the noise adds std z (c + sqrt(d)) in
-    steps. gamma makes k (both) fit in half the modulus, as KLS21 section 4 does.
+    After the rotation a clipped update's coordinates are about c / sqrt(B); n aligned ones sum
+    to n c / sqrt(B); the noise has std about z (c + gamma sqrt(d)); rounding adds up to n
+    steps. gamma is the smallest power of two with
+        k (n c / sqrt(B) + z c) + k z gamma sqrt(d) + n gamma <= 2^(bits-1) gamma,
+    computed in exact rationals (sqrt(B) rounded down, sqrt(d) up: both only coarsen gamma), so
+    every decoder derives the same gamma from the public parameters (protocol 3.4).
     """
-    d = _padded(dim)
-    half = 2.0 ** (bits - 1)
-    signal = participants * clip_norm / math.sqrt(d)
-    # Noise std in real units: z * (c + gamma sqrt(d)); solve k (signal + z c) + k z gamma sqrt(d)
-    # + n gamma (rounding) <= half * gamma for gamma.
-    need = k * (signal + noise_multiplier * clip_norm)
-    room = half - k * noise_multiplier * math.sqrt(d) - participants
+    if dim < 1 or participants < 1:
+        raise ConfigError(f"ddp: need dim >= 1 and participants >= 1, got {dim}, {participants}")
+    c, z = Fraction(clip_norm), Fraction(noise_multiplier)
+    if c <= 0 or z <= 0:
+        raise ConfigError("ddp: clip norm and noise multiplier must be > 0")
+    root_b = math.isqrt(_block(dim))
+    root_d = math.isqrt(dim) + 1
+    need = k * (participants * c / root_b + z * c)
+    room = (1 << (bits - 1)) - k * z * root_d - participants
     if room <= 0:
         raise ConfigError(f"ddp: {bits} bits cannot hold {participants} participants of dim {dim}")
-    return need / room
+    ratio = need / room
+    gamma = Fraction(1)
+    while gamma < ratio:
+        gamma *= 2
+    while gamma / 2 >= ratio:
+        gamma /= 2
+    return float(gamma)  # a power of two: exact in float64
 
 
-def _padded(dim: int) -> int:
-    return 1 << max(0, (dim - 1).bit_length())
+def round_ddp_params(spec: DistributedDp, dim: int, participants: int) -> DdpParams:
+    """The encoding of a dpMode 2 round of `participants` (the roster) and `dim` coordinates."""
+    c = Fraction(spec.clip_norm_micros, 1_000_000)
+    z = Fraction(spec.noise_multiplier_millis, 1_000)
+    gamma = choose_gamma(c, dim, participants=participants, noise_multiplier=z)
+    return DdpParams(spec.clip_norm, spec.noise_multiplier, spec.min_survivors, gamma)
+
+
+def rotation_seed(ctx: RoundContext) -> bytes:
+    """Public seed of the rotation signs: SHA-256(domain || chainId || RoundLog || round)."""
+    return hashlib.sha256(
+        ROTATION_DOMAIN
+        + ctx.chain_id.to_bytes(32, "big")
+        + bytes.fromhex(ctx.contract[2:])
+        + ctx.round_id.to_bytes(32, "big")
+    ).digest()
+
+
+def _signs(block: int, seed: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """D1, D2: bits 0..B-1 and B..2B-1 of ChaCha20(seed, nonce 0), LSB first, as 1 - 2 bit."""
+    if len(seed) != 32:
+        raise ConfigError(f"ddp: rotation seed must be 32 bytes, got {len(seed)}")
+    enc = Cipher(algorithms.ChaCha20(seed, bytes(16)), mode=None).encryptor()
+    raw = np.frombuffer(enc.update(bytes(-(-2 * block // 8))), dtype=np.uint8)
+    bits = np.unpackbits(raw, bitorder="little")[: 2 * block].astype(np.float64)
+    signs = 1.0 - 2.0 * bits
+    return signs[:block], signs[block:]
 
 
 def _fwht(x: np.ndarray) -> np.ndarray:
-    """Orthonormal Walsh-Hadamard transform of a power-of-two-length float64 vector."""
+    """H x / sqrt(B) for a power-of-two length B: butterflies h = 1, 2, 4, ..., B/2 of
+    (x[i], x[i+h]) -> (x[i] + x[i+h], x[i] - x[i+h]) for every i with bit h clear, then one
+    division by the float64 sqrt(B) (correctly rounded in IEEE 754, so reproducible)."""
     y = x.astype(np.float64, copy=True)
     h = 1
     while h < y.size:
@@ -113,42 +165,24 @@ def _fwht(x: np.ndarray) -> np.ndarray:
     return y / math.sqrt(y.size)
 
 
-def _signs(d: int, seed: bytes) -> np.ndarray:
-    rng = np.random.Generator(np.random.PCG64(int.from_bytes(seed[:16].ljust(16, b"\0"), "big")))
-    return rng.integers(0, 2, d) * 2.0 - 1.0
-
-
 def rotate(x: np.ndarray, seed: bytes) -> np.ndarray:
-    """H D x (zero-padded to a power of two): spreads mass evenly, preserves the L2 norm."""
-    d = _padded(x.size)
-    padded = np.zeros(d)
-    padded[: x.size] = x
-    return _fwht(_signs(d, seed) * padded)
+    """H D1 on x[0:B], then H D2 on x[d-B:d]: orthogonal, length-preserving, flattening."""
+    y = np.asarray(x, dtype=np.float64).copy()
+    block = _block(y.size)
+    d1, d2 = _signs(block, seed)
+    y[:block] = _fwht(d1 * y[:block])
+    y[y.size - block :] = _fwht(d2 * y[y.size - block :])
+    return y
 
 
-def unrotate(y: np.ndarray, dim: int, seed: bytes) -> np.ndarray:
-    """Inverse of `rotate`: D H y, truncated to `dim`."""
-    return (_signs(y.size, seed) * _fwht(y))[:dim]
-
-
-def discrete_gaussian(sigma: float, size: int, rng: np.random.Generator) -> np.ndarray:
-    """Samples of N_Z(0, sigma^2) (Canonne, Kamath, Steinke 2020, Alg. 3, vectorised).
-
-    Discrete Laplace proposals of scale t = floor(sigma) + 1, accepted with probability
-    exp(-(|y| - sigma^2 / t)^2 / (2 sigma^2)). Floating point, like TensorFlow Federated's.
-    """
-    if not sigma > 0:
-        raise ConfigError(f"ddp: sigma must be > 0, got {sigma}")
-    t = math.floor(sigma) + 1
-    p = 1 - math.exp(-1 / t)
-    out = np.empty(size, dtype=np.int64)
-    todo = np.arange(size)
-    while todo.size:
-        y = rng.geometric(p, todo.size) - rng.geometric(p, todo.size)
-        accept = rng.random(todo.size) < np.exp(-((np.abs(y) - sigma**2 / t) ** 2) / (2 * sigma**2))
-        out[todo[accept]] = y[accept]
-        todo = todo[~accept]
-    return out
+def unrotate(y: np.ndarray, seed: bytes) -> np.ndarray:
+    """Inverse of `rotate`: D2 H / sqrt(B) on the last block, then D1 H / sqrt(B) on the first."""
+    x = np.asarray(y, dtype=np.float64).copy()
+    block = _block(x.size)
+    d1, d2 = _signs(block, seed)
+    x[x.size - block :] = d2 * _fwht(x[x.size - block :])
+    x[:block] = d1 * _fwht(x[:block])
+    return x
 
 
 def ddp_encode(
@@ -156,16 +190,17 @@ def ddp_encode(
     params: DdpParams,
     *,
     rotation_seed: bytes,
-    rng: np.random.Generator | None = None,
+    stream: KeyStream | None = None,
 ) -> np.ndarray:
     """A client's noised integer vector mod 2^bits (uint64 holding values below 2^bits).
 
-    `rng` defaults to one seeded from OS entropy: noise anyone can predict is no noise.
+    `stream` defaults to a ChaCha20 keystream keyed from os.urandom: noise anyone can predict
+    is no noise. Rounding and noise both draw from it.
     """
-    rng = rng or np.random.Generator(np.random.PCG64(int.from_bytes(os.urandom(16), "big")))
+    stream = stream or KeyStream()
     x = np.asarray(update, dtype=np.float64)
-    if x.ndim != 1 or not np.all(np.isfinite(x)):
-        raise ConfigError("ddp: the update must be a finite 1-D vector")
+    if x.ndim != 1 or x.size < 1 or not np.all(np.isfinite(x)):
+        raise ConfigError("ddp: the update must be a finite, non-empty 1-D vector")
     norm = float(np.linalg.norm(x))
     if norm > params.clip_norm:
         x = x * (params.clip_norm / norm)
@@ -173,25 +208,22 @@ def ddp_encode(
     bound = params.norm_bound(x.size)
     floor = np.floor(scaled)
     while True:  # conditional randomized rounding: unbiased, retried until within the bound
-        rounded = floor + (rng.random(scaled.size) < scaled - floor)
+        rounded = floor + (stream.unit_floats(scaled.size) < scaled - floor)
         if np.linalg.norm(rounded) <= bound:
             break
-    noised = rounded.astype(np.int64) + discrete_gaussian(
-        params.client_sigma(x.size), scaled.size, rng
-    )
+    sigma2 = sigma_squared(params.client_sigma(x.size))
+    noised = rounded.astype(np.int64) + discrete_gaussian(sigma2, scaled.size, stream)
     return (noised % (1 << params.bits)).astype(np.uint64)
 
 
-def ddp_decode(
-    total: np.ndarray, dim: int, params: DdpParams, *, rotation_seed: bytes
-) -> np.ndarray:
+def ddp_decode(total: np.ndarray, params: DdpParams, *, rotation_seed: bytes) -> np.ndarray:
     """The (noised) sum of the clients' clipped updates from their sum mod 2^bits.
 
     The sum is read centred, in [-2^(bits-1), 2^(bits-1)): a coordinate that wrapped (the k
     standard deviations of choose_gamma exceeded) decodes wrong, which costs accuracy, never
-    privacy (decoding is post-processing).
+    privacy (decoding is post-processing). Exact up to the rotation's float64 butterflies.
     """
     m = 1 << params.bits
     s = np.asarray(total, dtype=np.uint64).astype(np.int64) % m
     centred = np.where(s >= m // 2, s - m, s).astype(np.float64)
-    return unrotate(centred * params.gamma, dim, rotation_seed)
+    return unrotate(centred * params.gamma, rotation_seed)

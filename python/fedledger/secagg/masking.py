@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -15,11 +15,20 @@ from fedledger.secagg.crypto.kdf import (
     hkdf_sha256,
     pair_info,
 )
-from fedledger.secagg.crypto.keys import x25519, x25519_many
+from fedledger.secagg.crypto.keys import x25519
 from fedledger.secagg.crypto.prg import fold_streams
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.params import RoundContext
+from fedledger.secagg.regen import DEFAULT_CHUNK_STREAMS, mask_chunks, remove_masks
 
-__all__ = ["apply_masks", "channel_key", "pair_sign", "pairwise_seed", "unmask_sum"]
+__all__ = [
+    "apply_masks",
+    "channel_key",
+    "pair_sign",
+    "pairwise_seed",
+    "recompute_aggregate",
+    "unmask_sum",
+]
 
 
 def pair_sign(me: str, peer: str) -> int:
@@ -80,33 +89,48 @@ def recompute_aggregate(
     ctx: RoundContext,
     *,
     addresses: list[str],
-    mask_keys_public: dict[str, bytes],
-    neighbours: dict[str, list[str]],
+    mask_keys_public: Mapping[str, bytes],
+    neighbours: Mapping[str, Sequence[str]],
     survivors: Iterable[str],
-    vectors: dict[str, np.ndarray],
-    self_mask_seeds: dict[str, bytes],
-    mask_keys: dict[str, bytes],
+    self_mask_seeds: Mapping[str, bytes],
+    mask_keys: Mapping[str, bytes],
     length: int,
+    vectors: Mapping[str, np.ndarray] | None = None,
+    masked_sum: np.ndarray | None = None,
     unmasked: Mapping[str, Collection[str]] | None = None,
+    engine: Engine | None = None,
+    chunk_streams: int = DEFAULT_CHUNK_STREAMS,
 ) -> np.ndarray:
     """The unmasked sum from public material: survivors' vectors and seeds, dropped s^SK.
 
-    For every dropped v with a revealed s_v^SK and every surviving neighbour u, the
-    mask u added, sign(u,v) * PRG(s_uv), is regenerated from X25519(s_v^SK, s_u^PK)
-    and removed; `unmasked[u]` lists the neighbours u did not mask with (it held no valid
-    share of theirs), whose pair is skipped.
+    The survivors' masked vectors come either summed already (`masked_sum`, the running sum
+    kept as they arrived) or one by one (`vectors`). For every dropped v with a revealed
+    s_v^SK and every surviving neighbour u, the mask u added, sign(u,v) * PRG(s_uv), is
+    regenerated from X25519(s_v^SK, s_u^PK) and removed; `unmasked[u]` lists the neighbours
+    u did not mask with (it held no valid share of theirs), whose pair is skipped. Mask
+    regeneration runs in chunks on `engine` (default: inline); the result does not depend
+    on the engine or the chunk size.
     """
-    unmasked = unmasked or {}
     wanted = set(survivors)
     surv = [a for a in addresses if a in wanted]
-    surv_set = set(surv)
-    dangling: list[tuple[bytes, int]] = []
-    for v, sk in mask_keys.items():
-        peers = [u for u in neighbours[v] if u in surv_set and v not in unmasked.get(u, ())]
-        shared = x25519_many(sk, [mask_keys_public[u] for u in peers])  # sk loaded once
-        for u, secret in zip(peers, shared, strict=True):
-            seed = hkdf_sha256(secret, pair_info(PAIRWISE_INFO, a=v, b=u, **ctx.fields()))
-            dangling.append((seed, pair_sign(u, v)))
-    return unmask_sum(
-        (vectors[u] for u in surv), (self_mask_seeds[u] for u in surv), dangling, length
+    if masked_sum is not None:
+        acc = np.array(masked_sum, dtype=np.uint32, copy=True)
+    else:
+        if vectors is None:
+            raise ValueError("recompute_aggregate needs vectors or masked_sum")
+        acc = np.zeros(length, dtype=np.uint32)
+        for u in surv:
+            np.add(acc, vectors[u], out=acc)
+    chunks = mask_chunks(
+        ctx,
+        addresses=addresses,
+        mask_keys_public=mask_keys_public,
+        neighbours=neighbours,
+        survivors=surv,
+        self_mask_seeds=self_mask_seeds,
+        mask_keys=mask_keys,
+        length=length,
+        unmasked=unmasked,
+        chunk_streams=chunk_streams,
     )
+    return remove_masks(acc, chunks, engine)

@@ -6,9 +6,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Self
 
+from eth_utils import keccak
+
+from fedledger.chain.merkle import RosterTree
 from fedledger.encoding import canonical_json, from_canonical_json, sha256, to_hex
 from fedledger.errors import FedledgerError, ProtocolError
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.crypto.dleq import PROOF_BYTES, InvalidProof, check_channel_key
 from fedledger.secagg.crypto.kdf import address_bytes
 from fedledger.secagg.crypto.keys import (
     InvalidPublicKey,
@@ -27,6 +31,7 @@ __all__ = [
     "DOCUMENT_VERSION",
     "MASK_KEY",
     "SELF_MASK_SEED",
+    "SHARE_TYPE",
     "UNMASK_SHARES_TYPE",
     "BadShare",
     "EncryptedShare",
@@ -35,6 +40,7 @@ __all__ = [
     "MaskedInput",
     "Reveal",
     "Roster",
+    "ShareAccusation",
     "ShareKeysMessage",
     "UnmaskRequest",
     "UnmaskResponse",
@@ -44,6 +50,7 @@ __all__ = [
 ]
 
 DOCUMENT_VERSION = 1
+SHARE_TYPE = "EncryptedShare(uint256 round,address sender,address recipient,bytes32 ciphertextHash)"
 UNMASK_SHARES_TYPE = "UnmaskShares(uint256 round,address participant,bytes32 sharesHash)"
 LOCAL_DROPOUTS_TYPE = (
     "LocalDropouts(uint256 round,address participant,bytes32 maskedHash,bytes32 dropoutsHash)"
@@ -202,6 +209,10 @@ class KeyBundle:
                 check_public_key(key)
             except InvalidPublicKey as exc:
                 raise UnusableKey(self.participant, name, exc.reason) from None
+        try:  # a share accusation proves the pair's secret on the prime-order subgroup
+            check_channel_key(self.channel_key)
+        except InvalidProof as exc:
+            raise UnusableKey(self.participant, "channelKey", exc.reason) from None
 
     def verify(self, ctx: RoundContext) -> None:
         """Refuse a bundle for another round, not signed by its participant (under ctx), or
@@ -220,6 +231,10 @@ class KeyBundle:
                 "(wrong key, chain, contract or round)",
             )
         self.check_keys()
+
+    def leaf_hash(self) -> bytes:
+        """The roster Merkle leaf's bundle hash: keccak256(channelKey ‖ maskKey ‖ signature)."""
+        return bytes(keccak(self.channel_key + self.mask_key + self.signature))
 
     def to_json(self) -> dict[str, Any]:
         """JSON object form (inside the roster document)."""
@@ -251,6 +266,7 @@ class Roster:
     ctx: RoundContext
     bundles: tuple[KeyBundle, ...]
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    _tree: list[RosterTree] = field(default_factory=list, compare=False, repr=False)
 
     def __post_init__(self) -> None:
         addresses = [b.participant for b in self.bundles]
@@ -317,6 +333,13 @@ class Roster:
         """sha256 of the roster blob (posted on chain)."""
         return sha256(self.to_bytes())
 
+    def tree(self) -> RosterTree:
+        """The Merkle tree whose root is posted on chain: leaf i = (i, address, bundle hash)."""
+        cached = self._tree
+        if not cached:
+            cached.append(RosterTree.build([(b.participant, b.leaf_hash()) for b in self.bundles]))
+        return cached[0]
+
     @classmethod
     def from_bytes(cls, blob: bytes) -> Roster:
         """Parse a roster blob; structure is checked here, signatures by verify_signatures."""
@@ -326,23 +349,6 @@ class Roster:
         if not isinstance(bundles, list):
             raise ProtocolError(s, "bundles", "expected a list")
         return cls(ctx, tuple(KeyBundle.from_json(b) for b in bundles))
-
-
-@dataclass(frozen=True)
-class EncryptedShare:
-    """Stage 2: AES-GCM(share of b_sender || share of s_sender^SK) from sender to recipient."""
-
-    sender: str
-    recipient: str
-    ciphertext: bytes
-
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "sender", check_address(SHARE_KEYS, "sender", self.sender))
-        object.__setattr__(
-            self, "recipient", check_address(SHARE_KEYS, "recipient", self.recipient)
-        )
-        expected = 12 + 2 * SHARE_BYTES + 16
-        _bytes(SHARE_KEYS, "ciphertext", self.ciphertext, expected)
 
 
 @dataclass(frozen=True)
@@ -399,6 +405,103 @@ class _SignedBySender:
 
 
 @dataclass(frozen=True)
+class EncryptedShare(_SignedBySender):
+    """Stage 2: AES-GCM(share of b_sender || share of s_sender^SK) from sender to recipient.
+
+    `signature` is the sender's EIP-712 signature over (round, sender, recipient,
+    sha256(ciphertext)): the aggregator cannot alter or redirect a ciphertext, and a
+    recipient that cannot open it holds evidence the sender cannot disown (ShareAccusation).
+    """
+
+    sender: str
+    recipient: str
+    ciphertext: bytes
+    signature: bytes = b""
+    _STAGE: ClassVar[str] = SHARE_KEYS
+    _FIELD: ClassVar[str] = "signature"
+    _WHAT: ClassVar[str] = "share ciphertext"
+
+    def __post_init__(self) -> None:
+        s = SHARE_KEYS
+        object.__setattr__(self, "sender", check_address(s, "sender", self.sender))
+        object.__setattr__(self, "recipient", check_address(s, "recipient", self.recipient))
+        expected = 12 + 2 * SHARE_BYTES + 16
+        object.__setattr__(self, "ciphertext", _bytes(s, "ciphertext", self.ciphertext, expected))
+        if self.signature:
+            object.__setattr__(self, "signature", _bytes(s, "signature", self.signature, 65))
+
+    def _typed(self, ctx: RoundContext) -> dict[str, Any]:
+        return eip712_message(
+            "EncryptedShare",
+            [
+                ("round", "uint256"),
+                ("sender", "address"),
+                ("recipient", "address"),
+                ("ciphertextHash", "bytes32"),
+            ],
+            {
+                "round": ctx.round_id,
+                "sender": self.sender,
+                "recipient": self.recipient,
+                "ciphertextHash": sha256(self.ciphertext),
+            },
+            chain_id=ctx.chain_id,
+            contract=ctx.contract,
+        )
+
+
+@dataclass(frozen=True)
+class ShareAccusation:
+    """Evidence that `share.sender` sent `share.recipient` a share that does not open.
+
+    `proof` (secagg.crypto.dleq) shows the pair's X25519 output Z = X25519(c_recipient,
+    C_sender) without the recipient's private key; with Z anyone derives the pair's AES key
+    and tries the sender-signed ciphertext (`secagg.blame.judge_accusation`).
+    """
+
+    share: EncryptedShare
+    proof: bytes
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "proof", _bytes(MASKED_INPUT, "proof", self.proof, PROOF_BYTES))
+        if len(self.share.signature) != 65:
+            raise ProtocolError(MASKED_INPUT, "shareSignature", "the accused share is unsigned")
+
+    @property
+    def accuser(self) -> str:
+        """The recipient, who could not open the share."""
+        return self.share.recipient
+
+    @property
+    def accused(self) -> str:
+        """The sender, who signed the ciphertext."""
+        return self.share.sender
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON object form (the accuser is the report it travels in)."""
+        return {
+            "sender": self.share.sender,
+            "ciphertext": to_hex(self.share.ciphertext),
+            "shareSignature": to_hex(self.share.signature),
+            "proof": to_hex(self.proof),
+        }
+
+    @classmethod
+    def from_json(cls, accuser: str, obj: Any, *, stage: str = FINALIZE) -> ShareAccusation:
+        """Parse the form of `to_json` (errors name `stage` and the field)."""
+        try:
+            share = EncryptedShare(
+                _get(stage, obj, "sender"),
+                accuser,
+                _get(stage, obj, "ciphertext"),
+                _bytes(stage, "shareSignature", _get(stage, obj, "shareSignature"), 65),
+            )
+            return cls(share, _get(stage, obj, "proof"))
+        except ProtocolError as exc:
+            raise ProtocolError(stage, exc.field, exc.detail) from None
+
+
+@dataclass(frozen=True)
 class LocalDropouts(_SignedBySender):
     """Stage 3: the neighbours a committer did not mask with (its D_u), signed by it.
 
@@ -411,6 +514,9 @@ class LocalDropouts(_SignedBySender):
     masked_hash: bytes
     dropouts: tuple[str, ...]
     signature: bytes = b""
+    accusations: tuple[ShareAccusation, ...] = ()
+    """Evidence for the dropouts whose signed share did not open (not signed: each is
+    self-authenticating, see ShareAccusation)."""
     _STAGE: ClassVar[str] = MASKED_INPUT
     _FIELD: ClassVar[str] = "dropouts"
     _WHAT: ClassVar[str] = "local-dropout report"
@@ -429,6 +535,16 @@ class LocalDropouts(_SignedBySender):
         object.__setattr__(self, "dropouts", tuple(sort_addresses(dropouts)))
         if self.signature:
             object.__setattr__(self, "signature", _bytes(s, "signature", self.signature, 65))
+        accused = [a.accused for a in self.accusations]
+        if any(a.accuser != self.sender for a in self.accusations):
+            raise ProtocolError(s, "accusations", "an accusation is not by the report's sender")
+        if len(set(accused)) != len(accused) or not set(accused) <= set(dropouts):
+            raise ProtocolError(s, "accusations", "each accused must be a dropout, once")
+        object.__setattr__(
+            self,
+            "accusations",
+            tuple(sorted(self.accusations, key=lambda a: address_bytes(a.accused))),
+        )
 
     def dropouts_hash(self) -> bytes:
         """sha256 of the canonical JSON list of the dropouts in roster order."""
@@ -459,11 +575,14 @@ class LocalDropouts(_SignedBySender):
 
     def to_json(self) -> dict[str, Any]:
         """JSON object form (the sender is the key it is published under)."""
-        return {
+        out: dict[str, Any] = {
             "maskedHash": to_hex(self.masked_hash),
             "dropouts": list(self.dropouts),
             "signature": to_hex(self.signature),
         }
+        if self.accusations:  # absent when empty: reports without evidence keep their form
+            out["accusations"] = [a.to_json() for a in self.accusations]
+        return out
 
     @classmethod
     def from_json(cls, sender: str, obj: Any, *, stage: str = FINALIZE) -> LocalDropouts:
@@ -471,12 +590,17 @@ class LocalDropouts(_SignedBySender):
         dropouts = _get(stage, obj, "dropouts")
         if not isinstance(dropouts, list):
             raise ProtocolError(stage, "dropouts", "expected a list")
+        accusations = obj.get("accusations", [])
+        if not isinstance(accusations, list):
+            raise ProtocolError(stage, "accusations", "expected a list")
         try:
+            sender = check_address(stage, "sender", sender)
             return cls(
                 sender,
                 _get(stage, obj, "maskedHash"),
                 tuple(dropouts),
                 _bytes(stage, "signature", _get(stage, obj, "signature"), 65),
+                tuple(ShareAccusation.from_json(sender, a, stage=stage) for a in accusations),
             )
         except ProtocolError as exc:
             raise ProtocolError(stage, exc.field, exc.detail) from None

@@ -12,10 +12,13 @@ import numpy as np
 
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, ProtocolError
+from fedledger.secagg.blame import judge_accusation
 from fedledger.secagg.commitments import Commitment, seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.keys import is_clamped, public_from_private
+from fedledger.secagg.encoding import decode_aggregate
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
@@ -33,7 +36,7 @@ from fedledger.secagg.messages import (
     check_address,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
-from fedledger.secagg.quantize import DecodedSum, coordinate_bound, decode_sum, out_of_range
+from fedledger.secagg.quantize import DecodedSum, coordinate_bound, out_of_range
 from fedledger.secagg.vectors import VectorFormatError, decode_vector, encode_vector
 
 __all__ = [
@@ -219,7 +222,13 @@ class SecAggServer:
         seed: bytes,
         vector_length: int,
         min_survivors: int = 1,
+        blobs: Callable[[bytes], bytes] | None = None,
+        engine: Engine | None = None,
     ) -> None:
+        """`blobs` reads an accepted masked vector back by its hash (the blob store keeps
+        them; the server holds only their running sum). Without it the server keeps the
+        accepted blobs itself (small in-memory rounds). `engine` runs the unmask step's mask
+        regeneration (default: inline)."""
         if len(seed) != 32:
             raise ConfigError(f"round seed must be 32 bytes, got {len(seed)}")
         if vector_length < 1:
@@ -233,7 +242,13 @@ class SecAggServer:
         self.graph: NeighbourGraph | None = None
         self._neigh: dict[str, list[str]] = {}
         self._shares: dict[str, ShareKeysMessage] = {}
-        self._vectors: dict[str, np.ndarray] = {}
+        # Streaming: every accepted masked vector is added here mod 2^32 on arrival; the
+        # vectors themselves stay in the blob store (re-read only to take one out again).
+        self._masked_sum = np.zeros(vector_length, dtype=np.uint32)
+        self._summed: set[str] = set()
+        self._kept: dict[bytes, bytes] | None = {} if blobs is None else None
+        self._blobs = blobs
+        self.engine = engine
         self._commitments: dict[str, Commitment] = {}
         self._unmasked: dict[str, frozenset[str]] = {}  # sender -> sharers it did not mask with
         self._reports: dict[str, LocalDropouts] = {}  # sender -> its signed report of those
@@ -312,6 +327,8 @@ class SecAggServer:
             raise ProtocolError(
                 SHARE_KEYS, "shares", f"{sender} must send one share to each of its neighbours"
             )
+        for item in message.shares:  # signed, so a recipient's accusation is provable
+            item.verify(self.ctx)
         self._shares[sender] = message
 
     def close_share_keys(self) -> dict[str, list[EncryptedShare]]:
@@ -349,7 +366,7 @@ class SecAggServer:
         sender = self._member(MASKED_INPUT, "sender", sender)
         if sender not in self._shares:
             raise ProtocolError(MASKED_INPUT, "sender", f"{sender} did not share keys")
-        if sender in self._vectors:
+        if sender in self._summed:
             raise ProtocolError(MASKED_INPUT, "sender", f"{sender} already sent a masked input")
         if sha256(blob) != commitment.masked_hash:
             raise ProtocolError(
@@ -368,13 +385,19 @@ class SecAggServer:
                     f"local-dropout report of {dropouts.sender} is not for {sender}'s blob",
                 )
             dropouts.verify(self.ctx)
+            assert self.roster is not None
+            for accusation in dropouts.accusations:  # publish only evidence that proves
+                judge_accusation(self.ctx, self.roster, accusation)
             listed = dropouts.dropouts
         unknown = set(listed) - set(self._neigh[sender])
         if unknown:
             raise ProtocolError(
                 MASKED_INPUT, "dropouts", f"{sorted(unknown)[0]} is not a neighbour of {sender}"
             )
-        self._vectors[sender] = vector
+        np.add(self._masked_sum, vector, out=self._masked_sum)
+        self._summed.add(sender)
+        if self._kept is not None:
+            self._kept[commitment.masked_hash] = blob
         self._commitments[sender] = commitment
         self._unmasked[sender] = frozenset(v for v in listed if v in self._shares)
         if dropouts is not None:
@@ -386,17 +409,33 @@ class SecAggServer:
         is dropped: its vector is left out, so only its s^SK is ever asked for."""
         self._expect(MASKED_INPUT)
         excluded = set().union(*self._unmasked.values())
-        survivors = [a for a in self.sharers if a in self._vectors and a not in excluded]
+        survivors = [a for a in self.sharers if a in self._summed and a not in excluded]
         need = max(self.min_survivors, self.params.threshold)  # RoundLog.finalize's rule
         if len(survivors) < need:
             raise RoundAborted(
                 MASKED_INPUT, "too_few_survivors", f"{len(survivors)} survivors, need {need}"
             )
         surviving = set(survivors)
+        for a in sorted(self._summed - surviving):  # excluded after its vector was summed
+            np.subtract(self._masked_sum, self._reload(a), out=self._masked_sum)
+            self._summed.discard(a)
         dropped = [a for a in self.sharers if a not in surviving]
         self._request = UnmaskRequest(tuple(survivors), tuple(dropped))
         self._advance()
         return self._request
+
+    def _reload(self, sender: str) -> np.ndarray:
+        """An accepted masked vector read back from the blob store (it was checked on arrival)."""
+        digest = self._commitments[sender].masked_hash
+        blob = self._kept[digest] if self._kept is not None else None
+        if blob is None:
+            assert self._blobs is not None
+            blob = self._blobs(digest)
+        if sha256(blob) != digest:
+            raise RoundAborted(
+                MASKED_INPUT, "blob_changed", f"the stored blob of {sender} no longer matches"
+            )
+        return decode_vector(blob, length=self.vector_length)
 
     def _seed_check(self, u: str) -> Callable[[bytes], bool]:
         """Whether a candidate b_u reproduces u's seed commitment (which pins its report)."""
@@ -433,7 +472,9 @@ class SecAggServer:
     def _refuse_out_of_range(self, aggregate: np.ndarray, n: int) -> None:
         """Refuse what no n clipped updates can produce (docs/threat-model.md, bounded
         influence): some survivor sent out-of-range coordinates; secure aggregation hides
-        which one."""
+        which one. Distributed DP (mode 2) uses the whole ring: every residue is valid."""
+        if self.params.ddp is not None:
+            return
         beyond = out_of_range(aggregate, n, self.params)
         if beyond.size:
             raise RoundAborted(
@@ -495,11 +536,12 @@ class SecAggServer:
             mask_keys_public={b.participant: b.mask_key for b in roster.bundles},
             neighbours=self._neigh,
             survivors=survivors,
-            vectors=self._vectors,
+            masked_sum=self._masked_sum,
             self_mask_seeds=seeds,
             mask_keys=mask_keys,
             length=self.vector_length,
             unmasked={u: self._unmasked[u] for u in survivors},
+            engine=self.engine,
         )
         self._refuse_out_of_range(aggregate, len(survivors))
         unshared = tuple(a for a in roster.addresses if a not in self._shares)
@@ -520,11 +562,13 @@ class SecAggServer:
         return AggregationResult(
             aggregate=aggregate,
             aggregate_blob=encode_vector(aggregate),
-            decoded=decode_sum(
+            decoded=decode_aggregate(
                 aggregate,
                 len(survivors),
                 self.params,
                 total_weight=sum(self._commitments[u].weight for u in survivors),
+                ctx=self.ctx,
+                participants=len(roster),
             ),
             reveal=reveal,
             reveal_blob=reveal.to_bytes(),

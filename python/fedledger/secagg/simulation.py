@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +16,8 @@ from fedledger.secagg.client import SecAggClient, TooFewSharers
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
+from fedledger.secagg.encoding import encode_input
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.messages import EncryptedShare, Roster, UnmaskResponse
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import local_rng, quantize
@@ -102,7 +104,11 @@ def _masked_input(
         if not dropout.active(MASKED_INPUT, i) or c.address not in inbox:
             continue
         delta, examples = updates[i]
-        x = quantize(delta, examples, params, rng=rng)
+        if params.ddp is None:
+            x = quantize(delta, examples, params, rng=rng)
+        else:  # dpMode 2: noise from each client's own ChaCha20 stream (never a shared rng)
+            assert c.roster is not None
+            x = encode_input(delta, examples, params, ctx=c.ctx, participants=len(c.roster))
         try:
             msg = c.masked_input(x, inbox[c.address])
         except TooFewSharers:
@@ -116,11 +122,19 @@ def _masked_input(
     return out
 
 
-def _garble(inbox: dict[str, list[EncryptedShare]], pairs: Sequence[tuple[str, str]]) -> None:
-    """Replace each (sender, recipient) ciphertext by random bytes of the same length."""
-    for sender, recipient in pairs:
+def _garble(
+    ctx: RoundContext,
+    inbox: dict[str, list[EncryptedShare]],
+    pairs: Sequence[tuple[Any, Any]],
+) -> None:
+    """Replace each (sender account, recipient account) ciphertext by random bytes of the
+    same length, signed by the sender (a cheating sender signs its garbage: 4.6)."""
+    for account, to in pairs:
+        sender, recipient = account.address, to.address
         inbox[recipient] = [
-            EncryptedShare(sender, recipient, os.urandom(len(e.ciphertext)))
+            EncryptedShare(sender, recipient, os.urandom(len(e.ciphertext))).signed(
+                ctx, account.key
+            )
             if e.sender == sender
             else e
             for e in inbox.get(recipient, [])
@@ -178,6 +192,8 @@ def simulate_round(
     min_participants: int = 1,
     old_model: bytes | None = None,
     rng: np.random.Generator | None = None,
+    blobs: Callable[[bytes], bytes] | None = None,
+    engine: Engine | None = None,
 ) -> SimulationResult:
     """Run stages 1-5 for len(updates) participants and return the result and public transcript.
 
@@ -185,10 +201,13 @@ def simulate_round(
     (advertise_keys, share_keys, masked_input, unmask) to the indices that go silent
     instead of sending that stage's message. `bad_shares` lists indices whose stage-4
     shares are corrupted (the server must blame them). `garbage_shares` lists (sender,
-    recipient) index pairs whose stage-2 ciphertext is replaced by random bytes: the
-    recipient drops the sender, and the round still gives the exact sum and verifies (the
-    reveal carries each committer's signed local-dropout report). A client that refuses to
-    mask (TooFewSharers) goes silent. RoundAborted propagates.
+    recipient) index pairs whose stage-2 ciphertext is replaced by random bytes (signed by
+    the sender): the recipient drops the sender and publishes a provable accusation, and
+    the round still gives the exact sum and verifies (the reveal carries each committer's
+    signed local-dropout report). A client that refuses to mask (TooFewSharers) goes
+    silent. RoundAborted propagates. `blobs` and `engine` go to
+    the SecAggServer (a blob reader by hash, so that it keeps no vectors; where the
+    unmask step's mask regeneration runs).
     """
     n = len(updates)
     if n < 2:
@@ -204,14 +223,20 @@ def simulate_round(
     old_model = old_model if old_model is not None else _default_model(d)
 
     server = SecAggServer(
-        ctx, params, seed=seed, vector_length=length, min_survivors=min_participants
+        ctx,
+        params,
+        seed=seed,
+        vector_length=length,
+        min_survivors=min_participants,
+        blobs=blobs,
+        engine=engine,
     )
     clients = [SecAggClient(ctx, params, acct, vector_length=length) for acct in accounts]
     addresses = [c.address for c in clients]
     by_address = dict(zip(addresses, range(n), strict=True))
 
     roster, inbox = _keys(server, clients, silent, seed)
-    _garble(inbox, [(addresses[s], addresses[r]) for s, r in garbage_shares])
+    _garble(ctx, inbox, [(accounts[s], accounts[r]) for s, r in garbage_shares])
     masked = _masked_input(
         server, clients, updates, inbox, dropout=silent, params=params, rng=rng or local_rng()
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -41,8 +42,9 @@ class PublicTranscript:
     """On chain."""
     commitments: dict[str, Commitment]
     """On chain: participant -> (masked-update hash, seed commitment), every committer."""
-    masked_vectors: dict[str, bytes]
-    """Blob store: blob name (sha256 hex) -> masked vector .npy bytes."""
+    masked_vectors: Mapping[str, bytes]
+    """Blob store: blob name (sha256 hex) -> masked vector .npy bytes. May be lazy (read
+    from the store on access): the verifier reads one at a time and never keeps them."""
     reveal: bytes
     reveal_hash: bytes
     """On chain."""

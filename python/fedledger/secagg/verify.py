@@ -8,11 +8,14 @@ from typing import Any
 import numpy as np
 
 from fedledger.encoding import sha256, to_hex
-from fedledger.errors import FedledgerError
+from fedledger.errors import FedledgerError, ProtocolError
+from fedledger.secagg.blame import judge_accusation
 from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
 from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.keys import is_clamped, public_from_private
+from fedledger.secagg.encoding import decode_aggregate
+from fedledger.secagg.engine import Engine
 from fedledger.secagg.graph import NeighbourGraph, build_graph
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
@@ -26,7 +29,7 @@ from fedledger.secagg.messages import (
     sort_addresses,
 )
 from fedledger.secagg.params import RoundContext, min_roster
-from fedledger.secagg.quantize import coordinate_bound, decode_sum, out_of_range
+from fedledger.secagg.quantize import coordinate_bound, out_of_range
 from fedledger.secagg.transcript import PublicTranscript
 from fedledger.secagg.vectors import decode_vector, encode_vector
 
@@ -141,8 +144,11 @@ class Verification(CheckContext):
     graph: NeighbourGraph | None = None
     neighbours: dict[str, list[str]] = field(default_factory=dict)
     reveal: Reveal | None = None
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)
+    masked_sum: np.ndarray | None = None
+    """Running sum mod 2^32 of the survivors' masked vectors, read one blob at a time."""
     aggregate: np.ndarray | None = None
+    engine: Engine | None = None
+    """Where mask regeneration runs (None: inline)."""
 
     def documents(self) -> tuple[Roster, Reveal]:
         """The parsed roster and reveal; stops the calling check when either did not parse."""
@@ -259,7 +265,8 @@ def survivor_commitments(v: Verification) -> Outcome:
     t = v.transcript
     _, reveal = v.documents()
     problems: dict[str, str] = {}
-    lengths = set()
+    lengths: dict[int, str] = {}  # length -> first survivor with it
+    total: np.ndarray | None = None
     for u in reveal.survivors:
         commitment = t.commitments.get(u)
         if commitment is None:
@@ -274,18 +281,24 @@ def survivor_commitments(v: Verification) -> Outcome:
             problems[u] = f"blob hash {sha256(blob).hex()} != committed {name}"
             continue
         try:
-            v.vectors[u] = decode_vector(blob)
+            vector = decode_vector(blob)
         except FedledgerError as exc:
             problems[u] = f"malformed vector: {exc}"
             continue
-        lengths.add(v.vectors[u].size)
+        del blob  # one blob in memory at a time: the vectors are summed as they are read
+        lengths.setdefault(vector.size, u)
+        if total is None:
+            total = np.zeros(vector.size, dtype=np.uint32)
+        if vector.size == total.size:
+            np.add(total, vector, out=total)
     if problems:
         raise CheckFailed(
             f"{len(problems)} survivor(s) without a matching committed blob", {}, problems
         )
     if len(lengths) > 1:
         raise CheckFailed("masked vectors have different lengths", "one length", sorted(lengths))
-    return "sha256(blob) == on-chain maskedHash", f"{len(v.vectors)} survivors match"
+    v.masked_sum = total
+    return "sha256(blob) == on-chain maskedHash", f"{len(reveal.survivors)} survivors match"
 
 
 def _report_problem(v: Verification, a: str, report: LocalDropouts) -> str:
@@ -304,6 +317,12 @@ def _report_problem(v: Verification, a: str, report: LocalDropouts) -> str:
     strangers = [d for d in report.dropouts if d not in v.neighbours.get(a, ())]
     if strangers:
         return f"{strangers[0]} is not a neighbour"
+    roster, _ = v.documents()
+    for accusation in report.accusations:  # the aggregator publishes only evidence that proves
+        try:
+            judge_accusation(v.ctx, roster, accusation)
+        except ProtocolError as exc:
+            return f"accusation of {accusation.accused} proves nothing: {exc.detail}"
     return ""
 
 
@@ -501,18 +520,20 @@ def aggregate_recomputed(v: Verification) -> Outcome:
     )
     t = v.transcript
     assert v.reveal is not None and v.roster is not None and v.ctx is not None
-    length = next(iter(v.vectors.values())).size
+    if v.masked_sum is None:
+        raise CheckFailed("cannot check: no survivor vectors")
     agg = recompute_aggregate(
         v.ctx,
         addresses=v.roster.addresses,
         mask_keys_public={b.participant: b.mask_key for b in v.roster.bundles},
         neighbours=v.neighbours,
         survivors=v.reveal.survivors,
-        vectors=v.vectors,
+        masked_sum=v.masked_sum,
         self_mask_seeds=dict(v.reveal.self_mask_seeds),
         mask_keys=dict(v.reveal.mask_keys),
-        length=length,
+        length=v.masked_sum.size,
         unmasked=_unmasked(v.reveal),
+        engine=v.engine,
     )
     found = to_hex(sha256(encode_vector(agg)))
     expected = to_hex(t.aggregate_hash)
@@ -546,6 +567,8 @@ def aggregate_in_range(v: Verification) -> Outcome:
     n, params = len(reveal.survivors), t.params
     if n < 1:
         raise CheckFailed("cannot check: no survivors")
+    if params.ddp is not None:  # protocol 3.4: the sum is read centred, every residue decodes
+        return "dpMode 2: every residue mod 2^32 is a valid sum", {"coordinates": int(agg.size - 1)}
     bound = coordinate_bound(n, params)
     expected = f"A[i] <= n * (2^b - 1) = {n} * {params.levels} = {bound} for i >= 1"
     top = int(agg[1:].max()) if agg.size > 1 else 0
@@ -574,7 +597,15 @@ def model_update(v: Verification) -> Outcome:
         )
     # W is the survivors' committed weights (chain), never the aggregate's element 0.
     weight = sum(t.commitments[u].weight for u in v.reveal.survivors)
-    decoded = decode_sum(v.aggregate, len(v.reveal.survivors), t.params, total_weight=weight)
+    roster, _ = v.documents()
+    decoded = decode_aggregate(
+        v.aggregate,
+        len(v.reveal.survivors),
+        t.params,
+        total_weight=weight,
+        ctx=RoundContext(t.chain_id, t.contract, t.round_id),
+        participants=len(roster),
+    )
     found = to_hex(sha256(apply_aggregate(t.old_model, decoded)))
     expected = to_hex(t.new_model_hash)
     if found != expected:
@@ -637,7 +668,11 @@ CHECKS = (
 """The checks of docs/protocol.md 6.C, in the order they run and are reported."""
 
 
-def verify_round(transcript: PublicTranscript) -> Report:
-    """Run every check of docs/protocol.md section 6; never raises for a bad round."""
-    checks = run_checks(CHECKS, Verification(transcript))
+def verify_round(transcript: PublicTranscript, *, engine: Engine | None = None) -> Report:
+    """Run every check of docs/protocol.md section 6; never raises for a bad round.
+
+    Masked vectors are read from `transcript.masked_vectors` one at a time and summed;
+    mask regeneration runs on `engine` (default: inline).
+    """
+    checks = run_checks(CHECKS, Verification(transcript, engine=engine))
     return Report(round_id=transcript.round_id, checks=checks)

@@ -183,6 +183,8 @@ class FederationConfig:
     extra: dict[str, Any] = field(default_factory=dict)
     task: str | None = None
     """Task import string for the coordinator and every node (default: `model` on `dataset`)."""
+    verify: str = "full"
+    """Every node's `--verify` mode (full|own|off): how it verifies a model's rounds."""
 
 
 def _start_nodes(fed: ProcessFederation, config: FederationConfig, url: str) -> list[Started]:
@@ -201,6 +203,7 @@ def _start_nodes(fed: ProcessFederation, config: FederationConfig, url: str) -> 
                 seed=config.seed,
                 participant_index=i,
                 participants=config.nodes,
+                verify=config.verify,
             )
         )
     return nodes

@@ -42,10 +42,12 @@ from fedledger.fl.task import TaskContext
 from fedledger.fl.task_bridge import TaskRunner, initial_model, make_task_evaluator
 from fedledger.fl.task_loader import builtin_task_string, load_task
 from fedledger.fl.train import TrainConfig, evaluate
+from fedledger.node.model_verify import check_mode
 from fedledger.node.participant import DROP_POINTS, Participant
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.status import RoundStatus
 from fedledger.secagg.constants import FINALIZE, MASKED_INPUT
+from fedledger.secagg.engine import Engine
 from fedledger.store.base import BlobStore
 from fedledger.store.filesystem import FilesystemBlobStore
 
@@ -97,6 +99,10 @@ class SimulationConfig:
         default_factory=lambda: StageDurations(advertise_keys=60, share_keys=60, unmask=60)
     )
     verify: bool = True
+    node_verify: str = "off"
+    """Each participant's `--verify` mode (full|own|off: node.model_verify). Off by default
+    here: the simulation audits every finalized round itself (`verify`), and n nodes each
+    verifying every round cost n audits per round; `fedledger demo` runs with full."""
     fsync: bool = False
     stake: int = 0
     """Token units each participant stakes at enrolment (minted to the deployer as a genesis
@@ -124,6 +130,7 @@ class SimulationConfig:
                 f"simulation: stake {self.stake} is below the round config's minStake "
                 f"{self.round_config.min_stake}; participants could not be rostered"
             )
+        check_mode(self.node_verify)
         if self.partition not in ("dirichlet", "iid"):
             raise ConfigError(
                 f"simulation: partition must be 'dirichlet' or 'iid', got {self.partition!r}"
@@ -213,13 +220,17 @@ class Simulation:
         on_event: Callable[[str, dict[str, Any]], None] | None = None,
         dataset: Dataset | None = None,
         partition: Partition | None = None,
+        engine: Engine | None = None,
     ) -> None:
         """Deploys on `chain` (default: a fresh embedded chain) unless `deployment` is given.
+
+        `engine` runs the coordinator's mask regeneration (default: inline; secagg.engine).
 
         `dataset` and `partition` override the ones the config describes (benchmarks pass
         the very objects their plain-FedAvg baseline used).
         """
         self.config = cfg = config
+        self.regen_engine = engine
         self.on_event = on_event or (lambda kind, data: None)
         torch.set_num_threads(1)
         self._tmp = None
@@ -328,6 +339,8 @@ class Simulation:
                     ctx=dataclasses.replace(self.task_context, participant=i),
                     data=data,
                 ),
+                verify=cfg.node_verify,
+                deployment=self.deployment,
             )
             for i, (acct, data) in enumerate(zip(self.accounts, shards, strict=True))
         ]
@@ -353,6 +366,7 @@ class Simulation:
             evaluate=self.evaluator,
             expected_participants=cfg.participants,
             fsync=cfg.fsync,
+            engine=self.regen_engine,
         )
 
     def restart_coordinator(self) -> RoundCoordinator:
@@ -446,7 +460,7 @@ class Simulation:
             for k in ("chain", "store", "secagg")
         }
         timings = {f"coordinator_{k}": round(v, 4) for k, v in timings.items()}
-        parts = {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0}
+        parts = {"training": 0.0, "secagg": 0.0, "chain": 0.0, "store": 0.0, "verify": 0.0}
         commit_gas: list[int] = []
         dropped = dict(report.dropped)
         for p in self.participants:
@@ -493,11 +507,7 @@ class Simulation:
         round_id = status.round_id
         self._event("round", {"round": round_id, "stage": status.stage})
         for _ in range(10_000):
-            acted = False
-            for p in self.participants:
-                acted = p.step(coord) or acted
-            if self.tx_pipeline is not None:
-                self.tx_pipeline.flush()  # the pass's commits, mined before anyone reports them
+            acted = self._step_participants(coord)
             if restart_every_step:
                 coord = self.restart_coordinator()
             new = coord.tick()
@@ -515,6 +525,15 @@ class Simulation:
             raise ConfigError(f"round {round_id} did not finish")
         coord.tick()  # publish the report
         return round_id
+
+    def _step_participants(self, coord: RoundCoordinator) -> bool:
+        """One pass: every participant takes the steps it can; whether any acted."""
+        acted = False
+        for p in self.participants:
+            acted = p.step(coord) or acted
+        if self.tx_pipeline is not None:
+            self.tx_pipeline.flush()  # the pass's commits, mined before anyone reports them
+        return acted
 
     def _verify(self, round_id: int, outcome: str) -> tuple[bool | None, list[str], float]:
         """Verify a finalized round from chain + store: (ok, failed checks, seconds)."""

@@ -23,7 +23,6 @@ from fedledger.coordinator.api.limits import BodyLimitMiddleware, JsonDepthMiddl
 from fedledger.coordinator.api.longpoll import StatusChanges
 from fedledger.coordinator.api.routes import info, keys, masked, shares, unmask
 from fedledger.coordinator.api.routes import rounds as round_routes
-from fedledger.coordinator.api.uploads import UploadQuota
 from fedledger.coordinator.auth import EnvelopeVerifier, RegistrationCache, ReplayGuard
 from fedledger.coordinator.driver import RoundDriver
 from fedledger.coordinator.round import RoundCoordinator
@@ -137,7 +136,6 @@ def create_app(
         registrations=RegistrationCache(coordinator.contracts.registry.is_registered),
     )
     app.state.replays = ReplayGuard()
-    app.state.uploads = UploadQuota()
     # The last added runs first: the size cap holds before the depth check buffers a body.
     app.add_middleware(JsonDepthMiddleware, exempt=("/blobs",))
     app.add_middleware(BodyLimitMiddleware, max_bytes=settings.max_body_bytes, exempt=("/blobs",))

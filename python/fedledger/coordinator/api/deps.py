@@ -10,14 +10,13 @@ from typing import Annotated, Any
 from fastapi import Depends, Header, HTTPException, Request
 
 from fedledger.coordinator.api.schemas import Accepted, EnvelopeIn
-from fedledger.coordinator.api.uploads import UploadQuota
 from fedledger.coordinator.auth import EnvelopeVerifier, ReplayGuard
 from fedledger.coordinator.round import RoundCoordinator
 from fedledger.encoding import from_hex
 from fedledger.errors import FedledgerError
 from fedledger.protocol.envelope import UPLOAD_BLOB, AuthError, SignedEnvelope
 from fedledger.protocol.receipts import Receipt
-from fedledger.protocol.refusals import NotInRoster, NotReady, WrongStage
+from fedledger.protocol.refusals import NotInRoster, NotReady, UploadQuotaExceeded, WrongStage
 
 __all__ = [
     "CoordinatorDep",
@@ -140,7 +139,13 @@ def signed_upload(
             raise AuthError(409, "upload", why) from None
         except NotInRoster as exc:
             raise AuthError(403, "upload", str(exc)) from None
-        uploads: UploadQuota = state.uploads
-        uploads.admit(round_id, env.signer, name)
+        try:
+            coordinator.admit_upload(env.signer, name)
+        except UploadQuotaExceeded as exc:
+            raise AuthError(429, "upload quota", exc.detail) from None
+        except (WrongStage, NotReady) as exc:
+            raise AuthError(
+                409, "upload", f"uploads are open in the masked-input stage ({exc})"
+            ) from None
     except AuthError as exc:
         raise HTTPException(exc.status, str(exc)) from None

@@ -7,6 +7,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 __all__ = [
     "CHANNEL_INFO",
+    "DLEQ_INFO",
     "GRAPH_INFO",
     "PAIRWISE_INFO",
     "PRG_PAIRWISE_INFO",
@@ -25,6 +26,7 @@ CHANNEL_INFO = b"fedledger/secagg/v1/channel"
 PRG_SELF_INFO = b"fedledger/secagg/v1/prg/self"
 PRG_PAIRWISE_INFO = b"fedledger/secagg/v1/prg/pairwise"
 GRAPH_INFO = b"fedledger/secagg/v1/graph"
+DLEQ_INFO = b"fedledger/secagg/v1/accusation"
 SHARE_AAD_PREFIX = b"fedledger/secagg/v1/share"
 
 

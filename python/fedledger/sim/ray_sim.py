@@ -1,0 +1,376 @@
+"""Ray engine for simulations: participants in Ray actors, the coordinator in one actor.
+
+The protocol code is the in-process simulation's: every participant is a `Participant`
+stepping against a `CoordinatorPort`, here a port that calls the coordinator's actor; the
+coordinator is a `RoundCoordinator`. What changes is where they run. Participants are
+spread over a few host actors (one per CPU by default, each stepping its share of the
+participants), so 10,000 members do not need 10,000 processes. All of them reach the chain
+over JSON-RPC (an anvil devnet; the in-process chain cannot be shared between processes)
+and the blob store through its folder (a local Ray, or a cluster with a shared filesystem).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import resource
+from pathlib import Path
+from typing import Any
+
+from eth_account import Account
+
+from fedledger.chain.backend import ChainBackend, RpcChain
+from fedledger.coordinator.round import RoundCoordinator
+from fedledger.errors import ConfigError
+from fedledger.fl.task_bridge import TaskRunner, make_task_evaluator
+from fedledger.node.participant import Participant, ParticipantRound
+from fedledger.protocol.receipts import Receipt
+from fedledger.protocol.status import RoundStatus
+from fedledger.secagg.engine import Engine, import_ray, make_engine, start_ray
+from fedledger.secagg.messages import (
+    EncryptedShare,
+    KeyBundle,
+    LocalDropouts,
+    ShareKeysMessage,
+    UnmaskRequest,
+    UnmaskResponse,
+)
+from fedledger.sim.simulation import SimClock, Simulation, SimulationConfig
+from fedledger.store.filesystem import FilesystemBlobStore
+
+__all__ = ["ActorPort", "RaySimulation"]
+
+
+class ActorPort:
+    """CoordinatorPort over the coordinator's actor: each call is one actor method call."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def _call(self, name: str, *args: Any) -> Any:
+        ray = import_ray()
+        return ray.get(self.handle.call.remote(name, *args))
+
+    def status(self) -> RoundStatus:
+        return self._call("status")
+
+    def submit_keys(self, bundle: KeyBundle) -> Receipt | None:
+        return self._call("submit_keys", bundle)
+
+    def submit_shares(self, message: ShareKeysMessage) -> Receipt | None:
+        return self._call("submit_shares", message)
+
+    def shares_for(self, address: str) -> list[EncryptedShare]:
+        return self._call("shares_for", address)
+
+    def submit_masked(
+        self,
+        address: str,
+        masked_hash: bytes,
+        seed_commitment: bytes,
+        dropouts: LocalDropouts | None = None,
+    ) -> Receipt | None:
+        return self._call("submit_masked", address, masked_hash, seed_commitment, dropouts)
+
+    def unmask_request_for(self, address: str) -> UnmaskRequest:
+        return self._call("unmask_request_for", address)
+
+    def dropout_reports(self) -> list[LocalDropouts]:
+        return self._call("dropout_reports")
+
+    def submit_unmask(self, response: UnmaskResponse) -> Receipt | None:
+        return self._call("submit_unmask", response)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Site:
+    """What every actor needs to reach the deployment: chain URL, contracts, store folder."""
+
+    rpc_url: str
+    deployment: Any
+    store_dir: str
+    fsync: bool
+
+    def chain(self) -> ChainBackend:
+        return RpcChain(self.rpc_url)
+
+    def store(self) -> FilesystemBlobStore:
+        return FilesystemBlobStore(Path(self.store_dir), fsync=self.fsync)
+
+
+class _CoordinatorHost:
+    """Actor body: one RoundCoordinator, its simulated clock, and the port's entry point."""
+
+    def __init__(self, site: _Site, spec: dict[str, Any]) -> None:
+        chain = site.chain()
+        self.clock = SimClock()
+        self.engine: Engine | None = (
+            make_engine(spec["regen_engine"], workers=spec["regen_workers"])
+            if spec["regen_engine"] != "inline"
+            else None
+        )
+        task, test_data = spec["task"], spec["test_data"]
+        self.coordinator = RoundCoordinator(
+            chain=chain,
+            deployment=site.deployment,
+            aggregator=Account.from_key(spec["aggregator_key"]),
+            store=site.store(),
+            state_dir=spec["state_dir"],
+            model_spec=spec["model_spec"],
+            genesis_model=spec["genesis"],
+            durations=spec["durations"],
+            clock=self.clock,
+            evaluate=make_task_evaluator(task, test_data, name=spec["task_name"]),
+            expected_participants=spec["expected"],
+            fsync=site.fsync,
+            engine=self.engine,
+        )
+
+    def call(self, name: str, *args: Any) -> Any:
+        """RoundCoordinator.<name>(*args): the port's and the driver's one entry point."""
+        return getattr(self.coordinator, name)(*args)
+
+    def timings(self) -> dict[str, float]:
+        return dict(self.coordinator.timings)
+
+    def advance_to(self, when: float) -> None:
+        self.clock.advance_to(when)
+
+    def peak_rss_mib(self) -> float:
+        """This actor process's peak RSS (the coordinator's own memory)."""
+        return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+    def close(self) -> None:
+        self.coordinator.close()
+        if self.engine is not None:
+            self.engine.close()
+
+
+class _ParticipantHost:
+    """Actor body: a share of the participants, each the same `Participant` as in-process."""
+
+    def __init__(self, site: _Site, members: list[dict[str, Any]]) -> None:
+        chain = site.chain()
+        contracts = site.deployment.attach(chain)
+        store = site.store()
+        self.participants = [
+            Participant(
+                account=Account.from_key(m["key"]),
+                X=getattr(m["data"], "X", None),
+                y=getattr(m["data"], "y", None),
+                index=m["index"],
+                model_spec=m["model_spec"],
+                train_config=m["train"],
+                seed=m["seed"],
+                chain=chain,
+                contracts=contracts,
+                store=store,
+                dropout=m["dropout"],
+                runner=TaskRunner(m["task"], name=m["task_name"], ctx=m["ctx"], data=m["data"]),
+            )
+            for m in members
+        ]
+
+    def step_all(self, coordinator: Any) -> bool:
+        """One pass over this host's participants against the coordinator's actor."""
+        port = ActorPort(coordinator)
+        acted = False
+        for p in self.participants:
+            acted = p.step(port) or acted
+        return acted
+
+    def records(self, round_id: int) -> dict[str, ParticipantRound]:
+        """Each participant's record of `round_id` (for the round's timings and gas)."""
+        return {
+            p.address: rec for p in self.participants if (rec := p.rounds.get(round_id)) is not None
+        }
+
+
+class _CoordinatorProxy:
+    """The driver's handle on the coordinator actor, shaped like the RoundCoordinator it uses."""
+
+    def __init__(self, handle: Any) -> None:
+        self.handle = handle
+
+    def _call(self, name: str, *args: Any) -> Any:
+        return import_ray().get(self.handle.call.remote(name, *args))
+
+    def open_round(self) -> RoundStatus:
+        return self._call("open_round")
+
+    def tick(self) -> RoundStatus:
+        return self._call("tick")
+
+    def report(self, round_id: int) -> Any:
+        return self._call("report", round_id)
+
+    @property
+    def timings(self) -> dict[str, float]:
+        return import_ray().get(self.handle.timings.remote())
+
+    def close(self) -> None:
+        import_ray().get(self.handle.close.remote())
+
+
+class _RemoteClock(SimClock):
+    """The driver's clock jumps are forwarded to the coordinator actor's clock."""
+
+    def __init__(self, handle: Any) -> None:
+        super().__init__()
+        self.handle = handle
+
+    def advance_to(self, when: float) -> None:
+        super().advance_to(when)
+        import_ray().get(self.handle.advance_to.remote(when))
+
+
+@dataclasses.dataclass
+class _RemoteParticipant:
+    """The driver's view of one participant: its address and its round records."""
+
+    address: str
+    rounds: dict[int, ParticipantRound] = dataclasses.field(default_factory=dict)
+
+
+class RaySimulation(Simulation):
+    """`Simulation` with participants and coordinator in Ray actors (see the module docstring).
+
+    Needs `chain` to be an RpcChain (a devnet URL every actor can reach). Ray is started
+    locally (at most `hosts` CPUs, no dashboard, loopback only) unless `ray_address` names
+    a cluster; `close()` shuts down a Ray it started. `regen_engine` is where the
+    coordinator's mask regeneration runs ("inline", "process" or "ray").
+    """
+
+    def __init__(
+        self,
+        config: SimulationConfig,
+        *,
+        chain: ChainBackend,
+        ray_address: str | None = None,
+        hosts: int | None = None,
+        regen_engine: str = "inline",
+        **kwargs: Any,
+    ) -> None:
+        if not isinstance(chain, RpcChain):
+            raise ConfigError(
+                "the Ray engine needs a JSON-RPC chain (e.g. an anvil devnet) that every "
+                "actor can reach: pass chain=RpcChain(url)"
+            )
+        self._ray_started = start_ray(ray_address, num_cpus=hosts)
+        ray = import_ray()
+        self._hosts_wanted = hosts or max(1, int(ray.cluster_resources().get("CPU", 1)))
+        self._regen_engine = regen_engine
+        self._actors: list[Any] = []
+        try:
+            super().__init__(config, chain=chain, **kwargs)
+        except BaseException:
+            self._shutdown()
+            raise
+
+    def _site(self) -> _Site:
+        url = self.chain.rpc_url
+        assert isinstance(self.chain, RpcChain) and url is not None
+        store_dir = getattr(self.store, "root", None)
+        if store_dir is None:
+            raise ConfigError("the Ray engine needs a filesystem blob store")
+        return _Site(url, self.deployment, str(store_dir), self.config.fsync)
+
+    def _new_coordinator(self) -> RoundCoordinator:
+        ray = import_ray()
+        cfg = self.config
+        spec = {
+            "aggregator_key": bytes(self.aggregator.key),
+            "state_dir": str(self.state_dir / "coordinator"),
+            "model_spec": self.spec,
+            "genesis": self.genesis,
+            "durations": cfg.durations,
+            "task": self.task,
+            "task_name": self.task_name,
+            "test_data": self._test_data,
+            "expected": cfg.participants,
+            "regen_engine": self._regen_engine,
+            "regen_workers": None,
+        }
+        # num_cpus=0: the coordinator waits on the participants most of the time.
+        handle = ray.remote(_CoordinatorHost).options(num_cpus=0).remote(self._site(), spec)
+        self._actors.append(handle)
+        self._coordinator_handle = handle
+        self.clock = _RemoteClock(handle)
+        return _CoordinatorProxy(handle)  # type: ignore[return-value]
+
+    def _new_participants(self, shards: list[Any]) -> list[Participant]:
+        ray = import_ray()
+        cfg = self.config
+        members = [
+            {
+                "key": bytes(acct.key),
+                "data": data,
+                "index": i,
+                "model_spec": self.spec,
+                "train": cfg.train,
+                "seed": cfg.seed,
+                "dropout": {r: d[i] for r, d in cfg.dropouts.items() if i in d},
+                "task": self.task,
+                "task_name": self.task_name,
+                "ctx": dataclasses.replace(self.task_context, participant=i),
+            }
+            for i, (acct, data) in enumerate(zip(self.accounts, shards, strict=True))
+        ]
+        n_hosts = max(1, min(self._hosts_wanted, len(members)))
+        host_cls = ray.remote(_ParticipantHost).options(num_cpus=0)
+        site = self._site()
+        self._hosts = [host_cls.remote(site, members[h::n_hosts]) for h in range(n_hosts)]
+        self._actors.extend(self._hosts)
+        self._remote = [_RemoteParticipant(a.address) for a in self.accounts]
+        return self._remote  # type: ignore[return-value]
+
+    def _load_task(self, dataset: Any, partition: Any) -> tuple[list[Any], Any]:
+        shards, test_data = super()._load_task(dataset, partition)
+        self._test_data = test_data
+        return shards, test_data
+
+    def _step_participants(self, coord: RoundCoordinator) -> bool:
+        ray = import_ray()
+        handle = self._coordinator_handle
+        return any(ray.get([h.step_all.remote(handle) for h in self._hosts]))
+
+    def _drive(self, restart_every_step: bool) -> int:
+        if restart_every_step:
+            raise ConfigError("the Ray engine does not simulate coordinator restarts")
+        round_id = super()._drive(False)
+        ray = import_ray()
+        records: dict[str, ParticipantRound] = {}
+        for part in ray.get([h.records.remote(round_id) for h in self._hosts]):
+            records.update(part)
+        for p in self._remote:
+            if p.address in records:
+                p.rounds[round_id] = records[p.address]
+        return round_id
+
+    def coordinator_peak_rss_mib(self) -> float:
+        """Peak RSS of the coordinator's actor process, in MiB."""
+        return float(import_ray().get(self._coordinator_handle.peak_rss_mib.remote()))
+
+    def restart_coordinator(self) -> RoundCoordinator:
+        raise ConfigError("the Ray engine does not simulate coordinator restarts")
+
+    def _shutdown(self) -> None:
+        ray = import_ray()
+        for actor in self._actors:
+            ray.kill(actor)
+        self._actors = []
+        if self._ray_started:
+            ray.shutdown()
+            self._ray_started = False
+
+    def close(self) -> None:
+        """Stop the actors (and a Ray started here), then release files."""
+        try:
+            if self._actors:
+                # The actor may be gone already: shut down anyway.
+                with contextlib.suppress(Exception):
+                    self.coordinator.close()
+        finally:
+            self._shutdown()
+            if self._tmp is not None:
+                self._tmp.cleanup()
