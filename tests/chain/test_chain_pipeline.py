@@ -16,12 +16,17 @@ from tests.support.chain import World
 
 def _commit(world: World, pipeline: TxPipeline, rid: int, i: int, *, gas: int | None = None):  # type: ignore[no-untyped-def]
     member = world.participants[i]
+    if member.address in world.trees[rid].members:
+        proof = world.member(rid, member)
+    else:  # an outsider replays member 0's entry: the leaf holds msg.sender, so it fails
+        proof = world.member(rid, world.trees[rid].members[0])
     return world.c.round_log.submit_commit(
         pipeline,
         rid,
         bytes([0x10 + i]) * 32,
         bytes([0x20 + i]) * 32,
         weight=7,
+        member=proof,
         sender=member,
         gas=gas,
     )
@@ -51,12 +56,27 @@ def test_pipeline_never_holds_more_than_its_window(world: World) -> None:
 
 
 def test_estimate_once_reuses_the_first_limit_for_the_same_call(world: World) -> None:
+    pipeline = TxPipeline(world.backend, estimate_once=True)
+    targets = derive_accounts(b"pipeline-estimate", 3)
+    pending = [
+        pipeline.submit(world.deployer, to=a.address, data=b"", value=1, what="pay")
+        for a in targets
+    ]
+    pipeline.flush()
+    assert len({p.tx.gas for p in pending}) == 1
+    assert all(p.result().gas_used < p.tx.gas for p in pending)
+    assert [world.backend.w3.eth.get_balance(a.address) for a in targets] == [1, 1, 1]
+
+
+def test_pipelined_commits_bound_their_gas_instead_of_reusing_one_estimate(world: World) -> None:
+    """Commits differ in gas (fresh packed-weight slot, proof length): each gets the bound."""
     rid = world.rostered_round()
     pipeline = TxPipeline(world.backend, estimate_once=True)
     pending = [_commit(world, pipeline, rid, i) for i in range(3)]
     pipeline.flush()
-    assert len({p.tx.gas for p in pending}) == 1
-    assert all(p.result().gas_used < p.tx.gas for p in pending)
+    used = [p.result().gas_used for p in pending]
+    assert all(u < p.tx.gas for u, p in zip(used, pending, strict=True))
+    assert used[0] > used[1]  # the first commit into the weight word pays the fresh slot
     assert world.c.round_log.get_round(rid).committed_count == 3
 
 
@@ -92,7 +112,7 @@ def test_a_reverting_transaction_inside_a_window_names_account_call_and_reason(
         bad.result()
     err = info.value
     assert err.name == "RoundLogNotInRoster"
-    assert err.args_ == {"round": rid, "account": outsider.address}
+    assert err.args_["round"] == rid and err.args_["account"] == outsider.address
     assert err.account == outsider.address
     assert err.call == "RoundLog.commit"
     assert outsider.address in str(err) and "RoundLogNotInRoster" in str(err)
@@ -101,8 +121,20 @@ def test_a_reverting_transaction_inside_a_window_names_account_call_and_reason(
 def test_a_revert_found_by_the_estimate_raises_before_sending(world: World) -> None:
     rid = world.rostered_round(world.participants[:-1])
     pipeline = TxPipeline(world.backend)
+    outsider, entry = world.participants[-1], world.member(rid, world.participants[0])
     with pytest.raises(ContractRevert, match="RoundLogNotInRoster"):
-        _commit(world, pipeline, rid, len(world.participants) - 1)
+        world.c.round_log.send_pipelined(  # no gas limit given: the estimate runs and reverts
+            pipeline,
+            "commit",
+            rid,
+            b"\x10" * 32,
+            b"\x20" * 32,
+            7,
+            entry.index,
+            entry.bundle_hash,
+            list(entry.proof),
+            sender=outsider,
+        )
     assert pipeline.in_flight == 0
 
 
