@@ -185,12 +185,20 @@ def _own_round(
 ) -> AssembledRound:
     """The round with only the blobs `own` mode reads: roster, reveal, aggregate, both models
     and this node's own masked vector."""
-    cr = read_chain_round(contracts, round_id, slots=False)
-    out = AssembledRound(chain=cr, aggregator=contracts.round_log.aggregator())
+    blobs: dict[str, BlobFetch] = {}
+
+    def roster_blob(digest: bytes) -> bytes | None:
+        # The roster names the members (its Merkle tree is checked against the on-chain root).
+        if digest == bytes(32):
+            return None
+        blobs["roster"] = source.fetch(digest.hex())
+        return blobs["roster"].data if blobs["roster"].ok else None
+
+    cr = read_chain_round(contracts, round_id, slots=False, roster_blob=roster_blob)
+    out = AssembledRound(chain=cr, blobs=blobs, aggregator=contracts.round_log.aggregator())
     info = cr.info
     mine = cr.commitments.get(address)
     wanted = {
-        "roster": info.roster_hash,
         "reveal": info.reveal_hash,
         "aggregate": info.aggregate_hash,
         "old_model": info.model_hash,
