@@ -43,6 +43,12 @@ def _errors() -> dict[bytes, tuple[str, list[dict[str, Any]]]]:
 
 
 @cache
+def _codec() -> Any:
+    """One ABI codec for every log (building a Web3 per log costs more than decoding it)."""
+    return Web3().codec
+
+
+@cache
 def _events() -> dict[bytes, list[dict[str, Any]]]:
     table: dict[bytes, list[dict[str, Any]]] = {}
     for art in all_artifacts():
@@ -147,7 +153,7 @@ def decode_log(log: Any) -> DecodedEvent | None:
         if indexed != len(topics) - 1:
             continue
         try:
-            decoded = get_event_data(Web3().codec, event_abi, log)
+            decoded = get_event_data(_codec(), event_abi, log)
         except Exception:  # a same-signature event with different indexing
             continue
         return DecodedEvent(

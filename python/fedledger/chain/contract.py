@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -12,6 +12,9 @@ from fedledger.chain.artifacts import load_artifact
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import TxResult
 from fedledger.chain.tx import _fail, send_transaction
+
+if TYPE_CHECKING:
+    from fedledger.chain.pipeline import PendingTx, TxPipeline
 
 __all__ = ["ContractClient"]
 
@@ -42,6 +45,24 @@ class ContractClient:
             data=self.encode(fn, *args),
             gas=gas,
             contract=self.CONTRACT,
+        )
+
+    def send_pipelined(
+        self,
+        pipeline: TxPipeline,
+        fn: str,
+        *args: Any,
+        sender: LocalAccount,
+        gas: int | None = None,
+    ) -> PendingTx:
+        """Send `fn(*args)` through `pipeline` without waiting; the receipt comes later."""
+        return pipeline.submit(
+            sender,
+            to=self.address,
+            data=self.encode(fn, *args),
+            gas=gas,
+            contract=self.CONTRACT,
+            what=f"{self.CONTRACT}.{fn}",
         )
 
     def view(self, fn: str, *args: Any, sender: str | None = None) -> Any:

@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Any
-
-from eth_utils import to_checksum_address
 
 from fedledger.chain.abi import decode_log
 from fedledger.chain.backend import ChainBackend
@@ -38,14 +35,7 @@ def fetch_events(
     while start <= last:
         end = min(last, start + chunk - 1)
         try:
-            query: dict[str, Any] = {
-                "address": to_checksum_address(address),
-                "fromBlock": start,
-                "toBlock": end,
-            }
-            if topics is not None:
-                query["topics"] = [None if t is None else "0x" + t.hex() for t in topics]
-            logs = backend.w3.eth.get_logs(query)  # type: ignore[arg-type]
+            logs = backend.get_logs(address, start, end, topics)
         except Exception as exc:
             raise ChainError(f"eth_getLogs {start}..{end} for {address} failed: {exc}") from None
         for log in logs:

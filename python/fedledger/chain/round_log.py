@@ -11,6 +11,7 @@ from eth_utils import to_checksum_address
 from fedledger.chain.contract import ContractClient
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage, TxResult
 from fedledger.chain.merkle import MemberProof
+from fedledger.chain.pipeline import PendingTx, TxPipeline
 
 __all__ = [
     "MAX_EXCLUDED",
@@ -22,6 +23,11 @@ __all__ = [
 
 WEIGHT_MASK = 0xFFFFFFFF  # committed weights are uint32
 MAX_EXCLUDED = 256  # RoundLog.MAX_EXCLUDED: the most committers finalize may exclude
+
+
+COMMIT_GAS_BOUND = 150_000
+"""Gas limit of a pipelined commit before its proof (measured at most ~74k at n = 10,000)."""
+COMMIT_GAS_PER_PROOF_STEP = 3_000
 
 
 class SlashReason(IntEnum):
@@ -101,6 +107,39 @@ class RoundLogClient(ContractClient):
             _b32(member.bundle_hash, "bundle_hash"),
             list(member.proof),
             sender=sender,
+        )
+
+    def submit_commit(
+        self,
+        pipeline: TxPipeline,
+        round_id: int,
+        masked_update_hash: bytes,
+        seed_commitment: bytes,
+        *,
+        weight: int,
+        member: MemberProof,
+        sender: LocalAccount,
+        gas: int | None = None,
+    ) -> PendingTx:
+        """`commit` sent through `pipeline`: returns before the receipt (see chain.pipeline).
+
+        Commits differ in gas (the first into a packed weight word pays a fresh slot, proofs
+        differ in length), so one estimate cannot stand for all: the limit is a bound that
+        covers the dearest (unused gas is not charged)."""
+        if gas is None:
+            gas = COMMIT_GAS_BOUND + COMMIT_GAS_PER_PROOF_STEP * len(member.proof)
+        return self.send_pipelined(
+            pipeline,
+            "commit",
+            round_id,
+            _b32(masked_update_hash, "masked_update_hash"),
+            _b32(seed_commitment, "seed_commitment"),
+            _check_weight(weight),
+            member.index,
+            _b32(member.bundle_hash, "bundle_hash"),
+            list(member.proof),
+            sender=sender,
+            gas=gas,
         )
 
     def finalize(

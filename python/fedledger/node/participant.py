@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ from eth_account.signers.local import LocalAccount
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DP_NONE, DP_SGD, RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
+from fedledger.chain.event_cache import EventCache
 from fedledger.chain.events import fetch_events
+from fedledger.chain.pipeline import PendingTx, TxPipeline
 from fedledger.chain.round_log import MemberProof
 from fedledger.encoding import sha256
 from fedledger.errors import ConfigError, FedledgerError, ProtocolError, StoreError
@@ -59,6 +62,15 @@ log = logging.getLogger("fedledger.node")
 
 # Where a simulated participant can go silent, in protocol order.
 DROP_POINTS = ("before_keys", "after_keys", "after_shares", "after_commit", "during_unmask")
+
+
+@lru_cache(maxsize=4)
+def _parse_roster(blob: bytes) -> Roster:
+    """Roster.from_bytes, once per blob in this process (a Roster is immutable).
+
+    A simulation's n participants would otherwise each parse all n bundles.
+    """
+    return Roster.from_bytes(blob)
 
 
 class SatOut(FedledgerError):
@@ -170,6 +182,7 @@ class Participant:
         self._masked: tuple[bytes, bytes] | None = None
         self._member: MemberProof | None = None
         self._report: LocalDropouts | None = None
+        self._pending_commit: PendingTx | None = None
 
     # -- timing --------------------------------------------------------------------------
     def _add(self, kind: str, t0: float) -> None:
@@ -220,9 +233,14 @@ class Participant:
                 rec.done.append(SHARE_KEYS)
                 return True
             if status.stage == MASKED_INPUT and MASKED_INPUT not in rec.done:
-                if SHARE_KEYS not in rec.done or self._drops("after_shares"):
-                    return False
-                masked_hash, seed_c = self.masked_input(port.shares_for(self.address))
+                if self._pending_commit is None:
+                    if SHARE_KEYS not in rec.done or self._drops("after_shares"):
+                        return False
+                    masked_hash, seed_c = self.masked_input(port.shares_for(self.address))
+                    if self._pending_commit is not None:
+                        return True  # in flight: tell the coordinator once it is mined
+                else:
+                    masked_hash, seed_c = self.settle_commit()
                 rec.done.append(MASKED_INPUT)
                 if self._drops("after_commit"):
                     return True  # committed and uploaded, but never tells the coordinator
@@ -255,6 +273,12 @@ class Participant:
 
     receipts_dir: Path | None = None
     """Where to save the aggregator's receipts (evidence against censorship), if anywhere."""
+    commit_pipeline: TxPipeline | None = None
+    """Send the commit through this pipeline without waiting for its receipt (simulations
+    batch many participants' commits); None: wait for the receipt before going on."""
+    event_cache: EventCache | None = None
+    """RoundLog events shared with other readers in this process (a simulation's participants
+    all read the same commits); None: fetch them from the chain each time."""
 
     def _keep(self, rec: ParticipantRound, receipt: Receipt | None) -> None:
         """Keep the aggregator's receipt of a write (and save it when `receipts_dir` is set)."""
@@ -274,6 +298,7 @@ class Participant:
         self._masked = None
         self._member = None
         self._report = None
+        self._pending_commit = None
 
     def _read_round(self) -> RoundInfo:
         t0 = time.perf_counter()
@@ -382,7 +407,7 @@ class Participant:
         self._add("store", t0)
         t0 = time.perf_counter()
         try:
-            roster = Roster.from_bytes(blob)
+            roster = _parse_roster(blob)
         except ProtocolError as exc:
             raise SatOut(f"refused the roster: {exc}") from None
         if self.address not in roster:
@@ -438,7 +463,20 @@ class Participant:
         self.store.put_expected(masked.masked_hash.hex(), masked.vector)
         self._add("store", t0)
         t0 = time.perf_counter()
+        self._masked = (masked.masked_hash, masked.seed_commitment)
         # The commitment carries the FedAvg weight x[0] = min(examples, maxWeight).
+        if self.commit_pipeline is not None:
+            self._pending_commit = self.contracts.round_log.submit_commit(
+                self.commit_pipeline,
+                self._round_id,
+                masked.masked_hash,
+                masked.seed_commitment,
+                weight=int(x[0]),
+                member=self._member,
+                sender=self.account,
+            )
+            self._add("chain", t0)
+            return self._masked
         tx = self.contracts.round_log.commit(
             self._round_id,
             masked.masked_hash,
@@ -449,7 +487,16 @@ class Participant:
         )
         self._add("chain", t0)
         self.rounds[self._round_id].commit_gas = tx.gas_used
-        self._masked = (masked.masked_hash, masked.seed_commitment)
+        return self._masked
+
+    def settle_commit(self) -> tuple[bytes, bytes]:
+        """Wait for a pipelined commit's receipt; its revert raises PipelinedRevert."""
+        assert self._pending_commit is not None and self._masked is not None
+        t0 = time.perf_counter()
+        pending, self._pending_commit = self._pending_commit, None
+        tx = pending.result()
+        self._add("chain", t0)
+        self.rounds[self._round_id].commit_gas = tx.gas_used
         return self._masked
 
     def facts(self, request: UnmaskRequest, reports: list[LocalDropouts]) -> Partition:
@@ -457,12 +504,18 @@ class Participant:
         assert self._client is not None and self._info is not None
         t0 = time.perf_counter()
         committed: dict[str, bytes] = {}
-        for ev in fetch_events(
-            self.chain,
-            self.contracts.round_log.address,
-            from_block=self._info.opened_block,
-            names=["UpdateCommitted"],
-        ):
+        if self.event_cache is not None:
+            events = self.event_cache.events(
+                from_block=self._info.opened_block, names=["UpdateCommitted"]
+            )
+        else:
+            events = fetch_events(
+                self.chain,
+                self.contracts.round_log.address,
+                from_block=self._info.opened_block,
+                names=["UpdateCommitted"],
+            )
+        for ev in events:
             if int(ev.args["round"]) == self._round_id:
                 committed[str(ev.args["participant"])] = bytes(ev.args["maskedUpdateHash"])
         self._add("chain", t0)

@@ -12,15 +12,24 @@ revealed about them.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from functools import lru_cache
 
 from fedledger.encoding import sha256
 from fedledger.errors import FedledgerError
 from fedledger.secagg.client import Partition, SecAggClient
 from fedledger.secagg.messages import LocalDropouts, UnmaskRequest
+from fedledger.secagg.params import RoundContext
 from fedledger.secagg.vectors import decode_vector
 from fedledger.store.base import BlobStore
 
 __all__ = ["blob_checker", "public_facts", "reported_dropouts"]
+
+
+@lru_cache(maxsize=1 << 14)
+def _signer(report: LocalDropouts, ctx: RoundContext) -> str | None:
+    """report.signer(ctx), once per report in this process (both are frozen values): every
+    participant of a simulation checks every other's report."""
+    return report.signer(ctx)
 
 
 def reported_dropouts(
@@ -35,7 +44,7 @@ def reported_dropouts(
     for report in reports:
         if committed.get(report.sender) != report.masked_hash:
             continue
-        if report.signer(client.ctx) != report.sender:
+        if _signer(report, client.ctx) != report.sender:
             continue
         out.update(report.dropouts)
     return out

@@ -23,6 +23,8 @@ from fedledger.chain.accounts import derive_accounts
 from fedledger.chain.backend import ChainBackend, EmbeddedChain
 from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, RoundConfig
 from fedledger.chain.deploy import ZERO_ADDRESS, Contracts, Deployment, deploy_all
+from fedledger.chain.event_cache import EventCache
+from fedledger.chain.pipeline import DEFAULT_WINDOW, TxPipeline
 from fedledger.chain.tx import fund
 from fedledger.coordinator.round import RoundCoordinator
 from fedledger.coordinator.spec import StageDurations
@@ -107,6 +109,9 @@ class SimulationConfig:
     allocation and handed out); needed when `round_config.min_stake > 0`."""
     slash_recipient: str = ZERO_ADDRESS
     """Where slashed stake goes (zero address: burned)."""
+    tx_window: int = DEFAULT_WINDOW
+    """Participants' commits (and enrolment transactions) in flight at once before the
+    simulation waits for receipts (chain.pipeline); 0: each waits for its own receipt."""
     task: str | None = None
     """Task import string `package.module:attribute` (fl.task_loader); None: the built-in
     `model` trained on `dataset` with `train`."""
@@ -116,6 +121,8 @@ class SimulationConfig:
             raise ConfigError(f"simulation: participants must be >= 2, got {self.participants}")
         if self.rounds < 1:
             raise ConfigError(f"simulation: rounds must be >= 1, got {self.rounds}")
+        if self.tx_window < 0:
+            raise ConfigError(f"simulation: tx_window must be >= 0, got {self.tx_window}")
         if self.stake < 0:
             raise ConfigError(f"simulation: stake must be >= 0, got {self.stake}")
         if self.stake < self.round_config.min_stake:
@@ -247,6 +254,11 @@ class Simulation:
         self.genesis = initial_model(self.task, self.task_context, name=self.task_name)
         self.spec = _model_spec(cfg, self.task_name, shards[0])
         self._event("setup", {"step": "accounts"})
+        self.tx_pipeline = (
+            TxPipeline(self.chain, window=cfg.tx_window, estimate_once=True)
+            if cfg.tx_window
+            else None
+        )
         label = f"sim-{cfg.seed}-{self.deployment.addresses['RoundLog']}".encode()
         self.accounts = derive_accounts(label, cfg.participants)
         self._enrol()
@@ -308,7 +320,7 @@ class Simulation:
 
     def _new_participants(self, shards: list[Any]) -> list[Participant]:
         cfg = self.config
-        return [
+        participants = [
             Participant(
                 account=acct,
                 X=getattr(data, "X", None),
@@ -332,6 +344,11 @@ class Simulation:
             )
             for i, (acct, data) in enumerate(zip(self.accounts, shards, strict=True))
         ]
+        events = EventCache(self.chain, self.contracts.round_log.address)
+        for p in participants:
+            p.commit_pipeline = self.tx_pipeline
+            p.event_cache = events  # every participant reads the same commits: fetch them once
+        return participants
 
     def _new_coordinator(self) -> RoundCoordinator:
         cfg = self.config
@@ -370,11 +387,27 @@ class Simulation:
             for a in self.accounts
             if self.chain.w3.eth.get_balance(a.address) < _PARTICIPANT_FUNDS // 10
         ]
-        if poor:
-            fund(self.chain, self.deployer, poor, _PARTICIPANT_FUNDS)
-        for i, a in enumerate(todo):
-            registry.register(a.address, sender=self.deployer)
-            self._event("enrol", {"done": i + 1, "total": len(todo)})
+        pipeline = self.tx_pipeline
+        if pipeline is None:
+            if poor:
+                fund(self.chain, self.deployer, poor, _PARTICIPANT_FUNDS)
+            for i, a in enumerate(todo):
+                registry.register(a.address, sender=self.deployer)
+                self._event("enrol", {"done": i + 1, "total": len(todo)})
+        else:
+            # One sender, consecutive nonces, receipts afterwards: a devnet mines them in bulk.
+            sent = [
+                pipeline.submit(self.deployer, to=a, data=b"", value=_PARTICIPANT_FUNDS, gas=21_000)
+                for a in poor
+            ]
+            sent += [
+                registry.send_pipelined(pipeline, "register", a.address, sender=self.deployer)
+                for a in todo
+            ]
+            pipeline.flush()
+            for tx in sent:
+                tx.result()  # a revert raises PipelinedRevert naming the call
+            self._event("enrol", {"done": len(todo), "total": len(todo)})
         if self.config.stake:
             self._stake()
 
@@ -498,6 +531,8 @@ class Simulation:
         acted = False
         for p in self.participants:
             acted = p.step(coord) or acted
+        if self.tx_pipeline is not None:
+            self.tx_pipeline.flush()  # the pass's commits, mined before anyone reports them
         return acted
 
     def _verify(self, round_id: int, outcome: str) -> tuple[bool | None, list[str], float]:

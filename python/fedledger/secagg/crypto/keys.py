@@ -289,12 +289,19 @@ def sign_typed(private_key: Any, message: dict[str, Any]) -> bytes:
     return bytes(Account.sign_message(typed_signable(message), private_key).signature)
 
 
+@lru_cache(maxsize=1 << 16)
+def _recover(signable: Any, signature: bytes) -> str:
+    # One process often checks the same signature many times (a simulation's participants
+    # each check every dropout report; the coordinator and the verifier check them again).
+    return str(Account.recover_message(signable, signature=signature))
+
+
 def recover_typed_signer(signature: bytes, message: dict[str, Any]) -> str:
     """The checksummed address that signed a full typed-data message; ValueError if invalid."""
     try:
         # out-of-range fields (a round >= 2^256) fail in eth_abi's encoder, not as ValueError
         signable = typed_signable(message)
-        return str(Account.recover_message(signable, signature=signature))
+        return _recover(signable, bytes(signature))
     except Exception as exc:  # eth-keys raises several types for malformed signatures
         raise ValueError(f"signature does not recover: {exc}") from None
 

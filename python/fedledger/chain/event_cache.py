@@ -1,0 +1,68 @@
+"""Decoded events of one contract, fetched once and extended block by block (many readers share it).
+
+Every participant of a round reads the round's UpdateCommitted events; a thousand
+participants each fetching and decoding all of them is quadratic. An EventCache fetches
+only the blocks past what it already holds. Before extending it checks that the last block
+it holds still has the same hash: a reorg or a test chain's snapshot revert empties it.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+
+from eth_utils import to_checksum_address
+
+from fedledger.chain.backend import ChainBackend
+from fedledger.chain.datatypes import DecodedEvent
+from fedledger.chain.events import fetch_events
+
+__all__ = ["EventCache"]
+
+
+class EventCache:
+    """Events of `address` from `start` on, in chain order, kept up to the latest block read."""
+
+    def __init__(self, backend: ChainBackend, address: str) -> None:
+        self.backend = backend
+        self.address = to_checksum_address(address)
+        self._lock = threading.Lock()
+        self._events: list[DecodedEvent] = []
+        self._start: int | None = None
+        self._upto = -1
+        self._upto_hash: bytes | None = None
+        self.fetches = 0
+        """eth_getLogs ranges fetched (tests and benchmarks count them)."""
+
+    def _block_hash(self, number: int) -> bytes | None:
+        try:
+            return bytes(self.backend.w3.eth.get_block(number)["hash"])
+        except Exception:  # the block is gone (a revert to an older snapshot)
+            return None
+
+    def _reset(self, start: int) -> None:
+        self._events, self._start, self._upto, self._upto_hash = [], start, start - 1, None
+
+    def events(
+        self, *, from_block: int = 0, names: Iterable[str] | None = None
+    ) -> list[DecodedEvent]:
+        """Events in [from_block, latest], like fetch_events, fetching only new blocks."""
+        wanted = set(names) if names is not None else None
+        with self._lock:
+            if self._start is None or from_block < self._start:
+                self._reset(from_block)
+            elif self._upto_hash is not None and self._block_hash(self._upto) != self._upto_hash:
+                self._reset(self._start)  # the chain under us changed
+            latest = self.backend.block_number
+            if latest > self._upto:
+                assert self._start is not None
+                self._events += fetch_events(
+                    self.backend, self.address, from_block=self._upto + 1, to_block=latest
+                )
+                self.fetches += 1
+                self._upto, self._upto_hash = latest, self._block_hash(latest)
+            return [
+                e
+                for e in self._events
+                if e.block_number >= from_block and (wanted is None or e.name in wanted)
+            ]
