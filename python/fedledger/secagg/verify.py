@@ -479,8 +479,7 @@ def _unaccused_share_problems(roster: Roster, reveal: Reveal, threshold: int) ->
         at_zero, off = shamir.off_polynomial(points, threshold)
         if at_zero != int.from_bytes(value, "big") or off:
             problems[name] = (
-                "the unaccused shares do not all lie on one polynomial through "
-                "the revealed secret"
+                "the unaccused shares do not all lie on one polynomial through the revealed secret"
             )
     return problems
 
