@@ -230,6 +230,27 @@ def test_a_signed_bundle_verifies(ctx, account_pool):
     _bundle(ctx, account_pool[0]).verify(ctx)
 
 
+def test_a_verified_bundle_is_checked_once_per_context(ctx, account_pool, monkeypatch):
+    from fedledger.secagg import RoundContext
+    from fedledger.secagg.crypto import keys
+
+    b = _bundle(ctx, account_pool[2])
+    calls = [0]
+    real = keys.recover_typed_signer
+
+    def counting(*args, **kwargs):
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(keys, "recover_typed_signer", counting)
+    b.verify(ctx)
+    b.verify(ctx)
+    assert calls[0] == 1
+    with pytest.raises(ProtocolError, match="signature"):  # another chain is checked anew
+        b.verify(RoundContext(ctx.chain_id + 1, ctx.contract, ctx.round_id))
+    assert calls[0] == 2
+
+
 def test_a_bundle_signed_by_another_account_is_rejected(ctx, account_pool):
     honest = _bundle(ctx, account_pool[0])
     forged = KeyBundle.create(
