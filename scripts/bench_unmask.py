@@ -7,9 +7,10 @@ the masked vectors to a filesystem blob store and every message to a pickle. A s
 subprocess is the measured server: it replays the round into a SecAggServer as the
 coordinator's journal does, reading each masked vector from the store, and reports
 
-- stage3to5_traced_growth_mib (not with --untraced): the peak growth of Python/numpy allocations (tracemalloc) from
-  the first masked input to the end of close_unmask. Streaming keeps it independent of n;
-  `held_vectors_mib` is what holding the survivors' vectors would take instead.
+- stage3to5_traced_growth_mib (None with --untraced): the peak growth of Python/numpy
+  allocations (tracemalloc) from the first masked input to the end of close_unmask.
+  Streaming keeps it independent of n; `held_vectors_mib` is what holding the survivors'
+  vectors would take instead.
 - server_max_rss_mib: the server process's peak RSS: it includes the round's messages (key
   bundles, n*k encrypted shares, unmask responses), which still grow with n*k.
 - unmask seconds per engine (inline, process pool, Ray), each bit-identical to the server's
