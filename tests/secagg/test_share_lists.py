@@ -14,6 +14,7 @@ from fedledger.secagg.blame import judge_accusation
 from fedledger.secagg.client import SecAggClient
 from fedledger.secagg.crypto import merkle
 from fedledger.secagg.messages import (
+    EncryptedShare,
     ShareAccusation,
     ShareKeysMessage,
     sign_shares,
@@ -155,3 +156,23 @@ def test_garbage_inside_a_signed_list_is_proven_through_the_accusations_wire_for
     bent = replace(wire.share, proof=(os.urandom(32), *wire.share.proof[1:]))
     with pytest.raises(ProtocolError, match="recovers to"):
         judge_accusation(ctx, roster, ShareAccusation(bent, wire.proof))
+
+
+@pytest.mark.parametrize(
+    ("over", "field"),
+    [
+        ({"count": 0}, "count"),
+        ({"count": True}, "count"),
+        ({"count": 1 << 65}, "count"),
+        ({"count": 3, "index": 3}, "index"),
+        ({"count": 3, "index": -1}, "index"),
+        ({"count": 3, "proof": ("0x" + "00" * 31,)}, "proof"),
+        ({"count": 3, "proof": 5}, "proof"),
+        ({"count": 3, "proof": (b"\x00" * 32,) * 65}, "proof"),
+    ],
+)
+def test_a_malformed_list_position_is_refused_by_name(over, field, account_pool) -> None:
+    a, b = account_pool[0].address, account_pool[1].address
+    with pytest.raises(ProtocolError) as exc:
+        EncryptedShare(a, b, bytes(94), **over)
+    assert exc.value.field == field

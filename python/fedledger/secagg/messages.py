@@ -442,8 +442,8 @@ class EncryptedShare(_SignedBySender):
         object.__setattr__(self, "ciphertext", _bytes(s, "ciphertext", self.ciphertext, expected))
         if self.signature:
             object.__setattr__(self, "signature", _bytes(s, "signature", self.signature, 65))
-        if _int(s, "count", self.count) < 1:
-            raise ProtocolError(s, "count", "a signed share list has at least one share")
+        if not 1 <= _int(s, "count", self.count) <= 1 << merkle.MAX_DEPTH:
+            raise ProtocolError(s, "count", f"expected 1..2^{merkle.MAX_DEPTH} shares in the list")
         if _int(s, "index", self.index) >= self.count:
             raise ProtocolError(s, "index", f"index {self.index} is not below count {self.count}")
         if not isinstance(self.proof, tuple | list) or len(self.proof) > merkle.MAX_DEPTH:
