@@ -7,9 +7,10 @@ the masked vectors to a filesystem blob store and every message to a pickle. A s
 subprocess is the measured server: it replays the round into a SecAggServer as the
 coordinator's journal does, reading each masked vector from the store, and reports
 
-- stage3to5_traced_growth_mib: the peak growth of Python/numpy allocations (tracemalloc) from
-  the first masked input to the end of close_unmask. Streaming keeps it independent of n;
-  `held_vectors_mib` is what holding the survivors' vectors would take instead.
+- stage3to5_traced_growth_mib (None with --untraced): the peak growth of Python/numpy
+  allocations (tracemalloc) from the first masked input to the end of close_unmask.
+  Streaming keeps it independent of n; `held_vectors_mib` is what holding the survivors'
+  vectors would take instead.
 - server_max_rss_mib: the server process's peak RSS: it includes the round's messages (key
   bundles, n*k encrypted shares, unmask responses), which still grow with n*k.
 - unmask seconds per engine (inline, process pool, Ray), each bit-identical to the server's
@@ -96,7 +97,9 @@ def _make(n: int, length: int, k: int, t: int, dropout: float, work: Path) -> No
         pickle.dump((seed, bundles, shares, masked, responses), fh)
 
 
-def _serve(n: int, length: int, k: int, t: int, engines: list[str], work: Path) -> dict:
+def _serve(
+    n: int, length: int, k: int, t: int, engines: list[str], work: Path, *, trace: bool = True
+) -> dict:
     """Measured: a fresh SecAggServer replays the round as the coordinator does (vectors read
     from the blob store one at a time) in a process of its own."""
     from fedledger.secagg.crypto.kdf import PRG_SELF_INFO
@@ -126,7 +129,8 @@ def _serve(n: int, length: int, k: int, t: int, engines: list[str], work: Path) 
     server.close_share_keys()
     del bundles, shares
 
-    tracemalloc.start()
+    if trace:  # tracing every allocation slows big-integer (Shamir) work several times over
+        tracemalloc.start()
     base, _ = tracemalloc.get_traced_memory()
     t0 = time.perf_counter()
     for sender, commitment, dropouts in masked:
@@ -194,7 +198,7 @@ def _serve(n: int, length: int, k: int, t: int, engines: list[str], work: Path) 
         "survivors": len(surv),
         "dropped_with_revealed_key": len(reveal.mask_keys),
         "streams_regenerated": streams,
-        "stage3to5_traced_growth_mib": round((peak - base) / 2**20, 2),
+        "stage3to5_traced_growth_mib": round((peak - base) / 2**20, 2) if trace else None,
         "held_vectors_mib": round(len(surv) * length * 4 / 2**20, 2),
         "server_max_rss_mib": round(rss, 1),
         "stage3_seconds": round(stage3, 3),
@@ -216,6 +220,11 @@ def main() -> None:
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--engines", default="inline,process", help="inline,process,ray")
     parser.add_argument("--json", action="store_true", help="print one JSON document")
+    parser.add_argument(
+        "--untraced",
+        action="store_true",
+        help="no tracemalloc: stage times as a real server pays them (no traced growth)",
+    )
     parser.add_argument("--make", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--serve", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--work", type=Path, help=argparse.SUPPRESS)
@@ -226,7 +235,8 @@ def main() -> None:
         _make(args.make, args.length, k, t, args.dropout, args.work)
         return
     if args.serve is not None:
-        print(json.dumps(_serve(args.serve, args.length, k, t, engines, args.work)))
+        row = _serve(args.serve, args.length, k, t, engines, args.work, trace=not args.untraced)
+        print(json.dumps(row))
         return
     rows = []
     for n in (int(s) for s in args.sizes.split(",")):
@@ -255,6 +265,7 @@ def _passthrough(args: argparse.Namespace) -> list[str]:
         str(args.dropout),
         "--engines",
         args.engines,
+        *(["--untraced"] if args.untraced else []),
     ]
 
 

@@ -34,7 +34,15 @@ def _hex(n: int) -> str:
 
 def _templates(me: str, peer: str, round_id: int) -> dict[str, tuple[str, str, dict[str, Any]]]:
     """Route -> (stage, author field, a well-formed payload) for each participant message."""
-    share = {"sender": me, "recipient": peer, "ciphertext": _hex(94), "signature": _hex(65)}
+    share = {
+        "sender": me,
+        "recipient": peer,
+        "ciphertext": _hex(94),
+        "signature": _hex(65),
+        "count": 4,
+        "index": 1,
+        "proof": [_hex(32), _hex(32)],
+    }
     report = {
         "sender": me,
         "maskedHash": _hex(32),
@@ -45,6 +53,9 @@ def _templates(me: str, peer: str, round_id: int) -> dict[str, tuple[str, str, d
                 "sender": peer,
                 "ciphertext": _hex(94),
                 "shareSignature": _hex(65),
+                "shareCount": 4,
+                "shareIndex": 1,
+                "shareProof": [_hex(32), _hex(32)],
                 "proof": _hex(96),
             }
         ],

@@ -39,7 +39,15 @@ def _hex(n: int) -> str:
     return "0x" + os.urandom(n).hex()
 
 
-SHARE = {"sender": PEER, "recipient": ME.address, "ciphertext": _hex(94), "signature": _hex(65)}
+SHARE = {
+    "sender": PEER,
+    "recipient": ME.address,
+    "ciphertext": _hex(94),
+    "signature": _hex(65),
+    "count": 4,
+    "index": 1,
+    "proof": [_hex(32), _hex(32)],
+}
 REPORT = {
     "sender": PEER,
     "maskedHash": _hex(32),
@@ -50,6 +58,9 @@ REPORT = {
             "sender": ME.address,
             "ciphertext": _hex(94),
             "shareSignature": _hex(65),
+            "shareCount": 4,
+            "shareIndex": 1,
+            "shareProof": [_hex(32), _hex(32)],
             "proof": _hex(96),
         }
     ],

@@ -230,6 +230,27 @@ def test_a_signed_bundle_verifies(ctx, account_pool):
     _bundle(ctx, account_pool[0]).verify(ctx)
 
 
+def test_a_verified_bundle_is_checked_once_per_context(ctx, account_pool, monkeypatch):
+    from fedledger.secagg import RoundContext
+    from fedledger.secagg.crypto import keys
+
+    b = _bundle(ctx, account_pool[2])
+    calls = [0]
+    real = keys.recover_typed_signer
+
+    def counting(*args, **kwargs):
+        calls[0] += 1
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(keys, "recover_typed_signer", counting)
+    b.verify(ctx)
+    b.verify(ctx)
+    assert calls[0] == 1
+    with pytest.raises(ProtocolError, match="signature"):  # another chain is checked anew
+        b.verify(RoundContext(ctx.chain_id + 1, ctx.contract, ctx.round_id))
+    assert calls[0] == 2
+
+
 def test_a_bundle_signed_by_another_account_is_rejected(ctx, account_pool):
     honest = _bundle(ctx, account_pool[0])
     forged = KeyBundle.create(
@@ -370,3 +391,27 @@ def test_weights_precomputed_together_equal_weights_computed_alone():
                 if xj != xi:
                     den = den * (xi - xj) % shamir.PRIME
             assert weights[i] * den % shamir.PRIME == 1
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    threshold=st.integers(1, 12),
+    extra=st.integers(0, 10),
+    data=st.data(),
+)
+def test_batched_share_check_equals_the_textbook_one_with_dropouts(threshold, extra, data):
+    """off_polynomial (cached weights, warmed in one batch) names exactly the shares the
+    textbook formula puts off the lowest-t polynomial, after dropouts and corruptions."""
+    k = threshold + extra + data.draw(st.integers(0, 6), label="dropouts")
+    xs = data.draw(st.lists(st.integers(1, 400), min_size=k, max_size=k, unique=True))
+    ys = shamir.share(os.urandom(32), xs, threshold)
+    points = list(zip(xs, ys, strict=True))
+    kept = data.draw(st.lists(st.sampled_from(points), min_size=threshold, unique=True))
+    corrupt = data.draw(st.sets(st.integers(0, len(kept) - 1), max_size=3))
+    kept = [(x, (y + 1) % shamir.PRIME if i in corrupt else y) for i, (x, y) in enumerate(kept)]
+    ordered = sorted(kept)
+    basis = ordered[:threshold]
+    expected_off = [x for x, y in ordered if _naive_lagrange(basis, x) != y]
+    shamir.clear_weights()
+    shamir.precompute_weights([tuple(x for x, _ in basis), (1, 2)])
+    assert shamir.off_polynomial(kept, threshold) == (_naive_lagrange(basis, 0), expected_off)

@@ -59,17 +59,27 @@ def share_to_json(share: EncryptedShare) -> dict[str, Any]:
         "recipient": share.recipient,
         "ciphertext": to_hex(share.ciphertext),
         "signature": to_hex(share.signature),
+        "count": share.count,
+        "index": share.index,
+        "proof": [to_hex(h) for h in share.proof],
     }
 
 
 def share_from_json(obj: Any) -> EncryptedShare:
-    """Parse one encrypted share pair (its signature is checked by `EncryptedShare.verify`)."""
+    """Parse one encrypted share pair (its signature and Merkle proof are checked by
+    `EncryptedShare.verify`)."""
     s = SHARE_KEYS
+    path = _field(s, obj, "proof")
+    if not isinstance(path, list):
+        raise ProtocolError(s, "proof", "expected a list of hashes")
     return EncryptedShare(
         _field(s, obj, "sender"),
         _field(s, obj, "recipient"),
         _hex(s, "ciphertext", _field(s, obj, "ciphertext")),
         _hex(s, "signature", _field(s, obj, "signature")),
+        _field(s, obj, "count"),
+        _field(s, obj, "index"),
+        tuple(_hex(s, "proof", h) for h in path),
     )
 
 

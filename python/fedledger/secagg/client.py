@@ -31,6 +31,7 @@ from fedledger.secagg.messages import (
     UnmaskRequest,
     UnmaskResponse,
     check_address,
+    sign_shares,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.vectors import encode_vector, npy_header
@@ -185,9 +186,9 @@ class SecAggClient:
             self._channel_keys[v] = key
             plaintext = shamir.share_to_bytes(yb) + shamir.share_to_bytes(ys)
             aad = share_aad(**self.ctx.fields(), sender=self.address, recipient=v)
-            share = EncryptedShare(self.address, v, encrypt(key, plaintext, aad))
-            out.append(share.signed(self.ctx, self._account.key))
-        return ShareKeysMessage(self.address, tuple(out))
+            out.append(EncryptedShare(self.address, v, encrypt(key, plaintext, aad)))
+        # One signature over all k ciphertexts (a Merkle root), not one per share.
+        return ShareKeysMessage(self.address, sign_shares(self.ctx, self._account.key, out))
 
     def masked_input(self, x: np.ndarray, shares: Sequence[EncryptedShare]) -> MaskedInput:
         """Stage 3: keep neighbours' valid shares; y = x + PRG(b) + sum over the neighbours
@@ -270,19 +271,30 @@ class SecAggClient:
             raise TooFewSharers(len(self._held), t, len(self.bad_shares))
 
     def _open_share(self, item: EncryptedShare) -> tuple[bytes, bytes] | ShareEvidence:
-        """The (b share, s^SK share) inside a neighbour's ciphertext, or evidence why not."""
+        """The (b share, s^SK share) inside a neighbour's ciphertext, or evidence why not.
+
+        Only the pair holds the channel key, so a ciphertext that opens came from its sender:
+        the sender's signature matters only as evidence against it, and is checked (one
+        recovery) only for a share that does not open (docs/protocol.md 4.6).
+        """
         v = item.sender
-        if item.signer(self.ctx) != v:
-            return ShareEvidence(v, "signature: not signed by its sender", item.ciphertext)
         aad = share_aad(**self.ctx.fields(), sender=v, recipient=self.address)
         try:
             plain = decrypt(self._channel_keys[v], item.ciphertext, aad)
         except DecryptionError as exc:
-            return ShareEvidence(v, f"ciphertext: {exc}", item.ciphertext, item)
+            return self._evidence(item, f"ciphertext: {exc}")
         try:
             return open_share_plaintext(plain)
         except ValueError as exc:
-            return ShareEvidence(v, f"plaintext: {exc}", item.ciphertext, item)
+            return self._evidence(item, f"plaintext: {exc}")
+
+    def _evidence(self, item: EncryptedShare, reason: str) -> ShareEvidence:
+        """Evidence of a share that does not open; provable only if its sender signed it."""
+        if item.signer(self.ctx) != item.sender:
+            return ShareEvidence(
+                item.sender, "signature: not signed by its sender", item.ciphertext
+            )
+        return ShareEvidence(item.sender, reason, item.ciphertext, item)
 
     def public_partition(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Self
 
@@ -12,6 +12,7 @@ from fedledger.chain.merkle import RosterTree
 from fedledger.encoding import canonical_json, from_canonical_json, sha256, to_hex
 from fedledger.errors import FedledgerError, ProtocolError
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
+from fedledger.secagg.crypto import merkle
 from fedledger.secagg.crypto.dleq import PROOF_BYTES, InvalidProof, check_channel_key
 from fedledger.secagg.crypto.kdf import address_bytes
 from fedledger.secagg.crypto.keys import (
@@ -46,11 +47,14 @@ __all__ = [
     "UnmaskResponse",
     "UnusableKey",
     "check_address",
+    "shares_typed",
+    "sign_shares",
     "sort_addresses",
+    "verify_shares",
 ]
 
 DOCUMENT_VERSION = 1
-SHARE_TYPE = "EncryptedShare(uint256 round,address sender,address recipient,bytes32 ciphertextHash)"
+SHARE_TYPE = "EncryptedShares(uint256 round,address sender,uint256 count,bytes32 sharesRoot)"
 UNMASK_SHARES_TYPE = "UnmaskShares(uint256 round,address participant,bytes32 sharesHash)"
 LOCAL_DROPOUTS_TYPE = (
     "LocalDropouts(uint256 round,address participant,bytes32 maskedHash,bytes32 dropoutsHash)"
@@ -217,7 +221,19 @@ class KeyBundle:
     def verify(self, ctx: RoundContext) -> None:
         """Refuse a bundle for another round, not signed by its participant (under ctx), or
         whose keys fail `check_keys`. The signature is checked first, so an UnusableKey is
-        attributable to the participant: exclude the bundle and record `reason`."""
+        attributable to the participant: exclude the bundle and record `reason`.
+
+        A bundle that passed under ctx is remembered (the outcome depends on nothing else):
+        in a simulation every member checks its k neighbours' bundles, n*k recoveries and
+        subgroup checks in one process, of which n differ."""
+        if (ctx, self) in _VERIFIED_BUNDLES:
+            return
+        self._verify(ctx)
+        if len(_VERIFIED_BUNDLES) >= _VERIFIED_BUNDLES_MAX:
+            _VERIFIED_BUNDLES.clear()
+        _VERIFIED_BUNDLES.add((ctx, self))
+
+    def _verify(self, ctx: RoundContext) -> None:
         if self.round_id != ctx.round_id:
             raise ProtocolError(
                 ADVERTISE_KEYS, "round", f"bundle is for round {self.round_id}, not {ctx.round_id}"
@@ -257,6 +273,10 @@ class KeyBundle:
             _get(s, obj, "maskKey"),
             _get(s, obj, "signature"),
         )
+
+
+_VERIFIED_BUNDLES: set[tuple[RoundContext, KeyBundle]] = set()
+_VERIFIED_BUNDLES_MAX = 1 << 17
 
 
 @dataclass(frozen=True)
@@ -408,15 +428,23 @@ class _SignedBySender:
 class EncryptedShare(_SignedBySender):
     """Stage 2: AES-GCM(share of b_sender || share of s_sender^SK) from sender to recipient.
 
-    `signature` is the sender's EIP-712 signature over (round, sender, recipient,
-    sha256(ciphertext)): the aggregator cannot alter or redirect a ciphertext, and a
-    recipient that cannot open it holds evidence the sender cannot disown (ShareAccusation).
+    The sender signs all its ciphertexts at once (`sign_shares`): one EIP-712 signature over
+    (round, sender, count, Merkle root of its (recipient, sha256(ciphertext)) leaves,
+    secagg.crypto.merkle), and each share carries that signature, the leaf count, its index
+    and its Merkle proof. So the aggregator cannot alter or redirect a ciphertext, and a
+    recipient that cannot open one holds evidence the sender cannot disown (ShareAccusation).
     """
 
     sender: str
     recipient: str
     ciphertext: bytes
     signature: bytes = b""
+    count: int = 1
+    """Leaves under the signed root: the sender's shares in its message."""
+    index: int = 0
+    """This share's leaf among them."""
+    proof: tuple[bytes, ...] = ()
+    """Sibling hashes from this share's leaf up to the signed root."""
     _STAGE: ClassVar[str] = SHARE_KEYS
     _FIELD: ClassVar[str] = "signature"
     _WHAT: ClassVar[str] = "share ciphertext"
@@ -429,34 +457,98 @@ class EncryptedShare(_SignedBySender):
         object.__setattr__(self, "ciphertext", _bytes(s, "ciphertext", self.ciphertext, expected))
         if self.signature:
             object.__setattr__(self, "signature", _bytes(s, "signature", self.signature, 65))
+        if not 1 <= _int(s, "count", self.count) <= 1 << merkle.MAX_DEPTH:
+            raise ProtocolError(s, "count", f"expected 1..2^{merkle.MAX_DEPTH} shares in the list")
+        if _int(s, "index", self.index) >= self.count:
+            raise ProtocolError(s, "index", f"index {self.index} is not below count {self.count}")
+        if not isinstance(self.proof, tuple | list) or len(self.proof) > merkle.MAX_DEPTH:
+            raise ProtocolError(s, "proof", f"expected at most {merkle.MAX_DEPTH} hashes")
+        proof = tuple(_bytes(s, "proof", h, 32) for h in self.proof)
+        object.__setattr__(self, "proof", proof)
+
+    def signed_root(self) -> bytes | None:
+        """The Merkle root this share's proof leads to (None if the proof is misshapen)."""
+        leaf = merkle.leaf(self.recipient, self.ciphertext)
+        try:
+            return merkle.root_from_proof(leaf, self.index, self.count, self.proof)
+        except merkle.InvalidPath:
+            return None
+
+    def signed(self, ctx: RoundContext, private_key: Any) -> Self:
+        """A copy signed alone by the sender (a list of one share): see `sign_shares`."""
+        alone = replace(self, count=1, index=0, proof=())
+        return replace(alone, signature=sign_typed(private_key, alone._typed(ctx)))
+
+    def signer(self, ctx: RoundContext) -> str | None:
+        """The address that signed this share's list under ctx (None if unsigned, if the
+        proof does not fit, or unrecoverable)."""
+        if not self.signature or self.signed_root() is None:
+            return None
+        return super().signer(ctx)
 
     def _typed(self, ctx: RoundContext) -> dict[str, Any]:
-        return eip712_message(
-            "EncryptedShare",
-            [
-                ("round", "uint256"),
-                ("sender", "address"),
-                ("recipient", "address"),
-                ("ciphertextHash", "bytes32"),
-            ],
-            {
-                "round": ctx.round_id,
-                "sender": self.sender,
-                "recipient": self.recipient,
-                "ciphertextHash": sha256(self.ciphertext),
-            },
-            chain_id=ctx.chain_id,
-            contract=ctx.contract,
-        )
+        root = self.signed_root()
+        return shares_typed(ctx, self.sender, self.count, root or bytes(32))
+
+
+def shares_typed(ctx: RoundContext, sender: str, count: int, root: bytes) -> dict[str, Any]:
+    """The EIP-712 message a sender signs over its share list (docs/protocol.md 4.6)."""
+    return eip712_message(
+        "EncryptedShares",
+        [
+            ("round", "uint256"),
+            ("sender", "address"),
+            ("count", "uint256"),
+            ("sharesRoot", "bytes32"),
+        ],
+        {"round": ctx.round_id, "sender": sender, "count": count, "sharesRoot": root},
+        chain_id=ctx.chain_id,
+        contract=ctx.contract,
+    )
+
+
+def sign_shares(
+    ctx: RoundContext, private_key: Any, shares: Sequence[EncryptedShare]
+) -> tuple[EncryptedShare, ...]:
+    """`shares` (one sender's, in order) with one signature over their Merkle root and each
+    share's proof of its leaf: O(1) signatures per sender instead of one per share."""
+    if not shares:
+        raise ValueError("no shares to sign")
+    sender = shares[0].sender
+    levels = merkle.build([merkle.leaf(x.recipient, x.ciphertext) for x in shares])
+    signature = sign_typed(private_key, shares_typed(ctx, sender, len(shares), levels[-1][0]))
+    return tuple(
+        replace(x, signature=signature, count=len(shares), index=i, proof=merkle.proof(levels, i))
+        for i, x in enumerate(shares)
+    )
+
+
+def verify_shares(ctx: RoundContext, shares: Iterable[EncryptedShare]) -> None:
+    """`EncryptedShare.verify` for many shares, recovering each distinct signed
+    (sender, count, root, signature) once: one recovery per honest sender's message."""
+    recovered: dict[tuple[str, int, bytes | None, bytes], str | None] = {}
+    for x in shares:
+        key = (x.sender, x.count, x.signed_root(), x.signature)
+        if key not in recovered:
+            recovered[key] = x.signer(ctx)
+        if recovered[key] != x.sender:
+            raise ProtocolError(
+                SHARE_KEYS,
+                "signature",
+                f"share ciphertext of {x.sender} recovers to {recovered[key]} "
+                "(unsigned, or signed for another key, chain, contract or round)",
+            )
 
 
 @dataclass(frozen=True)
 class ShareAccusation:
     """Evidence that `share.sender` sent `share.recipient` a share that does not open.
 
-    `proof` (secagg.crypto.dleq) shows the pair's X25519 output Z = X25519(c_recipient,
-    C_sender) without the recipient's private key; with Z anyone derives the pair's AES key
-    and tries the sender-signed ciphertext (`secagg.blame.judge_accusation`).
+    `share` carries the sender's signature over its share list and the Merkle proof of this
+    share's leaf (EncryptedShare); `proof` (secagg.crypto.dleq) shows the pair's X25519
+    output Z = X25519(c_recipient, C_sender) without the recipient's private key; with Z
+    anyone derives the pair's AES key and tries the sender-signed ciphertext
+    (`secagg.blame.judge_accusation`).
     """
 
     share: EncryptedShare
@@ -483,6 +575,9 @@ class ShareAccusation:
             "sender": self.share.sender,
             "ciphertext": to_hex(self.share.ciphertext),
             "shareSignature": to_hex(self.share.signature),
+            "shareCount": self.share.count,
+            "shareIndex": self.share.index,
+            "shareProof": [to_hex(h) for h in self.share.proof],
             "proof": to_hex(self.proof),
         }
 
@@ -490,11 +585,17 @@ class ShareAccusation:
     def from_json(cls, accuser: str, obj: Any, *, stage: str = FINALIZE) -> ShareAccusation:
         """Parse the form of `to_json` (errors name `stage` and the field)."""
         try:
+            path = _get(stage, obj, "shareProof")
+            if not isinstance(path, list):
+                raise ProtocolError(stage, "shareProof", "expected a list of hashes")
             share = EncryptedShare(
                 _get(stage, obj, "sender"),
                 accuser,
                 _get(stage, obj, "ciphertext"),
                 _bytes(stage, "shareSignature", _get(stage, obj, "shareSignature"), 65),
+                _get(stage, obj, "shareCount"),
+                _get(stage, obj, "shareIndex"),
+                tuple(path),
             )
             return cls(share, _get(stage, obj, "proof"))
         except ProtocolError as exc:

@@ -34,6 +34,7 @@ from fedledger.secagg.messages import (
     UnmaskRequest,
     UnmaskResponse,
     check_address,
+    verify_shares,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import DecodedSum, coordinate_bound, out_of_range
@@ -327,8 +328,8 @@ class SecAggServer:
             raise ProtocolError(
                 SHARE_KEYS, "shares", f"{sender} must send one share to each of its neighbours"
             )
-        for item in message.shares:  # signed, so a recipient's accusation is provable
-            item.verify(self.ctx)
+        # Signed, so a recipient's accusation is provable: one recovery per signed list.
+        verify_shares(self.ctx, message.shares)
         self._shares[sender] = message
 
     def close_share_keys(self) -> dict[str, list[EncryptedShare]]:

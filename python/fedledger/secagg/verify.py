@@ -113,13 +113,14 @@ def check_bad_share(
             points.append((roster.index(w) + 1, shamir.share_from_bytes(w_raw)))
         except ValueError as exc:
             return f"share of witness {w}: {exc}"
-    if shamir.interpolate_at(points, 0) != int.from_bytes(revealed, "big"):
+    poly = shamir.Interpolant(points)
+    if poly(0) != int.from_bytes(revealed, "big"):
         return "the witnesses' shares do not interpolate to the revealed secret"
     try:
         y = shamir.share_from_bytes(raw)
     except ValueError:
         return ""  # not even a field element
-    if shamir.interpolate_at(points, roster.index(accused) + 1) == y:
+    if poly(roster.index(accused) + 1) == y:
         return f"{accused}'s share lies on the witnesses' polynomial"
     return ""
 
@@ -443,30 +444,43 @@ def _unaccused_share_problems(roster: Roster, reveal: Reveal, threshold: int) ->
     """Blame must be complete: the shares nobody is accused of agree with the revealed secret."""
     problems: dict[str, str] = {}
     accused = {a: {(e.owner, e.secret) for e in ev} for a, ev in reveal.bad_shares.items()}
-    for secret, revealed in (
-        (SELF_MASK_SEED, reveal.self_mask_seeds),
-        (MASK_KEY, reveal.mask_keys),
-    ):
-        for owner, value in revealed.items():
-            points = []
-            for r, resp in reveal.unmask_responses.items():
-                raw = _share_of(resp, owner, secret)
-                if raw is None or (owner, secret) in accused.get(r, set()):
-                    continue
+    revealed = [(SELF_MASK_SEED, reveal.self_mask_seeds), (MASK_KEY, reveal.mask_keys)]
+    # Each secret's unaccused shares, gathered in one pass over the responses (in their order).
+    raws: dict[tuple[str, str], list[tuple[str, bytes]]] = {
+        (secret, owner): [] for secret, values in revealed for owner in values
+    }
+    for r, resp in reveal.unmask_responses.items():
+        mine = accused.get(r, set())
+        for secret, shares in (
+            (SELF_MASK_SEED, resp.self_mask_shares),
+            (MASK_KEY, resp.mask_key_shares),
+        ):
+            for owner, raw in shares.items():
+                if (secret, owner) in raws and (owner, secret) not in mine:
+                    raws[(secret, owner)].append((r, raw))
+    checked = []
+    for secret, values in revealed:
+        for owner, value in values.items():
+            points, malformed = [], {}
+            for r, raw in raws[(secret, owner)]:
                 try:
                     points.append((roster.index(r) + 1, shamir.share_from_bytes(raw)))
                 except ValueError as exc:
-                    problems[f"{r}/{owner}/{secret}"] = f"unaccused bad share: {exc}"
-            if len(points) < threshold:
-                continue  # fewer than t shares constrain nothing
-            points.sort()
-            basis = points[:threshold]
-            off = [x for x, y in points if shamir.interpolate_at(basis, x) != y]
-            if shamir.interpolate_at(basis, 0) != int.from_bytes(value, "big") or off:
-                problems[f"{owner}/{secret}"] = (
-                    "the unaccused shares do not all lie on one polynomial through "
-                    "the revealed secret"
-                )
+                    malformed[f"{r}/{owner}/{secret}"] = f"unaccused bad share: {exc}"
+            checked.append((f"{owner}/{secret}", value, sorted(points), malformed))
+    # All bases inverted at once; then one interpolant per secret checks every share.
+    shamir.precompute_weights(
+        [tuple(x for x, _ in p[:threshold]) for _, _, p, _ in checked if len(p) >= threshold]
+    )
+    for name, value, points, malformed in checked:
+        problems.update(malformed)
+        if len(points) < threshold:
+            continue  # fewer than t shares constrain nothing
+        at_zero, off = shamir.off_polynomial(points, threshold)
+        if at_zero != int.from_bytes(value, "big") or off:
+            problems[name] = (
+                "the unaccused shares do not all lie on one polynomial through the revealed secret"
+            )
     return problems
 
 

@@ -15,6 +15,7 @@ __all__ = [
     "evaluate",
     "interpolate_at",
     "lagrange_weights",
+    "off_polynomial",
     "precompute_weights",
     "share",
     "share_from_bytes",
@@ -156,6 +157,18 @@ class Interpolant:
         diffs = [x - xj for xj in self._xs]
         full = prod(diffs)  # no diff is 0, so full // d is the product of the others
         return sum(c * (full // d) for c, d in zip(self._scaled, diffs, strict=True)) % PRIME
+
+
+def off_polynomial(points: Sequence[tuple[int, int]], threshold: int) -> tuple[int, list[int]]:
+    """(f(0), x of every point off f) for f through the `threshold` points of lowest x.
+
+    The aggregator's and the verifier's shared check of a secret's shares: one interpolant
+    (weights cached by x set, see `precompute_weights`), every other point evaluated on it
+    in O(t), so all k shares cost O(k t).
+    """
+    ordered = sorted(points)
+    poly = Interpolant(ordered[:threshold])
+    return poly(0), [x for x, y in ordered[threshold:] if poly(x) != y % PRIME]
 
 
 def share_to_bytes(y: int) -> bytes:
