@@ -183,14 +183,20 @@ def unreachable(a: AssembledRound) -> dict[str, str]:
 def _own_round(
     contracts: Contracts, deployment: Deployment, source: BlobSource, round_id: int, address: str
 ) -> AssembledRound:
-    """The round with only the blobs `own` mode reads: roster, reveal, aggregate, both models
-    and this node's own masked vector."""
+    """The round with only the blobs `own` mode reads: roster, candidates (sampled rounds),
+    reveal, aggregate, both models and this node's own masked vector."""
     cr = read_chain_round(contracts, round_id, slots=False)
-    out = AssembledRound(chain=cr, aggregator=contracts.round_log.aggregator())
+    out = AssembledRound(
+        chain=cr,
+        aggregator=contracts.round_log.aggregator(),
+        chain_id=deployment.chain_id,
+        round_log=contracts.round_log.address,
+    )
     info = cr.info
     mine = cr.commitments.get(address)
     wanted = {
         "roster": info.roster_hash,
+        "candidates": info.candidates_hash,  # receipts of key bundles are checked against it
         "reveal": info.reveal_hash,
         "aggregate": info.aggregate_hash,
         "old_model": info.model_hash,
