@@ -231,10 +231,11 @@ class RoundBook:
 
     def _apply_close(self, r: RoundState, stage: str) -> None:
         if stage == ADVERTISE_KEYS:
-            keep = None
-            if r.sample_seed is not None:  # the chain's sample (docs/protocol.md 2.3)
+            if r.sample_seed is None:
+                r.roster = r.server.close_advertise_keys()
+            else:  # the chain's sample of the candidates (docs/protocol.md 2.3)
                 keep = cohort_sample(r.bundles, r.sample_seed, r.config.cohort_size)
-            r.roster = r.server.close_advertise_keys(keep)
+                r.roster = r.server.close_advertise_keys(keep)
             r.roster_hash = r.roster.hash()
             r.stage = SHARE_KEYS
         elif stage == SHARE_KEYS:
