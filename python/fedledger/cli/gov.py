@@ -103,6 +103,10 @@ def propose_params(
     commit_window: int | None = typer.Option(None, help="Seconds from roster to commit deadline."),
     unmask_window: int | None = typer.Option(None, help="Seconds from commit to unmask deadline."),
     reward_mode: int | None = typer.Option(None, help="0 = fixed per survivor, 1 = by weight."),
+    cohort_size: int | None = typer.Option(
+        None,
+        help="Most members a round takes, sampled by the chain from the candidates (0 = all).",
+    ),
     reward: str | None = typer.Option(
         None, help="FLR per survivor (mode 0) or per full-weight survivor (mode 1)."
     ),
@@ -140,6 +144,7 @@ def propose_params(
             "commit_window": commit_window,
             "unmask_window": unmask_window,
             "reward_mode": reward_mode,
+            "cohort_size": cohort_size,
             "slash_bps": slash_bps,
             "unstake_delay": unstake_delay,
         }.items()
