@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from fedledger.audit.verify import verify_round_from_chain
+from fedledger.chain.abi import event_topic
 from fedledger.chain.cohort import cohort_sample, sample_seed
 from fedledger.secagg.messages import Roster
 from fedledger.sim.simulation import Simulation
@@ -67,3 +68,21 @@ def test_a_later_round_samples_again_from_a_new_seed(sim: Simulation) -> None:
     info = sim.contracts.round_log.get_round(result.round_id)
     assert info.sample_seed != first.sample_seed
     assert info.member_count == COHORT
+
+
+def test_a_sampled_round_survives_a_coordinator_restart_at_every_step(sim: Simulation) -> None:
+    result = sim.run_round(restart_every_step=True)
+
+    assert result.outcome == "finalized", result.reason
+    assert result.verified is True, result.failed_checks
+    log = sim.contracts.round_log
+    info = log.get_round(result.round_id)
+    roster = Roster.from_bytes(sim.store.get(info.roster_hash.hex()))
+    everyone = [p.address for p in sim.participants]
+    assert roster.addresses == cohort_sample(everyone, info.sample_seed, COHORT)
+    # exactly one postCandidates: the journal adopts a mined call instead of sending it twice
+    events = sim.chain.w3.eth.get_logs(
+        {"address": log.address, "fromBlock": info.opened_block, "toBlock": "latest"}
+    )
+    posted = [e for e in events if e["topics"][0] == event_topic("CandidatesPosted")]
+    assert len(posted) == 1

@@ -128,8 +128,6 @@ def propose_params(
     epsilon_budget: float | None = typer.Option(None, help="The federation's epsilon budget."),
 ) -> None:
     """Propose new round parameters: the current ones with the given fields replaced."""
-    from eth_utils import is_address, to_checksum_address
-
     from fedledger.chain import GovernorClient
 
     changes: dict[str, int] = {
@@ -159,14 +157,7 @@ def propose_params(
     for name, value in changes.items():
         if value < 0:
             raise ConfigError(f"{name.replace('_', '-')}: must be >= 0, got {value}")
-    recipient: str | None = None
-    if slash_recipient is not None:
-        if slash_recipient == "burn":
-            recipient = ZERO_ADDRESS
-        elif is_address(slash_recipient):
-            recipient = to_checksum_address(slash_recipient)
-        else:
-            raise ConfigError(f"slash-recipient: {slash_recipient!r} is not an address or 'burn'")
+    recipient = _slash_recipient(slash_recipient)
     dp = _dp_given(
         dp_mode, noise_multiplier, dp_clip_norm, dp_delta, dp_sample_rate, dp_steps, epsilon_budget
     )
@@ -191,6 +182,20 @@ def propose_params(
             "voteEnd": c.governor.proposal_deadline(pid),
         }
     )
+
+
+def _slash_recipient(text: str | None) -> str | None:
+    """The --slash-recipient option: None (unchanged), the zero address for 'burn', or an
+    address (ConfigError otherwise)."""
+    from eth_utils import is_address, to_checksum_address
+
+    if text is None:
+        return None
+    if text == "burn":
+        return ZERO_ADDRESS
+    if is_address(text):
+        return to_checksum_address(text)
+    raise ConfigError(f"slash-recipient: {text!r} is not an address or 'burn'")
 
 
 @gov_app.command("vote")
