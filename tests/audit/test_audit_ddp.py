@@ -27,7 +27,7 @@ DDP = with_privacy(
 
 def _govern_ddp(world: AuditWorld, store: FilesystemBlobStore) -> None:
     run_round(world, store)  # earns the voter its tokens
-    govern(world, world.participants[0], DDP, "turn on distributed DP (dpMode 2)")
+    govern(world, world.participants[0], DDP, "turn on distributed DP (dpMode 2)", store)
 
 
 def _audit(world: AuditWorld, store: FilesystemBlobStore, rid: int):  # type: ignore[no-untyped-def]
