@@ -42,6 +42,9 @@ contract RoundLog is IRoundLog, Ownable {
         // rewardDen is 0 (fixed mode), fixed at finalize.
         uint128 rewardNum;
         uint128 rewardDen;
+        // Slot 4: set by postCandidates (rounds with a cohort size only).
+        uint32 candidateCount;
+        uint48 candidatesBlock;
         RoundConfig config;
         bytes32 modelHash;
         bytes32 seed;
@@ -49,6 +52,8 @@ contract RoundLog is IRoundLog, Ownable {
         bytes32 aggregateHash;
         bytes32 revealHash;
         bytes32 newModelHash;
+        bytes32 candidatesHash;
+        bytes32 sampleSeed;
     }
 
     // The aggregator in force until `_aggregatorChangeAt` (0: no change pending), then `_nextAggregator`.
@@ -138,6 +143,7 @@ contract RoundLog is IRoundLog, Ownable {
         if (rosterRoot == bytes32(0)) revert RoundLogEmptyRoster(round);
         uint256 required = Math.max(r.config.minParticipants, uint256(r.config.threshold) + 1);
         if (memberCount < required) revert RoundLogTooFewMembers(round, memberCount, required);
+        if (r.config.cohortSize != 0) _sample(r, round, memberCount);
 
         uint64 commitDeadline = uint64(block.timestamp) + r.config.commitWindow;
         uint64 unmaskDeadline = commitDeadline + r.config.unmaskWindow;
@@ -151,6 +157,27 @@ contract RoundLog is IRoundLog, Ownable {
         r.unmaskDeadline = unmaskDeadline;
         r.rosterHash = rosterHash;
         emit RosterPosted(round, rosterHash, rosterRoot, memberCount, commitDeadline, unmaskDeadline);
+    }
+
+    /// @inheritdoc IRoundLog
+    function postCandidates(uint256 round, bytes32 candidatesHash, uint32 candidateCount)
+        external
+        onlyAggregator
+    {
+        Round storage r = _roundIn(round, Stage.Opened);
+        uint32 cohortSize = r.config.cohortSize;
+        if (cohortSize == 0) revert RoundLogNoCohortSampling(round);
+        if (r.candidatesBlock != 0) revert RoundLogCandidatesAlreadyPosted(round);
+        uint64 rosterDeadline = r.commitDeadline;
+        if (block.timestamp > rosterDeadline) revert RoundLogRosterClosed(round, rosterDeadline);
+        if (candidatesHash == bytes32(0)) revert RoundLogEmptyCandidates(round);
+        uint256 required = Math.max(r.config.minParticipants, uint256(r.config.threshold) + 1);
+        if (candidateCount < required) revert RoundLogTooFewMembers(round, candidateCount, required);
+
+        r.candidateCount = candidateCount;
+        r.candidatesBlock = uint48(block.number);
+        r.candidatesHash = candidatesHash;
+        emit CandidatesPosted(round, candidatesHash, candidateCount, cohortSize);
     }
 
     /// @inheritdoc IRoundLog
@@ -296,6 +323,10 @@ contract RoundLog is IRoundLog, Ownable {
         info.revealHash = r.revealHash;
         info.newModelHash = r.newModelHash;
         info.openedBlock = r.openedBlock;
+        info.candidatesHash = r.candidatesHash;
+        info.candidateCount = r.candidateCount;
+        info.candidatesBlock = r.candidatesBlock;
+        info.sampleSeed = r.sampleSeed;
     }
 
     /// @inheritdoc IRoundLog
@@ -387,6 +418,23 @@ contract RoundLog is IRoundLog, Ownable {
     function _revertStage(uint256 round, Stage current, Stage expected) private pure {
         if (current == Stage.None) revert RoundLogUnknownRound(round);
         revert RoundLogWrongStage(round, current, expected);
+    }
+
+    /// @dev Fixes the sample seed of a round with a cohort size. The candidates were fixed in an
+    ///      earlier block whose hash nobody knew when they were posted, so the aggregator cannot
+    ///      steer the sample by choosing whom to list (docs/threat-model.md). Which candidates the
+    ///      seed picks is checked off chain (audit check `cohort_sample`): the chain stores no member.
+    function _sample(Round storage r, uint256 round, uint32 memberCount) private {
+        uint48 candidatesBlock = r.candidatesBlock;
+        if (candidatesBlock == 0) revert RoundLogCandidatesMissing(round);
+        if (block.number <= candidatesBlock) revert RoundLogSampleSeedPending(round, candidatesBlock);
+        bytes32 anchor = blockhash(candidatesBlock);
+        if (anchor == bytes32(0)) revert RoundLogSampleSeedExpired(round, candidatesBlock);
+        uint256 expected = Math.min(r.config.cohortSize, r.candidateCount);
+        if (memberCount != expected) revert RoundLogCohortSizeMismatch(round, memberCount, expected);
+        bytes32 sampleSeed = keccak256(abi.encode(r.seed, r.candidatesHash, anchor));
+        r.sampleSeed = sampleSeed;
+        emit CohortSampled(round, sampleSeed, candidatesBlock);
     }
 
     /// @dev min(the round's maxWeight, the caller's registry cap); reverts when the caller is not

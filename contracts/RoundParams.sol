@@ -2,6 +2,7 @@
 pragma solidity 0.8.37;
 
 import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
+import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IRoundParams, RoundConfig} from "./interfaces/IRoundParams.sol";
 
 /// @title RoundParams
@@ -52,6 +53,10 @@ contract RoundParams is IRoundParams, Ownable {
         if (c.quantBits == 0 || c.quantBits > 31) revert RoundParamsQuantBitsOutOfRange(c.quantBits);
         if (c.maxWeight == 0) revert RoundParamsZeroMaxWeight();
         if (c.minParticipants < 2) revert RoundParamsTooFewMinParticipants(c.minParticipants);
+        if (c.cohortSize != 0) {
+            uint256 roster = Math.max(c.minParticipants, uint256(c.threshold) + 1);
+            if (c.cohortSize < roster) revert RoundParamsCohortTooSmall(c.cohortSize, roster);
+        }
         if (c.commitWindow == 0) revert RoundParamsZeroCommitWindow();
         if (c.unmaskWindow == 0) revert RoundParamsZeroUnmaskWindow();
         if (c.rewardMode > 1) revert RoundParamsUnsupportedRewardMode(c.rewardMode);

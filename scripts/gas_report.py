@@ -12,6 +12,8 @@ a round in which every member commits. finalize is measured in reward mode 0 (fi
 mode 1 (by weight), with no committer excluded, and once more at the largest size with one
 excluded (`finalize_one_excluded`). `claim` mints one round's
 reward (a proof of the roster's depth); `claim_batch` claims every measured round at once.
+`sampled_cohort`: rounds whose cohortSize (1,000) samples the roster from n candidates, where
+the aggregator also sends postCandidates and postRoster stores the sample seed (constant in n).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from fedledger.fl.dp_accountant import with_privacy
 
 COMMIT_LIMIT = 60_000  # issue 14: commit at n = 10,000, proof included
 AGGREGATOR_RATIO_LIMIT = 1.2  # issue 14: aggregator gas per round, largest n over smallest
+COHORT = 1_000  # cohortSize of the sampled rounds measured
 TOKEN = 10**18
 TREASURY = "0x" + "7e" * 20
 
@@ -124,6 +127,34 @@ def _rounds(rpc: str | None, sizes: list[int], mode: int, k: int) -> dict[str, A
     return {"rounds": rows, "claim_batch": {"rounds": len(claims), "gas": batch.gas_used}}
 
 
+def _sampled(rpc: str | None, sizes: list[int], cohort: int) -> dict[str, Any]:
+    """postCandidates + the sampled postRoster at each candidate count (cohortSize `cohort`)."""
+    backend = connect(rpc)
+    funded = backend.funded_accounts()
+    deployer, aggregator = funded[0], funded[1]
+    config = DEFAULT_ROUND_CONFIG.replace(cohort_size=cohort)
+    log = (
+        deploy_all(backend, deployer=deployer, aggregator=aggregator.address, params=config)
+        .attach(backend)
+        .round_log
+    )
+    rows: dict[str, Any] = {}
+    for n in sizes:
+        opened = log.open_round(b"\x01" * 32, sender=aggregator)
+        rid = int(opened.named("RoundOpened")[0].args["round"])
+        candidates = log.post_candidates(rid, keccak(b"c%d" % n), n, sender=aggregator)
+        members = min(n, cohort)
+        roster = log.post_roster(rid, b"\x02" * 32, keccak(b"r%d" % n), members, sender=aggregator)
+        rows[str(n)] = {
+            "members": members,
+            "openRound": opened.gas_used,
+            "postCandidates": candidates.gas_used,
+            "postRoster": roster.gas_used,
+        }
+        log.fail_round(rid, "gas report", sender=aggregator)
+    return {"cohortSize": cohort, "rounds": rows}
+
+
 def _dp_opens(rpc: str | None) -> tuple[int, int]:
     """openRound under a DP config: the first charge (fresh spent slot) and a later one."""
     backend = connect(rpc)
@@ -157,6 +188,11 @@ def measure(rpc: str | None, sizes: list[int], committers: int) -> dict[str, obj
     largest = str(sizes[-1])
     commit = max(res["rounds"][largest]["commit_mean_per_word"] for res in by_mode.values())
     dp_first, dp_later = _dp_opens(rpc)
+    sampled = _sampled(rpc, sizes, COHORT)
+    extra = {
+        n: row["postCandidates"] + row["postRoster"] - by_mode[0]["rounds"][n]["postRoster"]
+        for n, row in sampled["rounds"].items()
+    }
     return {
         "backend": "embedded eth-tester" if rpc is None else rpc,
         "sizes": sizes,
@@ -175,13 +211,17 @@ def measure(rpc: str | None, sizes: list[int], committers: int) -> dict[str, obj
         },
         "commit_limit": COMMIT_LIMIT,
         "commit_ok": commit <= COMMIT_LIMIT,
+        "sampled_cohort": sampled,
+        "sampled_extra_per_round": extra,
         "openRound_dp_first": dp_first,
         "openRound_dp": dp_later,
         "raw": {f"mode{m}": res for m, res in by_mode.items()},
         "notes": "aggregator = openRound + postRoster + finalize (no committer excluded); "
         "commit_mean_per_word = (first_in_word + 7 * warm) / 8, the mean when every member "
         "commits; minStake 0 (a required stake adds two cold reads, ~4.2k, to each commit); "
-        "slash moves 10 % of a 10 FLR stake to a treasury",
+        "slash moves 10 % of a 10 FLR stake to a treasury; sampled_cohort: a round with "
+        f"cohortSize {COHORT} adds postCandidates and the sample seed to the roster, "
+        "sampled_extra_per_round is what that adds to the aggregator's gas at each size",
     }
 
 

@@ -43,6 +43,10 @@ struct RoundInfo {
     uint64 committedWeight;
     uint32 survivorCount;
     uint64 totalWeight;
+    bytes32 candidatesHash;
+    uint32 candidateCount;
+    uint48 candidatesBlock;
+    bytes32 sampleSeed;
 }
 
 /// @notice One reward claim: the claimer's roster entry in `round` and its Merkle proof.
@@ -78,6 +82,19 @@ interface IRoundLog {
         uint64 commitDeadline,
         uint64 unmaskDeadline
     );
+
+    /// @notice Emitted after the candidates of `round` (a round with a cohort size) were fixed.
+    /// @param round Round id.
+    /// @param candidatesHash SHA-256 of the candidates blob (every valid signed bundle advertised).
+    /// @param candidateCount Number of candidates in the blob.
+    /// @param cohortSize The snapshot's cohort size: the roster takes min(cohortSize, candidateCount).
+    event CandidatesPosted(uint256 indexed round, bytes32 candidatesHash, uint32 candidateCount, uint32 cohortSize);
+
+    /// @notice Emitted after `postRoster` fixed the sample seed of a round with a cohort size.
+    /// @param round Round id.
+    /// @param sampleSeed keccak256(abi.encode(seed, candidatesHash, blockhash(candidatesBlock))).
+    /// @param candidatesBlock The block of `postCandidates`, whose hash the seed uses.
+    event CohortSampled(uint256 indexed round, bytes32 sampleSeed, uint48 candidatesBlock);
 
     /// @notice Emitted after `participant` committed its masked update in `round`.
     /// @param round Round id.
@@ -274,6 +291,32 @@ interface IRoundLog {
     /// @param costMicros The new round's cost.
     /// @param budgetMicros The budget in force.
     error RoundLogPrivacyBudgetExhausted(uint64 spentMicros, uint64 costMicros, uint64 budgetMicros);
+    /// @notice `postCandidates` in a round whose snapshot has cohortSize 0 (every candidate is rostered).
+    /// @param round Round id.
+    error RoundLogNoCohortSampling(uint256 round);
+    /// @notice The candidates of a round are posted once.
+    /// @param round Round id.
+    error RoundLogCandidatesAlreadyPosted(uint256 round);
+    /// @notice The candidates hash must not be zero.
+    /// @param round Round id.
+    error RoundLogEmptyCandidates(uint256 round);
+    /// @notice A round with a cohort size needs `postCandidates` before `postRoster`.
+    /// @param round Round id.
+    error RoundLogCandidatesMissing(uint256 round);
+    /// @notice `postRoster` must come in a block after the candidates' block (its hash seeds the sample).
+    /// @param round Round id.
+    /// @param candidatesBlock The block of `postCandidates`.
+    error RoundLogSampleSeedPending(uint256 round, uint48 candidatesBlock);
+    /// @notice The candidates' block hash is no longer readable (older than 256 blocks): the round
+    ///         can only fail.
+    /// @param round Round id.
+    /// @param candidatesBlock The block of `postCandidates`.
+    error RoundLogSampleSeedExpired(uint256 round, uint48 candidatesBlock);
+    /// @notice A sampled roster has exactly min(cohortSize, candidateCount) members.
+    /// @param round Round id.
+    /// @param memberCount Members given.
+    /// @param expected Members the sample takes.
+    error RoundLogCohortSizeMismatch(uint256 round, uint32 memberCount, uint256 expected);
     /// @notice An empty claim list.
     /// @param account The caller.
     error RoundLogNothingToClaim(address account);
@@ -292,6 +335,15 @@ interface IRoundLog {
     ///        members indexed 0..memberCount-1 in ascending address order.
     /// @param memberCount Number of leaves.
     function postRoster(uint256 round, bytes32 rosterHash, bytes32 rosterRoot, uint32 memberCount) external;
+
+    /// @notice Fix the candidates of the open round before its sample seed exists (aggregator
+    ///         only; rounds whose snapshot has a non-zero cohortSize). `postRoster` then takes,
+    ///         from a later block, the min(cohortSize, candidateCount) candidates with the smallest
+    ///         keccak256(sampleSeed || address) (docs/protocol.md 2.3).
+    /// @param round Round id.
+    /// @param candidatesHash SHA-256 of the candidates blob.
+    /// @param candidateCount Number of candidates (>= the roster minimum).
+    function postCandidates(uint256 round, bytes32 candidatesHash, uint32 candidateCount) external;
 
     /// @notice Commit the caller's masked update (roster members only, once, before the deadline,
     ///         while eligible with the stake held since the roster was posted).

@@ -2,7 +2,7 @@
 pragma solidity 0.8.37;
 
 /// @notice Round configuration, snapshotted into every round at open.
-/// @dev Storage: the first nine fields pack into one slot, the two reward amounts into the second,
+/// @dev Storage: the first ten fields pack into one slot, the two reward amounts into the second,
 ///      the stake fields with dpMode, noise multiplier and clip norm into the third, the rest of the
 ///      differential-privacy fields into the fourth (docs/protocol.md section 3.3).
 struct RoundConfig {
@@ -24,6 +24,9 @@ struct RoundConfig {
     uint32 unmaskWindow;
     /// 0 = fixed reward per contribution; 1 = proportional to the committed example weight.
     uint8 rewardMode;
+    /// Most members a round takes: when more candidates advertised, the chain samples this many
+    /// (docs/protocol.md 2.3); 0 = every candidate. Else >= max(minParticipants, threshold + 1).
+    uint32 cohortSize;
     /// Mode 0: token units per survivor. Mode 1: token units for a full-weight (maxWeight) survivor.
     uint128 rewardPerContribution;
     /// Most token units credited per round in total.
@@ -124,6 +127,11 @@ interface IRoundParams {
     error RoundParamsSampleRateOutOfRange(uint32 dpSampleRatePpm);
     /// @notice Mode 1 needs at least one DP-SGD step per round.
     error RoundParamsZeroDpSteps();
+    /// @notice A cohort must be able to hold a roster: cohortSize is 0 (no sampling) or at least
+    ///         max(minParticipants, threshold + 1), RoundLog's roster minimum.
+    /// @param cohortSize The value given.
+    /// @param required The least non-zero value accepted.
+    error RoundParamsCohortTooSmall(uint32 cohortSize, uint256 required);
 
     /// @notice The current configuration.
     /// @return The configuration new rounds snapshot.

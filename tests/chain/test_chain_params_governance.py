@@ -47,6 +47,9 @@ def test_set_config_replaces_config_and_emits_round_params_updated(world: World)
         ({"unmask_window": 0}, "RoundParamsZeroUnmaskWindow", {}),
         ({"reward_mode": 2}, "RoundParamsUnsupportedRewardMode", {"rewardMode": 2}),
         ({"slash_bps": 10_001}, "RoundParamsSlashBpsOutOfRange", {"slashBps": 10_001}),
+        # a cohort must hold a roster: max(minParticipants 3, threshold 3 + 1) = 4
+        ({"cohort_size": 3}, "RoundParamsCohortTooSmall", {"cohortSize": 3, "required": 4}),
+        ({"cohort_size": 1}, "RoundParamsCohortTooSmall", {"cohortSize": 1, "required": 4}),
         (
             {"unstake_delay": 1799},  # commit 600 + 2 x unmask 600
             "RoundParamsUnstakeDelayTooShort",

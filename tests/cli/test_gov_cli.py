@@ -55,13 +55,15 @@ def test_gov_commands_take_a_proposal_from_propose_to_executed(anvil: str, tmp_p
     proposed = _gov(
         "propose-params", *common, *ka, "--neighbours", "5", "--threshold", "3",
         "--reward-mode", "1", "--reward", "2.5", "--stake", "1", "--slash-recipient", "burn",
-        "--description", "k=5 t=3, reward by weight, stake 1 FLR, burn slashes",
+        "--cohort-size", "6",
+        "--description", "k=5 t=3, reward by weight, stake 1 FLR, burn slashes, cohorts of 6",
     )  # fmt: skip
     pid = str(proposed["proposalId"])
     assert proposed["changes"] == {
         "neighbours": "5",
         "threshold": "3",
         "reward_mode": "1",
+        "cohort_size": "6",
         "reward_per_contribution": str(25 * TOKEN // 10),
         "min_stake": str(TOKEN),
     }
@@ -81,6 +83,7 @@ def test_gov_commands_take_a_proposal_from_propose_to_executed(anvil: str, tmp_p
     config = executed["config"]
     assert isinstance(config, dict)
     assert (config["neighbours"], config["threshold"], config["reward_mode"]) == (5, 3, 1)
+    assert config["cohort_size"] == 6
     assert config["reward_per_contribution"] == str(25 * TOKEN // 10)
     assert config["min_stake"] == str(TOKEN)
     assert config["max_weight"] == DEFAULT_ROUND_CONFIG.max_weight  # untouched fields stay

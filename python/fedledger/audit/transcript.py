@@ -43,6 +43,8 @@ ROUND_EVENTS = (
     "RoundFinalized",
     "RoundFailed",
     "PrivacyBudgetSpent",
+    "CandidatesPosted",
+    "CohortSampled",
 )
 
 
@@ -72,6 +74,12 @@ class ChainRound:
     """PrivacyBudgetSpent of this round (rounds with an epsilon cost)."""
     spent_before: int = 0
     """Epsilon (millionths) spent before this round: the last earlier PrivacyBudgetSpent."""
+    candidates: DecodedEvent | None = None
+    """CandidatesPosted of this round (rounds with a cohort size)."""
+    sampled: DecodedEvent | None = None
+    """CohortSampled of this round (its postRoster, rounds with a cohort size)."""
+    anchor_hash: bytes | None = None
+    """Hash of the candidates' block (`candidatesBlock`), which seeds the sample."""
 
     @property
     def members(self) -> list[str]:
@@ -149,6 +157,13 @@ def read_chain_round(
             cr.failed = e
         elif e.name == "PrivacyBudgetSpent":
             cr.privacy = e
+        elif e.name == "CandidatesPosted":
+            cr.candidates = e
+        elif e.name == "CohortSampled":
+            cr.sampled = e
+    if info.candidates_block:
+        block = log.backend.w3.eth.get_block(info.candidates_block)
+        cr.anchor_hash = bytes(block["hash"])
     if cr.roster is not None and roster_blob is not None:
         _read_roster(cr, roster_blob(info.roster_hash))
     if slots and cr.roster_members:
@@ -235,6 +250,9 @@ class AssembledRound:
     """Every ParticipantSlashed of the round with its transaction's events (finalized rounds)."""
     aggregator: str = ""
     """RoundLog's aggregator when the audit ran: the key receipts must be signed by."""
+    chain_id: int = 0
+    round_log: str = ""
+    """The deployment's chain id and RoundLog address (what every signed bundle binds)."""
     receipts: list[Receipt] = field(default_factory=list)
     """Receipts participants published for this round (verified signatures), if any."""
     masked_faults: dict[str, str] = field(default_factory=dict)
@@ -263,13 +281,20 @@ def assemble_round(
         return blobs["roster"].data if blobs["roster"].ok else None
 
     cr = read_chain_round(contracts, round_id, roster_blob=roster_blob)
-    out = AssembledRound(chain=cr, blobs=blobs, aggregator=contracts.round_log.aggregator())
+    out = AssembledRound(
+        chain=cr,
+        blobs=blobs,
+        aggregator=contracts.round_log.aggregator(),
+        chain_id=deployment.chain_id,
+        round_log=contracts.round_log.address,
+    )
     info = cr.info
 
     def fetch(role: str, digest: bytes) -> None:
         if digest != _ZERO:
             out.blobs[role] = source.fetch(digest.hex())
 
+    fetch("candidates", info.candidates_hash)  # zero (nothing fetched) without a cohort size
     finalized = info.stage == Stage.FINALIZED
     if finalized:
         fetch("old_model", info.model_hash)  # first: it fixes the masked vectors' length

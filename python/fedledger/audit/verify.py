@@ -14,11 +14,13 @@ from fedledger.audit.privacy import privacy_cost
 from fedledger.audit.slashes import SlashProblem, justify_slash
 from fedledger.audit.transcript import AssembledRound, ChainRound, assemble_round
 from fedledger.chain.backend import ChainBackend
+from fedledger.chain.cohort import sample_seed
 from fedledger.chain.datatypes import RoundConfig, RoundInfo, Stage
 from fedledger.chain.deploy import Contracts, Deployment
 from fedledger.chain.rewards import reward_amounts
 from fedledger.encoding import to_hex
 from fedledger.errors import FedledgerError
+from fedledger.protocol.cohort import judge_sample, read_candidates
 from fedledger.protocol.receipts import Receipt
 from fedledger.secagg.blame import judge_accusation
 from fedledger.secagg.checks import Check, CheckContext, CheckFailed, Outcome, run_checks
@@ -270,6 +272,75 @@ def roster_members(c: ChainAudit) -> Outcome:
     if got != want:
         raise CheckFailed("the signed roster's Merkle tree is not the on-chain roster", want, got)
     return want, got
+
+
+def _published_candidates(c: ChainAudit) -> Roster:
+    """The round's candidates blob, checked (CheckFailed naming the aggregator otherwise)."""
+    a, info = c.assembled, c.info
+    fetch = a.blobs.get("candidates")
+    if fetch is None or not fetch.ok or fetch.data is None:
+        status = fetch.status if fetch is not None else "missing"
+        raise CheckFailed(
+            f"aggregator {a.aggregator}: the candidates blob is {status}",
+            to_hex(info.candidates_hash),
+            None,
+        )
+    ctx = RoundContext(a.chain_id, a.round_log, info.round)
+    try:
+        return read_candidates(fetch.data, info, ctx)
+    except FedledgerError as exc:
+        raise CheckFailed(
+            f"aggregator {a.aggregator}: the candidates blob is not valid: {exc}",
+            "signed candidates of this round",
+            None,
+        ) from None
+
+
+def cohort_sample(c: ChainAudit) -> Outcome:
+    """In a round with a cohort size, the roster is exactly the chain's sample of the posted
+    candidates: the min(cohortSize, candidates) with the smallest keccak256(sampleSeed || address),
+    sampleSeed = keccak256(abi.encode(seed, candidatesHash, blockhash(candidatesBlock))).
+
+    Fails naming the aggregator, the only one who posts candidates and rosters.
+    """
+    a, cr, info = c.assembled, c.chain, c.info
+    size = info.config.cohort_size
+    if size == 0:
+        if cr.candidates is not None:
+            raise CheckFailed("candidates posted in a round without a cohort size", None, "posted")
+        return "cohortSize 0: every candidate is rostered", "no sample"
+    if cr.candidates is None:
+        if cr.roster is None:
+            return "no candidates posted", "no candidates posted"
+        raise CheckFailed("a sampled roster without CandidatesPosted", "CandidatesPosted", None)
+    ev = cr.candidates.args
+    posted = {"hash": to_hex(ev["candidatesHash"]), "count": int(ev["candidateCount"])}
+    stored = {"hash": to_hex(info.candidates_hash), "count": info.candidate_count}
+    if posted != stored:
+        raise CheckFailed("CandidatesPosted differs from getRound", stored, posted)
+    candidates = _published_candidates(c)
+    if cr.roster is None:
+        return "candidates posted, no roster", {"candidates": len(candidates)}
+    if cr.anchor_hash is None:
+        raise CheckFailed("cannot read the candidates' block hash", info.candidates_block, None)
+    seed = sample_seed(info.seed, info.candidates_hash, cr.anchor_hash)
+    if seed != info.sample_seed:
+        raise CheckFailed(
+            "the stored sample seed is not the rule's", to_hex(seed), info.sample_seed
+        )
+    roster = _published_roster(c)
+    if roster is None or not cr.roster_members:
+        why = cr.roster_problem or "the roster blob is missing or altered"
+        raise CheckFailed("cannot compare: " + why, None, None)
+    verdict = judge_sample(candidates, roster, seed, size)
+    summary = {"sampled": len(verdict.sampled), "candidates": verdict.candidates}
+    if not verdict.ok:
+        raise CheckFailed(
+            f"aggregator {a.aggregator} rostered a cohort that is not the chain's sample",
+            {**summary, "members": verdict.sampled},
+            verdict.departures(),
+        )
+    return summary, summary
 
 
 def commitment_slots(c: ChainAudit) -> Outcome:
@@ -528,6 +599,14 @@ def _broken_receipt(c: ChainAudit, r: Receipt, reveal: Reveal | None) -> str:
     p, cr = r.participant, c.chain
     members = {to_checksum_address(m) for m in cr.members}
     if r.stage == ADVERTISE_KEYS:
+        if c.info.config.cohort_size and cr.candidates is not None:
+            # A sampled round may leave a candidate out by the rule (cohort_sample), never
+            # out of the candidates.
+            fetch = c.assembled.blobs.get("candidates")
+            listed = fetch is not None and fetch.ok and p in _candidate_addresses(fetch.data)
+            if not listed:
+                return "its key bundle was accepted, yet it is not among the posted candidates"
+            return ""
         if cr.roster is not None and p not in members:
             return "its key bundle was accepted, yet it is not in the posted roster"
         return ""
@@ -544,6 +623,14 @@ def _broken_receipt(c: ChainAudit, r: Receipt, reveal: Reveal | None) -> str:
     if r.stage == UNMASK and p in reveal.survivors and p not in reveal.unmask_responses:
         return "its unmask response was accepted, yet the reveal does not publish it"
     return ""
+
+
+def _candidate_addresses(blob: bytes | None) -> set[str]:
+    """Participants listed in a candidates blob (empty when it does not parse)."""
+    try:
+        return set(Roster.from_bytes(blob or b"").addresses)
+    except FedledgerError:
+        return set()
 
 
 def receipts_honoured(c: ChainAudit) -> Outcome:
@@ -577,6 +664,7 @@ ANY_STAGE_CHECKS = (
     blobs_available,
     participant_blobs,
     roster_members,
+    cohort_sample,
     commitment_slots,
     privacy_cost,
     receipts_honoured,

@@ -65,6 +65,18 @@ class ContractClient:
             what=f"{self.CONTRACT}.{fn}",
         )
 
+    def estimate_pending(self, fn: str, *args: Any, sender: str) -> int:
+        """Gas for `fn(*args)` from `sender` on the pending block, with send_transaction's
+        head-room; a revert raises ContractRevert."""
+        tx = {"from": sender, "to": self.address, "data": "0x" + self.encode(fn, *args).hex()}
+        # eth-tester estimates on the pending block already (and refuses the argument).
+        block = "pending" if self.backend.rpc_url else None
+        try:
+            estimate = int(self.backend.w3.eth.estimate_gas(tx, block))  # type: ignore[arg-type]
+        except Exception as exc:
+            raise _fail(exc, contract=self.CONTRACT, action=f"gas estimate for {fn}") from None
+        return estimate + estimate // 4 + 10_000
+
     def view(self, fn: str, *args: Any, sender: str | None = None) -> Any:
         """Call a view function; returns web3's decoded output."""
         options = {"from": sender} if sender else {}

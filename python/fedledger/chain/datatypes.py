@@ -72,6 +72,7 @@ class RoundConfig:
     dp_delta_atto: int = 0
     epsilon_cost_micros: int = 0
     epsilon_budget_micros: int = 0
+    cohort_size: int = 0  # ABI position: after reward_mode (it packs into the first slot)
 
     @property
     def noise_multiplier(self) -> float:
@@ -147,6 +148,7 @@ class RoundConfig:
             self.commit_window,
             self.unmask_window,
             self.reward_mode,
+            self.cohort_size,
             self.reward_per_contribution,
             self.reward_cap,
             self.min_stake,
@@ -172,38 +174,43 @@ class RoundConfig:
     @classmethod
     def from_abi(cls, value: Sequence[Any] | Mapping[str, Any]) -> RoundConfig:
         """Build from a decoded ABI tuple (positional or named)."""
-        if isinstance(value, Mapping):
-            names = [
-                "neighbours",
-                "threshold",
-                "clipRangeMicros",
-                "quantBits",
-                "maxWeight",
-                "minParticipants",
-                "commitWindow",
-                "unmaskWindow",
-                "rewardMode",
-                "rewardPerContribution",
-                "rewardCap",
-                "minStake",
-                "slashBps",
-                "unstakeDelay",
-                "dpMode",
-                "noiseMultiplierMillis",
-                "dpClipNormMicros",
-                "dpSampleRatePpm",
-                "dpStepsPerRound",
-                "dpDeltaAtto",
-                "epsilonCostMicros",
-                "epsilonBudgetMicros",
-            ]
-            value = [value[n] for n in names]
-        return cls(*(int(v) for v in value))
+        values = [value[n] for n in _ABI_NAMES] if isinstance(value, Mapping) else list(value)
+        if len(values) != len(_ABI_NAMES):
+            raise ConfigError(f"RoundConfig: expected {len(_ABI_NAMES)} fields, got {len(values)}")
+        return cls(**{_FIELD_OF[n]: int(v) for n, v in zip(_ABI_NAMES, values, strict=True)})
 
     def to_json(self) -> dict[str, int]:
         """Plain dict with snake_case keys (for records and CLIs)."""
         return {k: int(v) for k, v in self.__dict__.items()}
 
+
+# Solidity field names in ABI order, and the dataclass field each one fills.
+_ABI_NAMES = (
+    "neighbours",
+    "threshold",
+    "clipRangeMicros",
+    "quantBits",
+    "maxWeight",
+    "minParticipants",
+    "commitWindow",
+    "unmaskWindow",
+    "rewardMode",
+    "cohortSize",
+    "rewardPerContribution",
+    "rewardCap",
+    "minStake",
+    "slashBps",
+    "unstakeDelay",
+    "dpMode",
+    "noiseMultiplierMillis",
+    "dpClipNormMicros",
+    "dpSampleRatePpm",
+    "dpStepsPerRound",
+    "dpDeltaAtto",
+    "epsilonCostMicros",
+    "epsilonBudgetMicros",
+)
+_FIELD_OF = {n: "".join("_" + c.lower() if c.isupper() else c for c in n) for n in _ABI_NAMES}
 
 DEFAULT_ROUND_CONFIG = RoundConfig(
     neighbours=6,  # for ~10 participants: each talks to 6, any 4 of them recover its secrets
@@ -284,6 +291,10 @@ class RoundInfo:
     committed_weight: int = 0  # sum of the committed weights so far
     survivor_count: int = 0  # committers minus the excluded (set by finalize)
     total_weight: int = 0  # the survivors' weight (set by finalize)
+    candidates_hash: bytes = b"\x00" * 32  # the candidates blob (rounds with a cohort size)
+    candidate_count: int = 0
+    candidates_block: int = 0  # block of postCandidates; its hash seeds the sample
+    sample_seed: bytes = b"\x00" * 32  # set by postRoster when the round samples its cohort
 
 
 @dataclass(frozen=True)

@@ -76,13 +76,29 @@ class RoundLogClient(ContractClient):
         *,
         sender: LocalAccount,
     ) -> TxResult:
-        """postRoster (aggregator): the roster blob's hash, its Merkle root and member count."""
-        return self.transact(
-            "postRoster",
+        """postRoster (aggregator): the roster blob's hash, its Merkle root and member count.
+
+        Gas is estimated on the pending block: a sampled roster reads the hash of the
+        candidates' block, which some nodes (anvil) would otherwise estimate inside that block.
+        """
+        args = (
             round_id,
             _b32(roster_hash, "roster_hash"),
             _b32(roster_root, "roster_root"),
             int(member_count),
+        )
+        gas = self.estimate_pending("postRoster", *args, sender=sender.address)
+        return self.transact("postRoster", *args, sender=sender, gas=gas)
+
+    def post_candidates(
+        self, round_id: int, candidates_hash: bytes, candidate_count: int, *, sender: LocalAccount
+    ) -> TxResult:
+        """postCandidates (aggregator, rounds with a cohort size): fixes the candidate set."""
+        return self.transact(
+            "postCandidates",
+            round_id,
+            _b32(candidates_hash, "candidates_hash"),
+            int(candidate_count),
             sender=sender,
         )
 
@@ -242,6 +258,10 @@ class RoundLogClient(ContractClient):
             committed_weight=int(v[14]),
             survivor_count=int(v[15]),
             total_weight=int(v[16]),
+            candidates_hash=bytes(v[17]),
+            candidate_count=int(v[18]),
+            candidates_block=int(v[19]),
+            sample_seed=bytes(v[20]),
         )
 
     def commitment(
@@ -316,4 +336,8 @@ _ROUND_FIELDS = [
     "committedWeight",
     "survivorCount",
     "totalWeight",
+    "candidatesHash",
+    "candidateCount",
+    "candidatesBlock",
+    "sampleSeed",
 ]

@@ -103,6 +103,10 @@ def propose_params(
     commit_window: int | None = typer.Option(None, help="Seconds from roster to commit deadline."),
     unmask_window: int | None = typer.Option(None, help="Seconds from commit to unmask deadline."),
     reward_mode: int | None = typer.Option(None, help="0 = fixed per survivor, 1 = by weight."),
+    cohort_size: int | None = typer.Option(
+        None,
+        help="Most members a round takes, sampled by the chain from the candidates (0 = all).",
+    ),
     reward: str | None = typer.Option(
         None, help="FLR per survivor (mode 0) or per full-weight survivor (mode 1)."
     ),
@@ -124,8 +128,6 @@ def propose_params(
     epsilon_budget: float | None = typer.Option(None, help="The federation's epsilon budget."),
 ) -> None:
     """Propose new round parameters: the current ones with the given fields replaced."""
-    from eth_utils import is_address, to_checksum_address
-
     from fedledger.chain import GovernorClient
 
     changes: dict[str, int] = {
@@ -140,6 +142,7 @@ def propose_params(
             "commit_window": commit_window,
             "unmask_window": unmask_window,
             "reward_mode": reward_mode,
+            "cohort_size": cohort_size,
             "slash_bps": slash_bps,
             "unstake_delay": unstake_delay,
         }.items()
@@ -154,14 +157,7 @@ def propose_params(
     for name, value in changes.items():
         if value < 0:
             raise ConfigError(f"{name.replace('_', '-')}: must be >= 0, got {value}")
-    recipient: str | None = None
-    if slash_recipient is not None:
-        if slash_recipient == "burn":
-            recipient = ZERO_ADDRESS
-        elif is_address(slash_recipient):
-            recipient = to_checksum_address(slash_recipient)
-        else:
-            raise ConfigError(f"slash-recipient: {slash_recipient!r} is not an address or 'burn'")
+    recipient = _slash_recipient(slash_recipient)
     dp = _dp_given(
         dp_mode, noise_multiplier, dp_clip_norm, dp_delta, dp_sample_rate, dp_steps, epsilon_budget
     )
@@ -186,6 +182,20 @@ def propose_params(
             "voteEnd": c.governor.proposal_deadline(pid),
         }
     )
+
+
+def _slash_recipient(text: str | None) -> str | None:
+    """The --slash-recipient option: None (unchanged), the zero address for 'burn', or an
+    address (ConfigError otherwise)."""
+    from eth_utils import is_address, to_checksum_address
+
+    if text is None:
+        return None
+    if text == "burn":
+        return ZERO_ADDRESS
+    if is_address(text):
+        return to_checksum_address(text)
+    raise ConfigError(f"slash-recipient: {text!r} is not an address or 'burn'")
 
 
 @gov_app.command("vote")

@@ -12,6 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from fedledger.chain.cohort import cohort_sample
 from fedledger.chain.datatypes import RoundConfig
 from fedledger.coordinator.round_state import FAILING, RoundState, add_time
 from fedledger.coordinator.state import RoundJournal, atomic_write_json, read_json
@@ -230,7 +231,11 @@ class RoundBook:
 
     def _apply_close(self, r: RoundState, stage: str) -> None:
         if stage == ADVERTISE_KEYS:
-            r.roster = r.server.close_advertise_keys()
+            if r.sample_seed is None:
+                r.roster = r.server.close_advertise_keys()
+            else:  # the chain's sample of the candidates (docs/protocol.md 2.3)
+                keep = cohort_sample(r.bundles, r.sample_seed, r.config.cohort_size)
+                r.roster = r.server.close_advertise_keys(keep)
             r.roster_hash = r.roster.hash()
             r.stage = SHARE_KEYS
         elif stage == SHARE_KEYS:
@@ -252,7 +257,9 @@ class RoundBook:
     @staticmethod
     def _apply_tx(r: RoundState, e: dict[str, Any]) -> None:
         r.txs[e["call"]] = e
-        if e["call"] == "postRoster":
+        if e["call"] == "postCandidates":
+            r.sample_seed = from_hex(e["sampleSeed"], length=32)
+        elif e["call"] == "postRoster":
             r.commit_deadline = int(e["commitDeadline"])
             r.unmask_deadline = int(e["unmaskDeadline"])
             r.times["rostered"] = e["at"]

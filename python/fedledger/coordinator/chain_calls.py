@@ -41,6 +41,13 @@ class ChainCalls:
         add_time(self.timings, "chain", t0)
         return now
 
+    def block_hash(self, number: int) -> bytes:
+        """Hash of block `number` (sealed)."""
+        t0 = time.perf_counter()
+        found = bytes(self.chain.w3.eth.get_block(number)["hash"])
+        add_time(self.timings, "chain", t0)
+        return found
+
     def get_round(self, round_id: int) -> RoundInfo:
         """RoundLog.getRound."""
         t0 = time.perf_counter()

@@ -333,6 +333,10 @@ class RoundCoordinator:
                 raise ConflictingSubmission(
                     ADVERTISE_KEYS, "participant", f"{address} already advertised other keys"
                 )
+            if "postCandidates" in r.txs:
+                raise WrongStage(
+                    ADVERTISE_KEYS, "stage", f"the candidates of round {r.round_id} are fixed"
+                )
             try:
                 bundle.verify(r.ctx)
                 unusable = None

@@ -99,6 +99,7 @@ class RoundState:
     unmask_deadline: int = 0
     roster: Roster | None = None
     roster_hash: bytes = b""
+    sample_seed: bytes | None = None  # set by postCandidates when the round samples its cohort
     bundles: dict[str, KeyBundle] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)  # signed bundle -> unusable key
     shares: dict[str, ShareKeysMessage] = field(default_factory=dict)

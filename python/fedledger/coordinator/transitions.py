@@ -14,6 +14,7 @@ from typing import Any
 
 from eth_utils import to_checksum_address
 
+from fedledger.chain.cohort import sample_seed
 from fedledger.chain.datatypes import RoundInfo, Stage, TxResult
 from fedledger.coordinator.book import RoundBook
 from fedledger.coordinator.chain_calls import ChainCalls
@@ -27,7 +28,7 @@ from fedledger.fl.serialization import ModelFormatError
 from fedledger.protocol.messages import local_dropouts_to_json
 from fedledger.protocol.status import FAILED, FINALIZED
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
-from fedledger.secagg.messages import LocalDropouts
+from fedledger.secagg.messages import LocalDropouts, Roster
 from fedledger.secagg.server import RoundAborted
 from fedledger.secagg.vectors import VectorFormatError, decode_vector
 from fedledger.store.base import BlobStore
@@ -107,6 +108,8 @@ class Transitions:
         return self.clock() >= max(r.times[since], self.started) + duration
 
     def _advertise_keys(self, r: RoundState) -> bool:
+        if "postCandidates" in r.txs:  # candidates fixed and sampled: the roster follows
+            return self.close(ADVERTISE_KEYS)
         full = len(r.bundles) >= r.expected > 0
         if not full and not self._early(r, "opened", self.durations.advertise_keys):
             # Until the roster is posted, the on-chain commit deadline is the roster deadline.
@@ -119,6 +122,8 @@ class Transitions:
             why = f"{n} advertised, need {required}"
             self.abort(RoundAborted(ADVERTISE_KEYS, "too_few_participants", why))
             return True
+        if r.config.cohort_size:
+            return self.post_candidates(r)
         return self.close(ADVERTISE_KEYS)
 
     def _share_keys(self, r: RoundState) -> bool:
@@ -267,6 +272,44 @@ class Transitions:
             tx,
             commitDeadline=info.commit_deadline,
             unmaskDeadline=info.unmask_deadline,
+        )
+
+    def post_candidates(self, r: RoundState) -> bool:
+        """Publish every accepted bundle as the candidates blob and fix its hash on chain (or
+        adopt a mined postCandidates); journal the sample seed the roster follows.
+
+        The seed uses the hash of the candidates' own block, sealed once the receipt is back,
+        so the sample is known here; postRoster, sent later, lands in a later block.
+        """
+        candidates = Roster.build(r.ctx, r.bundles.values())
+        blob, digest = candidates.to_bytes(), candidates.hash()
+        t0 = time.perf_counter()
+        self.store.put_expected(digest.hex(), blob)
+        add_time(self.calls.timings, "store", t0)
+        info = self.calls.get_round(r.round_id)
+        tx: TxResult | None = None
+        if info.stage == Stage.OPENED and info.candidates_block == 0:
+            if self.calls.now() + 1 > info.commit_deadline:
+                why = "the on-chain roster deadline passed"
+                self.abort(RoundAborted(ADVERTISE_KEYS, "roster_closed", why))
+                return True
+            log, agg = self.calls.round_log, self.calls.aggregator
+            tx = self.calls.transact(
+                lambda: log.post_candidates(r.round_id, digest, len(candidates), sender=agg)
+            )
+            info = self.calls.get_round(r.round_id)
+        elif info.candidates_hash != digest:
+            raise ConfigError(
+                f"round {r.round_id} has candidates {info.candidates_hash.hex()} on chain, "
+                f"but the journal's bundles make {digest.hex()}"
+            )
+        anchor = self.calls.block_hash(info.candidates_block)
+        return self._journal_tx(
+            "postCandidates",
+            tx,
+            candidatesHash=to_hex(digest),
+            candidatesBlock=info.candidates_block,
+            sampleSeed=to_hex(sample_seed(r.seed, digest, anchor)),
         )
 
     def sweep_commitments(self, r: RoundState, *, accept: bool = True) -> None:

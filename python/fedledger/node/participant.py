@@ -37,6 +37,7 @@ from fedledger.fl.task_bridge import TaskRunner
 from fedledger.fl.train import LocalUpdate, TrainConfig, derive_seed
 from fedledger.node.model_verify import ModelRefused, ModelVerifier, VerifyPending
 from fedledger.node.public_facts import blob_checker, public_facts
+from fedledger.protocol.cohort import NotSampled, judge_sample, read_candidates
 from fedledger.protocol.model import ModelSpec
 from fedledger.protocol.port import CoordinatorPort
 from fedledger.protocol.receipts import Receipt, save_receipt
@@ -257,6 +258,10 @@ class Participant:
         except NotInRoster as exc:
             rec.left_out = str(exc)
             return False
+        except NotSampled as exc:
+            rec.left_out = str(exc)  # the rule, not a fault: say so and wait for the next round
+            log.info("participant %s: %s", self.address, exc)
+            return False
         except SatOut as exc:
             rec.left_out = str(exc)  # a peer or the aggregator misbehaved: refuse, never crash
             return False
@@ -410,6 +415,8 @@ class Participant:
             roster = _parse_roster(blob)
         except ProtocolError as exc:
             raise SatOut(f"refused the roster: {exc}") from None
+        if info.config.cohort_size:
+            self._check_sample(info, roster)  # NotSampled, or SatOut when it is not the sample
         if self.address not in roster:
             self._add("secagg", t0)
             raise NotInRoster(SHARE_KEYS, "roster", f"{self.address} is not in the on-chain roster")
@@ -430,6 +437,43 @@ class Participant:
             raise SatOut(f"refused the roster: {exc}") from None
         self._add("secagg", t0)
         return message
+
+    def _check_sample(self, info: RoundInfo, roster: Roster) -> None:
+        """The roster must be the chain's sample of the candidates the chain names (2.3).
+
+        Raises NotSampled when the rule leaves us out (we wait for the next round), SatOut when
+        the roster is not the sample or the candidates leave out our receipted bundle: the
+        aggregator chose the cohort, and we take no part in it.
+        """
+        assert self._client is not None
+        r = self._round_id
+        try:
+            blob = self.store.get(info.candidates_hash.hex())
+            candidates = read_candidates(blob, info, self._client.ctx, verify_signatures=False)
+        except (StoreError, ProtocolError) as exc:
+            raise SatOut(
+                f"refused the roster: the round's candidates are unusable: {exc}"
+            ) from None
+        if self.address not in candidates:
+            receipted = any(x.stage == ADVERTISE_KEYS for x in self.rounds[r].receipts)
+            if receipted:
+                raise SatOut(
+                    f"the aggregator left our receipted key bundle out of the candidates of "
+                    f"round {r}: censorship (publish the receipt: fedledger audit verify --receipt)"
+                )
+            raise NotInRoster(SHARE_KEYS, "candidates", f"{self.address} is not a candidate")
+        verdict = judge_sample(candidates, roster, info.sample_seed, info.config.cohort_size)
+        if not verdict.ok:
+            raise SatOut(
+                f"refused the roster of round {r}: it is not the chain's sample of its "
+                f"{verdict.candidates} candidates, the aggregator chose the cohort "
+                f"({verdict.departures()})"
+            )
+        if self.address not in verdict.sampled:
+            raise NotSampled(
+                f"not sampled in round {r}: the chain's sample took {len(verdict.sampled)} of "
+                f"{verdict.candidates} candidates; waiting for the next round"
+            )
 
     def masked_input(self, shares: list[EncryptedShare]) -> tuple[bytes, bytes]:
         """Quantize and mask our update, upload the blob, commit on chain from our own account.

@@ -183,22 +183,29 @@ def unreachable(a: AssembledRound) -> dict[str, str]:
 def _own_round(
     contracts: Contracts, deployment: Deployment, source: BlobSource, round_id: int, address: str
 ) -> AssembledRound:
-    """The round with only the blobs `own` mode reads: roster, reveal, aggregate, both models
-    and this node's own masked vector."""
+    """The round with only the blobs `own` mode reads: roster, candidates (sampled rounds),
+    reveal, aggregate, both models and this node's own masked vector."""
     blobs: dict[str, BlobFetch] = {}
 
     def roster_blob(digest: bytes) -> bytes | None:
-        # The roster names the members (its Merkle tree is checked against the on-chain root).
+        # The members (and so the survivors) come from the roster blob whose tree is on chain.
         if digest == bytes(32):
             return None
         blobs["roster"] = source.fetch(digest.hex())
         return blobs["roster"].data if blobs["roster"].ok else None
 
     cr = read_chain_round(contracts, round_id, slots=False, roster_blob=roster_blob)
-    out = AssembledRound(chain=cr, blobs=blobs, aggregator=contracts.round_log.aggregator())
+    out = AssembledRound(
+        chain=cr,
+        blobs=blobs,
+        aggregator=contracts.round_log.aggregator(),
+        chain_id=deployment.chain_id,
+        round_log=contracts.round_log.address,
+    )
     info = cr.info
     mine = cr.commitments.get(address)
     wanted = {
+        "candidates": info.candidates_hash,  # receipts of key bundles are checked against it
         "reveal": info.reveal_hash,
         "aggregate": info.aggregate_hash,
         "old_model": info.model_hash,

@@ -245,13 +245,22 @@ def run_node(settings: NodeSettings, *, log: Any = None) -> NodeResult:
     return NodeResult(address=p.account.address, rounds=rounds, requests=port.requests)
 
 
+COHORT_NOTES = ("not sampled", "refused the roster of round", "the aggregator left our receipted")
+"""How Participant words a round it sits out because of the cohort sample (said once a round)."""
+
+
 def _tell_refusal(participant: Participant, told: set[int], say: Any) -> None:
-    """Log, once per round, that the node refused the round's model and sits it out."""
+    """Log, once per round, that the node refused the round's model and sits it out, or that
+    the chain's sample left it out (it waits) or the roster is not that sample."""
     rec = participant.current
-    if rec is None or rec.round_id in told or not rec.model_check.startswith("refused"):
+    if rec is None or rec.round_id in told:
         return
-    told.add(rec.round_id)
-    say(f"node {participant.address}: round {rec.round_id}: sits out, {rec.model_check}")
+    if rec.model_check.startswith("refused"):
+        told.add(rec.round_id)
+        say(f"node {participant.address}: round {rec.round_id}: sits out, {rec.model_check}")
+    elif rec.left_out.startswith(COHORT_NOTES):  # the chain's sample (protocol 2.3)
+        told.add(rec.round_id)
+        say(f"node {participant.address}: round {rec.round_id}: {rec.left_out}")
 
 
 def _due(participant: Participant, st: RoundStatus) -> bool:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import random
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
@@ -288,9 +288,16 @@ class SecAggServer:
             )
         self._bundles[bundle.participant] = bundle
 
-    def close_advertise_keys(self) -> Roster:
-        """Fix the roster (sorted by address) and the neighbour graph."""
+    def close_advertise_keys(self, keep: Collection[str] | None = None) -> Roster:
+        """Fix the roster (sorted by address) and the neighbour graph.
+
+        `keep`: the members of a sampled cohort (docs/protocol.md 2.3); the other bundles are
+        candidates left out by the chain's sample. None keeps every bundle.
+        """
         self._expect(ADVERTISE_KEYS)
+        if keep is not None:
+            wanted = set(keep)
+            self._bundles = {a: b for a, b in self._bundles.items() if a in wanted}
         n = len(self._bundles)
         if n < max(2, self.min_survivors):
             raise RoundAborted(
