@@ -10,6 +10,7 @@ from eth_account.signers.local import LocalAccount
 from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DecodedEvent, RoundInfo, TxResult
 from fedledger.chain.deploy import Contracts
+from fedledger.chain.event_cache import EventCache
 from fedledger.chain.events import fetch_events
 from fedledger.coordinator.round_state import add_time
 
@@ -33,6 +34,9 @@ class ChainCalls:
         self.aggregator = aggregator
         self.contract = contract
         self.timings = timings
+        # Every masked input is checked against its UpdateCommitted event: one cache, extended
+        # block by block, instead of one eth_getLogs over the whole round per participant.
+        self._log_events = EventCache(chain, contract)
 
     def now(self) -> int:
         """Timestamp of the latest block."""
@@ -74,7 +78,13 @@ class ChainCalls:
     ) -> tuple[bytes, bytes, int] | None:
         """(maskedUpdateHash, seedCommitment, weight) from `address`'s UpdateCommitted event."""
         t0 = time.perf_counter()
-        found = self.round_log.commitment(round_id, address, from_block=from_block)
+        found = None
+        wanted = address.lower()
+        for ev in self._log_events.events(from_block=from_block, names=["UpdateCommitted"]):
+            a = ev.args
+            if int(a["round"]) == round_id and str(a["participant"]).lower() == wanted:
+                found = bytes(a["maskedUpdateHash"]), bytes(a["seedCommitment"]), int(a["weight"])
+                break
         add_time(self.timings, "chain", t0)
         return found
 
