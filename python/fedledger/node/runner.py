@@ -93,8 +93,9 @@ def check_coordinator(
             f"{client.base_url} is not a fedledger coordinator (/v1/info is not ours)"
         )
     mine = deployment.to_json()
-    theirs = info.get("deployment") or {}
-    if info.get("chainId") != deployment.chain_id or theirs.get("contracts") != mine["contracts"]:
+    theirs = info.get("deployment")
+    contracts = theirs.get("contracts") if isinstance(theirs, dict) else None
+    if info.get("chainId") != deployment.chain_id or contracts != mine["contracts"]:
         raise ConfigError(
             f"wrong coordinator: {client.base_url} serves RoundLog {info.get('roundLog')} on chain "
             f"{info.get('chainId')}, but {where} has RoundLog "
