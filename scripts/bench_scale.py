@@ -87,9 +87,9 @@ def _claim_gas(sim: Any, round_id: int, survivors: list[str]) -> int | None:
 def run_one(n: int, *, chain_url: str | None, engine: str, seed: int = 0) -> dict[str, Any]:
     """One round of `n` simulated members; the row of the table."""
     from fedledger.chain.backend import connect
+    from fedledger.cli.sim import sim_round_config
     from fedledger.fl.datasets import load_dataset
     from fedledger.fl.train import TrainConfig
-    from fedledger.sim.devnet_setup import round_config_for
     from fedledger.sim.simulation import Simulation, SimulationConfig
 
     if engine != "inprocess":
@@ -105,7 +105,7 @@ def run_one(n: int, *, chain_url: str | None, engine: str, seed: int = 0) -> dic
         min_size=1,
         seed=seed,
         train=TrainConfig(epochs=1),
-        round_config=round_config_for(n),
+        round_config=sim_round_config(n),  # Bell et al.'s k and t from 100 members on
         dropouts={1: dropped},
         verify=True,
     )
