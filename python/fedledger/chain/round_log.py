@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from enum import IntEnum
+from typing import Any
 
 from eth_account.signers.local import LocalAccount
 from eth_utils import to_checksum_address
@@ -35,6 +36,21 @@ class SlashReason(IntEnum):
 
     NO_UNMASK_RESPONSE = 1  # committed, survived, but sent no unmask response when needed
     BAD_SHARE = 2  # an unmask share it sent did not reconstruct to the owner's commitment
+
+
+def _commit_args(
+    round_id: int, masked_update_hash: bytes, seed_commitment: bytes, weight: int, m: MemberProof
+) -> tuple[Any, ...]:
+    """commit's arguments, each checked (the same for a sent and a pipelined commit)."""
+    return (
+        round_id,
+        _b32(masked_update_hash, "masked_update_hash"),
+        _b32(seed_commitment, "seed_commitment"),
+        _check_weight(weight),
+        m.index,
+        _b32(m.bundle_hash, "bundle_hash"),
+        list(m.proof),
+    )
 
 
 def _b32(value: bytes, what: str) -> bytes:
@@ -113,17 +129,8 @@ class RoundLogClient(ContractClient):
         sender: LocalAccount,
     ) -> TxResult:
         """commit from the participant's own account with its roster proof."""
-        return self.transact(
-            "commit",
-            round_id,
-            _b32(masked_update_hash, "masked_update_hash"),
-            _b32(seed_commitment, "seed_commitment"),
-            _check_weight(weight),
-            member.index,
-            _b32(member.bundle_hash, "bundle_hash"),
-            list(member.proof),
-            sender=sender,
-        )
+        args = _commit_args(round_id, masked_update_hash, seed_commitment, weight, member)
+        return self.transact("commit", *args, sender=sender)
 
     def submit_commit(
         self,
@@ -144,19 +151,8 @@ class RoundLogClient(ContractClient):
         covers the dearest (unused gas is not charged)."""
         if gas is None:
             gas = COMMIT_GAS_BOUND + COMMIT_GAS_PER_PROOF_STEP * len(member.proof)
-        return self.send_pipelined(
-            pipeline,
-            "commit",
-            round_id,
-            _b32(masked_update_hash, "masked_update_hash"),
-            _b32(seed_commitment, "seed_commitment"),
-            _check_weight(weight),
-            member.index,
-            _b32(member.bundle_hash, "bundle_hash"),
-            list(member.proof),
-            sender=sender,
-            gas=gas,
-        )
+        args = _commit_args(round_id, masked_update_hash, seed_commitment, weight, member)
+        return self.send_pipelined(pipeline, "commit", *args, sender=sender, gas=gas)
 
     def finalize(
         self,
