@@ -131,7 +131,10 @@ def test_sampled_post_roster_costs_the_same_for_ten_and_ten_thousand_candidates(
         tx = log.post_roster(rid, b"\x02" * 32, keccak(b"root"), members, sender=world.aggregator)
         gas.append(tx.gas_used)
         log.fail_round(rid, "gas", sender=world.aggregator)
-    assert abs(gas[1] - gas[0]) <= 64  # calldata bytes of the count only
+    # No per-candidate cost: one storage write per candidate would add >= 20,000 * 9,990 gas.
+    # What differs is slot history between the two rounds (a warm or already-dirty slot on
+    # anvil's one-second blocks: 2,812 gas seen), never the candidate count.
+    assert abs(gas[1] - gas[0]) <= 5_000, gas
 
 
 def test_sample_takes_the_lowest_scores_and_lists_them_by_address() -> None:
