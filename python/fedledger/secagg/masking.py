@@ -11,6 +11,7 @@ from fedledger.secagg.crypto.kdf import (
     PAIRWISE_INFO,
     PRG_PAIRWISE_INFO,
     PRG_SELF_INFO,
+    address_bytes,
     hkdf_sha256,
     pair_info,
 )
@@ -18,7 +19,7 @@ from fedledger.secagg.crypto.keys import x25519
 from fedledger.secagg.crypto.prg import fold_streams
 from fedledger.secagg.engine import Engine
 from fedledger.secagg.params import RoundContext
-from fedledger.secagg.regen import DEFAULT_CHUNK_STREAMS, mask_chunks, pair_sign, remove_masks
+from fedledger.secagg.regen import DEFAULT_CHUNK_STREAMS, mask_chunks, remove_masks
 
 __all__ = [
     "apply_masks",
@@ -26,7 +27,13 @@ __all__ = [
     "pair_sign",
     "pairwise_seed",
     "recompute_aggregate",
+    "unmask_sum",
 ]
+
+
+def pair_sign(me: str, peer: str) -> int:
+    """+1 if me's address (20 raw bytes) sorts below peer's, else -1."""
+    return 1 if address_bytes(me) < address_bytes(peer) else -1
 
 
 def pairwise_seed(
@@ -62,6 +69,20 @@ def apply_masks(
     terms += [(seed, PRG_PAIRWISE_INFO, sign) for seed, sign in pairwise]
     fold_streams(y, terms, initial=x, on_chunk=on_chunk)
     return y
+
+
+def unmask_sum(
+    vectors: Iterable[np.ndarray],
+    self_seeds: Iterable[bytes],
+    dangling: Iterable[tuple[bytes, int]],
+    length: int,
+) -> np.ndarray:
+    """sum(y_u) - sum(PRG(b_u)) - sum(sign(u,v) * PRG(s_uv)) over survivor u, dropped v."""
+    acc = np.zeros(length, dtype=np.uint32)
+    terms = [(seed, PRG_SELF_INFO, -1) for seed in self_seeds]
+    terms += [(seed, PRG_PAIRWISE_INFO, -sign) for seed, sign in dangling]
+    fold_streams(acc, terms, vectors=vectors)
+    return acc
 
 
 def recompute_aggregate(
