@@ -141,8 +141,11 @@ def test_fewer_than_t_honest_shares_fail_the_round_on_chain_with_the_reason(
 ) -> None:
     sim = honest_after
     # 4 of 6 cheat: every secret has at most 2 honest holders among its 4 neighbours, t = 3.
+    # Each garbled share gets its own random offset: with one common offset ("shifted"), an
+    # honest share at x = x1 + x2 plus two cheaters' shares at x1, x2 interpolates back to
+    # the secret (their Lagrange weights at 0 sum to 0), so the round could still finalize.
     for p in sim.participants[:4]:
-        turn(p, GarbageSharesParticipant, garbage="shifted")
+        turn(p, GarbageSharesParticipant, garbage="random_offset")
 
     result = sim.run_round()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import secrets
 from collections.abc import Callable
 
 import numpy as np
@@ -113,11 +114,22 @@ def _shifted(raw: bytes) -> bytes:
     return shamir.share_to_bytes((shamir.share_from_bytes(raw) + 1) % shamir.PRIME)
 
 
+def _random_offset(raw: bytes) -> bytes:
+    # An independent non-zero offset per share: unlike "shifted", no t-subset that mixes
+    # honest and garbled shares can interpolate back to the secret (chance ~ 1/p).
+    offset = 1 + secrets.randbelow(shamir.PRIME - 1)
+    return shamir.share_to_bytes((shamir.share_from_bytes(raw) + offset) % shamir.PRIME)
+
+
 def _out_of_field(raw: bytes) -> bytes:
     return b"\xff" * len(raw)  # 2^264 - 1 > p: not a field element at all
 
 
-GARBAGE: dict[str, Callable[[bytes], bytes]] = {"shifted": _shifted, "out_of_field": _out_of_field}
+GARBAGE: dict[str, Callable[[bytes], bytes]] = {
+    "shifted": _shifted,
+    "random_offset": _random_offset,
+    "out_of_field": _out_of_field,
+}
 """Kind -> how a cheating responder garbles each share it returns."""
 
 
