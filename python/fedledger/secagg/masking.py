@@ -27,7 +27,6 @@ __all__ = [
     "pair_sign",
     "pairwise_seed",
     "recompute_aggregate",
-    "unmask_sum",
 ]
 
 
@@ -69,20 +68,6 @@ def apply_masks(
     terms += [(seed, PRG_PAIRWISE_INFO, sign) for seed, sign in pairwise]
     fold_streams(y, terms, initial=x, on_chunk=on_chunk)
     return y
-
-
-def unmask_sum(
-    vectors: Iterable[np.ndarray],
-    self_seeds: Iterable[bytes],
-    dangling: Iterable[tuple[bytes, int]],
-    length: int,
-) -> np.ndarray:
-    """sum(y_u) - sum(PRG(b_u)) - sum(sign(u,v) * PRG(s_uv)) over survivor u, dropped v."""
-    acc = np.zeros(length, dtype=np.uint32)
-    terms = [(seed, PRG_SELF_INFO, -1) for seed in self_seeds]
-    terms += [(seed, PRG_PAIRWISE_INFO, -sign) for seed, sign in dangling]
-    fold_streams(acc, terms, vectors=vectors)
-    return acc
 
 
 def recompute_aggregate(
