@@ -11,7 +11,6 @@ from fedledger.secagg.crypto.kdf import (
     PAIRWISE_INFO,
     PRG_PAIRWISE_INFO,
     PRG_SELF_INFO,
-    address_bytes,
     hkdf_sha256,
     pair_info,
 )
@@ -19,7 +18,7 @@ from fedledger.secagg.crypto.keys import x25519
 from fedledger.secagg.crypto.prg import fold_streams
 from fedledger.secagg.engine import Engine
 from fedledger.secagg.params import RoundContext
-from fedledger.secagg.regen import DEFAULT_CHUNK_STREAMS, mask_chunks, remove_masks
+from fedledger.secagg.regen import DEFAULT_CHUNK_STREAMS, mask_chunks, pair_sign, remove_masks
 
 __all__ = [
     "apply_masks",
@@ -28,11 +27,6 @@ __all__ = [
     "pairwise_seed",
     "recompute_aggregate",
 ]
-
-
-def pair_sign(me: str, peer: str) -> int:
-    """+1 if me's address (20 raw bytes) sorts below peer's, else -1."""
-    return 1 if address_bytes(me) < address_bytes(peer) else -1
 
 
 def pairwise_seed(

@@ -29,7 +29,14 @@ from fedledger.secagg.crypto.prg import fold_streams
 from fedledger.secagg.engine import Engine, InlineEngine
 from fedledger.secagg.params import RoundContext
 
-__all__ = ["DEFAULT_CHUNK_STREAMS", "MaskChunk", "mask_chunks", "regenerate_chunk", "remove_masks"]
+__all__ = [
+    "DEFAULT_CHUNK_STREAMS",
+    "MaskChunk",
+    "mask_chunks",
+    "pair_sign",
+    "regenerate_chunk",
+    "remove_masks",
+]
 
 DEFAULT_CHUNK_STREAMS = 64
 """Streams per chunk: enough AES work per task to dwarf the cost of shipping a vector back."""
@@ -46,6 +53,11 @@ class MaskChunk:
     """(dropped v, s_v^SK, ((surviving neighbour u, s_u^PK), ...)) ."""
 
 
+def pair_sign(me: str, peer: str) -> int:
+    """+1 if me's address (20 raw bytes) sorts below peer's, else -1."""
+    return 1 if address_bytes(me) < address_bytes(peer) else -1
+
+
 def regenerate_chunk(chunk: MaskChunk) -> np.ndarray:
     """-(sum PRG(b_u) + sum sign(u,v) * PRG(s_uv)) mod 2^32 over this chunk's streams."""
     terms = [(seed, PRG_SELF_INFO, -1) for seed in chunk.self_seeds]
@@ -54,9 +66,8 @@ def regenerate_chunk(chunk: MaskChunk) -> np.ndarray:
         shared = x25519_many(sk, [pk for _, pk in peers])  # sk loaded once
         for (u, _), secret in zip(peers, shared, strict=True):
             seed = hkdf_sha256(secret, pair_info(PAIRWISE_INFO, a=v, b=u, **fields))
-            # u added sign(u,v) * PRG(s_uv), sign +1 when u's address sorts first: remove it.
-            sign = 1 if address_bytes(u) < address_bytes(v) else -1
-            terms.append((seed, PRG_PAIRWISE_INFO, -sign))
+            # u added pair_sign(u, v) * PRG(s_uv): remove it.
+            terms.append((seed, PRG_PAIRWISE_INFO, -pair_sign(u, v)))
     acc = np.zeros(chunk.length, dtype=np.uint32)
     fold_streams(acc, terms)
     return acc
