@@ -68,15 +68,15 @@ class ChainBackend(ABC):
 
     def get_logs(
         self,
-        address: str,
+        address: str | Sequence[str],
         from_block: int,
         to_block: int,
         topics: Sequence[bytes | None] | None = None,
     ) -> list[Any]:
-        """eth_getLogs of one contract over [from_block, to_block], web3-formatted; `topics`
-        (topic0, then the indexed arguments, None = any) filters as eth_getLogs does."""
+        """eth_getLogs of one contract (or several) over [from_block, to_block], web3-formatted;
+        `topics` (topic0, then the indexed arguments, None = any) filters as eth_getLogs does."""
         query: dict[str, Any] = {
-            "address": to_checksum_address(address),
+            "address": _checksummed(address),
             "fromBlock": from_block,
             "toBlock": to_block,
         }
@@ -123,7 +123,7 @@ class EmbeddedChain(ChainBackend):
 
     def get_logs(
         self,
-        address: str,
+        address: str | Sequence[str],
         from_block: int,
         to_block: int,
         topics: Sequence[bytes | None] | None = None,
@@ -139,7 +139,9 @@ class EmbeddedChain(ChainBackend):
         from web3.datastructures import AttributeDict
 
         chain = self.tester.backend.chain
-        want = to_canonical_address(address)
+        want = {
+            to_canonical_address(a) for a in ([address] if isinstance(address, str) else address)
+        }
         head = int(chain.get_canonical_head().block_number)
         out: list[Any] = []
         for number in range(max(0, int(from_block)), min(int(to_block), head) + 1):
@@ -149,7 +151,7 @@ class EmbeddedChain(ChainBackend):
                 zip(block.transactions, receipts, strict=True)
             ):
                 for log_index, log in enumerate(receipt.logs):  # per receipt, as eth-tester
-                    if log.address != want or not _topics_match(log.topics, topics):
+                    if log.address not in want or not _topics_match(log.topics, topics):
                         continue
                     out.append(
                         AttributeDict(
@@ -264,3 +266,10 @@ def _topics_match(have: Sequence[int], want: Sequence[bytes | None] | None) -> b
     if len(want) > len(have):
         return False
     return all(t is None or have[i].to_bytes(32, "big") == t for i, t in enumerate(want))
+
+
+def _checksummed(address: str | Sequence[str]) -> str | list[str]:
+    """eth_getLogs' address filter: one checksummed address, or a list of them."""
+    if isinstance(address, str):
+        return to_checksum_address(address)
+    return [to_checksum_address(a) for a in address]
