@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 import pytest
+import torch
 from flwr.app import Context
 from flwr.client import ClientApp, NumPyClient
 
@@ -64,6 +65,38 @@ def test_fit_gets_the_global_parameters_and_its_result_becomes_the_update() -> N
     assert config == {"round": 2, "seed": 99, "epochs": 3}
     np.testing.assert_array_equal(update.delta, np.ones(10, np.float32))
     assert update.weight == 10 and update.train_loss == pytest.approx(0.1)
+
+
+class TorchRandom(NumPyClient):  # type: ignore[misc]
+    """Draws its initial model and its "training" from torch's global RNG, as Flower's
+    quickstart does (nn.Linear init, DataLoader shuffling)."""
+
+    def get_parameters(self, config: dict[str, Any]) -> list[np.ndarray]:
+        return [torch.rand(5).numpy()]
+
+    def fit(self, parameters: list[np.ndarray], config: dict[str, Any]) -> Any:
+        return [parameters[0] + torch.rand(5).numpy()], 1, {}
+
+
+def _seeded_run(seed: int) -> tuple[np.ndarray, np.ndarray]:
+    client = TorchRandom()
+    task = FlowerTask(client=client)
+    model = initial_model(task, TaskContext(seed=seed), name="flower")
+    update = local_update(task, model, client, fit_config(1, seed + 7), name="flower")
+    return weights_of(model)["param_0000"], update.delta
+
+
+def test_a_client_drawing_from_torch_s_global_rng_is_reproducible_from_the_seed() -> None:
+    torch.manual_seed(1234)
+    first, again, other = _seeded_run(3), _seeded_run(3), _seeded_run(4)
+    after = torch.rand(1)
+
+    np.testing.assert_array_equal(first[0], again[0])
+    np.testing.assert_array_equal(first[1], again[1])
+    assert not np.array_equal(first[0], other[0]) and not np.array_equal(first[1], other[1])
+    # The seeding happens inside a fork: the caller's global RNG stream is untouched.
+    torch.manual_seed(1234)
+    assert torch.equal(after, torch.rand(1))
 
 
 def test_evaluate_feeds_the_reported_accuracy_and_loss() -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
+import torch
 
 from fedledger.fl.task import (
     EvalResult,
@@ -106,7 +107,11 @@ class FlowerTask(Task):
         what = f"task {self.name!r}: get_parameters"
         if self.initial_parameters is not None:
             return to_weights(list(self.initial_parameters), what=what)
-        return to_weights(self._client(ctx, 0).get_parameters({}), what=what)
+        # Flower clients build their model from torch's global RNG: seed it (inside a fork,
+        # so nothing leaks) so that `--seed` reproduces the run, as for native tasks.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(ctx.seed)
+            return to_weights(self._client(ctx, 0).get_parameters({}), what=what)
 
     def load_data(self, ctx: TaskContext) -> NumPyClient:
         # A Flower client holds its own data: the client is this participant's "data".
@@ -117,7 +122,9 @@ class FlowerTask(Task):
 
     def fit(self, weights: Weights, data: Any, config: FitConfig) -> FitResult:
         what = f"task {self.name!r}: fit"
-        out = data.fit(to_parameters(weights), dict(config))
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(int(config.get("seed", 0)))  # shuffling, dropout: reproducible
+            out = data.fit(to_parameters(weights), dict(config))
         if not (isinstance(out, tuple | list) and len(out) == 3):
             raise TaskError(f"{what} must return (parameters, num_examples, metrics)")
         parameters, count, metrics = out
