@@ -4,6 +4,11 @@ Every participant of a round reads the round's UpdateCommitted events; a thousan
 participants each fetching and decoding all of them is quadratic. An EventCache fetches
 only the blocks past what it already holds. Before extending it checks that the last block
 it holds still has the same hash: a reorg or a test chain's snapshot revert empties it.
+
+The head block is never taken as final: a node may report a new block number before that
+block's logs are readable (go-ethereum #26098), so the block that was the head at the last
+read is read again on the next call, and only blocks below the head at read time are kept
+as read.
 """
 
 from __future__ import annotations
@@ -30,7 +35,10 @@ class EventCache:
         self._events: list[DecodedEvent] = []
         self._start: int | None = None
         self._upto = -1
+        """Highest block read (the head at the last read)."""
         self._upto_hash: bytes | None = None
+        self._final = -1
+        """Highest block whose events are final here (it was below the head when read)."""
         self.fetches = 0
         """eth_getLogs ranges fetched (tests and benchmarks count them)."""
 
@@ -42,6 +50,7 @@ class EventCache:
 
     def _reset(self, start: int) -> None:
         self._events, self._start, self._upto, self._upto_hash = [], start, start - 1, None
+        self._final = start - 1
 
     def events(
         self, *, from_block: int = 0, names: Iterable[str] | None = None
@@ -54,13 +63,15 @@ class EventCache:
             elif self._upto_hash is not None and self._block_hash(self._upto) != self._upto_hash:
                 self._reset(self._start)  # the chain under us changed
             latest = self.backend.block_number
-            if latest > self._upto:
+            if latest > self._final:
                 assert self._start is not None
-                self._events += fetch_events(
-                    self.backend, self.address, from_block=self._upto + 1, to_block=latest
+                kept = [e for e in self._events if e.block_number <= self._final]
+                self._events = kept + fetch_events(
+                    self.backend, self.address, from_block=self._final + 1, to_block=latest
                 )
                 self.fetches += 1
                 self._upto, self._upto_hash = latest, self._block_hash(latest)
+                self._final = latest - 1
             return [
                 e
                 for e in self._events
