@@ -16,10 +16,10 @@ from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.dleq import InvalidProof
-from fedledger.secagg.crypto.keys import KeyPair
+from fedledger.secagg.crypto.keys import KeyPair, check_public_key
 from fedledger.secagg.crypto.symmetric import DecryptionError, decrypt, encrypt, share_aad
 from fedledger.secagg.graph import NeighbourGraph, build_graph
-from fedledger.secagg.masking import apply_masks, channel_key, pair_sign, pairwise_seed
+from fedledger.secagg.masking import apply_masks, pair_keys, pair_sign
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
@@ -171,18 +171,27 @@ class SecAggClient:
         t = self.params.threshold
         b_shares = shamir.share(self._self_seed, xs, t)
         s_shares = shamir.share(self._mask.private, xs, t)
-        out = []
-        for v, yb, ys in zip(neighbours, b_shares, s_shares, strict=True):
+        peers = []
+        for v in neighbours:
             bundle = roster.bundle(v)
-            try:
-                key = channel_key(
-                    self.ctx, self._channel.private, bundle.channel_key, self.address, v
-                )
-                self._pair_seeds[v] = pairwise_seed(
-                    self.ctx, self._mask.private, bundle.mask_key, self.address, v
-                )
-            except ValueError as exc:  # low-order public key
-                raise ProtocolError(SHARE_KEYS, "roster", f"unusable key of {v}: {exc}") from None
+            for public in (bundle.channel_key, bundle.mask_key):
+                try:
+                    check_public_key(public)
+                except ValueError as exc:  # low-order public key
+                    raise ProtocolError(
+                        SHARE_KEYS, "roster", f"unusable key of {v}: {exc}"
+                    ) from None
+            peers.append((v, bundle.channel_key, bundle.mask_key))
+        keys = pair_keys(
+            self.ctx,
+            channel_private=self._channel.private,
+            mask_private=self._mask.private,
+            me=self.address,
+            peers=peers,
+        )
+        out = []
+        for v, yb, ys, (key, seed) in zip(neighbours, b_shares, s_shares, keys, strict=True):
+            self._pair_seeds[v] = seed
             self._channel_keys[v] = key
             plaintext = shamir.share_to_bytes(yb) + shamir.share_to_bytes(ys)
             aad = share_aad(**self.ctx.fields(), sender=self.address, recipient=v)
@@ -317,8 +326,9 @@ class SecAggClient:
         if self.roster is None:
             raise ProtocolError(UNMASK, "roster", "no roster yet (share_keys not done)")
         out = set(excluded) | self.local_dropouts
+        on_chain = set(committed)
         survivors = frozenset(
-            a for a in self.roster.addresses if a in set(committed) and a not in out and blob_ok(a)
+            a for a in self.roster.addresses if a in on_chain and a not in out and blob_ok(a)
         )
         return Partition(survivors, frozenset(self.roster.addresses) - survivors)
 
