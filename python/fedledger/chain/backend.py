@@ -15,6 +15,7 @@ from web3 import Web3
 
 from fedledger.chain.accounts import TEST_MNEMONIC, mnemonic_accounts
 from fedledger.chain.retry import RetryingHTTPProvider
+from fedledger.chain.view_cache import ViewCache
 from fedledger.errors import ChainError
 
 __all__ = ["ChainBackend", "EmbeddedChain", "RpcChain", "connect"]
@@ -45,6 +46,21 @@ class ChainBackend(ABC):
     def timestamp(self) -> int:
         """Timestamp of the latest block."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    view_cache: ViewCache | None = None
+    """Where ContractClient.view keeps results of the head block (None: every view is an
+    eth_call). Worth it where many readers share one backend (a simulation)."""
+
+    def enable_view_cache(self) -> ViewCache:
+        """Share view results of the head block between this backend's readers (idempotent)."""
+        if self.view_cache is None:
+            self.view_cache = ViewCache()
+        return self.view_cache
+
+    def head(self) -> tuple[int, bytes]:
+        """(number, hash) of the latest block."""
+        block = self.w3.eth.get_block("latest")
+        return int(block["number"]), bytes(block["hash"])
 
     @abstractmethod
     def funded_accounts(self) -> list[LocalAccount]:
@@ -167,6 +183,16 @@ class EmbeddedChain(ChainBackend):
                         )
                     )
         return out
+
+    @property
+    def block_number(self) -> int:
+        """The latest block number (py-evm's canonical head, read directly)."""
+        return int(self.tester.backend.chain.get_canonical_head().block_number)
+
+    def head(self) -> tuple[int, bytes]:
+        """(number, hash) of the latest block, read from py-evm directly."""
+        header = self.tester.backend.chain.get_canonical_head()
+        return int(header.block_number), bytes(header.hash)
 
     def funded_accounts(self) -> list[LocalAccount]:
         """eth-tester's ten default keys (each funded with 1,000,000 ether)."""
