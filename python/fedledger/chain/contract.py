@@ -98,9 +98,8 @@ class ContractClient:
 
     def _call(self, fn: str, args: tuple[Any, ...], options: dict[str, Any], block: Any) -> Any:
         try:
-            return self.contract.functions[fn](*args).call(  # type: ignore[arg-type]
-                options, block_identifier=block
-            )
+            call = self.contract.functions[fn](*args).call
+            return call(options, block_identifier=block)  # type: ignore[arg-type]
         except Exception as exc:
             raise _fail(exc, contract=self.CONTRACT, action=f"{self.CONTRACT}.{fn}") from None
 
