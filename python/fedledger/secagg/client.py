@@ -162,7 +162,8 @@ class SecAggClient:
                 f"threshold {self.params.threshold} > graph degree {graph.degree}",
             )
         me = roster.index(self.address)
-        neighbours = [roster.addresses[j] for j in graph.neighbours(me)]
+        addresses = roster.addresses
+        neighbours = [addresses[j] for j in graph.neighbours(me)]
         # Only neighbours' keys are ever used, so only their signatures matter to us.
         roster.verify_signatures(neighbours)
         self.roster, self.graph, self._neighbours = roster, graph, neighbours
