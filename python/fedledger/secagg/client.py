@@ -312,6 +312,7 @@ class SecAggClient:
         blob_ok: Callable[[str], bool],
         *,
         excluded: Collection[str] = (),
+        only: Collection[str] | None = None,
     ) -> Partition:
         """Survivors/dropped from public facts, never from the aggregator's word.
 
@@ -323,14 +324,17 @@ class SecAggClient:
         roster, blob ok, not excluded; everyone else in the roster is dropped. Every node
         computing this from the same record gets the same partition, so no peer can have
         `b` asked of some holders and `s^SK` of others.
+
+        With `only`, just those members are judged (everyone else is dropped): a caller that
+        needs the verdict on its k neighbours need not judge all n members.
         """
         if self.roster is None:
             raise ProtocolError(UNMASK, "roster", "no roster yet (share_keys not done)")
         out = set(excluded) | self.local_dropouts
         on_chain = set(committed)
-        survivors = frozenset(
-            a for a in self.roster.addresses if a in on_chain and a not in out and blob_ok(a)
-        )
+        roster = self.roster
+        pool = roster.addresses if only is None else [a for a in only if a in roster]
+        survivors = frozenset(a for a in pool if a in on_chain and a not in out and blob_ok(a))
         return Partition(survivors, frozenset(self.roster.addresses) - survivors)
 
     def unmask(self, request: UnmaskRequest, facts: Partition | None = None) -> UnmaskResponse:
