@@ -76,3 +76,17 @@ def test_the_kept_state_is_left_as_found_by_a_call_that_writes(embedded: World) 
     )
 
     assert embedded.c.round_log.get_round(rid) == before
+
+
+def test_block_hash_reads_the_canonical_chain_and_forgets_reverted_blocks(embedded: World) -> None:
+    backend = embedded.backend
+    head = backend.block_number
+    snap = backend.snapshot()
+    backend.mine(2)
+    mined = backend.block_hash(head + 2)
+    assert mined == bytes(backend.w3.eth.get_block(head + 2)["hash"])
+    backend.revert(snap)
+
+    assert backend.block_hash(head) == bytes(backend.w3.eth.get_block(head)["hash"])
+    assert backend.block_hash(head + 2) is None
+    assert backend.block_hash(-1) is None

@@ -62,6 +62,13 @@ class ChainBackend(ABC):
         block = self.w3.eth.get_block("latest")
         return int(block["number"]), bytes(block["hash"])
 
+    def block_hash(self, number: int) -> bytes | None:
+        """Hash of canonical block `number`; None when there is none (yet, or any more)."""
+        try:
+            return bytes(self.w3.eth.get_block(number)["hash"])
+        except Exception:  # not mined, or gone with a revert to an older snapshot
+            return None
+
     @abstractmethod
     def funded_accounts(self) -> list[LocalAccount]:
         """Accounts with ether on this chain, with their private keys (test chains only)."""
@@ -196,6 +203,13 @@ class EmbeddedChain(ChainBackend):
         """(number, hash) of the latest block, read from py-evm directly."""
         header = self.tester.backend.chain.get_canonical_head()
         return int(header.block_number), bytes(header.hash)
+
+    def block_hash(self, number: int) -> bytes | None:
+        """Hash of canonical block `number`, read from py-evm directly (None: not mined)."""
+        chain = self.tester.backend.chain
+        if not 0 <= number <= chain.get_canonical_head().block_number:
+            return None
+        return bytes(chain.get_canonical_block_header_by_number(number).hash)
 
     def funded_accounts(self) -> list[LocalAccount]:
         """eth-tester's ten default keys (each funded with 1,000,000 ether)."""

@@ -35,10 +35,7 @@ class EventCache:
         """eth_getLogs ranges fetched (tests and benchmarks count them)."""
 
     def _block_hash(self, number: int) -> bytes | None:
-        try:
-            return bytes(self.backend.w3.eth.get_block(number)["hash"])
-        except Exception:  # the block is gone (a revert to an older snapshot)
-            return None
+        return self.backend.block_hash(number)  # None: the block is gone (a revert)
 
     def _reset(self, start: int) -> None:
         self._events, self._start, self._upto, self._upto_hash = [], start, start - 1, None
