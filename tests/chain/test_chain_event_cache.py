@@ -88,3 +88,17 @@ def test_backend_get_logs_gives_what_eth_get_logs_gives(world: World) -> None:
     keys += ("transactionIndex", "logIndex")
     assert len(ours) == len(theirs) > 2
     assert [[x[k] for k in keys] for x in ours] == [[x[k] for k in keys] for x in theirs]
+
+
+def test_the_version_changes_exactly_when_the_events_held_change(world: World) -> None:
+    address = world.c.round_log.address
+    rid = world.rostered_round()
+    opened = world.c.round_log.get_round(rid).opened_block
+    cache = EventCache(world.backend, address)
+    first, _ = cache.versioned_events(from_block=opened)
+    same, _ = cache.versioned_events(from_block=opened)
+    world.commit_all(rid, world.participants[:1])
+    after, events = cache.versioned_events(from_block=opened, names=["UpdateCommitted"])
+
+    assert same == first
+    assert after != first and len(events) == 1

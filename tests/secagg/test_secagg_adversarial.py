@@ -229,8 +229,7 @@ def test_client_refuses_a_roster_with_a_low_order_key_before_any_diffie_hellman(
     def no_dh(*args, **kwargs):
         raise AssertionError("Diffie-Hellman attempted with an unvalidated key")
 
-    monkeypatch.setattr("fedledger.secagg.client.channel_key", no_dh)
-    monkeypatch.setattr("fedledger.secagg.client.pairwise_seed", no_dh)
+    monkeypatch.setattr("fedledger.secagg.client.pair_keys", no_dh)  # every DH of share_keys
     roster = Roster.build(ctx, [*bundles, bad])
     seed = os.urandom(32)  # 5 members, k = 6: everyone neighbours the attacker
 

@@ -15,6 +15,7 @@ from web3 import Web3
 
 from fedledger.chain.accounts import TEST_MNEMONIC, mnemonic_accounts
 from fedledger.chain.retry import RetryingHTTPProvider
+from fedledger.chain.view_cache import ViewCache
 from fedledger.errors import ChainError
 
 __all__ = ["ChainBackend", "EmbeddedChain", "RpcChain", "connect"]
@@ -45,6 +46,28 @@ class ChainBackend(ABC):
     def timestamp(self) -> int:
         """Timestamp of the latest block."""
         return int(self.w3.eth.get_block("latest")["timestamp"])
+
+    view_cache: ViewCache | None = None
+    """Where ContractClient.view keeps results of the head block (None: every view is an
+    eth_call). Worth it where many readers share one backend (a simulation)."""
+
+    def enable_view_cache(self) -> ViewCache:
+        """Share view results of the head block between this backend's readers (idempotent)."""
+        if self.view_cache is None:
+            self.view_cache = ViewCache()
+        return self.view_cache
+
+    def head(self) -> tuple[int, bytes]:
+        """(number, hash) of the latest block."""
+        block = self.w3.eth.get_block("latest")
+        return int(block["number"]), bytes(block["hash"])
+
+    def block_hash(self, number: int) -> bytes | None:
+        """Hash of canonical block `number`; None when there is none (yet, or any more)."""
+        try:
+            return bytes(self.w3.eth.get_block(number)["hash"])
+        except Exception:  # not mined, or gone with a revert to an older snapshot
+            return None
 
     @abstractmethod
     def funded_accounts(self) -> list[LocalAccount]:
@@ -115,7 +138,10 @@ class EmbeddedChain(ChainBackend):
         from eth_tester import EthereumTester
         from web3 import EthereumTesterProvider
 
-        self.tester = EthereumTester()
+        from fedledger.chain.pyevm_calls import WarmCallBackend
+
+        # eth_call on the called block's state kept warm: the same answers, a few times faster.
+        self.tester = EthereumTester(backend=WarmCallBackend())
         self.w3 = Web3(EthereumTesterProvider(self.tester))
         self.rpc_url = None
         # A call without "from" makes web3's eth-tester middleware ask eth_accounts each time.
@@ -169,6 +195,23 @@ class EmbeddedChain(ChainBackend):
                         )
                     )
         return out
+
+    @property
+    def block_number(self) -> int:
+        """The latest block number (py-evm's canonical head, read directly)."""
+        return int(self.tester.backend.chain.get_canonical_head().block_number)
+
+    def head(self) -> tuple[int, bytes]:
+        """(number, hash) of the latest block, read from py-evm directly."""
+        header = self.tester.backend.chain.get_canonical_head()
+        return int(header.block_number), bytes(header.hash)
+
+    def block_hash(self, number: int) -> bytes | None:
+        """Hash of canonical block `number`, read from py-evm directly (None: not mined)."""
+        chain = self.tester.backend.chain
+        if not 0 <= number <= chain.get_canonical_head().block_number:
+            return None
+        return bytes(chain.get_canonical_block_header_by_number(number).hash)
 
     def funded_accounts(self) -> list[LocalAccount]:
         """eth-tester's ten default keys (each funded with 1,000,000 ether)."""

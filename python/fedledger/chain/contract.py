@@ -78,10 +78,28 @@ class ContractClient:
         return estimate + estimate // 4 + 10_000
 
     def view(self, fn: str, *args: Any, sender: str | None = None) -> Any:
-        """Call a view function; returns web3's decoded output."""
+        """Call a view function; returns web3's decoded output.
+
+        With the backend's view cache on, the call is made at the head block and its result
+        shared with every other reader of that block (chain.view_cache).
+        """
         options = {"from": sender} if sender else {}
+        cache = getattr(self.backend, "view_cache", None)
+        key = (self.address, fn, args, sender)
+        if cache is None or not _hashable(key):
+            return self._call(fn, args, options, None)  # web3's default block: latest
+        head = self.backend.head()
+        found = cache.get(head, key)
+        if found is not cache.MISS:
+            return found
+        value = self._call(fn, args, options, head[0])
+        cache.put(head, key, value)
+        return value
+
+    def _call(self, fn: str, args: tuple[Any, ...], options: dict[str, Any], block: Any) -> Any:
         try:
-            return self.contract.functions[fn](*args).call(options)  # type: ignore[arg-type]
+            call = self.contract.functions[fn](*args).call
+            return call(options, block_identifier=block)  # type: ignore[arg-type]
         except Exception as exc:
             raise _fail(exc, contract=self.CONTRACT, action=f"{self.CONTRACT}.{fn}") from None
 
@@ -99,6 +117,14 @@ class ContractClient:
         """AccessControl.renounceRole for the sender itself."""
         role_id = self.view(role) if isinstance(role, str) else role
         return self.transact("renounceRole", role_id, sender.address, sender=sender)
+
+
+def _hashable(key: tuple[Any, ...]) -> bool:
+    try:
+        hash(key)
+    except TypeError:  # a list argument (a proof): not cached
+        return False
+    return True
 
 
 def plain(value: Any) -> Any:

@@ -41,21 +41,28 @@ class EventCache:
         """Highest block whose events are final here (it was below the head when read)."""
         self.fetches = 0
         """eth_getLogs ranges fetched (tests and benchmarks count them)."""
+        self.version = 0
+        """Changes whenever the events held change (new blocks, or emptied after a reorg):
+        a reader may keep what it derived from them while the version stays the same."""
 
     def _block_hash(self, number: int) -> bytes | None:
-        try:
-            return bytes(self.backend.w3.eth.get_block(number)["hash"])
-        except Exception:  # the block is gone (a revert to an older snapshot)
-            return None
+        return self.backend.block_hash(number)  # None: the block is gone (a revert)
 
     def _reset(self, start: int) -> None:
         self._events, self._start, self._upto, self._upto_hash = [], start, start - 1, None
         self._final = start - 1
+        self.version += 1
 
     def events(
         self, *, from_block: int = 0, names: Iterable[str] | None = None
     ) -> list[DecodedEvent]:
         """Events in [from_block, latest], like fetch_events, fetching only new blocks."""
+        return self.versioned_events(from_block=from_block, names=names)[1]
+
+    def versioned_events(
+        self, *, from_block: int = 0, names: Iterable[str] | None = None
+    ) -> tuple[int, list[DecodedEvent]]:
+        """(version, events) read together: `events`, with the version they belong to."""
         wanted = set(names) if names is not None else None
         with self._lock:
             if self._start is None or from_block < self._start:
@@ -66,13 +73,16 @@ class EventCache:
             if latest > self._final:
                 assert self._start is not None
                 kept = [e for e in self._events if e.block_number <= self._final]
-                self._events = kept + fetch_events(
+                fresh = fetch_events(
                     self.backend, self.address, from_block=self._final + 1, to_block=latest
                 )
                 self.fetches += 1
+                if fresh != self._events[len(kept) :]:  # the head's re-read alone changes nothing
+                    self._events = kept + fresh
+                    self.version += 1
                 self._upto, self._upto_hash = latest, self._block_hash(latest)
                 self._final = latest - 1
-            return [
+            return self.version, [
                 e
                 for e in self._events
                 if e.block_number >= from_block and (wanted is None or e.name in wanted)

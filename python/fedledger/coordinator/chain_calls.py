@@ -37,6 +37,9 @@ class ChainCalls:
         # the round's events: one cache, extended block by block, instead of an eth_getLogs
         # over the whole round per participant and per tick.
         self._log_events = EventCache(chain, contract)
+        self._commit_index: tuple[
+            tuple[int, int] | None, dict[tuple[int, str], tuple[bytes, bytes, int]]
+        ] = (None, {})
 
     def now(self) -> int:
         """Timestamp of the latest block."""
@@ -78,13 +81,20 @@ class ChainCalls:
     ) -> tuple[bytes, bytes, int] | None:
         """(maskedUpdateHash, seedCommitment, weight) from `address`'s UpdateCommitted event."""
         t0 = time.perf_counter()
-        found = None
-        wanted = address.lower()
-        for ev in self._log_events.events(from_block=from_block, names=["UpdateCommitted"]):
-            a = ev.args
-            if int(a["round"]) == round_id and str(a["participant"]).lower() == wanted:
-                found = bytes(a["maskedUpdateHash"]), bytes(a["seedCommitment"]), int(a["weight"])
-                break
+        version, events = self._log_events.versioned_events(
+            from_block=from_block, names=["UpdateCommitted"]
+        )
+        if self._commit_index[0] != (version, from_block):
+            # Indexed once per change of the events, not scanned once per participant.
+            index: dict[tuple[int, str], tuple[bytes, bytes, int]] = {}
+            for ev in events:
+                a = ev.args
+                index.setdefault(  # the first commit of an account counts, as before
+                    (int(a["round"]), str(a["participant"]).lower()),
+                    (bytes(a["maskedUpdateHash"]), bytes(a["seedCommitment"]), int(a["weight"])),
+                )
+            self._commit_index = ((version, from_block), index)
+        found = self._commit_index[1].get((round_id, address.lower()))
         add_time(self.timings, "chain", t0)
         return found
 

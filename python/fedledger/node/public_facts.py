@@ -11,7 +11,7 @@ revealed about them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from functools import lru_cache
 
 from fedledger.encoding import sha256
@@ -33,20 +33,28 @@ def _signer(report: LocalDropouts, ctx: RoundContext) -> str | None:
 
 
 def reported_dropouts(
-    client: SecAggClient, reports: Iterable[LocalDropouts], committed: Mapping[str, bytes]
+    client: SecAggClient,
+    reports: Iterable[LocalDropouts],
+    committed: Mapping[str, bytes],
+    *,
+    among: Collection[str] | None = None,
 ) -> set[str]:
     """Members named by a valid report: signed by a committer, for its committed blob.
 
     A report that fails (unsigned, foreign, for another vector) is ignored: it cannot make
-    anyone a dropout, whoever relayed it.
+    anyone a dropout, whoever relayed it. With `among`, only those members are looked for
+    (a report naming none of them is not checked: it cannot change the answer).
     """
+    wanted = None if among is None else frozenset(among)
     out: set[str] = set()
     for report in reports:
+        if wanted is not None and wanted.isdisjoint(report.dropouts):
+            continue
         if committed.get(report.sender) != report.masked_hash:
             continue
         if _signer(report, client.ctx) != report.sender:
             continue
-        out.update(report.dropouts)
+        out.update(report.dropouts if wanted is None else wanted.intersection(report.dropouts))
     return out
 
 
@@ -88,13 +96,14 @@ def public_facts(
     """
     roster = client.roster
     assert roster is not None
-    excluded = reported_dropouts(client, reports, committed)
-    listed = set(request.survivors) | set(request.dropped)
-    excluded |= {a for a in roster.addresses if a not in listed}  # unshared, by the request
     mine = client.masked_with
+    # Only these members are classified from public facts, so only their exclusion matters.
+    judged = mine | {client.address}
+    excluded = reported_dropouts(client, reports, committed, among=judged)
+    listed = set(request.survivors) | set(request.dropped)
+    excluded |= judged - listed  # unshared, by the request
     public = client.public_partition(
-        committed, lambda a: a not in mine or blob_ok(a), excluded=excluded
+        committed, lambda a: a not in mine or blob_ok(a), excluded=excluded, only=judged
     )
-    survivors = {a for a in public.survivors if a in mine or a == client.address}
-    survivors |= {a for a in request.survivors if a not in mine and a != client.address}
+    survivors = set(public.survivors) | (set(request.survivors) - judged)
     return Partition(frozenset(survivors), frozenset(roster.addresses) - survivors)

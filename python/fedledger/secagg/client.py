@@ -16,10 +16,10 @@ from fedledger.secagg.commitments import seed_commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.crypto.dleq import InvalidProof
-from fedledger.secagg.crypto.keys import KeyPair
+from fedledger.secagg.crypto.keys import KeyPair, check_public_key
 from fedledger.secagg.crypto.symmetric import DecryptionError, decrypt, encrypt, share_aad
 from fedledger.secagg.graph import NeighbourGraph, build_graph
-from fedledger.secagg.masking import apply_masks, channel_key, pair_sign, pairwise_seed
+from fedledger.secagg.masking import apply_masks, pair_keys, pair_sign
 from fedledger.secagg.messages import (
     EncryptedShare,
     KeyBundle,
@@ -162,7 +162,8 @@ class SecAggClient:
                 f"threshold {self.params.threshold} > graph degree {graph.degree}",
             )
         me = roster.index(self.address)
-        neighbours = [roster.addresses[j] for j in graph.neighbours(me)]
+        addresses = roster.addresses
+        neighbours = [addresses[j] for j in graph.neighbours(me)]
         # Only neighbours' keys are ever used, so only their signatures matter to us.
         roster.verify_signatures(neighbours)
         self.roster, self.graph, self._neighbours = roster, graph, neighbours
@@ -171,18 +172,27 @@ class SecAggClient:
         t = self.params.threshold
         b_shares = shamir.share(self._self_seed, xs, t)
         s_shares = shamir.share(self._mask.private, xs, t)
-        out = []
-        for v, yb, ys in zip(neighbours, b_shares, s_shares, strict=True):
+        peers = []
+        for v in neighbours:
             bundle = roster.bundle(v)
-            try:
-                key = channel_key(
-                    self.ctx, self._channel.private, bundle.channel_key, self.address, v
-                )
-                self._pair_seeds[v] = pairwise_seed(
-                    self.ctx, self._mask.private, bundle.mask_key, self.address, v
-                )
-            except ValueError as exc:  # low-order public key
-                raise ProtocolError(SHARE_KEYS, "roster", f"unusable key of {v}: {exc}") from None
+            for public in (bundle.channel_key, bundle.mask_key):
+                try:
+                    check_public_key(public)
+                except ValueError as exc:  # low-order public key
+                    raise ProtocolError(
+                        SHARE_KEYS, "roster", f"unusable key of {v}: {exc}"
+                    ) from None
+            peers.append((v, bundle.channel_key, bundle.mask_key))
+        keys = pair_keys(
+            self.ctx,
+            channel_private=self._channel.private,
+            mask_private=self._mask.private,
+            me=self.address,
+            peers=peers,
+        )
+        out = []
+        for v, yb, ys, (key, seed) in zip(neighbours, b_shares, s_shares, keys, strict=True):
+            self._pair_seeds[v] = seed
             self._channel_keys[v] = key
             plaintext = shamir.share_to_bytes(yb) + shamir.share_to_bytes(ys)
             aad = share_aad(**self.ctx.fields(), sender=self.address, recipient=v)
@@ -302,6 +312,7 @@ class SecAggClient:
         blob_ok: Callable[[str], bool],
         *,
         excluded: Collection[str] = (),
+        only: Collection[str] | None = None,
     ) -> Partition:
         """Survivors/dropped from public facts, never from the aggregator's word.
 
@@ -313,13 +324,17 @@ class SecAggClient:
         roster, blob ok, not excluded; everyone else in the roster is dropped. Every node
         computing this from the same record gets the same partition, so no peer can have
         `b` asked of some holders and `s^SK` of others.
+
+        With `only`, just those members are judged (everyone else is dropped): a caller that
+        needs the verdict on its k neighbours need not judge all n members.
         """
         if self.roster is None:
             raise ProtocolError(UNMASK, "roster", "no roster yet (share_keys not done)")
         out = set(excluded) | self.local_dropouts
-        survivors = frozenset(
-            a for a in self.roster.addresses if a in set(committed) and a not in out and blob_ok(a)
-        )
+        on_chain = set(committed)
+        roster = self.roster
+        pool = roster.addresses if only is None else [a for a in only if a in roster]
+        survivors = frozenset(a for a in pool if a in on_chain and a not in out and blob_ok(a))
         return Partition(survivors, frozenset(self.roster.addresses) - survivors)
 
     def unmask(self, request: UnmaskRequest, facts: Partition | None = None) -> UnmaskResponse:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
+from functools import lru_cache
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
@@ -79,7 +80,23 @@ class NeighbourGraph:
 
 
 def build_graph(n: int, k: int, seed: bytes) -> NeighbourGraph:
-    """The round's graph: complete when k >= n-1, else a circulant over a seeded shuffle."""
+    """The round's graph: complete when k >= n-1, else a circulant over a seeded shuffle.
+
+    A graph is a pure function of (n, k, seed) and immutable, so it is built once per
+    process: a simulation's n members (and its coordinator and verifier) each ask for the
+    same one, O(n k) work apiece.
+    """
+    if isinstance(seed, bytes) and type(n) is int and type(k) is int:
+        return _cached_graph(n, k, seed)
+    return _build_graph(n, k, seed)
+
+
+@lru_cache(maxsize=16)
+def _cached_graph(n: int, k: int, seed: bytes) -> NeighbourGraph:
+    return _build_graph(n, k, seed)
+
+
+def _build_graph(n: int, k: int, seed: bytes) -> NeighbourGraph:
     degree = effective_degree(n, k)
     if degree == n - 1:
         ring = tuple(range(n))

@@ -14,7 +14,7 @@ from fedledger.secagg.crypto.kdf import (
     hkdf_sha256,
     pair_info,
 )
-from fedledger.secagg.crypto.keys import x25519
+from fedledger.secagg.crypto.keys import x25519, x25519_many
 from fedledger.secagg.crypto.prg import fold_streams
 from fedledger.secagg.engine import Engine
 from fedledger.secagg.params import RoundContext
@@ -23,6 +23,7 @@ from fedledger.secagg.regen import DEFAULT_CHUNK_STREAMS, mask_chunks, pair_sign
 __all__ = [
     "apply_masks",
     "channel_key",
+    "pair_keys",
     "pair_sign",
     "pairwise_seed",
     "recompute_aggregate",
@@ -43,6 +44,32 @@ def channel_key(
     """AES-256-GCM key = HKDF-SHA256(X25519(c_u, c_v), CHANNEL_INFO || ctx || lower || higher)."""
     shared = x25519(channel_private, peer_channel_public)
     return hkdf_sha256(shared, pair_info(CHANNEL_INFO, a=me, b=peer, **ctx.fields()))
+
+
+def pair_keys(
+    ctx: RoundContext,
+    *,
+    channel_private: bytes,
+    mask_private: bytes,
+    me: str,
+    peers: Sequence[tuple[str, bytes, bytes]],
+) -> list[tuple[bytes, bytes]]:
+    """(channel_key, pairwise_seed) with each (peer, channel public, mask public), in order.
+
+    The same values as `channel_key` and `pairwise_seed` one peer at a time, with each
+    private key loaded once for all k peers (loading costs as much as an exchange).
+    ValueError (InvalidPublicKey) for a low-order or non-canonical peer key.
+    """
+    fields = ctx.fields()
+    channel = x25519_many(channel_private, [c for _, c, _ in peers])
+    mask = x25519_many(mask_private, [m for _, _, m in peers])
+    return [
+        (
+            hkdf_sha256(c, pair_info(CHANNEL_INFO, a=me, b=peer, **fields)),
+            hkdf_sha256(m, pair_info(PAIRWISE_INFO, a=me, b=peer, **fields)),
+        )
+        for (peer, _, _), c, m in zip(peers, channel, mask, strict=True)
+    ]
 
 
 def apply_masks(

@@ -61,6 +61,8 @@ __all__ = [
 ]
 
 _PARTICIPANT_FUNDS = 10**18  # 1 ether: plenty for a few hundred commits at devnet gas prices
+_BLOB_CACHE_BYTES = 64 << 20
+"""Verified blobs kept in memory: every member reads its k neighbours' masked vectors."""
 
 
 class SimClock:
@@ -239,6 +241,8 @@ class Simulation:
             state_dir = self._tmp.name
         self.state_dir = Path(state_dir)
         self.chain = chain if chain is not None else EmbeddedChain()
+        # n participants read the same facts at the same block: one eth_call per block.
+        self.chain.enable_view_cache()
         funded = self.chain.funded_accounts()
         self.deployer, self.aggregator = funded[0], funded[1]
         self._event("setup", {"step": "deploy"})
@@ -247,7 +251,9 @@ class Simulation:
         self.store = (
             store
             if store is not None
-            else FilesystemBlobStore(self.state_dir / "blobs", fsync=cfg.fsync)
+            else FilesystemBlobStore(
+                self.state_dir / "blobs", fsync=cfg.fsync, cache_bytes=_BLOB_CACHE_BYTES
+            )
         )
         self.dataset, self.partition = dataset, partition
         shards, test_data = self._load_task(dataset, partition)

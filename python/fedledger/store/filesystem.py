@@ -16,6 +16,7 @@ from fedledger.store.base import (
     validate_name,
     verify_blob,
 )
+from fedledger.store.cache import VerifiedBlobCache
 
 __all__ = ["FilesystemBlobStore"]
 
@@ -25,11 +26,18 @@ class FilesystemBlobStore:
 
     Writes go to a temporary file in the target directory, are fsynced, then renamed
     into place, so a crash never leaves a partial blob under a real name.
+
+    With `cache_bytes` > 0, blobs of at most `cache_bytes // 16` bytes are also kept in
+    memory (least recently used first out, `cache_bytes` in all) once they have been
+    checked against their name, and `get` serves them from there: a simulation's
+    participants read each other's masked vectors k times each. A name's content is fixed
+    by its hash, so the bytes served are the blob's whatever happens to the file later.
     """
 
-    def __init__(self, root: str | Path, *, fsync: bool = True) -> None:
+    def __init__(self, root: str | Path, *, fsync: bool = True, cache_bytes: int = 0) -> None:
         self.root = Path(root)
         self._fsync = fsync
+        self._cache = VerifiedBlobCache(cache_bytes) if cache_bytes > 0 else None
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -47,19 +55,29 @@ class FilesystemBlobStore:
 
     def put(self, data: bytes) -> str:
         """Store `data` and return its name; storing the same bytes again is a no-op."""
-        name = blob_name(bytes(data))
-        self._write(name, bytes(data))
+        data = bytes(data)
+        name = blob_name(data)
+        self._write(name, data)
+        if self._cache is not None:
+            self._cache.put(name, data)
         return name
 
     def put_expected(self, name: str, data: bytes) -> None:
         """Store `data` under `name` after checking that it hashes to `name`."""
         validate_name(name)
-        verify_blob(name, bytes(data), where="refused on write")
-        self._write(name, bytes(data))
+        data = bytes(data)
+        verify_blob(name, data, where="refused on write")
+        self._write(name, data)
+        if self._cache is not None:
+            self._cache.put(name, data)
 
     def get(self, name: str) -> bytes:
         """Read and verify a blob; BlobIntegrityError (naming it) if its file was altered."""
         path = self.path_for(name)
+        if self._cache is not None:
+            cached = self._cache.get(name)
+            if cached is not None:
+                return cached
         try:
             data = path.read_bytes()
         except FileNotFoundError:
@@ -67,6 +85,8 @@ class FilesystemBlobStore:
         except OSError as exc:
             raise StoreError(f"blob {name}: cannot read {path} ({exc})") from None
         verify_blob(name, data, where=f"file {path}")
+        if self._cache is not None:
+            self._cache.put(name, data)
         return data
 
     def has(self, name: str) -> bool:
