@@ -11,6 +11,7 @@ from fedledger.chain.backend import ChainBackend
 from fedledger.chain.datatypes import DecodedEvent, RoundInfo, TxResult
 from fedledger.chain.deploy import Contracts
 from fedledger.chain.event_cache import EventCache
+from fedledger.chain.events import fetch_events
 from fedledger.coordinator.round_state import add_time
 
 __all__ = ["ChainCalls"]
@@ -33,9 +34,9 @@ class ChainCalls:
         self.aggregator = aggregator
         self.contract = contract
         self.timings = timings
-        # Every masked input is checked against its UpdateCommitted event and every tick sweeps
-        # the round's events: one cache, extended block by block, instead of an eth_getLogs
-        # over the whole round per participant and per tick.
+        # Every masked input is checked against its UpdateCommitted event: one cache, extended
+        # block by block, instead of one eth_getLogs over the whole round per participant.
+        # The tick's sweep reads the chain afresh (`events`): the safety net of that cache.
         self._log_events = EventCache(chain, contract)
         self._commit_index: tuple[
             tuple[int, int] | None, dict[tuple[int, str], tuple[bytes, bytes, int]]
@@ -108,7 +109,7 @@ class ChainCalls:
     def events(self, from_block: int, names: Sequence[str]) -> list[DecodedEvent]:
         """RoundLog's events called `names` from `from_block` on."""
         t0 = time.perf_counter()
-        events = self._log_events.events(from_block=from_block, names=names)
+        events = fetch_events(self.chain, self.contract, from_block=from_block, names=list(names))
         add_time(self.timings, "chain", t0)
         return events
 
