@@ -24,15 +24,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import resource
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 
 from fedledger.chain.backend import ChainBackend, RpcChain
-from fedledger.chain.datatypes import RoundInfo
+from fedledger.chain.datatypes import DecodedEvent, RoundInfo
 from fedledger.chain.event_cache import EventCache
 from fedledger.chain.pipeline import TxPipeline
+from fedledger.chain.registry import RegistryClient
 from fedledger.chain.round_log import RoundLogClient
 from fedledger.coordinator.round import RoundCoordinator
 from fedledger.errors import ConfigError, FedledgerError
@@ -200,6 +202,67 @@ class _PassRoundLog(RoundLogClient):
         self._rounds.clear()
 
 
+class _PassRegistry(RegistryClient):
+    """Registry client whose weight caps are read for all of a host's participants at once.
+
+    The first `weight_cap_of` of a pass fetches every host address's cap in JSON-RPC batches
+    (one HTTP request per `_BATCH` addresses instead of one per participant); caps change
+    only by governance, never inside a round's pass.
+    """
+
+    _BATCH = 500
+
+    def __init__(self, backend: ChainBackend, address: str, accounts: list[str]) -> None:
+        super().__init__(backend, address)
+        self.accounts = accounts
+        self._caps: dict[str, int] = {}
+
+    def _fetch_caps(self) -> None:
+        w3 = self.backend.w3
+        for i in range(0, len(self.accounts), self._BATCH):
+            chunk = self.accounts[i : i + self._BATCH]
+            try:
+                with w3.batch_requests() as batch:
+                    for a in chunk:
+                        batch.add(self.contract.functions.weightCapOf(a))
+                    caps = batch.execute()
+            except Exception:  # a node without batches: each cap is read on its own, below
+                return
+            self._caps.update(zip(chunk, (int(cast(Any, c)) for c in caps), strict=True))
+
+    def weight_cap_of(self, account: str) -> int:
+        if not self._caps:
+            self._fetch_caps()
+        cap = self._caps.get(account)
+        return cap if cap is not None else super().weight_cap_of(account)
+
+    def new_pass(self) -> None:
+        """Forget the caps read: the next pass reads them again."""
+        self._caps.clear()
+
+
+class _PassEvents(EventCache):
+    """EventCache brought up to date at most once per pass (the events a pass reads, the
+    round's commits, are all mined before the pass that reads them)."""
+
+    def __init__(self, backend: ChainBackend, address: str) -> None:
+        super().__init__(backend, address)
+        self._seen: dict[tuple[int, frozenset[str] | None], list[DecodedEvent]] = {}
+
+    def events(
+        self, *, from_block: int = 0, names: Iterable[str] | None = None
+    ) -> list[DecodedEvent]:
+        key = (from_block, frozenset(names) if names is not None else None)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = super().events(from_block=from_block, names=names)
+        return list(found)
+
+    def new_pass(self) -> None:
+        """The next read brings the cache up to date again."""
+        self._seen.clear()
+
+
 class _PassPort:
     """CoordinatorPort for one pass of a host's participants (see the module docstring).
 
@@ -298,13 +361,15 @@ class _ParticipantHost:
         chain = site.chain()
         contracts = site.deployment.attach(chain)
         self.round_log = _PassRoundLog(chain, contracts.round_log.address)
-        contracts = dataclasses.replace(contracts, round_log=self.round_log)
+        addresses = [Account.from_key(m["key"]).address for m in members]
+        self.registry = _PassRegistry(chain, contracts.registry.address, addresses)
+        contracts = dataclasses.replace(contracts, round_log=self.round_log, registry=self.registry)
         store = site.store()
         # One pipeline and one event cache per host, as the in-process simulation has one.
         self.pipeline = (
             TxPipeline(chain, window=tx_window, estimate_once=True) if tx_window else None
         )
-        events = EventCache(chain, contracts.round_log.address)
+        self.events = events = _PassEvents(chain, contracts.round_log.address)
         self.refused = 0
         """Writes the coordinator refused (each left its participant out of the round)."""
         self.participants = [
@@ -330,7 +395,8 @@ class _ParticipantHost:
 
     def step_all(self, coordinator: Any) -> bool:
         """One pass over this host's participants against the coordinator's actor."""
-        self.round_log.new_pass()
+        for shared in (self.round_log, self.registry, self.events):
+            shared.new_pass()
         port = _PassPort(coordinator, [p.address for p in self.participants])
         acted = False
         for p in self.participants:
