@@ -3,8 +3,7 @@
 
     .venv/bin/python scripts/bench_scale.py --json                 # n = 10, 100, 1000, 10000
     .venv/bin/python scripts/bench_scale.py --json --max-n 1000    # skip the larger sizes
-
-    .venv/bin/python scripts/bench_scale.py --json --engine ray --one 1000   # one size, Ray
+    .venv/bin/python scripts/bench_scale.py --engine ray --one 1000  # one size on Ray
 
 Every n runs in a fresh child process. Engines: `inprocess` holds the coordinator *and*
 every participant in that process, so its `coordinator_peak_rss_mib` (the process's peak
