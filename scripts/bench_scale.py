@@ -187,14 +187,24 @@ def _run_child(cmd: list[str]) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
+ANVIL_BLOCK_TIME = 1
+"""Seconds between blocks on the Ray rounds' anvil (interval mining). With automine, one
+sender's back-to-back pipelined sends could strand transactions in anvil's queued pool (seen
+enrolling 5,000 members: nonces from 642 on queued, the account at nonce 642, never
+mined); interval mining takes every pending transaction into the next block."""
+
+
 @contextlib.contextmanager
-def _anvil() -> Iterator[str]:
-    """A throw-away anvil on 127.0.0.1 (its URL), stopped on exit."""
+def _anvil(*, block_time: float | None = None) -> Iterator[str]:
+    """A throw-away anvil on 127.0.0.1 (its URL), stopped on exit; automine unless `block_time`."""
     from fedledger.chain.devnet import free_port, spawn_anvil
 
     port = free_port()
     # Blocks as large as a round needs: every commit of the round can land in a few blocks.
-    proc = spawn_anvil(port, "--gas-limit", "300000000")
+    extra = ["--gas-limit", "300000000"]
+    if block_time is not None:
+        extra += ["--block-time", str(block_time)]
+    proc = spawn_anvil(port, *extra)
     try:
         yield f"http://127.0.0.1:{port}"
     finally:
@@ -213,7 +223,7 @@ def _child(n: int, *, anvil: bool, engine: str, hosts: int | None) -> dict[str, 
         cmd += ["--hosts", str(hosts)]
     if not anvil and engine != "ray":
         return _run_child(cmd)
-    with _anvil() as url:
+    with _anvil(block_time=ANVIL_BLOCK_TIME if engine == "ray" else None) as url:
         return _run_child([*cmd, "--rpc-url", url])
 
 
@@ -242,7 +252,7 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.ExitStack() as stack:
             url = args.rpc_url
             if url is None and engine == "ray":
-                url = stack.enter_context(_anvil())
+                url = stack.enter_context(_anvil(block_time=ANVIL_BLOCK_TIME))
             row = run_one(args.one, chain_url=url, engine=engine, hosts=args.hosts)
         print(json.dumps(row))
         return 0
