@@ -200,8 +200,10 @@ def _anvil(*, block_time: float | None = None) -> Iterator[str]:
     from fedledger.chain.devnet import free_port, spawn_anvil
 
     port = free_port()
-    # Blocks as large as a round needs: every commit of the round can land in a few blocks.
-    extra = ["--gas-limit", "300000000"]
+    # Blocks as large as a round needs: every commit of the round can land in a few blocks;
+    # and dev accounts rich enough to fund 10,000 members with 1 ether each (anvil's default
+    # 10,000 ether runs out there, and the deployer's later transactions never land).
+    extra = ["--gas-limit", "300000000", "--balance", "1000000"]
     if block_time is not None:
         extra += ["--block-time", str(block_time)]
     proc = spawn_anvil(port, *extra)
