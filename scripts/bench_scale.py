@@ -31,6 +31,7 @@ import argparse
 import contextlib
 import json
 import resource
+import signal
 import subprocess
 import sys
 import time
@@ -93,6 +94,11 @@ def _claim_gas(sim: Any, round_id: int, survivors: list[str]) -> int | None:
     return None
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM raises SystemExit, so a stopped run still stops its Ray and anvil (finally)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
 def run_one(
     n: int, *, chain_url: str | None, engine: str, seed: int = 0, hosts: int | None = None
 ) -> dict[str, Any]:
@@ -133,6 +139,7 @@ def run_one(
         sim = RaySimulation(
             config, chain=RpcChain(chain_url), dataset=dataset, partition=partition, hosts=hosts
         )
+        _exit_on_sigterm()  # again: ray.init put its own handler in, which skips our cleanup
     else:
         sim = Simulation(config, chain=connect(chain_url), dataset=dataset, partition=partition)
     setup = time.perf_counter() - t0
@@ -202,8 +209,9 @@ def _anvil(*, block_time: float | None = None) -> Iterator[str]:
     port = free_port()
     # Blocks as large as a round needs: every commit of the round can land in a few blocks;
     # and dev accounts rich enough to fund 10,000 members with 1 ether each (anvil's default
-    # 10,000 ether runs out there, and the deployer's later transactions never land).
-    extra = ["--gas-limit", "300000000", "--balance", "1000000"]
+    # 10,000 ether runs out there, and the deployer's later transactions never land); only
+    # the latest 64 states in memory (at 10,000 members anvil otherwise held ~4 GiB of them).
+    extra = ["--gas-limit", "300000000", "--balance", "1000000", "--prune-history", "64"]
     if block_time is not None:
         extra += ["--block-time", str(block_time)]
     proc = spawn_anvil(port, *extra)
@@ -250,6 +258,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rpc-url", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one is not None:
+        _exit_on_sigterm()
         engine = args.engine or ("ray" if args.one >= args.ray_from else "inprocess")
         with contextlib.ExitStack() as stack:
             url = args.rpc_url
