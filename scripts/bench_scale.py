@@ -3,11 +3,17 @@
 
     .venv/bin/python scripts/bench_scale.py --json                 # n = 10, 100, 1000, 10000
     .venv/bin/python scripts/bench_scale.py --json --max-n 1000    # skip the larger sizes
+    .venv/bin/python scripts/bench_scale.py --engine ray --one 1000  # one size on Ray
 
-Every n runs in a fresh child process, so `coordinator_peak_rss_mib` is that process's peak
-resident set: the in-process engine holds the coordinator *and* every participant, so it is
-an upper bound on the coordinator's own. Sizes from `--anvil-from` up run on a throw-away
-anvil (127.0.0.1), smaller ones on the embedded eth-tester chain.
+Every n runs in a fresh child process. Engines: `inprocess` holds the coordinator *and*
+every participant in that process, so its `coordinator_peak_rss_mib` (the process's peak
+resident set) is an upper bound on the coordinator's own; `ray` (sim.ray_sim) runs the
+participants in a few host actors and the coordinator in an actor of its own, and the row
+reports that actor's peak RSS: the coordinator's memory alone. By default sizes below
+`--ray-from` (10,000) run in-process and the larger ones on Ray; `--engine` forces one
+engine for every size. Ray rounds always run on a throw-away anvil (127.0.0.1), as do
+in-process sizes from `--anvil-from` up; smaller ones run on the embedded eth-tester chain.
+Ray and anvil are stopped after each size.
 
 Gas is read from the coordinator's transaction receipts by call name (`_CALLS` maps the
 bench's keys to the contract's function names, so a renamed call is one line here);
@@ -22,17 +28,21 @@ member then gets two examples drawn cyclically from a permutation (shards overla
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import resource
+import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 SIZES = (10, 100, 1_000, 10_000)
+ENGINES = ("inprocess", "ray")
 DROPOUT = 0.10
 _CALLS: dict[str, tuple[str, ...]] = {
     "openRound": ("openRound",),
@@ -84,7 +94,14 @@ def _claim_gas(sim: Any, round_id: int, survivors: list[str]) -> int | None:
     return None
 
 
-def run_one(n: int, *, chain_url: str | None, engine: str, seed: int = 0) -> dict[str, Any]:
+def _exit_on_sigterm() -> None:
+    """SIGTERM raises SystemExit, so a stopped run still stops its Ray and anvil (finally)."""
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
+
+
+def run_one(
+    n: int, *, chain_url: str | None, engine: str, seed: int = 0, hosts: int | None = None
+) -> dict[str, Any]:
     """One round of `n` simulated members; the row of the table."""
     from fedledger.chain.backend import connect
     from fedledger.cli.sim import sim_round_config
@@ -92,8 +109,10 @@ def run_one(n: int, *, chain_url: str | None, engine: str, seed: int = 0) -> dic
     from fedledger.fl.train import TrainConfig
     from fedledger.sim.simulation import Simulation, SimulationConfig
 
-    if engine != "inprocess":
-        raise SystemExit(f"engine {engine!r} is not available on this branch (inprocess only)")
+    if engine not in ENGINES:
+        raise SystemExit(f"engine {engine!r} is not one of {', '.join(ENGINES)}")
+    if engine == "ray" and not chain_url:
+        raise SystemExit("the ray engine needs a JSON-RPC chain (--rpc-url of an anvil)")
     dataset = load_dataset("digits", seed=seed)
     dropped = {i: "after_shares" for i in range(0, n, round(1 / DROPOUT))}
     config = SimulationConfig(
@@ -110,12 +129,19 @@ def run_one(n: int, *, chain_url: str | None, engine: str, seed: int = 0) -> dic
         verify=True,
     )
     t0 = time.perf_counter()
-    sim = Simulation(
-        config,
-        chain=connect(chain_url),
-        dataset=dataset,
-        partition=_partition(n, len(dataset.train), seed),
-    )
+    partition = _partition(n, len(dataset.train), seed)
+    sim: Any
+    if engine == "ray":
+        from fedledger.chain.backend import RpcChain
+        from fedledger.sim.ray_sim import RaySimulation
+
+        assert chain_url is not None
+        sim = RaySimulation(
+            config, chain=RpcChain(chain_url), dataset=dataset, partition=partition, hosts=hosts
+        )
+        _exit_on_sigterm()  # again: ray.init put its own handler in, which skips our cleanup
+    else:
+        sim = Simulation(config, chain=connect(chain_url), dataset=dataset, partition=partition)
     setup = time.perf_counter() - t0
     try:
         r = sim.run_round()
@@ -127,6 +153,12 @@ def run_one(n: int, *, chain_url: str | None, engine: str, seed: int = 0) -> dic
         report = sim.coordinator.report(r.round_id)
         survivors = list(report.survivors) if report is not None else []
         claim = _claim_gas(sim, r.round_id, survivors) if r.outcome == "finalized" else None
+        # Ray: the coordinator actor's own peak; in-process: this process (an upper bound).
+        peak_mib = (
+            sim.coordinator_peak_rss_mib()
+            if engine == "ray"
+            else resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        )
     finally:
         sim.close()
     gas: dict[str, int | float | None] = {
@@ -137,13 +169,12 @@ def run_one(n: int, *, chain_url: str | None, engine: str, seed: int = 0) -> dic
     gas["commit_max"] = max(commit_gas) if commit_gas else None
     gas["claim"] = claim
     round_s = float(r.timings["wall"])
-    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     return {
         "n": n,
         "gas": gas,
         "round_seconds": round(round_s, 3),
         "seconds_per_member": round(round_s / n, 5),
-        "coordinator_peak_rss_mib": round(peak_kib / 1024, 1),
+        "coordinator_peak_rss_mib": round(peak_mib, 1),
         "verify_seconds": round(float(r.timings["verify"]), 3),
         "engine": engine,
         "chain": "anvil" if chain_url else "eth-tester",
@@ -163,22 +194,48 @@ def _run_child(cmd: list[str]) -> dict[str, Any]:
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
-def _child(n: int, *, anvil: bool, engine: str) -> dict[str, Any]:
-    """Run one size in a fresh interpreter (its own peak RSS), on a throw-away anvil if asked."""
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(n), "--engine", engine]
-    if not anvil:
-        return _run_child(cmd)
+ANVIL_BLOCK_TIME = 1
+"""Seconds between blocks on the Ray rounds' anvil (interval mining). With automine, one
+sender's back-to-back pipelined sends could strand transactions in anvil's queued pool (seen
+enrolling 5,000 members: nonces from 642 on queued, the account at nonce 642, never
+mined); interval mining takes every pending transaction into the next block."""
+
+
+@contextlib.contextmanager
+def _anvil(*, block_time: float | None = None) -> Iterator[str]:
+    """A throw-away anvil on 127.0.0.1 (its URL), stopped on exit; automine unless `block_time`."""
     from fedledger.chain.devnet import free_port, spawn_anvil
 
     port = free_port()
-    # Blocks as large as a round needs: every commit of the round can land in a few blocks.
-    proc = spawn_anvil(port, "--gas-limit", "300000000")
+    # Blocks as large as a round needs: every commit of the round can land in a few blocks;
+    # and dev accounts rich enough to fund 10,000 members with 1 ether each (anvil's default
+    # 10,000 ether runs out there, and the deployer's later transactions never land); only
+    # the latest 64 states in memory (no reader needs older ones; anvil still reached ~3.3 GiB
+    # at 10,000 members, against ~4 GiB without this: most of it is not state history).
+    extra = ["--gas-limit", "300000000", "--balance", "1000000", "--prune-history", "64"]
+    if block_time is not None:
+        extra += ["--block-time", str(block_time)]
+    proc = spawn_anvil(port, *extra)
     try:
-        cmd += ["--rpc-url", f"http://127.0.0.1:{port}"]
-        return _run_child(cmd)
+        yield f"http://127.0.0.1:{port}"
     finally:
         proc.terminate()
-        proc.wait(timeout=10)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+
+
+def _child(n: int, *, anvil: bool, engine: str, hosts: int | None) -> dict[str, Any]:
+    """Run one size in a fresh interpreter (its own peak RSS), on a throw-away anvil if asked."""
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--one", str(n), "--engine", engine]
+    if hosts is not None:
+        cmd += ["--hosts", str(hosts)]
+    if not anvil and engine != "ray":
+        return _run_child(cmd)
+    with _anvil(block_time=ANVIL_BLOCK_TIME if engine == "ray" else None) as url:
+        return _run_child([*cmd, "--rpc-url", url])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -188,16 +245,33 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--anvil-from", type=int, default=10_000, help="n from which the round runs on anvil"
     )
-    ap.add_argument("--engine", default="inprocess", choices=["inprocess"])
-    ap.add_argument("--one", type=int, default=None, help=argparse.SUPPRESS)
+    ap.add_argument(
+        "--engine",
+        default=None,
+        choices=ENGINES,
+        help="engine for every size (default: inprocess below --ray-from, ray from it on)",
+    )
+    ap.add_argument("--ray-from", type=int, default=10_000, help="n from which Ray is the engine")
+    ap.add_argument(
+        "--hosts", type=int, default=None, help="Ray participant host actors (default: CPUs)"
+    )
+    ap.add_argument("--one", type=int, default=None, help="run only this n; print its row")
     ap.add_argument("--rpc-url", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.one is not None:
-        print(json.dumps(run_one(args.one, chain_url=args.rpc_url, engine=args.engine)))
+        _exit_on_sigterm()
+        engine = args.engine or ("ray" if args.one >= args.ray_from else "inprocess")
+        with contextlib.ExitStack() as stack:
+            url = args.rpc_url
+            if url is None and engine == "ray":
+                url = stack.enter_context(_anvil(block_time=ANVIL_BLOCK_TIME))
+            row = run_one(args.one, chain_url=url, engine=engine, hosts=args.hosts)
+        print(json.dumps(row))
         return 0
     rows = []
     for n in (s for s in SIZES if s <= args.max_n):
-        rows.append(_child(n, anvil=n >= args.anvil_from, engine=args.engine))
+        engine = args.engine or ("ray" if n >= args.ray_from else "inprocess")
+        rows.append(_child(n, anvil=n >= args.anvil_from, engine=engine, hosts=args.hosts))
         if not args.json:
             print(json.dumps(rows[-1]), file=sys.stderr)
     print(json.dumps({"benchmark": "scale", "rows": rows}, indent=2))

@@ -7,6 +7,16 @@ spread over a few host actors (one per CPU by default, each stepping its share o
 participants), so 10,000 members do not need 10,000 processes. All of them reach the chain
 over JSON-RPC (an anvil devnet; the in-process chain cannot be shared between processes)
 and the blob store through its folder (a local Ray, or a cluster with a shared filesystem).
+
+A host steps its participants in passes, and a pass costs a handful of actor calls, not
+several per participant (`_PassPort`): the round's status is read once, the reads every
+participant makes (its shares, the unmask request, the dropout reports) are fetched for the
+whole host in one call, and the writes (key bundles, shares, masked inputs, unmask shares)
+go to the coordinator in one call at the end of the pass, receipts handed back to each
+participant's record. This is the in-process simulation's order: the coordinator changes
+stage only in `tick`, between passes. Chain reads are shared the same way: `getRound` once
+per pass and host, the round's events through one EventCache, and commits through one
+TxPipeline per host (explicit nonces, no wait for each receipt), as in-process.
 """
 
 from __future__ import annotations
@@ -14,14 +24,20 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import resource
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from eth_account import Account
 
 from fedledger.chain.backend import ChainBackend, RpcChain
+from fedledger.chain.datatypes import DecodedEvent, RoundInfo
+from fedledger.chain.event_cache import EventCache
+from fedledger.chain.pipeline import TxPipeline
+from fedledger.chain.registry import RegistryClient
+from fedledger.chain.round_log import RoundLogClient
 from fedledger.coordinator.round import RoundCoordinator
-from fedledger.errors import ConfigError
+from fedledger.errors import ConfigError, FedledgerError
 from fedledger.fl.task_bridge import TaskRunner, make_task_evaluator
 from fedledger.node.participant import Participant, ParticipantRound
 from fedledger.protocol.receipts import Receipt
@@ -130,6 +146,24 @@ class _CoordinatorHost:
         """RoundCoordinator.<name>(*args): the port's and the driver's one entry point."""
         return getattr(self.coordinator, name)(*args)
 
+    def call_many(self, calls: list[tuple[str, tuple[Any, ...]]]) -> list[tuple[bool, Any]]:
+        """Each call in turn: (True, result) or (False, the refusal as text) per call."""
+        out: list[tuple[bool, Any]] = []
+        for name, args in calls:
+            try:
+                out.append((True, getattr(self.coordinator, name)(*args)))
+            except FedledgerError as exc:  # refused: the caller records it, the batch goes on
+                out.append((False, f"{type(exc).__name__}: {exc}"))
+        return out
+
+    def call_each(self, name: str, addresses: list[str]) -> dict[str, Any]:
+        """RoundCoordinator.<name>(a) for each address it answers (refused ones left out)."""
+        out: dict[str, Any] = {}
+        for address in addresses:
+            with contextlib.suppress(FedledgerError):
+                out[address] = getattr(self.coordinator, name)(address)
+        return out
+
     def timings(self) -> dict[str, float]:
         return dict(self.coordinator.timings)
 
@@ -146,13 +180,198 @@ class _CoordinatorHost:
             self.engine.close()
 
 
+class _PassRoundLog(RoundLogClient):
+    """RoundLog client whose `get_round` is read once per pass for all of a host's participants.
+
+    Safe because only the coordinator moves a round's stage on chain, in `tick`, between
+    passes; the counts it also carries are not what participants read it for.
+    """
+
+    def __init__(self, backend: ChainBackend, address: str) -> None:
+        super().__init__(backend, address)
+        self._rounds: dict[int, RoundInfo] = {}
+
+    def get_round(self, round_id: int) -> RoundInfo:
+        info = self._rounds.get(round_id)
+        if info is None:
+            info = self._rounds[round_id] = super().get_round(round_id)
+        return info
+
+    def new_pass(self) -> None:
+        """Forget what was read: the next pass reads the chain again."""
+        self._rounds.clear()
+
+
+class _PassRegistry(RegistryClient):
+    """Registry client whose weight caps are read for all of a host's participants at once.
+
+    The first `weight_cap_of` of a pass fetches every host address's cap in JSON-RPC batches
+    (one HTTP request per `_BATCH` addresses instead of one per participant); caps change
+    only by governance, never inside a round's pass.
+    """
+
+    _BATCH = 500
+
+    def __init__(self, backend: ChainBackend, address: str, accounts: list[str]) -> None:
+        super().__init__(backend, address)
+        self.accounts = accounts
+        self._caps: dict[str, int] = {}
+
+    def _fetch_caps(self) -> None:
+        w3 = self.backend.w3
+        for i in range(0, len(self.accounts), self._BATCH):
+            chunk = self.accounts[i : i + self._BATCH]
+            try:
+                with w3.batch_requests() as batch:
+                    for a in chunk:
+                        batch.add(self.contract.functions.weightCapOf(a))
+                    caps = batch.execute()
+            except Exception:  # a node without batches: each cap is read on its own, below
+                return
+            self._caps.update(zip(chunk, (int(cast(Any, c)) for c in caps), strict=True))
+
+    def weight_cap_of(self, account: str) -> int:
+        if not self._caps:
+            self._fetch_caps()
+        cap = self._caps.get(account)
+        return cap if cap is not None else super().weight_cap_of(account)
+
+    def new_pass(self) -> None:
+        """Forget the caps read: the next pass reads them again."""
+        self._caps.clear()
+
+
+class _PassEvents(EventCache):
+    """EventCache brought up to date at most once per pass (the events a pass reads, the
+    round's commits, are all mined before the pass that reads them)."""
+
+    def __init__(self, backend: ChainBackend, address: str) -> None:
+        super().__init__(backend, address)
+        self._seen: dict[tuple[int, frozenset[str] | None], list[DecodedEvent]] = {}
+
+    def events(
+        self, *, from_block: int = 0, names: Iterable[str] | None = None
+    ) -> list[DecodedEvent]:
+        key = (from_block, frozenset(names) if names is not None else None)
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = super().events(from_block=from_block, names=names)
+        return list(found)
+
+    def new_pass(self) -> None:
+        """The next read brings the cache up to date again."""
+        self._seen.clear()
+
+
+class _PassPort:
+    """CoordinatorPort for one pass of a host's participants (see the module docstring).
+
+    Writes are queued and sent in one actor call by `flush`; a write the coordinator refuses
+    leaves that participant out of the round, with the refusal as its `left_out` reason (a
+    participant the in-process simulation would have seen refused too).
+    """
+
+    def __init__(self, handle: Any, addresses: list[str]) -> None:
+        self.handle = handle
+        self.addresses = addresses
+        self._status: RoundStatus = import_ray().get(handle.call.remote("status"))
+        self._each: dict[str, dict[str, Any]] = {}
+        self._reports: list[LocalDropouts] | None = None
+        self._writes: list[tuple[ParticipantRound, str, tuple[Any, ...]]] = []
+        self.stepping: Participant | None = None
+        """The participant stepping now (its writes' receipts go to its current record)."""
+
+    def _call(self, name: str, *args: Any) -> Any:
+        return import_ray().get(self.handle.call.remote(name, *args))
+
+    def _read(self, name: str, address: str) -> Any:
+        """`name(address)`, fetched for every address of the host on first use."""
+        each = self._each.get(name)
+        if each is None:
+            each = self._each[name] = import_ray().get(
+                self.handle.call_each.remote(name, self.addresses)
+            )
+        if address in each:
+            return each[address]
+        return self._call(name, address)  # refused in bulk: ask again, to raise the refusal
+
+    def _write(self, name: str, *args: Any) -> None:
+        rec = self.stepping.current if self.stepping is not None else None
+        assert rec is not None, "set the stepping participant first"
+        self._writes.append((rec, name, args))
+
+    def status(self) -> RoundStatus:
+        return self._status
+
+    def submit_keys(self, bundle: KeyBundle) -> Receipt | None:
+        self._write("submit_keys", bundle)
+        return None
+
+    def submit_shares(self, message: ShareKeysMessage) -> Receipt | None:
+        self._write("submit_shares", message)
+        return None
+
+    def shares_for(self, address: str) -> list[EncryptedShare]:
+        return list(self._read("shares_for", address))
+
+    def submit_masked(
+        self,
+        address: str,
+        masked_hash: bytes,
+        seed_commitment: bytes,
+        dropouts: LocalDropouts | None = None,
+    ) -> Receipt | None:
+        self._write("submit_masked", address, masked_hash, seed_commitment, dropouts)
+        return None
+
+    def unmask_request_for(self, address: str) -> UnmaskRequest:
+        return self._read("unmask_request_for", address)
+
+    def dropout_reports(self) -> list[LocalDropouts]:
+        if self._reports is None:
+            self._reports = list(self._call("dropout_reports"))
+        return self._reports
+
+    def submit_unmask(self, response: UnmaskResponse) -> Receipt | None:
+        self._write("submit_unmask", response)
+        return None
+
+    def flush(self) -> int:
+        """Send the queued writes in one call; receipts to their records. Refusals counted."""
+        if not self._writes:
+            return 0
+        calls = [(name, args) for _, name, args in self._writes]
+        results = import_ray().get(self.handle.call_many.remote(calls))
+        refused = 0
+        for (rec, name, _), (ok, value) in zip(self._writes, results, strict=True):
+            if ok:
+                if value is not None:
+                    rec.receipts.append(value)
+            else:
+                refused += 1
+                rec.left_out = f"the coordinator refused {name}: {value}"
+        self._writes = []
+        return refused
+
+
 class _ParticipantHost:
     """Actor body: a share of the participants, each the same `Participant` as in-process."""
 
-    def __init__(self, site: _Site, members: list[dict[str, Any]]) -> None:
+    def __init__(self, site: _Site, members: list[dict[str, Any]], tx_window: int) -> None:
         chain = site.chain()
         contracts = site.deployment.attach(chain)
+        self.round_log = _PassRoundLog(chain, contracts.round_log.address)
+        addresses = [Account.from_key(m["key"]).address for m in members]
+        self.registry = _PassRegistry(chain, contracts.registry.address, addresses)
+        contracts = dataclasses.replace(contracts, round_log=self.round_log, registry=self.registry)
         store = site.store()
+        # One pipeline and one event cache per host, as the in-process simulation has one.
+        self.pipeline = (
+            TxPipeline(chain, window=tx_window, estimate_once=True) if tx_window else None
+        )
+        self.events = events = _PassEvents(chain, contracts.round_log.address)
+        self.refused = 0
+        """Writes the coordinator refused (each left its participant out of the round)."""
         self.participants = [
             Participant(
                 account=Account.from_key(m["key"]),
@@ -170,13 +389,22 @@ class _ParticipantHost:
             )
             for m in members
         ]
+        for p in self.participants:
+            p.commit_pipeline = self.pipeline
+            p.event_cache = events
 
     def step_all(self, coordinator: Any) -> bool:
         """One pass over this host's participants against the coordinator's actor."""
-        port = ActorPort(coordinator)
+        for shared in (self.round_log, self.registry, self.events):
+            shared.new_pass()
+        port = _PassPort(coordinator, [p.address for p in self.participants])
         acted = False
         for p in self.participants:
+            port.stepping = p
             acted = p.step(port) or acted
+        if self.pipeline is not None:
+            self.pipeline.flush()  # the pass's commits, mined before anyone reports them
+        self.refused += port.flush()
         return acted
 
     def records(self, round_id: int) -> dict[str, ParticipantRound]:
@@ -319,7 +547,9 @@ class RaySimulation(Simulation):
         n_hosts = max(1, min(self._hosts_wanted, len(members)))
         host_cls = ray.remote(_ParticipantHost).options(num_cpus=0)
         site = self._site()
-        self._hosts = [host_cls.remote(site, members[h::n_hosts]) for h in range(n_hosts)]
+        self._hosts = [
+            host_cls.remote(site, members[h::n_hosts], cfg.tx_window) for h in range(n_hosts)
+        ]
         self._actors.extend(self._hosts)
         self._remote = [_RemoteParticipant(a.address) for a in self.accounts]
         return self._remote  # type: ignore[return-value]
