@@ -76,7 +76,8 @@ class AuditService:
             return
         rewards: dict[str, int] = {}
         if cr.finalized is not None:
-            weights = {s: cr.commitments[s].weight for s in cr.survivors}
+            committed = cr.commitments  # built once, not per survivor
+            weights = {s: committed[s].weight for s in cr.survivors}
             try:
                 rewards = reward_amounts(cr.info.config, weights)
             except FedledgerError:

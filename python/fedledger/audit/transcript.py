@@ -100,8 +100,8 @@ class ChainRound:
         """Committers in the roster minus the excluded, ascending (empty unless finalized)."""
         if self.finalized is None:
             return []
-        gone = set(self.excluded)
-        return [p for p in self.roster_members if p in self.commitments and p not in gone]
+        gone, committed = set(self.excluded), self.commitments  # built once, not per member
+        return [p for p in self.roster_members if p in committed and p not in gone]
 
     @property
     def commitments(self) -> dict[str, Commitment]:

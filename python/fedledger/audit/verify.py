@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Literal
 
 from eth_utils import to_checksum_address
@@ -135,7 +136,12 @@ class ChainAudit(CheckContext):
         (its absence or malformation is that participant's fault: `participant_blobs`)."""
         if not role.startswith("masked:"):
             return False
-        return role.removeprefix("masked:") not in set(self.chain.survivors)
+        return role.removeprefix("masked:") not in self.survivor_set
+
+    @cached_property
+    def survivor_set(self) -> frozenset[str]:
+        """The round's survivors, built once per audit (asked once per blob)."""
+        return frozenset(self.chain.survivors)
 
     def vector_length(self) -> int | None:
         """Elements of a masked vector this round: the old model's size + 1 (None if unknown)."""
@@ -231,8 +237,7 @@ def participant_blobs(c: ChainAudit) -> Outcome:
     own account and then withheld the blob or uploaded a malformed one (docs/protocol.md 6.B).
     (A survivor's blob is the aggregator's to answer for: `blobs_available`.)
     """
-    survivors = set(c.chain.survivors)
-    others = sorted(p for p in c.chain.commitments if p not in survivors)
+    others = sorted(p for p in c.chain.commitments if p not in c.survivor_set)
     faults = {p: why for p in others if (why := c.blob_fault(p))}
     if faults:
         raise CheckFailed(
@@ -447,7 +452,7 @@ def committed_updates_included(c: ChainAudit) -> Outcome:
     cr = c.chain
     usable = sorted(p for p in cr.commitments if not c.blob_fault(p))
     reported = _reported_dropouts(c)
-    omitted = [p for p in usable if p not in set(cr.survivors) and p not in reported]
+    omitted = [p for p in usable if p not in c.survivor_set and p not in reported]
     if omitted:
         raise CheckFailed(
             "committed updates with a well-formed matching blob in the store are not survivors",
