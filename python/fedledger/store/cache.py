@@ -14,7 +14,8 @@ class VerifiedBlobCache:
     """name -> bytes that hash to name; at most `max_bytes` in all, blobs of at most 1/16 each.
 
     `put` checks the bytes against the name itself (BlobIntegrityError otherwise), so
-    whatever a caller hands in, `get` only ever returns a blob's true content.
+    whatever a caller hands in, `get` only ever returns a blob's true content; `hold` is for
+    a caller that has just made that same check.
     """
 
     def __init__(self, max_bytes: int) -> None:
@@ -46,6 +47,13 @@ class VerifiedBlobCache:
             return
         data = bytes(data)
         verify_blob(name, data, where="refused by the memory cache")
+        self.hold(name, data)
+
+    def hold(self, name: str, data: bytes) -> None:
+        """Hold bytes the caller has just checked against `name` (the store, which hashes
+        every blob it writes or reads: checking again would hash each blob twice)."""
+        if len(data) > self.max_blob:
+            return
         with self._lock:
             if name in self._blobs:
                 self._blobs.move_to_end(name)

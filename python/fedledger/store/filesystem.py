@@ -59,7 +59,7 @@ class FilesystemBlobStore:
         name = blob_name(data)
         self._write(name, data)
         if self._cache is not None:
-            self._cache.put(name, data)
+            self._cache.hold(name, data)
         return name
 
     def put_expected(self, name: str, data: bytes) -> None:
@@ -69,7 +69,7 @@ class FilesystemBlobStore:
         verify_blob(name, data, where="refused on write")
         self._write(name, data)
         if self._cache is not None:
-            self._cache.put(name, data)
+            self._cache.hold(name, data)
 
     def get(self, name: str) -> bytes:
         """Read and verify a blob; BlobIntegrityError (naming it) if its file was altered."""
@@ -86,7 +86,7 @@ class FilesystemBlobStore:
             raise StoreError(f"blob {name}: cannot read {path} ({exc})") from None
         verify_blob(name, data, where=f"file {path}")
         if self._cache is not None:
-            self._cache.put(name, data)
+            self._cache.hold(name, data)
         return data
 
     def has(self, name: str) -> bool:
