@@ -35,10 +35,8 @@ class EventCache:
         self._events: list[DecodedEvent] = []
         self._start: int | None = None
         self._upto = -1
-        """Highest block read (the head at the last read)."""
+        """The head at the last read: read again next time; the blocks below it are final."""
         self._upto_hash: bytes | None = None
-        self._final = -1
-        """Highest block whose events are final here (it was below the head when read)."""
         self.fetches = 0
         """eth_getLogs ranges fetched (tests and benchmarks count them)."""
         self.version = 0
@@ -49,8 +47,8 @@ class EventCache:
         return self.backend.block_hash(number)  # None: the block is gone (a revert)
 
     def _reset(self, start: int) -> None:
-        self._events, self._start, self._upto, self._upto_hash = [], start, start - 1, None
-        self._final = start - 1
+        # Nothing read yet: `start` plays the head (no hash, so no reorg check), none final.
+        self._events, self._start, self._upto, self._upto_hash = [], start, start, None
         self.version += 1
 
     def events(
@@ -70,18 +68,17 @@ class EventCache:
             elif self._upto_hash is not None and self._block_hash(self._upto) != self._upto_hash:
                 self._reset(self._start)  # the chain under us changed
             latest = self.backend.block_number
-            if latest > self._final:
+            if latest >= self._upto:
                 assert self._start is not None
-                kept = [e for e in self._events if e.block_number <= self._final]
+                kept = [e for e in self._events if e.block_number < self._upto]
                 fresh = fetch_events(
-                    self.backend, self.address, from_block=self._final + 1, to_block=latest
+                    self.backend, self.address, from_block=self._upto, to_block=latest
                 )
                 self.fetches += 1
                 if fresh != self._events[len(kept) :]:  # the head's re-read alone changes nothing
                     self._events = kept + fresh
                     self.version += 1
                 self._upto, self._upto_hash = latest, self._block_hash(latest)
-                self._final = latest - 1
             return self.version, [
                 e
                 for e in self._events
