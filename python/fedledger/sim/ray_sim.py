@@ -51,12 +51,10 @@ from fedledger.secagg.messages import (
     UnmaskRequest,
     UnmaskResponse,
 )
-from fedledger.sim.simulation import SimClock, Simulation, SimulationConfig
+from fedledger.sim.simulation import BLOB_CACHE_BYTES, SimClock, Simulation, SimulationConfig
 from fedledger.store.filesystem import FilesystemBlobStore
 
 __all__ = ["ActorPort", "RaySimulation"]
-
-_HOST_BLOB_CACHE_BYTES = 64 << 20
 
 
 class ActorPort:
@@ -116,7 +114,7 @@ class _Site:
         # A host's participants read the same neighbours' blobs: keep them, checked against
         # their names, instead of one file read per reader (as the in-process simulation).
         return FilesystemBlobStore(
-            Path(self.store_dir), fsync=self.fsync, cache_bytes=_HOST_BLOB_CACHE_BYTES
+            Path(self.store_dir), fsync=self.fsync, cache_bytes=BLOB_CACHE_BYTES
         )
 
 

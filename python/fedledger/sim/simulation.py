@@ -61,8 +61,9 @@ __all__ = [
 ]
 
 _PARTICIPANT_FUNDS = 10**18  # 1 ether: plenty for a few hundred commits at devnet gas prices
-_BLOB_CACHE_BYTES = 64 << 20
-"""Verified blobs kept in memory: every member reads its k neighbours' masked vectors."""
+BLOB_CACHE_BYTES = 64 << 20
+"""Verified blobs kept in memory per process (the in-process simulation, each Ray host):
+its members read the same neighbours' masked vectors."""
 
 
 class SimClock:
@@ -252,7 +253,7 @@ class Simulation:
             store
             if store is not None
             else FilesystemBlobStore(
-                self.state_dir / "blobs", fsync=cfg.fsync, cache_bytes=_BLOB_CACHE_BYTES
+                self.state_dir / "blobs", fsync=cfg.fsync, cache_bytes=BLOB_CACHE_BYTES
             )
         )
         self.dataset, self.partition = dataset, partition
