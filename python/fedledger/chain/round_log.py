@@ -19,6 +19,7 @@ __all__ = [
     "LEDGER_WORDS",
     "MAX_EXCLUDED",
     "MAX_LEDGER_WEIGHT",
+    "PRIMED_TAG",
     "ExcludedMember",
     "LedgerEntry",
     "MemberProof",
