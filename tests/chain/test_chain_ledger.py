@@ -39,7 +39,9 @@ def _fail_rounds_until(world: World, last: int) -> None:
 def _commit(world: World, rid: int, p: LocalAccount, weight: int = 5) -> int:
     """Commit `p` in `rid`; its gas."""
     m = world.member(rid, p)
-    tx = world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=weight, member=m, sender=p)
+    tx = world.c.round_log.commit(
+        rid, b"\xaa" * 32, b"\xbb" * 32, weight=weight, member=m, sender=p
+    )
     return tx.gas_used
 
 
@@ -178,8 +180,9 @@ def test_ledger_entry_decodes_ring_archive_and_dropped_words() -> None:
     tag = (8 << 224) | (0x80000000 | 42) << 32  # round 50 = 7 * 7 + 1: tag 8, entry 1, claimed
     assert LedgerEntry.decode(50, tag, 0) == LedgerEntry(42, True, False, False)
     newer = 16 << 224
-    assert LedgerEntry.decode(50, newer, (8 << 224) | 42 << 32) == LedgerEntry(42, False, True, False)
+    assert LedgerEntry.decode(50, newer, (8 << 224) | 42 << 32) == LedgerEntry(
+        42, False, True, False
+    )
     assert LedgerEntry.decode(50, newer, 0) == LedgerEntry(0, False, False, True)
     assert LedgerEntry.decode(50, PRIMED_TAG << 224, 0) == LedgerEntry(0, False, False, False)
     assert LedgerEntry.decode(50, 0, 0) == LedgerEntry(0, False, False, False)
-

@@ -49,7 +49,9 @@ def _finalize(world: World, rid: int, survivors: list[int], reveal: bytes) -> di
     )  # fmt: skip
     log = world.c.round_log
     paid = {
-        world.addresses[i]: log.claimable(rid, world.addresses[i], world.index(rid, world.addresses[i]))
+        world.addresses[i]: log.claimable(
+            rid, world.addresses[i], world.index(rid, world.addresses[i])
+        )
         for i in survivors
     }
     return {a: v for a, v in paid.items() if v}

@@ -181,9 +181,9 @@ class RoundLogClient(ContractClient):
     ) -> PendingTx:
         """`commit` sent through `pipeline`: returns before the receipt (see chain.pipeline).
 
-        Commits differ in gas (the first into a packed weight word pays a fresh slot, proofs
-        differ in length), so one estimate cannot stand for all: the limit is a bound that
-        covers the dearest (unused gas is not charged)."""
+        Commits differ in gas (proofs differ in length; a commit that archives a ledger word or
+        writes an unprimed one pays a fresh slot), so one estimate cannot stand for all: the
+        limit is a bound that covers the dearest (unused gas is not charged)."""
         if gas is None:
             gas = COMMIT_GAS_BOUND + COMMIT_GAS_PER_PROOF_STEP * len(member.proof)
         args = _commit_args(round_id, masked_update_hash, seed_commitment, weight, member)
