@@ -6,6 +6,7 @@ import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {ERC20Burnable} from "@openzeppelin/contracts/token/ERC20/extensions/ERC20Burnable.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {SafeCast} from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import {ILedgerPrimer} from "./interfaces/ILedgerPrimer.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 import {IRoundParams} from "./interfaces/IRoundParams.sol";
 
@@ -50,7 +51,8 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
         _slasher = slasher_;
     }
 
-    /// @notice Add `account` to the allowlist (it may also need a stake to be eligible).
+    /// @notice Add `account` to the allowlist (it may also need a stake to be eligible), and
+    ///         prime its weight ledger in RoundLog so that its commits never pay for a fresh slot.
     /// @param account The participant's address.
     function register(address account) external onlyRole(REGISTRAR_ROLE) {
         if (account == address(0)) revert ParticipantRegistryZeroAddress();
@@ -60,6 +62,9 @@ contract ParticipantRegistry is IParticipantRegistry, AccessControl {
         p.registeredAt = uint64(block.timestamp);
         ++_count;
         emit ParticipantRegistered(account);
+        address[] memory accounts = new address[](1);
+        accounts[0] = account;
+        ILedgerPrimer(_slasher).prime(accounts);
     }
 
     /// @notice Remove `account` from the allowlist; rosters already posted keep it. Its stake, if

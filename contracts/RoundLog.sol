@@ -6,7 +6,8 @@ import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProo
 import {Math} from "@openzeppelin/contracts/utils/math/Math.sol";
 import {IParticipantRegistry} from "./interfaces/IParticipantRegistry.sol";
 import {IRewardToken} from "./interfaces/IRewardToken.sol";
-import {IRoundLog, RewardClaim, RoundInfo, SlashReason, Stage} from "./interfaces/IRoundLog.sol";
+import {ILedgerPrimer} from "./interfaces/ILedgerPrimer.sol";
+import {IRoundLog, RewardClaim, RosterMember, RoundInfo, SlashReason, Stage} from "./interfaces/IRoundLog.sol";
 import {IRoundParams, RoundConfig} from "./interfaces/IRoundParams.sol";
 
 /// @title RoundLog
@@ -17,9 +18,21 @@ import {IRoundParams, RoundConfig} from "./interfaces/IRoundParams.sol";
 contract RoundLog is IRoundLog, Ownable {
     /// @notice The most committers `finalize` may exclude (its cost grows with this list only).
     uint256 public constant MAX_EXCLUDED = 256;
-    /// @dev Committed weights are packed eight to a slot by roster index, so most commits write a
-    ///      slot another member already made non-zero (~5k gas) instead of a fresh one (~22k).
-    uint256 private constant _WEIGHT_MASK = 0xffffffff;
+    /// @notice Ring words per account in the weight ledger; each holds seven consecutive rounds.
+    uint256 public constant LEDGER_WORDS = 8;
+    /// @notice The largest weight the ledger stores (31 bits; the 32nd is the entry's claimed flag).
+    uint32 public constant MAX_LEDGER_WEIGHT = 2 ** 31 - 1;
+    // Ledger word layout: entry j (bits 32*j .. 32*j+31) is round r with r % 7 == j: 31 bits of
+    // weight, then the claimed flag; bits 224..255 hold the tag r / 7 + 1 (0: never written).
+    uint256 private constant _ROUNDS_PER_WORD = 7;
+    uint256 private constant _TAG_SHIFT = 224;
+    uint256 private constant _ENTRY_MASK = 0xffffffff;
+    uint256 private constant _CLAIMED = 0x80000000;
+    // The tag of a primed word: no round has it, so the first commit into the word overwrites it.
+    uint256 private constant _PRIMED_TAG = 0xffffffff;
+    // The weights and the claimed flags of all seven entries of a word.
+    uint256 private constant _ALL_WEIGHTS = 0x7fffffff7fffffff7fffffff7fffffff7fffffff7fffffff7fffffff;
+    uint256 private constant _ALL_CLAIMED = 0x80000000800000008000000080000000800000008000000080000000;
 
     struct Round {
         // Slot 0: everything commit() reads or writes besides the root.
@@ -68,11 +81,15 @@ contract RoundLog is IRoundLog, Ownable {
     IRewardToken private immutable _token;
 
     mapping(uint256 round => Round) private _rounds;
-    // Roster index i's weight sits in bits 32*(i%8).. of word i/8 (0 = not committed).
-    mapping(uint256 round => mapping(uint256 word => uint256)) private _weights;
-    // Bit i%256 of word i/256: excluded by finalize; claimed its reward.
+    // Every account's committed weights and claimed flags: round r sits in ring word
+    // (r / 7) % LEDGER_WORDS. Once primed (or written once), a commit only rewrites a non-zero
+    // word (~5k gas), never a fresh one (~22k): docs/protocol.md section 2.3.
+    mapping(address account => mapping(uint256 slot => uint256)) private _ledger;
+    // A ring word about to be reused while it still held an unclaimed weight, by its tag: no
+    // reward is ever forfeited.
+    mapping(address account => mapping(uint256 tag => uint256)) private _archive;
+    // Bit i%256 of word i/256: roster index i was excluded by finalize.
     mapping(uint256 round => mapping(uint256 word => uint256)) private _excluded;
-    mapping(uint256 round => mapping(uint256 word => uint256)) private _claimed;
     mapping(uint256 round => mapping(address account => bool)) private _slashed;
     uint256 private _currentRound;
     bytes32 private _latestModelHash;
@@ -199,7 +216,7 @@ contract RoundLog is IRoundLog, Ownable {
         }
         uint32 maxWeight = _weightCap(r);
         if (weight == 0 || weight > maxWeight) revert RoundLogWeightOutOfRange(round, weight, maxWeight);
-        _recordWeight(round, index, weight);
+        _recordWeight(round, weight);
         unchecked {
             // Bounded by memberCount < 2^32 and memberCount * (2^32 - 1) < 2^64.
             ++r.committedCount;
@@ -214,7 +231,7 @@ contract RoundLog is IRoundLog, Ownable {
         bytes32 aggregateHash,
         bytes32 revealHash,
         bytes32 newModelHash,
-        uint256[] calldata excluded
+        RosterMember[] calldata excluded
     ) external onlyAggregator {
         Round storage r = _roundIn(round, Stage.Rostered);
         if (r.committedCount < r.memberCount && block.timestamp <= r.commitDeadline) {
@@ -227,7 +244,8 @@ contract RoundLog is IRoundLog, Ownable {
         uint256 required = Math.max(r.config.minParticipants, r.config.threshold);
         if (n < required) revert RoundLogTooFewSurvivors(round, n, required);
 
-        uint256 totalWeight = r.committedWeight - _exclude(round, excluded);
+        (uint256 excludedWeight, uint256[] memory indexes) = _exclude(r, round, excluded);
+        uint256 totalWeight = r.committedWeight - excludedWeight;
         r.stage = Stage.Finalized;
         r.survivorCount = uint32(n);
         r.totalWeight = uint64(totalWeight);
@@ -236,7 +254,7 @@ contract RoundLog is IRoundLog, Ownable {
         r.newModelHash = newModelHash;
         _latestModelHash = newModelHash;
         _fixReward(r, n, totalWeight);
-        emit RoundFinalized(round, aggregateHash, revealHash, newModelHash, excluded, uint32(n), totalWeight);
+        emit RoundFinalized(round, aggregateHash, revealHash, newModelHash, indexes, uint32(n), totalWeight);
     }
 
     /// @inheritdoc IRoundLog
@@ -253,8 +271,8 @@ contract RoundLog is IRoundLog, Ownable {
         if (reason == SlashReason.None) revert RoundLogUnknownSlashReason(reason);
         if (evidenceHash != r.revealHash) revert RoundLogEvidenceMismatch(round, r.revealHash, evidenceHash);
         if (member.round != round) revert RoundLogUnknownRound(member.round);
-        _checkMember(r, round, account, member);
-        if (_weightAt(round, member.index) == 0) revert RoundLogNotCommitted(round, member.index);
+        _checkMember(r, round, account, member.index, member.bundleHash, member.proof);
+        if ((_entryOf(account, round) & MAX_LEDGER_WEIGHT) == 0) revert RoundLogNotCommitted(round, member.index);
         if (_slashed[round][account]) revert RoundLogAlreadySlashed(round, account);
         _slashed[round][account] = true;
         address recipient = _params.slashRecipient();
@@ -301,6 +319,17 @@ contract RoundLog is IRoundLog, Ownable {
         if (amount != 0) _token.mint(msg.sender, amount);
     }
 
+    /// @inheritdoc ILedgerPrimer
+    function prime(address[] calldata accounts) external {
+        uint256 n = accounts.length;
+        for (uint256 i = 0; i < n; ++i) {
+            mapping(uint256 => uint256) storage ring = _ledger[accounts[i]];
+            for (uint256 slot = 0; slot < LEDGER_WORDS; ++slot) {
+                if (ring[slot] == 0) ring[slot] = _PRIMED_TAG << _TAG_SHIFT;
+            }
+        }
+    }
+
     /// @inheritdoc IRoundLog
     function getRound(uint256 round) external view returns (RoundInfo memory info) {
         Round storage r = _rounds[round];
@@ -330,8 +359,8 @@ contract RoundLog is IRoundLog, Ownable {
     }
 
     /// @inheritdoc IRoundLog
-    function weightAt(uint256 round, uint256 index) external view returns (uint32) {
-        return _weightAt(round, index);
+    function weightOf(uint256 round, address account) external view returns (uint32) {
+        return uint32(_entryOf(account, round) & MAX_LEDGER_WEIGHT);
     }
 
     /// @inheritdoc IRoundLog
@@ -340,17 +369,24 @@ contract RoundLog is IRoundLog, Ownable {
     }
 
     /// @inheritdoc IRoundLog
-    function isClaimed(uint256 round, uint256 index) external view returns (bool) {
-        return _bit(_claimed[round], index);
+    function isClaimed(uint256 round, address account) external view returns (bool) {
+        return _entryOf(account, round) & _CLAIMED != 0;
     }
 
     /// @inheritdoc IRoundLog
-    function claimable(uint256 round, uint256 index) external view returns (uint256) {
+    function claimable(uint256 round, address account, uint256 index) external view returns (uint256) {
         Round storage r = _rounds[round];
-        uint256 w = _weightAt(round, index);
+        uint256 entry = _entryOf(account, round);
+        uint256 w = entry & MAX_LEDGER_WEIGHT;
         if (r.stage != Stage.Finalized || w == 0) return 0;
-        if (_bit(_excluded[round], index) || _bit(_claimed[round], index)) return 0;
+        if (_bit(_excluded[round], index) || entry & _CLAIMED != 0) return 0;
         return _rewardFor(r, w);
+    }
+
+    /// @inheritdoc IRoundLog
+    function ledgerWords(uint256 round, address account) external view returns (uint256 ringWord, uint256 archiveWord) {
+        (uint256 tag, uint256 slot,) = _position(round);
+        return (_ledger[account][slot], _archive[account][tag]);
     }
 
     /// @inheritdoc IRoundLog
@@ -437,22 +473,51 @@ contract RoundLog is IRoundLog, Ownable {
         emit CohortSampled(round, sampleSeed, candidatesBlock);
     }
 
-    /// @dev min(the round's maxWeight, the caller's registry cap); reverts when the caller is not
+    /// @dev min(the round's maxWeight, the caller's registry cap, MAX_LEDGER_WEIGHT); reverts when the caller is not
     ///      eligible with the stake it held since the roster was posted.
     function _weightCap(Round storage r) private view returns (uint32) {
         uint256 minStake = r.stakeRequired ? r.config.minStake : 0;
         uint256 cap = _registry.eligibleWeightCapAt(msg.sender, minStake, r.rosteredAt);
         if (cap == 0) revert RoundLogNotRegistered(msg.sender);
-        return uint32(Math.min(cap, r.maxWeight));
+        return uint32(Math.min(Math.min(cap, r.maxWeight), MAX_LEDGER_WEIGHT));
     }
 
-    /// @dev Writes the weight into the member's 32 bits of its packed word, once.
-    function _recordWeight(uint256 round, uint256 index, uint32 weight) private {
-        mapping(uint256 => uint256) storage words = _weights[round];
-        uint256 shift = (index & 7) << 5;
-        uint256 word = words[index >> 3];
-        if ((word >> shift) & _WEIGHT_MASK != 0) revert RoundLogAlreadyCommitted(round, msg.sender);
-        words[index >> 3] = word | (uint256(weight) << shift);
+    /// @dev Writes the caller's weight for `round` into its ledger, once. A ring word still
+    ///      tagged with an older group of rounds (or primed) is overwritten, after it was copied
+    ///      to the archive if any of its weights is unclaimed: the only fresh write, and the
+    ///      only case in which a primed account's commit writes a slot that was zero.
+    function _recordWeight(uint256 round, uint32 weight) private {
+        (uint256 tag, uint256 slot, uint256 shift) = _position(round);
+        if (tag >= _PRIMED_TAG) revert RoundLogLedgerExhausted(round);
+        mapping(uint256 => uint256) storage ring = _ledger[msg.sender];
+        uint256 word = ring[slot];
+        uint256 wordTag = word >> _TAG_SHIFT;
+        if (wordTag == tag) {
+            if ((word >> shift) & _ENTRY_MASK != 0) revert RoundLogAlreadyCommitted(round, msg.sender);
+            ring[slot] = word | (uint256(weight) << shift);
+            return;
+        }
+        // Adding 0x7fffffff to a 31-bit weight sets bit 31 exactly when the weight is non-zero.
+        if (((word & _ALL_WEIGHTS) + _ALL_WEIGHTS) & ~word & _ALL_CLAIMED != 0) {
+            _archive[msg.sender][wordTag] = word;
+        }
+        ring[slot] = (tag << _TAG_SHIFT) | (uint256(weight) << shift);
+    }
+
+    /// @dev Where `round` lives in every account's ledger: its tag, ring slot and entry shift.
+    function _position(uint256 round) private pure returns (uint256 tag, uint256 slot, uint256 shift) {
+        uint256 group = round / _ROUNDS_PER_WORD;
+        tag = group + 1;
+        slot = group % LEDGER_WORDS;
+        shift = (round % _ROUNDS_PER_WORD) << 5;
+    }
+
+    /// @dev `account`'s 32-bit ledger entry for `round` (weight and claimed flag; 0: none kept).
+    function _entryOf(address account, uint256 round) private view returns (uint256) {
+        (uint256 tag, uint256 slot, uint256 shift) = _position(round);
+        uint256 word = _ledger[account][slot];
+        if (word >> _TAG_SHIFT != tag) word = _archive[account][tag];
+        return (word >> shift) & _ENTRY_MASK;
     }
 
     /// @dev OpenZeppelin's standard Merkle tree leaf of (index, account, bundleHash).
@@ -460,32 +525,43 @@ contract RoundLog is IRoundLog, Ownable {
         return keccak256(bytes.concat(keccak256(abi.encode(index, account, bundleHash))));
     }
 
-    /// @dev Reverts unless `m` proves `account` at `m.index` in the round's roster.
-    function _checkMember(Round storage r, uint256 round, address account, RewardClaim calldata m) private view {
-        if (m.index >= r.memberCount) revert RoundLogIndexOutOfRange(round, m.index, r.memberCount);
-        if (!MerkleProof.verifyCalldata(m.proof, r.rosterRoot, _leaf(m.index, account, m.bundleHash))) {
-            revert RoundLogNotInRoster(round, account, m.index);
+    /// @dev Reverts unless `proof` shows (index, account, bundleHash) in the round's roster.
+    function _checkMember(
+        Round storage r,
+        uint256 round,
+        address account,
+        uint256 index,
+        bytes32 bundleHash,
+        bytes32[] calldata proof
+    ) private view {
+        if (index >= r.memberCount) revert RoundLogIndexOutOfRange(round, index, r.memberCount);
+        if (!MerkleProof.verifyCalldata(proof, r.rosterRoot, _leaf(index, account, bundleHash))) {
+            revert RoundLogNotInRoster(round, account, index);
         }
-    }
-
-    function _weightAt(uint256 round, uint256 index) private view returns (uint32) {
-        return uint32(_weights[round][index >> 3] >> ((index & 7) << 5));
     }
 
     function _bit(mapping(uint256 => uint256) storage bits, uint256 index) private view returns (bool) {
         return (bits[index >> 8] >> (index & 255)) & 1 == 1;
     }
 
-    /// @dev Marks the excluded (strictly ascending, committed) and returns their total weight.
-    function _exclude(uint256 round, uint256[] calldata excluded) private returns (uint256 total) {
+    /// @dev Marks the excluded (strictly ascending by index, each proven in the roster and
+    ///      committed) and returns their total weight and their indexes.
+    function _exclude(Round storage r, uint256 round, RosterMember[] calldata excluded)
+        private
+        returns (uint256 total, uint256[] memory indexes)
+    {
         mapping(uint256 => uint256) storage bits = _excluded[round];
         uint256 n = excluded.length;
+        indexes = new uint256[](n);
         for (uint256 i = 0; i < n; ++i) {
-            uint256 index = excluded[i];
-            if (i != 0 && index <= excluded[i - 1]) revert RoundLogIndexNotAscending(i, index);
-            uint256 w = _weightAt(round, index);
+            RosterMember calldata m = excluded[i];
+            uint256 index = m.index;
+            if (i != 0 && index <= indexes[i - 1]) revert RoundLogIndexNotAscending(i, index);
+            _checkMember(r, round, m.account, index, m.bundleHash, m.proof);
+            uint256 w = _entryOf(m.account, round) & MAX_LEDGER_WEIGHT;
             if (w == 0) revert RoundLogNotCommitted(round, index);
             bits[index >> 8] |= 1 << (index & 255);
+            indexes[i] = index;
             total += w;
         }
     }
@@ -521,16 +597,20 @@ contract RoundLog is IRoundLog, Ownable {
     function _claimOne(RewardClaim calldata c) private returns (uint256 amount) {
         uint256 round = c.round;
         Round storage r = _roundIn(round, Stage.Finalized);
-        _checkMember(r, round, msg.sender, c);
         uint256 index = c.index;
-        uint256 w = _weightAt(round, index);
+        _checkMember(r, round, msg.sender, index, c.bundleHash, c.proof);
+        (uint256 tag, uint256 slot, uint256 shift) = _position(round);
+        mapping(uint256 => uint256) storage ring = _ledger[msg.sender];
+        uint256 word = ring[slot];
+        bool inRing = word >> _TAG_SHIFT == tag;
+        if (!inRing) word = _archive[msg.sender][tag];
+        uint256 w = (word >> shift) & MAX_LEDGER_WEIGHT;
         if (w == 0) revert RoundLogNotCommitted(round, index);
         if (_bit(_excluded[round], index)) revert RoundLogExcluded(round, index);
-        mapping(uint256 => uint256) storage bits = _claimed[round];
-        uint256 word = bits[index >> 8];
-        uint256 mask = 1 << (index & 255);
-        if (word & mask != 0) revert RoundLogAlreadyClaimed(round, index);
-        bits[index >> 8] = word | mask;
+        if ((word >> shift) & _CLAIMED != 0) revert RoundLogAlreadyClaimed(round, index);
+        word |= _CLAIMED << shift;
+        if (inRing) ring[slot] = word;
+        else _archive[msg.sender][tag] = word;
         amount = _rewardFor(r, w);
         emit RewardClaimed(msg.sender, round, index, amount);
     }

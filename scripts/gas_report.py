@@ -3,15 +3,17 @@
 The roster is a Merkle root, so the aggregator's calls (openRound + postRoster + finalize) cost
 the same at any roster size: `aggregator_per_round` lists them at each size and
 `aggregator_ratio` is the largest over the smallest (issue 14: at most 1.2). A roster of n
-members is n leaves of which `--committers` registered accounts (indexes 0..k-1; the other
-leaves are addresses nobody holds) commit, so a commit at n = 10,000 carries a real
-depth-14 proof. Committed weights are packed eight to a storage word by roster index:
-`commit_first_in_word` is the commit that makes a round's word non-zero (a fresh slot),
-`commit_warm` the seven others, `commit_mean_per_word` their average, the cost per member of
-a round in which every member commits. finalize is measured in reward mode 0 (fixed) and
-mode 1 (by weight), with no committer excluded, and once more at the largest size with one
-excluded (`finalize_one_excluded`). `claim` mints one round's
-reward (a proof of the roster's depth); `claim_batch` claims every measured round at once.
+members is n leaves of which `--committers` registered accounts commit; the other leaves are
+random addresses nobody holds, so the committers sit at indexes spread over the tree and a
+commit at n = 10,000 carries a real depth-14 proof. Committed weights live in each account's
+ledger (docs/protocol.md 2.3), primed at registration, so every commit rewrites a non-zero
+word: `commit_mean` and `commit_max` per size, and `commit_ok` is the largest size's max
+against issue 14's 60k. finalize is measured in reward mode 0 (fixed) and mode 1 (by weight),
+with no committer excluded, and once more at the largest size with three excluded
+(`finalize_3_excluded`, each a proven roster member). `claim` mints one round's reward (a
+proof of the roster's depth); `claim_batch` claims every measured round at once, after
+`commit_archiving` (a round 56 later, whose commits reuse the ring word of the unclaimed
+rounds: each copies that word to the archive first, the one commit that writes a fresh slot).
 `sampled_cohort`: rounds whose cohortSize (1,000) samples the roster from n candidates, where
 the aggregator also sends postCandidates and postRoster stores the sample seed (constant in n).
 """
@@ -37,6 +39,8 @@ from fedledger.chain.datatypes import DEFAULT_ROUND_CONFIG, DP_SGD
 from fedledger.fl.dp_accountant import with_privacy
 
 COMMIT_LIMIT = 60_000  # issue 14: commit at n = 10,000, proof included
+EXCLUDED = 3  # committers excluded by the extra finalize measured at the largest size
+RING_ROUNDS = 56  # RoundLog: LEDGER_WORDS (8) ring words of 7 rounds each
 AGGREGATOR_RATIO_LIMIT = 1.2  # issue 14: aggregator gas per round, largest n over smallest
 COHORT = 1_000  # cohortSize of the sampled rounds measured
 TOKEN = 10**18
@@ -44,15 +48,31 @@ TREASURY = "0x" + "7e" * 20
 
 
 def _filler(n: int) -> list[tuple[str, bytes]]:
-    """Leaves nobody commits for: addresses above every derived account (0xff.. prefix)."""
+    """Leaves nobody commits for: pseudo-random addresses, interleaved with the real members."""
     return [
-        (to_checksum_address("0xff" + keccak(i.to_bytes(4, "big"))[:19].hex()), keccak(b"b%d" % i))
-        for i in range(n)
+        (to_checksum_address(keccak(b"filler%d" % i)[:20]), keccak(b"b%d" % i)) for i in range(n)
     ]
 
 
+def _round(
+    log: Any, aggregator: Any, people: list[Any], tree: RosterTree, model: bytes
+) -> tuple[int, Any, Any, list[int]]:
+    """Open, roster and commit from every one of `people`: (round, open tx, roster tx, gas)."""
+    opened = log.open_round(model, sender=aggregator)
+    rid = int(opened.named("RoundOpened")[0].args["round"])
+    roster = log.post_roster(rid, b"\x02" * 32, tree.root, tree.count, sender=aggregator)
+    commits = [
+        log.commit(
+            rid, bytes([i + 1]) * 32, b"\x03" * 32, weight=1 + (i * 977) % 4096,
+            member=tree.member(rid, p.address), sender=p,
+        ).gas_used
+        for i, p in enumerate(people)
+    ]  # fmt: skip
+    return rid, opened, roster, commits
+
+
 def _rounds(rpc: str | None, sizes: list[int], mode: int, k: int) -> dict[str, Any]:
-    """One round per size (k committers, all survive but `exclude`) on a fresh deployment."""
+    """One round per size (k committers, all survive but the excluded) on a fresh deployment."""
     backend = connect(rpc)
     funded = backend.funded_accounts()
     deployer, aggregator = funded[0], funded[1]
@@ -67,8 +87,7 @@ def _rounds(rpc: str | None, sizes: list[int], mode: int, k: int) -> dict[str, A
         genesis={people[0].address: 10 * TOKEN},
     ).attach(backend)
     fund(backend, deployer, [p.address for p in people], 10**17)
-    for p in people:
-        contracts.registry.register(p.address, sender=deployer)
+    register = [contracts.registry.register(p.address, sender=deployer) for p in people]
     staker = people[0]  # stakes before the first roster, so a slash moves tokens
     contracts.token.approve(contracts.registry.address, 10 * TOKEN, sender=staker)
     contracts.registry.stake(10 * TOKEN, sender=staker)
@@ -76,44 +95,35 @@ def _rounds(rpc: str | None, sizes: list[int], mode: int, k: int) -> dict[str, A
     model = b"\x01" * 32
     rows: dict[str, Any] = {}
     claims = []
-    runs = [(n, False) for n in sizes] + [(sizes[-1], True)]
-    for n, exclude_one in runs:
-        entries = [(p.address, keccak(p.address.encode())) for p in people]
-        tree = RosterTree.build(entries + _filler(n - k))
-        opened = log.open_round(model, sender=aggregator)
-        rid = int(opened.named("RoundOpened")[0].args["round"])
-        roster = log.post_roster(rid, b"\x02" * 32, tree.root, n, sender=aggregator)
-        commits = [
-            log.commit(
-                rid, bytes([i + 1]) * 32, b"\x03" * 32, weight=1 + (i * 977) % 4096,
-                member=tree.member(rid, p.address), sender=p,
-            ).gas_used
-            for i, p in enumerate(people)
-        ]  # fmt: skip
+    entries = [(p.address, keccak(p.address.encode())) for p in people]
+    trees = {n: RosterTree.build(entries + _filler(n - k)) for n in sizes}
+    first_round = 0
+    for n, exclude in [(n, 0) for n in sizes] + [(sizes[-1], EXCLUDED)]:
+        tree = trees[n]
+        rid, opened, roster, commits = _round(log, aggregator, people, tree, model)
+        first_round = first_round or rid
         backend.advance_time(config.commit_window + 1)
         model = bytes([rid + 0x40]) * 32
-        excluded = [k - 1] if exclude_one else []
+        # The excluded: the last `exclude` committers (people[1] and people[2] claim below).
+        excluded = [(p.address, tree.member(rid, p.address)) for p in people[k - exclude :]]
         fin = log.finalize(
             rid, aggregate_hash=b"\x04" * 32, reveal_hash=b"\x05" * 32, new_model_hash=model,
             excluded=excluded, sender=aggregator,
         )  # fmt: skip
-        first = [g for i, g in enumerate(commits) if i % 8 == 0]
-        warm = [g for i, g in enumerate(commits) if i % 8 != 0]
         claim = log.claim([tree.member(rid, people[1].address)], sender=people[1]).gas_used
         claims.append(tree.member(rid, people[2].address))
-        if exclude_one:
-            rows["finalize_one_excluded"] = {"n": n, "gas": fin.gas_used}
+        if exclude:
+            rows[f"finalize_{exclude}_excluded"] = {"n": n, "gas": fin.gas_used}
             continue
         rows[str(n)] = {
             "depth": len(tree.member(rid, people[1].address).proof),
+            "indexes": sorted(tree.index_of(p.address) for p in people),
             "openRound": opened.gas_used,
             "postRoster": roster.gas_used,
             "finalize": fin.gas_used,
             "excluded": len(excluded),
             "aggregator": opened.gas_used + roster.gas_used + fin.gas_used,
-            "commit_first_in_word": max(first),
-            "commit_warm": max(warm),
-            "commit_mean_per_word": round((max(first) + 7 * max(warm)) / 8),
+            "commit_mean": round(sum(commits) / len(commits)),
             "commit_max": max(commits),
             "claim": claim,
         }
@@ -123,8 +133,20 @@ def _rounds(rpc: str | None, sizes: list[int], mode: int, k: int) -> dict[str, A
                 reason=SlashReason.NO_UNMASK_RESPONSE, evidence_hash=b"\x05" * 32,
                 sender=aggregator,
             ).gas_used  # fmt: skip
+    # Fail rounds until the next one reuses the first round's ring word (7 * 8 rounds later).
+    while log.current_round() < first_round + RING_ROUNDS - 1:
+        rid = int(log.open_round(model, sender=aggregator).named("RoundOpened")[0].args["round"])
+        log.fail_round(rid, "gas report", sender=aggregator)
+    rid, _, _, commits = _round(log, aggregator, people, trees[sizes[-1]], model)
+    archiving = [g for p, g in zip(people, commits, strict=True) if p != people[1]]
     batch = log.claim(claims, sender=people[2])
-    return {"rounds": rows, "claim_batch": {"rounds": len(claims), "gas": batch.gas_used}}
+    return {
+        "rounds": rows,
+        "register": max(r.gas_used for r in register),
+        "commit_archiving": {"round": rid, "n": sizes[-1], "max": max(archiving)},
+        "commit_after_claiming": commits[1],
+        "claim_batch_from_archive": {"rounds": len(claims), "gas": batch.gas_used},
+    }
 
 
 def _sampled(rpc: str | None, sizes: list[int], cohort: int) -> dict[str, Any]:
@@ -186,7 +208,7 @@ def measure(rpc: str | None, sizes: list[int], committers: int) -> dict[str, obj
     }
     ratio = max(max(v.values()) / min(v.values()) for v in per_round.values())
     largest = str(sizes[-1])
-    commit = max(res["rounds"][largest]["commit_mean_per_word"] for res in by_mode.values())
+    commit = max(res["rounds"][largest]["commit_max"] for res in by_mode.values())
     dp_first, dp_later = _dp_opens(rpc)
     sampled = _sampled(rpc, sizes, COHORT)
     extra = {
@@ -200,15 +222,22 @@ def measure(rpc: str | None, sizes: list[int], committers: int) -> dict[str, obj
         "aggregator_per_round": per_round,
         "aggregator_ratio": round(ratio, 4),
         "aggregator_ok": ratio <= AGGREGATOR_RATIO_LIMIT,
-        "commit_at_largest": {
-            "n": sizes[-1],
-            "depth": by_mode[0]["rounds"][largest]["depth"],
-            "mean_per_word": commit,
-            "first_in_word": max(
-                r["rounds"][largest]["commit_first_in_word"] for r in by_mode.values()
-            ),
-            "warm": max(r["rounds"][largest]["commit_warm"] for r in by_mode.values()),
+        "commit_by_size": {
+            str(n): {
+                "depth": by_mode[0]["rounds"][str(n)]["depth"],
+                "mean": max(r["rounds"][str(n)]["commit_mean"] for r in by_mode.values()),
+                "max": max(r["rounds"][str(n)]["commit_max"] for r in by_mode.values()),
+            }
+            for n in sizes
         },
+        "commit_at_largest": {"n": sizes[-1], "max": commit},
+        "claim_by_size": {str(n): by_mode[0]["rounds"][str(n)]["claim"] for n in sizes},
+        "finalize_at_largest": {
+            "excluded_0": by_mode[0]["rounds"][largest]["finalize"],
+            f"excluded_{EXCLUDED}": by_mode[0]["rounds"][f"finalize_{EXCLUDED}_excluded"]["gas"],
+        },
+        "commit_archiving": max(r["commit_archiving"]["max"] for r in by_mode.values()),
+        "register_with_priming": max(r["register"] for r in by_mode.values()),
         "commit_limit": COMMIT_LIMIT,
         "commit_ok": commit <= COMMIT_LIMIT,
         "sampled_cohort": sampled,
@@ -217,8 +246,10 @@ def measure(rpc: str | None, sizes: list[int], committers: int) -> dict[str, obj
         "openRound_dp": dp_later,
         "raw": {f"mode{m}": res for m, res in by_mode.items()},
         "notes": "aggregator = openRound + postRoster + finalize (no committer excluded); "
-        "commit_mean_per_word = (first_in_word + 7 * warm) / 8, the mean when every member "
-        "commits; minStake 0 (a required stake adds two cold reads, ~4.2k, to each commit); "
+        "commit mean/max over the committers of a round (primed at registration); "
+        "commit_archiving: a commit that first archives a ring word still holding an unclaimed "
+        "weight (once per 56 rounds per account that leaves rewards unclaimed); "
+        "minStake 0 (a required stake adds two cold reads, ~4.2k, to each commit); "
         "slash moves 10 % of a 10 FLR stake to a treasury; sampled_cohort: a round with "
         f"cohortSize {COHORT} adds postCandidates and the sample seed to the roster, "
         "sampled_extra_per_round is what that adds to the aggregator's gas at each size",

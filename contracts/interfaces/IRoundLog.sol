@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity 0.8.37;
 
+import {ILedgerPrimer} from "./ILedgerPrimer.sol";
 import {RoundConfig} from "./IRoundParams.sol";
 
 /// @notice Where a round is in its life.
@@ -57,9 +58,21 @@ struct RewardClaim {
     bytes32[] proof;
 }
 
+/// @notice A roster member named by someone else (an excluded committer in `finalize`): its
+///         account, its roster index and leaf's bundle hash, and the leaf's Merkle proof.
+struct RosterMember {
+    address account;
+    uint256 index;
+    bytes32 bundleHash;
+    bytes32[] proof;
+}
+
 /// @title IRoundLog
 /// @notice The audit log of fedledger rounds: open, roster, commitments, finalize or fail.
-interface IRoundLog {
+/// @dev Committed weights and claimed flags are kept per account in a ledger of `LEDGER_WORDS`
+///      ring words of seven rounds each (docs/protocol.md section 2.3); `prime` makes them
+///      non-zero ahead of the first commit.
+interface IRoundLog is ILedgerPrimer {
     /// @notice Emitted after round `round` was opened.
     /// @param round Round id (starts at 1).
     /// @param modelHash SHA-256 of the model the round trains from.
@@ -265,7 +278,7 @@ interface IRoundLog {
     /// @notice A finalized round must name a new model (zero would break the model chain).
     error RoundLogZeroModelHash();
     /// @notice A committed weight must be in 1..cap, cap = min(the round's maxWeight, the
-    ///         member's weight cap in the registry at roster time).
+    ///         member's weight cap in the registry at roster time, 2^31 - 1 = MAX_LEDGER_WEIGHT).
     /// @param round Round id.
     /// @param weight The weight given.
     /// @param maxWeight The member's cap in this round.
@@ -317,6 +330,9 @@ interface IRoundLog {
     /// @param memberCount Members given.
     /// @param expected Members the sample takes.
     error RoundLogCohortSizeMismatch(uint256 round, uint32 memberCount, uint256 expected);
+    /// @notice The round's ledger tag (round / 7 + 1) no longer fits in 32 bits below the primed tag.
+    /// @param round Round id.
+    error RoundLogLedgerExhausted(uint256 round);
     /// @notice An empty claim list.
     /// @param account The caller.
     error RoundLogNothingToClaim(address account);
@@ -350,7 +366,8 @@ interface IRoundLog {
     /// @param round Round id.
     /// @param maskedUpdateHash SHA-256 of the masked-update blob.
     /// @param seedCommitment Commitment to the self-mask seed.
-    /// @param weight The caller's FedAvg example weight, 1..min(maxWeight, its registry weight cap).
+    /// @param weight The caller's FedAvg example weight, 1..min(maxWeight, its registry weight cap,
+    ///        2^31 - 1). Stored in the caller's ledger: an account commits at most once per round.
     /// @param index The caller's roster index.
     /// @param bundleHash The caller's bundle hash in the roster leaf.
     /// @param proof Merkle proof of the caller's leaf under the round's roster root.
@@ -371,14 +388,15 @@ interface IRoundLog {
     /// @param aggregateHash SHA-256 of the aggregate blob.
     /// @param revealHash SHA-256 of the reveal blob.
     /// @param newModelHash SHA-256 of the new model.
-    /// @param excluded Roster indexes of committers left out of the sum (their blob was missing
-    ///        or malformed), strictly ascending, at most `MAX_EXCLUDED`.
+    /// @param excluded The committers left out of the sum (their blob was missing or malformed),
+    ///        each with its roster proof (its weight is kept by account), strictly ascending by
+    ///        index, at most `MAX_EXCLUDED`.
     function finalize(
         uint256 round,
         bytes32 aggregateHash,
         bytes32 revealHash,
         bytes32 newModelHash,
-        uint256[] calldata excluded
+        RosterMember[] calldata excluded
     ) external;
 
     /// @notice Mark the open round failed (aggregator only).
@@ -434,11 +452,12 @@ interface IRoundLog {
     /// @return The round record.
     function getRound(uint256 round) external view returns (RoundInfo memory);
 
-    /// @notice The weight committed by roster member `index` of `round` (0: not committed).
+    /// @notice The weight `account` committed in `round` (0: not committed, or no longer kept:
+    ///         a ledger word is dropped without archiving only when every weight in it was claimed).
     /// @param round Round id.
-    /// @param index Roster index.
+    /// @param account The committer.
     /// @return The weight.
-    function weightAt(uint256 round, uint256 index) external view returns (uint32);
+    function weightOf(uint256 round, address account) external view returns (uint32);
 
     /// @notice Whether roster member `index` of `round` was excluded by `finalize`.
     /// @param round Round id.
@@ -446,18 +465,30 @@ interface IRoundLog {
     /// @return True when excluded.
     function isExcluded(uint256 round, uint256 index) external view returns (bool);
 
-    /// @notice Whether roster member `index` of `round` claimed its reward.
+    /// @notice Whether `account` claimed its reward for `round` (false also once the entry is no
+    ///         longer kept, see `weightOf` and `ledgerWords`).
     /// @param round Round id.
-    /// @param index Roster index.
+    /// @param account The survivor.
     /// @return True after the claim.
-    function isClaimed(uint256 round, uint256 index) external view returns (bool);
+    function isClaimed(uint256 round, address account) external view returns (bool);
 
-    /// @notice The reward roster member `index` of finalized `round` may claim (0 when it did not
-    ///         survive, already claimed, or the round is not finalized).
+    /// @notice The reward `account`, at roster index `index`, may claim for finalized `round`
+    ///         (0 when it did not survive, already claimed, or the round is not finalized). The
+    ///         view does not check that `index` is `account`'s: `claim` proves it.
     /// @param round Round id.
-    /// @param index Roster index.
+    /// @param account The survivor.
+    /// @param index Its roster index (for the excluded bitmap).
     /// @return Token units.
-    function claimable(uint256 round, uint256 index) external view returns (uint256);
+    function claimable(uint256 round, address account, uint256 index) external view returns (uint256);
+
+    /// @notice The raw ledger words for `account` and `round`: the ring word its round maps to
+    ///         (tag in bits 224..255, see docs/protocol.md 2.3) and the archived word of the
+    ///         round's tag (0 when none was archived).
+    /// @param round Round id.
+    /// @param account The account.
+    /// @return ringWord `_ledger[account][(round / 7) % LEDGER_WORDS]`.
+    /// @return archiveWord `_archive[account][round / 7 + 1]`.
+    function ledgerWords(uint256 round, address account) external view returns (uint256 ringWord, uint256 archiveWord);
 
     /// @notice Whether `account` was slashed for `round`.
     /// @param round Round id.

@@ -122,6 +122,16 @@ def test_commitment_slots_alone_fails_when_the_stored_weight_differs() -> None:
     assert failed.value.found == {ALICE: {"event": 9, "stored": 8}}
 
 
+def test_commitment_slots_alone_accepts_a_dropped_ledger_entry_only_after_a_claim() -> None:
+    e = _commit(ALICE)
+    chain = {**_roster([ALICE]), "commits": [e], "dropped": {ALICE}}
+    audit = _audit(Stage.FINALIZED, **chain, claimed={ALICE: 10})
+    assert commitment_slots(audit)[1] == "1 commitments match"
+    with pytest.raises(CheckFailed, match="differ from the stored weights") as failed:
+        commitment_slots(_audit(Stage.FINALIZED, **chain))
+    assert failed.value.found == {ALICE: {"event": 9, "stored": "dropped, never claimed"}}
+
+
 def test_commitment_slots_alone_fails_on_a_second_commit_of_one_participant() -> None:
     audit = _audit(
         Stage.ROSTERED,

@@ -65,13 +65,13 @@ def test_rewards_credited_follows_the_weight_rule(cheater_round: Simulation) -> 
     sim = cheater_round
     log = sim.contracts.round_log
     index = {a.address: roster_member(log, sim.store, 1, a.address).index for a in sim.accounts}
-    weights = {a: log.weight_at(1, i) for a, i in index.items() if log.weight_at(1, i)}
+    weights = {a: log.weight_of(1, a) for a in index if log.weight_of(1, a)}
     expected = reward_amounts(log.get_round(1).config, weights)
 
     check = audit(sim).check("rewards_credited")
 
     assert check.passed and check.found == {k: str(v) for k, v in expected.items()}
-    assert all(log.claimable(1, index[a]) == v for a, v in expected.items())
+    assert all(log.claimable(1, a, index[a]) == v for a, v in expected.items())
 
 
 def test_slashing_an_honest_responder_fails_slash_justified(silent_round: Simulation) -> None:

@@ -69,14 +69,14 @@ def test_estimate_once_reuses_the_first_limit_for_the_same_call(world: World) ->
 
 
 def test_pipelined_commits_bound_their_gas_instead_of_reusing_one_estimate(world: World) -> None:
-    """Commits differ in gas (fresh packed-weight slot, proof length): each gets the bound."""
+    """Commits differ in gas (proof length, a fresh ledger word): each gets the bound."""
     rid = world.rostered_round()
     pipeline = TxPipeline(world.backend, estimate_once=True)
     pending = [_commit(world, pipeline, rid, i) for i in range(3)]
     pipeline.flush()
     used = [p.result().gas_used for p in pending]
     assert all(u < p.tx.gas for u, p in zip(used, pending, strict=True))
-    assert used[0] > used[1]  # the first commit into the weight word pays the fresh slot
+    assert len(set(used)) > 1  # the 5-leaf roster tree has proofs of 2 and 3 steps
     assert world.c.round_log.get_round(rid).committed_count == 3
 
 

@@ -26,7 +26,7 @@ def _run(world: World, log: RoundLogClient, weights: list[int]) -> dict[str, int
     )  # fmt: skip
     assert result.named("RoundFinalized")[0].args["totalWeight"] == sum(weights)
     # What each survivor may claim (this log may not mint: the view is the reward rule).
-    amounts = {a: log.claimable(1, tree.index_of(a)) for a in world.addresses}
+    amounts = {a: log.claimable(1, a, tree.index_of(a)) for a in world.addresses}
     return {a: v for a, v in amounts.items() if v}
 
 
@@ -78,4 +78,4 @@ def test_commit_reverts_when_weight_is_zero_or_above_max_weight(world: World) ->
                 list(m.proof), sender=p,
             )  # fmt: skip
     world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=4096, member=m, sender=p)
-    assert world.c.round_log.weight_at(rid, m.index) == 4096
+    assert world.c.round_log.weight_of(rid, p.address) == 4096

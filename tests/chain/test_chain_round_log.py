@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from eth_abi import encode
+from eth_account.signers.local import LocalAccount
 from eth_utils import keccak
 
 from fedledger.chain import MemberProof, Stage, fetch_events
@@ -171,8 +174,8 @@ def test_commit_proves_membership_records_the_weight_and_emits_both_hashes(world
         "seedCommitment": b"\xbb" * 32,
         "weight": 7,
     }
-    assert world.c.round_log.weight_at(rid, world.index(rid, p)) == 7
-    assert world.c.round_log.weight_at(rid, world.index(rid, world.participants[1])) == 0
+    assert world.c.round_log.weight_of(rid, p.address) == 7
+    assert world.c.round_log.weight_of(rid, world.participants[1].address) == 0
     info = world.c.round_log.get_round(rid)
     assert (info.committed_count, info.committed_weight) == (1, 7)
     assert world.c.round_log.commitment(rid, p.address) == (b"\xaa" * 32, b"\xbb" * 32, 7)
@@ -186,7 +189,7 @@ def test_commit_checks_the_same_leaf_and_proof_as_the_python_tree(world: World) 
     leaf = roster_leaf(m.index, p.address, m.bundle_hash)
     assert process_proof(leaf, m.proof) == world.c.round_log.get_round(rid).roster_root
     _commit(world, rid, p, m)
-    assert world.c.round_log.weight_at(rid, m.index) == 7
+    assert world.c.round_log.weight_of(rid, p.address) == 7
 
 
 def test_commit_reverts_when_committing_twice(world: World) -> None:
@@ -283,16 +286,25 @@ def test_commit_reverts_for_an_earlier_finished_round(world: World) -> None:
 
 
 def _finalize(
-    world: World, rid: int, excluded: list[int] | None = None, new_model: bytes = b"\x09" * 32
+    world: World,
+    rid: int,
+    excluded: list[LocalAccount] | None = None,
+    new_model: bytes = b"\x09" * 32,
 ):  # type: ignore[no-untyped-def]
     return world.c.round_log.finalize(
         rid,
         aggregate_hash=b"\x07" * 32,
         reveal_hash=b"\x08" * 32,
         new_model_hash=new_model,
-        excluded=excluded or [],
+        excluded=[(p.address, world.member(rid, p)) for p in excluded or []],
         sender=world.aggregator,
     )
+
+
+def _raw_excluded(world: World, rid: int, p: LocalAccount) -> tuple[Any, ...]:
+    """`p`'s RosterMember tuple as finalize's ABI takes it."""
+    m = world.member(rid, p)
+    return (p.address, m.index, m.bundle_hash, list(m.proof))
 
 
 def test_finalize_records_hashes_and_the_survivors_count_and_weight(world: World) -> None:
@@ -325,7 +337,7 @@ def test_finalize_subtracts_the_excluded_committers(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
     gone = sorted(world.index(rid, p) for p in world.participants[1:3])
-    result = _finalize(world, rid, gone)
+    result = _finalize(world, rid, world.participants[1:3])
     [event] = result.named("RoundFinalized")
     assert (event.args["excluded"], event.args["survivorCount"]) == (gone, 3)
     assert event.args["totalWeight"] == 100 + 400 + 500
@@ -339,7 +351,8 @@ def test_finalize_after_commit_deadline_accepts_a_dropout(world: World) -> None:
     world.backend.advance_time(TEST_CONFIG.commit_window + 1)
     result = _finalize(world, rid)
     assert result.named("RoundFinalized")[0].args["survivorCount"] == 4
-    assert world.c.round_log.claimable(rid, world.index(rid, world.participants[4])) == 0
+    p = world.participants[4]
+    assert world.c.round_log.claimable(rid, p.address, world.index(rid, p)) == 0
 
 
 def test_finalize_reverts_while_commits_are_pending(world: World) -> None:
@@ -365,15 +378,16 @@ def test_finalize_reverts_when_an_excluded_member_did_not_commit(world: World) -
     world.backend.advance_time(TEST_CONFIG.commit_window + 1)
     silent = world.index(rid, world.participants[4])
     with reverts("RoundLogNotCommitted", round=rid, index=silent):
-        _finalize(world, rid, [silent])
+        _finalize(world, rid, [world.participants[4]])
 
 
 def test_finalize_reverts_when_excluded_not_ascending(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
-    with reverts("RoundLogIndexNotAscending", position=1, index=1):
+    twice = [_raw_excluded(world, rid, world.participants[1])] * 2
+    with reverts("RoundLogIndexNotAscending", position=1, index=twice[0][1]):
         world.c.round_log.transact(
-            "finalize", rid, b"\x07" * 32, b"\x08" * 32, b"\x09" * 32, [1, 1],
+            "finalize", rid, b"\x07" * 32, b"\x08" * 32, b"\x09" * 32, twice,
             sender=world.aggregator,
         )  # fmt: skip
 
@@ -381,8 +395,12 @@ def test_finalize_reverts_when_excluded_not_ascending(world: World) -> None:
 def test_finalize_reverts_when_more_than_the_bound_are_excluded(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
+    many = [_raw_excluded(world, rid, world.participants[0])] * 257
     with reverts("RoundLogTooManyExcluded", count=257, limit=256):
-        _finalize(world, rid, list(range(257)))
+        world.c.round_log.transact(
+            "finalize", rid, b"\x07" * 32, b"\x08" * 32, b"\x09" * 32, many,
+            sender=world.aggregator,
+        )  # fmt: skip
 
 
 def test_finalize_reverts_when_too_few_survivors(world: World) -> None:
@@ -390,7 +408,7 @@ def test_finalize_reverts_when_too_few_survivors(world: World) -> None:
     world.commit_all(rid, world.participants)
     # needs max(minParticipants=3, threshold=3) = 3
     with reverts("RoundLogTooFewSurvivors", round=rid, count=2, required=3):
-        _finalize(world, rid, [0, 1, 2])
+        _finalize(world, rid, world.participants[:3])
 
 
 def test_finalize_reverts_on_zero_model_hash(world: World) -> None:
@@ -441,7 +459,8 @@ def test_finalize_caps_total_reward_per_round(world: World) -> None:
         1, aggregate_hash=b"\x07" * 32, reveal_hash=b"\x08" * 32, new_model_hash=b"\x09" * 32,
         sender=world.aggregator,
     )  # fmt: skip
-    assert {log.claimable(1, i) for i in range(5)} == {5 * TOKEN}
+    amounts = {log.claimable(1, a, tree.index_of(a)) for a in world.addresses}
+    assert amounts == {5 * TOKEN}
 
 
 # ---- failRound / expireRound ------------------------------------------------------------------
@@ -509,7 +528,7 @@ def test_claim_mints_a_survivors_reward_once(world: World) -> None:
     _finalize(world, rid)
     p = world.participants[1]
     m = world.member(rid, p)
-    assert world.c.round_log.claimable(rid, m.index) == 10 * TOKEN
+    assert world.c.round_log.claimable(rid, p.address, m.index) == 10 * TOKEN
     result = world.c.round_log.claim([m], sender=p)
     assert [e.args for e in result.named("RewardClaimed")] == [
         {"participant": p.address, "round": rid, "index": m.index, "amount": 10 * TOKEN}
@@ -517,8 +536,8 @@ def test_claim_mints_a_survivors_reward_once(world: World) -> None:
     [transfer] = result.named("Transfer")
     assert transfer.args == {"from": "0x" + "00" * 20, "to": p.address, "value": 10 * TOKEN}
     assert world.c.token.balance_of(p.address) == GENESIS + 10 * TOKEN
-    assert world.c.round_log.is_claimed(rid, m.index)
-    assert world.c.round_log.claimable(rid, m.index) == 0
+    assert world.c.round_log.is_claimed(rid, p.address)
+    assert world.c.round_log.claimable(rid, p.address, m.index) == 0
     with reverts("RoundLogAlreadyClaimed", round=rid, index=m.index):
         world.c.round_log.claim([m], sender=p)
 
@@ -564,7 +583,7 @@ def test_claim_pays_by_weight_and_rounds_down_in_mode_1(world: World) -> None:
         sender=world.aggregator,
     )  # fmt: skip
     # floor(R * w / maxWeight): 10 * 1 / 3 = 3, 10 * 2 / 3 = 6, 10 * 3 / 3 = 10.
-    got = [c.round_log.claimable(1, tree.index_of(p.address)) for p in world.participants]
+    got = [c.round_log.claimable(1, a, tree.index_of(a)) for a in world.addresses]
     assert got == [3, 6, 10, 10, 6]
 
 
@@ -572,7 +591,7 @@ def test_claim_reverts_for_an_excluded_committer(world: World) -> None:
     rid = world.rostered_round()
     world.commit_all(rid, world.participants)
     p = world.participants[2]
-    _finalize(world, rid, [world.index(rid, p)])
+    _finalize(world, rid, [p])
     with reverts("RoundLogExcluded", round=rid, index=world.index(rid, p)):
         world.c.round_log.claim([world.member(rid, p)], sender=p)
 

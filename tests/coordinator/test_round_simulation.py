@@ -57,9 +57,9 @@ def test_full_round_finalizes_on_chain_and_verifies_from_chain_and_store(sim: Si
     assert info.model_hash == sim.coordinator.genesis_hash
     assert info.roster_root == roster.tree().root and info.survivor_count == N
     first = roster.tree().member(1, sim.accounts[0].address)
-    assert sim.contracts.round_log.claimable(1, first.index) == 10 * TOKEN
+    assert sim.contracts.round_log.claimable(1, sim.accounts[0].address, first.index) == 10 * TOKEN
     sim.contracts.round_log.claim([first], sender=sim.accounts[0])
-    assert sim.contracts.round_log.is_claimed(1, first.index)
+    assert sim.contracts.round_log.is_claimed(1, sim.accounts[0].address)
     report = verify_round(build_transcript(sim.chain, sim.contracts, sim.store, 1))
     assert report.ok, report.failed
     assert result.verified is True and result.survivors == N

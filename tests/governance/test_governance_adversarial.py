@@ -261,7 +261,7 @@ def test_a_governed_weight_cap_bounds_a_self_declared_weight(world: World) -> No
             rid, b"\xaa" * 32, b"\xbb" * 32, weight=51, member=m, sender=inflater
         )
     world.c.round_log.commit(rid, b"\xaa" * 32, b"\xbb" * 32, weight=50, member=m, sender=inflater)
-    assert world.c.round_log.weight_at(rid, m.index) == 50
+    assert world.c.round_log.weight_of(rid, inflater.address) == 50
     # Everyone else keeps the round's maxWeight.
     other = world.participants[3]
     world.c.round_log.commit(

@@ -38,14 +38,20 @@ def _commit(world: World, rid: int, who: dict[int, int]) -> None:
 
 def _finalize(world: World, rid: int, survivors: list[int], reveal: bytes) -> dict[str, int]:
     """Finalize excluding the committers not in `survivors`; what each survivor may claim."""
-    excluded = [world.index(rid, world.addresses[i]) for i in COMMITTED[rid] if i not in survivors]
+    excluded = [
+        (world.addresses[i], world.member(rid, world.addresses[i]))
+        for i in COMMITTED[rid]
+        if i not in survivors
+    ]
     world.c.round_log.finalize(
         rid, aggregate_hash=bytes([0x70, rid]) * 16, reveal_hash=reveal,
         new_model_hash=bytes([0x80, rid]) * 16, excluded=excluded, sender=world.aggregator,
     )  # fmt: skip
     log = world.c.round_log
     paid = {
-        world.addresses[i]: log.claimable(rid, world.index(rid, world.addresses[i]))
+        world.addresses[i]: log.claimable(
+            rid, world.addresses[i], world.index(rid, world.addresses[i])
+        )
         for i in survivors
     }
     return {a: v for a, v in paid.items() if v}

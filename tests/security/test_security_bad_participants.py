@@ -66,7 +66,7 @@ def _accrued(sim: Simulation, address: str) -> int:
         if info.stage == Stage.FINALIZED:
             tree = Roster.from_bytes(sim.store.get(info.roster_hash.hex())).tree()
             if address in tree.members:
-                total += log.claimable(rid, tree.index_of(address))
+                total += log.claimable(rid, address, tree.index_of(address))
     return total
 
 

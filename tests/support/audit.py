@@ -188,7 +188,7 @@ def run_round(
         reveal_hash=sha256(pub.reveal_blob),
         new_model_hash=sha256(pub.new_model),
         # Survivors on chain are the committers minus the excluded.
-        excluded=[tree.index_of(a) for a in commitments if a not in pub.survivors],
+        excluded=[(a, tree.member(rid, a)) for a in commitments if a not in pub.survivors],
         sender=world.aggregator,
     )
     world.models[sha256(pub.new_model)] = pub.new_model
@@ -225,7 +225,7 @@ def govern(
         info = c.round_log.get_round(rid)
         if info.stage == Stage.FINALIZED:
             m = roster_member(c.round_log, store, rid, voter.address)
-            if c.round_log.claimable(rid, m.index):
+            if c.round_log.claimable(rid, voter.address, m.index):
                 claims.append(m)
     if claims:
         c.round_log.claim(claims, sender=voter)

@@ -63,11 +63,14 @@ class ChainRound:
     roster_problem: str = ""
     """Why `roster_members` is empty although a roster was posted ('' otherwise)."""
     stored_weights: dict[str, int] = field(default_factory=dict)
-    """weightAt(round, index) of every roster member that committed."""
+    """weightOf(round, account) of every roster member that committed (its ledger entry)."""
+    dropped: set[str] = field(default_factory=set)
+    """Committers whose ledger entry is no longer kept: its ring word was reused after every
+    weight in it had been claimed (docs/protocol.md 2.3), so each must have a claim here."""
     claimed: dict[str, int] = field(default_factory=dict)
     """RewardClaimed amounts of this round so far, by survivor."""
     claimable: dict[str, int] = field(default_factory=dict)
-    """claimable(round, index) of every survivor that has not claimed."""
+    """claimable(round, account, index) of every survivor that has not claimed."""
     previous_new_model: bytes | None = None
     """newModelHash of the latest finalized round before this one (None if there is none)."""
     privacy: DecodedEvent | None = None
@@ -204,7 +207,11 @@ def _read_member_state(contracts: Contracts, cr: ChainRound) -> None:
     index = {a: i for i, a in enumerate(cr.roster_members)}
     for a in cr.commitments:
         if a in index:
-            cr.stored_weights[a] = log.weight_at(round_id, index[a])
+            entry = log.ledger_entry(round_id, a)
+            if entry.dropped:
+                cr.dropped.add(a)
+            else:
+                cr.stored_weights[a] = entry.weight
     if cr.info.stage != Stage.FINALIZED:
         return
     topics = [event_topic("RewardClaimed"), None, round_id.to_bytes(32, "big")]
@@ -213,7 +220,7 @@ def _read_member_state(contracts: Contracts, cr: ChainRound) -> None:
             cr.claimed[e.args["participant"]] = int(e.args["amount"])
     for a in cr.survivors:
         if a not in cr.claimed:
-            cr.claimable[a] = log.claimable(round_id, index[a])
+            cr.claimable[a] = log.claimable(round_id, a, index[a])
 
 
 def _spent_before(contracts: Contracts, round_id: int) -> int:

@@ -356,7 +356,11 @@ def commitment_slots(c: ChainAudit) -> Outcome:
     for e in cr.commits:
         p = e.args["participant"]
         seen[p] = seen.get(p, 0) + 1
-        if cr.stored_weights.get(p) != int(e.args["weight"]):
+        if p in cr.dropped:
+            # Its ledger word was reused once every weight in it was claimed.
+            if p not in cr.claimed:
+                bad[p] = {"event": int(e.args["weight"]), "stored": "dropped, never claimed"}
+        elif cr.stored_weights.get(p) != int(e.args["weight"]):
             bad[p] = {"event": int(e.args["weight"]), "stored": cr.stored_weights.get(p)}
     twice = sorted(p for p, n in seen.items() if n > 1)
     if twice:
@@ -381,7 +385,7 @@ def commitment_slots(c: ChainAudit) -> Outcome:
             info.committed_weight,
             total,
         )
-    return "weightAt(round, index) == UpdateCommitted weight", f"{len(seen)} commitments match"
+    return "weightOf(round, account) == UpdateCommitted weight", f"{len(seen)} commitments match"
 
 
 def survivors_committed(c: ChainAudit) -> Outcome:

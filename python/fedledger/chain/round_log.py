@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
@@ -15,19 +16,53 @@ from fedledger.chain.merkle import MemberProof
 from fedledger.chain.pipeline import PendingTx, TxPipeline
 
 __all__ = [
+    "LEDGER_WORDS",
     "MAX_EXCLUDED",
+    "MAX_LEDGER_WEIGHT",
+    "PRIMED_TAG",
+    "ExcludedMember",
+    "LedgerEntry",
     "MemberProof",
     "RoundLogClient",
     "SlashReason",
     "commitment_digest",
 ]
 
-WEIGHT_MASK = 0xFFFFFFFF  # committed weights are uint32
+WEIGHT_MASK = 0xFFFFFFFF  # commit takes a uint32 weight
 MAX_EXCLUDED = 256  # RoundLog.MAX_EXCLUDED: the most committers finalize may exclude
+MAX_LEDGER_WEIGHT = 2**31 - 1  # RoundLog.MAX_LEDGER_WEIGHT: the ledger keeps 31-bit weights
+LEDGER_WORDS = 8  # RoundLog.LEDGER_WORDS: ring words per account, seven rounds each
+ROUNDS_PER_WORD = 7
+PRIMED_TAG = 0xFFFFFFFF  # the tag of a primed, never-written ledger word
+
+ExcludedMember = tuple[str, MemberProof]
+"""An excluded committer as finalize takes it: (account, its roster entry and proof)."""
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    """`account`'s ledger entry for one round, decoded from `ledgerWords` (docs/protocol.md 2.3)."""
+
+    weight: int  # 0: not committed, or dropped
+    claimed: bool
+    archived: bool  # read from the archive (its ring word was reused with a weight unclaimed)
+    dropped: bool  # the ring word was reused without archiving: every weight in it was claimed
+
+    @classmethod
+    def decode(cls, round_id: int, ring_word: int, archive_word: int) -> LedgerEntry:
+        """The entry of `round_id` given its ring word and archived word."""
+        tag = round_id // ROUNDS_PER_WORD + 1
+        ring_tag = ring_word >> 224
+        archived = ring_tag != tag and archive_word != 0
+        word = ring_word if ring_tag == tag else archive_word
+        entry = (word >> (32 * (round_id % ROUNDS_PER_WORD))) & 0xFFFFFFFF
+        dropped = tag < ring_tag < PRIMED_TAG and archive_word == 0
+        return cls(entry & MAX_LEDGER_WEIGHT, bool(entry >> 31), archived, dropped)
 
 
 COMMIT_GAS_BOUND = 150_000
-"""Gas limit of a pipelined commit before its proof (measured at most ~74k at n = 10,000)."""
+"""Gas limit of a pipelined commit before its proof (measured at most ~58k at n = 10,000, ~80k
+for a commit that archives a ring word still holding an unclaimed weight)."""
 COMMIT_GAS_PER_PROOF_STEP = 3_000
 
 
@@ -146,9 +181,9 @@ class RoundLogClient(ContractClient):
     ) -> PendingTx:
         """`commit` sent through `pipeline`: returns before the receipt (see chain.pipeline).
 
-        Commits differ in gas (the first into a packed weight word pays a fresh slot, proofs
-        differ in length), so one estimate cannot stand for all: the limit is a bound that
-        covers the dearest (unused gas is not charged)."""
+        Commits differ in gas (proofs differ in length; a commit that archives a ledger word or
+        writes an unprimed one pays a fresh slot), so one estimate cannot stand for all: the
+        limit is a bound that covers the dearest (unused gas is not charged)."""
         if gas is None:
             gas = COMMIT_GAS_BOUND + COMMIT_GAS_PER_PROOF_STEP * len(member.proof)
         args = _commit_args(round_id, masked_update_hash, seed_commitment, weight, member)
@@ -161,17 +196,19 @@ class RoundLogClient(ContractClient):
         aggregate_hash: bytes,
         reveal_hash: bytes,
         new_model_hash: bytes,
-        excluded: Sequence[int] = (),
+        excluded: Sequence[ExcludedMember] = (),
         sender: LocalAccount,
     ) -> TxResult:
-        """finalize (aggregator); `excluded`: roster indexes of the committers left out."""
+        """finalize (aggregator); `excluded`: the committers left out, each (account, roster
+        entry), sent in ascending index order (the contract proves each and reads its weight)."""
+        members = sorted(excluded, key=lambda e: e[1].index)
         return self.transact(
             "finalize",
             round_id,
             _b32(aggregate_hash, "aggregate_hash"),
             _b32(reveal_hash, "reveal_hash"),
             _b32(new_model_hash, "new_model_hash"),
-            sorted(int(i) for i in excluded),
+            [(to_checksum_address(a), *m.to_abi()[1:]) for a, m in members],
             sender=sender,
         )
 
@@ -227,6 +264,11 @@ class RoundLogClient(ContractClient):
         """Whether `account` was slashed for `round_id`."""
         return bool(self.view("isSlashed", round_id, to_checksum_address(account)))
 
+    def prime(self, accounts: Sequence[str], *, sender: LocalAccount) -> TxResult:
+        """prime (anyone): make the accounts' still-zero ledger words non-zero (registration
+        already does this for each registered account)."""
+        return self.transact("prime", [to_checksum_address(a) for a in accounts], sender=sender)
+
     def claim(self, members: Sequence[MemberProof], *, sender: LocalAccount) -> TxResult:
         """claim: mint the sender's rewards for the rounds of `members` (its entry in each)."""
         return self.transact("claim", [m.to_abi() for m in members], sender=sender)
@@ -280,21 +322,27 @@ class RoundLogClient(ContractClient):
                 return bytes(a["maskedUpdateHash"]), bytes(a["seedCommitment"]), int(a["weight"])
         return None
 
-    def weight_at(self, round_id: int, index: int) -> int:
-        """The weight roster member `index` committed in `round_id` (0: not committed)."""
-        return int(self.view("weightAt", round_id, int(index)))
+    def weight_of(self, round_id: int, account: str) -> int:
+        """The weight `account` committed in `round_id` (0: not committed, or dropped once
+        claimed, see `ledger_entry`)."""
+        return int(self.view("weightOf", round_id, to_checksum_address(account)))
 
     def is_excluded(self, round_id: int, index: int) -> bool:
         """Whether finalize excluded roster member `index`."""
         return bool(self.view("isExcluded", round_id, int(index)))
 
-    def is_claimed(self, round_id: int, index: int) -> bool:
-        """Whether roster member `index` claimed its reward for `round_id`."""
-        return bool(self.view("isClaimed", round_id, int(index)))
+    def is_claimed(self, round_id: int, account: str) -> bool:
+        """Whether `account` claimed its reward for `round_id`."""
+        return bool(self.view("isClaimed", round_id, to_checksum_address(account)))
 
-    def claimable(self, round_id: int, index: int) -> int:
-        """The reward roster member `index` may still claim for `round_id` (0 when none)."""
-        return int(self.view("claimable", round_id, int(index)))
+    def claimable(self, round_id: int, account: str, index: int) -> int:
+        """The reward `account`, roster index `index`, may still claim for `round_id` (0: none)."""
+        return int(self.view("claimable", round_id, to_checksum_address(account), int(index)))
+
+    def ledger_entry(self, round_id: int, account: str) -> LedgerEntry:
+        """`account`'s ledger entry for `round_id`, with where it was found."""
+        ring, archive = self.view("ledgerWords", round_id, to_checksum_address(account))
+        return LedgerEntry.decode(round_id, int(ring), int(archive))
 
     def current_round(self) -> int:
         """Id of the latest round opened (0 before the first)."""

@@ -435,7 +435,9 @@ class Transitions:
         self.put_blob(result.aggregate_blob)
         self.put_blob(result.reveal_blob)
         self.put_blob(r.new_model)
-        excluded = self.excluded_indexes(r, result.survivors)
+        assert r.roster is not None
+        tree = r.roster.tree()
+        excluded = [(a, tree.member(r.round_id, a)) for a in self.excluded(r, result.survivors)]
         log, agg = self.calls.round_log, self.calls.aggregator
         return self.calls.transact(
             lambda: log.finalize(
@@ -448,8 +450,8 @@ class Transitions:
             )
         )
 
-    def excluded_indexes(self, r: RoundState, survivors: Sequence[str]) -> list[int]:
-        """Roster indexes of on-chain committers that are not survivors (finalize's list)."""
+    def excluded(self, r: RoundState, survivors: Sequence[str]) -> list[str]:
+        """On-chain committers that are not survivors (finalize's list), by roster index."""
         assert r.roster is not None
         events = self.calls.events(int(r.info["openedBlock"]), ["UpdateCommitted"])
         committers = {
@@ -457,7 +459,7 @@ class Transitions:
             for ev in events
             if int(ev.args["round"]) == r.round_id
         }
-        return sorted(r.roster.index(a) for a in committers - set(survivors))
+        return sorted(committers - set(survivors), key=r.roster.index)
 
     def fail(self, r: RoundState) -> bool:
         """failRound on chain with the abort reason (or adopt a mined failRound)."""
