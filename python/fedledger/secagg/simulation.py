@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -75,7 +75,7 @@ class _MaskedStage:
 
 def _keys(
     server: SecAggServer, clients: Sequence[SecAggClient], dropout: _Dropout, seed: bytes
-) -> tuple[Roster, dict[str, list[EncryptedShare]]]:
+) -> tuple[Roster, MutableMapping[str, list[EncryptedShare]]]:
     """Stages 1 and 2: advertise keys, then share them; the roster and each one's inbox."""
     for i, c in enumerate(clients):
         bundle = c.advertise_keys()
@@ -124,7 +124,7 @@ def _masked_input(
 
 def _garble(
     ctx: RoundContext,
-    inbox: dict[str, list[EncryptedShare]],
+    inbox: MutableMapping[str, list[EncryptedShare]],
     pairs: Sequence[tuple[Any, Any]],
 ) -> None:
     """Replace each (sender account, recipient account) ciphertext by random bytes of the
@@ -168,7 +168,7 @@ def _public_transcript(
         commitments=masked.commitments,
         masked_vectors={name: blob for name, blob in masked.blobs.items()},
         reveal=result.reveal_blob,
-        reveal_hash=sha256(result.reveal_blob),
+        reveal_hash=result.reveal_hash,
         survivors=list(result.survivors),
         aggregate=result.aggregate_blob,
         aggregate_hash=sha256(result.aggregate_blob),
