@@ -911,9 +911,7 @@ class Reveal:
             }
         )
 
-    def write_to(
-        self, out: BinaryIO, response_json: Callable[[str], bytes] | None = None
-    ) -> None:
+    def write_to(self, out: BinaryIO, response_json: Callable[[str], bytes] | None = None) -> None:
         """Write exactly `to_bytes()` to `out`, one unmask response at a time.
 
         `response_json(responder)` gives canonical JSON of a response's `to_json()` (default:

@@ -18,6 +18,7 @@ from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS,
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.encoding import encode_input
 from fedledger.secagg.engine import Engine
+from fedledger.secagg.holdings import Holdings
 from fedledger.secagg.messages import EncryptedShare, Roster, UnmaskResponse
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import local_rng, quantize
@@ -194,6 +195,7 @@ def simulate_round(
     rng: np.random.Generator | None = None,
     blobs: Callable[[bytes], bytes] | None = None,
     engine: Engine | None = None,
+    holdings: Holdings | None = None,
 ) -> SimulationResult:
     """Run stages 1-5 for len(updates) participants and return the result and public transcript.
 
@@ -205,9 +207,9 @@ def simulate_round(
     the sender): the recipient drops the sender and publishes a provable accusation, and
     the round still gives the exact sum and verifies (the reveal carries each committer's
     signed local-dropout report). A client that refuses to mask (TooFewSharers) goes
-    silent. RoundAborted propagates. `blobs` and `engine` go to
+    silent. RoundAborted propagates. `blobs`, `engine` and `holdings` go to
     the SecAggServer (a blob reader by hash, so that it keeps no vectors; where the
-    unmask step's mask regeneration runs).
+    unmask step's mask regeneration runs; where the relayed shares are kept).
     """
     n = len(updates)
     if n < 2:
@@ -230,6 +232,7 @@ def simulate_round(
         min_survivors=min_participants,
         blobs=blobs,
         engine=engine,
+        holdings=holdings,
     )
     clients = [SecAggClient(ctx, params, acct, vector_length=length) for acct in accounts]
     addresses = [c.address for c in clients]
