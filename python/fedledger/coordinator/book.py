@@ -107,12 +107,12 @@ class RoundBook:
         if not ids:
             return
         journal = RoundJournal(self.round_dir(ids[-1]) / "journal.jsonl", fsync=self.fsync)
-        entries = journal.read()
-        if not entries:
-            return
-        for entry in entries:
+        replayed = False
+        for entry in journal.entries():
             self.apply(entry)
-        self.journal = journal
+            replayed = True
+        if replayed:
+            self.journal = journal
 
     def start(self, round_id: int) -> None:
         """Switch to a new journal for `round_id` (its first entry is "opened"); the previous
