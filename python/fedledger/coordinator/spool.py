@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
-from itertools import groupby
 from pathlib import Path
 
 from fedledger.encoding import canonical_json
@@ -33,9 +31,9 @@ CREATE INDEX shares_by_recipient ON shares (recipient, seq);
 CREATE TABLE responses (responder TEXT PRIMARY KEY, wire TEXT NOT NULL);
 CREATE TABLE held (
     seq INTEGER PRIMARY KEY, kind TEXT NOT NULL, owner TEXT NOT NULL,
-    responder TEXT NOT NULL, x INTEGER NOT NULL, share BLOB NOT NULL
+    responder TEXT NOT NULL, share BLOB NOT NULL
 );
-CREATE INDEX held_by_owner ON held (kind, owner, x);
+CREATE INDEX held_by_owner ON held (kind, owner, seq);
 """
 
 
@@ -99,17 +97,17 @@ class ShareSpool:
         return [share_from_json(json.loads(w)) for (w,) in rows]
 
     # -- stage 4 ------------------------------------------------------------------------
-    def add_response(self, response: UnmaskResponse, x: int) -> None:
+    def add_response(self, response: UnmaskResponse) -> None:
         """The response's reveal form, and one row per share indexed by (kind, owner)."""
         sender = response.sender
         wire = canonical_json(response.to_json()).decode()
-        held = [(k, owner, sender, x, raw) for k, owner, raw in held_entries(response)]
+        held = [(k, owner, sender, raw) for k, owner, raw in held_entries(response)]
         with self._lock:
             try:
                 self._db.execute("BEGIN")
                 self._db.execute("INSERT INTO responses VALUES (?, ?)", (sender, wire))
                 self._db.executemany(
-                    "INSERT INTO held (kind, owner, responder, x, share) VALUES (?, ?, ?, ?, ?)",
+                    "INSERT INTO held (kind, owner, responder, share) VALUES (?, ?, ?, ?)",
                     held,
                 )
                 self._db.execute("COMMIT")
@@ -125,16 +123,6 @@ class ShareSpool:
                 (kind, owner),
             ).fetchall()
         return [(r, bytes(raw)) for r, raw in rows]
-
-    def first_bases(self, threshold: int) -> Iterator[tuple[int, ...]]:
-        """The `threshold` lowest points of each (kind, owner), read group by group."""
-        with self._lock:
-            rows = self._db.execute("SELECT kind, owner, x FROM held ORDER BY kind, owner, x")
-            out = [
-                tuple(x for _, _, x in group)[:threshold]
-                for _, group in groupby(rows, key=lambda row: (row[0], row[1]))
-            ]
-        return iter(out)
 
     def response(self, responder: str) -> UnmaskResponse:
         """The kept response of `responder` (KeyError if none)."""

@@ -42,17 +42,13 @@ class Holdings(Protocol):
         """The kept shares addressed to `recipient`, in arrival order of their messages."""
         ...
 
-    def add_response(self, response: UnmaskResponse, x: int) -> None:
-        """Keep an accepted unmask response of the responder at Shamir point `x`."""
+    def add_response(self, response: UnmaskResponse) -> None:
+        """Keep an accepted unmask response."""
         ...
 
     def held(self, kind: str, owner: str) -> list[tuple[str, bytes]]:
         """(responder, raw share) of every kept share of `owner`'s secret `kind`, in arrival
         order of the responses."""
-        ...
-
-    def first_bases(self, threshold: int) -> Iterator[tuple[int, ...]]:
-        """For each (kind, owner) held, the `threshold` lowest points (ascending)."""
         ...
 
     def response(self, responder: str) -> UnmaskResponse:
@@ -76,7 +72,7 @@ class MemoryHoldings:
         self._responses: dict[str, UnmaskResponse] = {}
         # Shares by (kind, owner), responders in arrival order: one pass over each response
         # instead of one pass over all responses per secret.
-        self._held: dict[tuple[str, str], list[tuple[str, int, bytes]]] = {}
+        self._held: dict[tuple[str, str], list[tuple[str, bytes]]] = {}
 
     def add_shares(self, message: ShareKeysMessage) -> None:
         for share in message.shares:
@@ -85,17 +81,13 @@ class MemoryHoldings:
     def inbox(self, recipient: str) -> list[EncryptedShare]:
         return list(self._inbox.get(recipient, ()))
 
-    def add_response(self, response: UnmaskResponse, x: int) -> None:
+    def add_response(self, response: UnmaskResponse) -> None:
         self._responses[response.sender] = response
         for kind, owner, raw in held_entries(response):
-            self._held.setdefault((kind, owner), []).append((response.sender, x, raw))
+            self._held.setdefault((kind, owner), []).append((response.sender, raw))
 
     def held(self, kind: str, owner: str) -> list[tuple[str, bytes]]:
-        return [(r, raw) for r, _, raw in self._held.get((kind, owner), ())]
-
-    def first_bases(self, threshold: int) -> Iterator[tuple[int, ...]]:
-        for entries in self._held.values():
-            yield tuple(sorted(x for _, x, _ in entries))[:threshold]
+        return list(self._held.get((kind, owner), ()))
 
     def response(self, responder: str) -> UnmaskResponse:
         return self._responses[responder]

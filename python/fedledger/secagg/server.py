@@ -64,6 +64,9 @@ __all__ = [
 _ORDER = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK, FINALIZE)
 # How many random t-subsets to try when the first t shares do not reconstruct.
 _SUBSET_TRIES = 2000
+# Secrets reconstructed per pass over the holdings (their shares in memory at once; below
+# shamir's weight cache size, so a pass's warmed bases stay cached).
+_SECRETS_PER_PASS = 1024
 
 
 class RoundAborted(ProtocolError):
@@ -271,15 +274,17 @@ class _Blame:
     """Stage 4's bookkeeping of bad shares: who sent one, and the evidence to publish."""
 
     roster: Roster
-    holdings: Holdings
     threshold: int
     cheaters: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, list[BadShare]] = field(default_factory=dict)
 
-    def gather(self, owner: str, kind: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
-        """Each responder's share of `owner`'s secret ("b" or "s"); who sent a malformed one."""
+    def gather(
+        self, owner: str, held: Sequence[tuple[str, bytes]]
+    ) -> tuple[dict[str, tuple[int, int]], list[str]]:
+        """Each responder's share of `owner`'s secret (`held`: responder, raw share); who sent
+        a malformed one."""
         points, malformed = {}, []
-        for r, raw in self.holdings.held(kind, owner):
+        for r, raw in held:
             try:
                 y = shamir.share_from_bytes(raw)
             except ValueError as exc:
@@ -563,8 +568,7 @@ class SecAggServer:
                     UNMASK, "maskKeyShares", f"share of {owner} was not requested from {sender}"
                 )
         response.verify(self.ctx)  # it is published as evidence: it must be the sender's own
-        assert self.roster is not None
-        self.holdings.add_response(response, self.roster.index(sender) + 1)
+        self.holdings.add_response(response)
         self._responses[sender] = None
 
     def _refuse_out_of_range(self, aggregate: np.ndarray, n: int) -> None:
@@ -590,38 +594,49 @@ class SecAggServer:
         survivors = list(self._request.survivors)
         surv_set = set(survivors)
         t = self.params.threshold
-        blame = _Blame(roster, self.holdings, t)
-
-        # The first basis each secret will try (its t lowest x), all inverted at once. (A
-        # malformed share makes its secret's real basis differ: that one is computed alone.)
-        shamir.precompute_weights(list(self.holdings.first_bases(t)))
-
+        blame = _Blame(roster, t)
+        # b of every survivor, s^SK of every dropped member some survivor masked with.
+        secrets = [(SELF_MASK, u) for u in survivors] + [
+            (MASK_KEY_KIND, v)
+            for v in self._request.dropped
+            if any(u in surv_set and v not in self._unmasked[u] for u in self._neigh[v])
+        ]
         seeds: dict[str, bytes] = {}
-        for u in survivors:
-            points, malformed = blame.gather(u, SELF_MASK)
-            seed, bad = reconstruct_secret(
-                points,
-                t,
-                self._seed_check(u),
-                what=f"self-mask seed of {u}",
-            )
-            seeds[u] = seed
-            why = f"bad share of the self-mask seed of {u}"
-            blame.blame(u, SELF_MASK_SEED, points, malformed + bad, why)
         mask_keys: dict[str, bytes] = {}
-        for v in self._request.dropped:
-            if not any(u in surv_set and v not in self._unmasked[u] for u in self._neigh[v]):
-                continue  # no survivor masked with v: nothing to remove
-            pk = roster.bundle(v).mask_key
-            points, malformed = blame.gather(v, MASK_KEY_KIND)
-            sk, bad = reconstruct_secret(
-                points,
-                t,
-                lambda s, pk=pk: is_clamped(s) and public_from_private(s) == pk,  # type: ignore[misc]
-                what=f"mask key of dropped {v}",
+        # A pass at a time, each secret's shares are read from the holdings; only one pass's
+        # shares are in memory (a spooled round never holds all n k of them).
+        for start in range(0, len(secrets), _SECRETS_PER_PASS):
+            batch = secrets[start : start + _SECRETS_PER_PASS]
+            held = [self.holdings.held(kind, owner) for kind, owner in batch]
+            # The first basis each secret will try (its t lowest x), inverted at once. (A
+            # malformed share makes its secret's real basis differ: computed alone.)
+            shamir.precompute_weights(
+                [
+                    tuple(sorted(roster.index(r) + 1 for r, _ in shares))[:t]
+                    for shares in held
+                    if shares
+                ]
             )
-            mask_keys[v] = sk
-            blame.blame(v, MASK_KEY, points, malformed + bad, f"bad share of the mask key of {v}")
+            for (kind, owner), shares in zip(batch, held, strict=True):
+                points, malformed = blame.gather(owner, shares)
+                if kind == SELF_MASK:
+                    seed, bad = reconstruct_secret(
+                        points, t, self._seed_check(owner), what=f"self-mask seed of {owner}"
+                    )
+                    seeds[owner] = seed
+                    why = f"bad share of the self-mask seed of {owner}"
+                    blame.blame(owner, SELF_MASK_SEED, points, malformed + bad, why)
+                    continue
+                pk = roster.bundle(owner).mask_key
+                sk, bad = reconstruct_secret(
+                    points,
+                    t,
+                    lambda s, pk=pk: is_clamped(s) and public_from_private(s) == pk,  # type: ignore[misc]
+                    what=f"mask key of dropped {owner}",
+                )
+                mask_keys[owner] = sk
+                why = f"bad share of the mask key of {owner}"
+                blame.blame(owner, MASK_KEY, points, malformed + bad, why)
 
         aggregate = recompute_aggregate(
             self.ctx,
