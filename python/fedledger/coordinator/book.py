@@ -3,7 +3,9 @@
 Every accepted message and every transition is an entry: it is applied to the in-memory
 `RoundState` first (so a bad one raises before anything is written), then appended to
 ``state_dir/rounds/<round>/journal.jsonl``. A new book on the same state dir replays the
-last round's journal and carries on.
+last round's journal and carries on. The round's relayed shares and unmask responses are
+spooled next to it (coordinator.spool, rebuilt from the journal on replay), so memory holds
+only O(n) small state per round.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from fedledger.chain.cohort import cohort_sample
 from fedledger.chain.datatypes import RoundConfig
 from fedledger.coordinator.round_state import FAILING, RoundState, add_time
+from fedledger.coordinator.spool import ShareSpool
 from fedledger.coordinator.state import RoundJournal, atomic_write_json, read_json
 from fedledger.encoding import from_hex
 from fedledger.errors import ConfigError
@@ -23,6 +26,7 @@ from fedledger.protocol.messages import (
     shares_from_json,
     unmask_response_from_json,
 )
+from fedledger.protocol.receipts import message_digest
 from fedledger.protocol.status import FAILED, FINALIZED
 from fedledger.secagg.commitments import Commitment
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
@@ -71,6 +75,7 @@ class RoundBook:
         self.engine = engine
         self.round: RoundState | None = None
         self.journal: RoundJournal | None = None
+        self.spool: ShareSpool | None = None
 
     # -- the state dir ----------------------------------------------------------------
     def check_setup(self, mine: dict[str, Any]) -> None:
@@ -102,23 +107,29 @@ class RoundBook:
         if not ids:
             return
         journal = RoundJournal(self.round_dir(ids[-1]) / "journal.jsonl", fsync=self.fsync)
-        entries = journal.read()
-        if not entries:
-            return
-        for entry in entries:
+        replayed = False
+        for entry in journal.entries():
             self.apply(entry)
-        self.journal = journal
+            replayed = True
+        if replayed:
+            self.journal = journal
 
     def start(self, round_id: int) -> None:
-        """Switch to a new journal for `round_id` (its first entry is "opened")."""
+        """Switch to a new journal for `round_id` (its first entry is "opened"); the previous
+        round's spool is deleted (its reveal is published, its journal kept)."""
         if self.journal is not None:
             self.journal.close()
+        if self.spool is not None:
+            self.spool.close(remove=True)
+            self.spool = None
         self.journal = RoundJournal(self.round_dir(round_id) / "journal.jsonl", fsync=self.fsync)
 
     def close(self) -> None:
-        """Release the journal's file handle."""
+        """Release the journal's and the spool's file handles."""
         if self.journal is not None:
             self.journal.close()
+        if self.spool is not None:
+            self.spool.close()
 
     # -- the single mutation path -------------------------------------------------------
     def commit(self, entry: dict[str, Any]) -> None:
@@ -178,7 +189,7 @@ class RoundBook:
         elif kind == "shares":
             msg = shares_from_json(e["message"])
             r.server.add_shares(msg)
-            r.shares[msg.sender] = msg
+            r.shares[msg.sender] = message_digest(e["message"])
         elif kind == "masked":
             masked_hash = from_hex(e["maskedHash"], length=32)
             seed_c = from_hex(e["seedCommitment"], length=32)
@@ -195,7 +206,7 @@ class RoundBook:
         else:
             resp = unmask_response_from_json(e["message"])
             r.server.add_unmask(resp)
-            r.responses[resp.sender] = resp
+            r.responses[resp.sender] = (resp.shares_hash(), message_digest(e["message"]))
 
     def _apply_opened(self, e: dict[str, Any]) -> None:
         info = e["info"]
@@ -204,6 +215,10 @@ class RoundBook:
         round_id = int(info["round"])
         ctx = RoundContext(self.chain_id, self.contract, round_id)
         seed = from_hex(info["seed"], length=32)
+        if self.spool is not None:
+            self.spool.close()
+        # Empty whether live or replaying: the journal's messages refill it.
+        self.spool = ShareSpool(self.round_dir(round_id))
         server = SecAggServer(
             ctx,
             params,
@@ -212,6 +227,7 @@ class RoundBook:
             min_survivors=config.min_survivors,
             blobs=lambda digest: self.store.get(digest.hex()),
             engine=self.engine,
+            holdings=self.spool,
         )
         self.round = RoundState(
             round_id=round_id,

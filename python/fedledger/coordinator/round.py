@@ -381,7 +381,7 @@ class RoundCoordinator:
             digest = message_digest(wire)
             previous = r.shares.get(sender)
             if previous is not None:
-                if previous == message:
+                if previous == digest:  # the same message again (its wire form's digest)
                     return self._receipt(r, SHARE_KEYS, sender, digest)
                 raise ConflictingSubmission(
                     SHARE_KEYS, "sender", f"{sender} already sent other shares"
@@ -516,10 +516,8 @@ class RoundCoordinator:
             sender = self._member(r, UNMASK, response.sender)
             previous = r.responses.get(sender)
             if previous is not None:
-                if dict(previous.self_mask_shares) == dict(response.self_mask_shares) and dict(
-                    previous.mask_key_shares
-                ) == dict(response.mask_key_shares):
-                    digest = message_digest(unmask_response_to_json(previous))
+                shares_hash, digest = previous
+                if shares_hash == response.shares_hash():  # the same shares again
                     return self._receipt(r, UNMASK, sender, digest)
                 raise ConflictingSubmission(UNMASK, "sender", f"{sender} already sent other shares")
             wire = unmask_response_to_json(response)

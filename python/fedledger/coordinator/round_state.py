@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -15,9 +16,7 @@ from fedledger.secagg.messages import (
     KeyBundle,
     LocalDropouts,
     Roster,
-    ShareKeysMessage,
     UnmaskRequest,
-    UnmaskResponse,
 )
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.server import AggregationResult, SecAggServer
@@ -102,8 +101,10 @@ class RoundState:
     sample_seed: bytes | None = None  # set by postCandidates when the round samples its cohort
     bundles: dict[str, KeyBundle] = field(default_factory=dict)
     excluded: dict[str, str] = field(default_factory=dict)  # signed bundle -> unusable key
-    shares: dict[str, ShareKeysMessage] = field(default_factory=dict)
-    inbox: dict[str, list[EncryptedShare]] = field(default_factory=dict)
+    shares: dict[str, bytes] = field(default_factory=dict)
+    """Sharer -> digest of its accepted message's wire form (the shares are in the spool)."""
+    inbox: Mapping[str, list[EncryptedShare]] = field(default_factory=dict)
+    """Per sharer, the shares addressed to it (read from the spool on demand)."""
     masked: dict[str, tuple[bytes, bytes, str]] = field(default_factory=dict)  # hash, seedc, source
     reports: dict[str, LocalDropouts] = field(default_factory=dict)  # signed local dropouts
     uploads: dict[str, str] = field(default_factory=dict)  # account -> its one blob (quota)
@@ -114,7 +115,8 @@ class RoundState:
     """Committers whose blob is not in the store yet: masked hash, when first seen (not
     journaled; a restart starts the grace period again)."""
     request: UnmaskRequest | None = None
-    responses: dict[str, UnmaskResponse] = field(default_factory=dict)
+    responses: dict[str, tuple[bytes, bytes]] = field(default_factory=dict)
+    """Responder -> (shares hash, digest of the wire form); the shares are in the spool."""
     result: AggregationResult | None = None
     new_model: bytes = b""
     reason: str = ""

@@ -11,7 +11,6 @@ from fedledger.chain.round_log import SlashReason
 from fedledger.coordinator.book import RoundBook
 from fedledger.coordinator.chain_calls import ChainCalls
 from fedledger.coordinator.round_state import RoundState, slash_plan
-from fedledger.encoding import sha256
 from fedledger.errors import ContractRevert
 
 __all__ = ["Slasher"]
@@ -61,7 +60,7 @@ class Slasher:
     def _send(self, r: RoundState, account: str, reason: SlashReason) -> dict[str, Any]:
         assert r.result is not None
         log, agg = self.calls.round_log, self.calls.aggregator
-        evidence = sha256(r.result.reveal_blob)
+        evidence = r.result.reveal_hash
         assert r.roster is not None
         member = r.roster.tree().member(r.round_id, account)
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -45,28 +46,31 @@ class RoundJournal:
 
     def read(self) -> list[dict[str, Any]]:
         """Every complete entry in order (and cut off a torn tail)."""
+        return list(self.entries())
+
+    def entries(self) -> Iterator[dict[str, Any]]:
+        """Every complete entry in order, read line by line (a large round's journal is never
+        whole in memory on replay); a torn tail is cut off once the good entries are read."""
         if not self.path.exists():
-            return []
-        raw = self.path.read_bytes()
-        entries: list[dict[str, Any]] = []
-        good = 0
-        for line in raw.splitlines(keepends=True):
-            if not line.endswith(b"\n"):
-                break
-            try:
-                entry = json.loads(line)
-            except ValueError:
-                break
-            if not isinstance(entry, dict):
-                raise ConfigError(
-                    f"round journal {self.path}: entry {len(entries)} is not an object"
-                )
-            entries.append(entry)
-            good += len(line)
-        if good != len(raw):
+            return
+        good = count = 0
+        with self.path.open("rb") as fh:
+            for line in fh:
+                if not line.endswith(b"\n"):
+                    break
+                try:
+                    entry = json.loads(line)
+                except ValueError:
+                    break
+                if not isinstance(entry, dict):
+                    raise ConfigError(f"round journal {self.path}: entry {count} is not an object")
+                count += 1
+                good += len(line)
+                yield entry
+            size = fh.seek(0, 2)
+        if good != size:
             with self.path.open("r+b") as fh:
                 fh.truncate(good)
-        return entries
 
     def append(self, entry: dict[str, Any]) -> None:
         """Add one entry (one line of canonical JSON)."""

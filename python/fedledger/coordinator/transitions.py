@@ -29,9 +29,9 @@ from fedledger.protocol.messages import local_dropouts_to_json
 from fedledger.protocol.status import FAILED, FINALIZED
 from fedledger.secagg.constants import ADVERTISE_KEYS, FINALIZE, MASKED_INPUT, SHARE_KEYS, UNMASK
 from fedledger.secagg.messages import LocalDropouts, Roster
-from fedledger.secagg.server import RoundAborted
+from fedledger.secagg.server import AggregationResult, RoundAborted
 from fedledger.secagg.vectors import VectorFormatError, decode_vector
-from fedledger.store.base import BlobStore
+from fedledger.store.base import BlobStore, put_file_copy
 
 __all__ = ["BLOB_GRACE", "Evaluator", "Transitions"]
 
@@ -85,6 +85,17 @@ class Transitions:
         name = self.store.put(data)
         add_time(self.calls.timings, "store", t0)
         return bytes.fromhex(name)
+
+    def put_reveal(self, result: AggregationResult) -> bytes:
+        """Publish the reveal blob from the file it was streamed to (never whole in memory
+        when the store takes files), or from memory for a round without a spool; its hash."""
+        t0 = time.perf_counter()
+        if result.reveal_file is None:
+            self.store.put_expected(result.reveal_hash.hex(), result.reveal.to_bytes())
+        else:
+            put_file_copy(self.store, result.reveal_hash.hex(), result.reveal_file)
+        add_time(self.calls.timings, "store", t0)
+        return result.reveal_hash
 
     # -- one step -----------------------------------------------------------------------
     def step(self, r: RoundState) -> bool:
@@ -413,6 +424,7 @@ class Transitions:
                 why = "the on-chain unmask deadline passed"
                 self.abort(RoundAborted(FINALIZE, "unmask_closed", why))
                 return True
+            self.put_reveal(r.result)
             try:
                 tx = self._send_finalize(r)
             except ContractRevert as exc:

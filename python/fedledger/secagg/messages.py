@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, ClassVar, Self
+from typing import Any, BinaryIO, ClassVar, Self
 
 from eth_utils import keccak
 
@@ -910,6 +910,45 @@ class Reveal:
                 "localDropouts": {a: r.to_json() for a, r in self.local_dropouts.items()},
             }
         )
+
+    def write_to(self, out: BinaryIO, response_json: Callable[[str], bytes] | None = None) -> None:
+        """Write exactly `to_bytes()` to `out`, one unmask response at a time.
+
+        `response_json(responder)` gives canonical JSON of a response's `to_json()` (default:
+        computed from `unmask_responses`); a spooled round passes the stored form, so the
+        responses are never all in memory. The top level is one object: its keys are written
+        in sorted order, each value as canonical JSON, as `canonical_json` would.
+        """
+        one = response_json or (lambda a: canonical_json(self.unmask_responses[a].to_json()))
+        small = self._small_fields()
+        keys = sorted([*small, "unmaskResponses"])
+        out.write(b"{")
+        for i, key in enumerate(keys):
+            out.write((b"," if i else b"") + canonical_json(key) + b":")
+            if key != "unmaskResponses":
+                out.write(canonical_json(small[key]))
+                continue
+            out.write(b"{")
+            for j, a in enumerate(sorted(self.unmask_responses)):
+                out.write((b"," if j else b"") + canonical_json(a) + b":" + one(a))
+            out.write(b"}")
+        out.write(b"}")
+
+    def _small_fields(self) -> dict[str, Any]:
+        """Every top-level field of the blob but `unmaskResponses` (O(n), not O(n k))."""
+        return {
+            **_document_header(self.ctx),
+            "survivors": sort_addresses(self.survivors),
+            "dropped": sort_addresses(self.dropped),
+            "unshared": sort_addresses(self.unshared),
+            "selfMaskSeeds": {a: to_hex(v) for a, v in self.self_mask_seeds.items()},
+            "maskKeys": {a: to_hex(v) for a, v in self.mask_keys.items()},
+            "badShares": {
+                a: [e.to_json() for e in sorted(ev, key=lambda e: address_bytes(e.owner))]
+                for a, ev in self.bad_shares.items()
+            },
+            "localDropouts": {a: r.to_json() for a, r in self.local_dropouts.items()},
+        }
 
     def hash(self) -> bytes:
         """sha256 of the reveal blob (the on-chain revealHash)."""

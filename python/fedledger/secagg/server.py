@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import (
+    Callable,
+    Collection,
+    Iterable,
+    Iterator,
+    Mapping,
+    MutableMapping,
+    Sequence,
+)
 from dataclasses import dataclass, field
 from itertools import combinations
 from math import comb
+from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -20,6 +31,7 @@ from fedledger.secagg.crypto.keys import is_clamped, public_from_private
 from fedledger.secagg.encoding import decode_aggregate
 from fedledger.secagg.engine import Engine
 from fedledger.secagg.graph import NeighbourGraph, build_graph
+from fedledger.secagg.holdings import MASK_KEY_KIND, SELF_MASK, Holdings, MemoryHoldings
 from fedledger.secagg.masking import recompute_aggregate
 from fedledger.secagg.messages import (
     MASK_KEY,
@@ -42,6 +54,7 @@ from fedledger.secagg.vectors import VectorFormatError, decode_vector, encode_ve
 
 __all__ = [
     "AggregationResult",
+    "Inbox",
     "RoundAborted",
     "SecAggServer",
     "needed_holders",
@@ -51,6 +64,9 @@ __all__ = [
 _ORDER = (ADVERTISE_KEYS, SHARE_KEYS, MASKED_INPUT, UNMASK, FINALIZE)
 # How many random t-subsets to try when the first t shares do not reconstruct.
 _SUBSET_TRIES = 2000
+# Secrets reconstructed per pass over the holdings (their shares in memory at once; below
+# shamir's weight cache size, so a pass's warmed bases stay cached).
+_SECRETS_PER_PASS = 1024
 
 
 class RoundAborted(ProtocolError):
@@ -69,7 +85,11 @@ class AggregationResult:
     aggregate_blob: bytes
     decoded: DecodedSum
     reveal: Reveal
-    reveal_blob: bytes
+    """Its `unmask_responses` may read from the server's holdings (a spool on disk)."""
+    reveal_hash: bytes
+    """sha256 of the reveal blob (the on-chain revealHash)."""
+    reveal_file: Path | None
+    """Where the reveal blob was streamed to (None: `reveal.to_bytes()` builds it)."""
     survivors: tuple[str, ...]
     dropped: tuple[str, ...]
     unshared: tuple[str, ...]
@@ -79,6 +99,87 @@ class AggregationResult:
     """Survivors whose unmask response was accepted (roster order)."""
     unmask_needed: tuple[str, ...] = ()
     """Survivors holding shares of a reconstructed secret (roster order): see `needed_holders`."""
+
+    @property
+    def reveal_blob(self) -> bytes:
+        """The reveal blob's bytes (read from `reveal_file`, or built): for small rounds and
+        tests; a large round's reveal is published from the file (`store.put_file`)."""
+        if self.reveal_file is not None:
+            return self.reveal_file.read_bytes()
+        return self.reveal.to_bytes()
+
+
+class _HashingWriter:
+    """Writes through to a file and hashes what passes (the reveal is hashed as it is written)."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh, self.digest = fh, hashlib.sha256()
+
+    def write(self, chunk: bytes) -> int:
+        self.digest.update(chunk)
+        return self.fh.write(chunk)
+
+
+class Inbox(MutableMapping[str, list[EncryptedShare]]):
+    """Per sharer, the shares addressed to it, read from the holdings on demand (a spooled
+    round keeps no n k shares in memory). Assigned lists override what is read (tests and
+    the pure simulation tamper with an inbox to play a cheating relay)."""
+
+    def __init__(self, holdings: Holdings, sharers: Mapping[str, object]) -> None:
+        self._holdings, self._sharers = holdings, sharers
+        self._set: dict[str, list[EncryptedShare]] = {}
+        self._gone: set[str] = set()
+
+    def __getitem__(self, recipient: str) -> list[EncryptedShare]:
+        if recipient in self._set:
+            return self._set[recipient]
+        if recipient not in self:
+            raise KeyError(recipient)
+        return [s for s in self._holdings.inbox(recipient) if s.sender in self._sharers]
+
+    def __setitem__(self, recipient: str, shares: list[EncryptedShare]) -> None:
+        self._set[recipient] = shares
+        self._gone.discard(recipient)
+
+    def __delitem__(self, recipient: str) -> None:
+        if recipient not in self:
+            raise KeyError(recipient)
+        self._set.pop(recipient, None)
+        self._gone.add(recipient)
+
+    def __contains__(self, recipient: object) -> bool:
+        if recipient in self._gone:
+            return False
+        return recipient in self._set or recipient in self._sharers
+
+    def __iter__(self) -> Iterator[str]:
+        keys = [a for a in self._sharers if a not in self._gone]
+        return iter(keys + [a for a in self._set if a not in self._sharers])
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+class _Responses(Mapping[str, UnmaskResponse]):
+    """Accepted unmask responses by responder (roster order), read from the holdings."""
+
+    def __init__(self, holdings: Holdings, responders: Sequence[str]) -> None:
+        self._holdings, self._order = holdings, tuple(responders)
+        self._keys = frozenset(self._order)
+
+    def __getitem__(self, responder: str) -> UnmaskResponse:
+        if responder not in self._keys:
+            raise KeyError(responder)
+        return self._holdings.response(responder)
+
+    def __contains__(self, responder: object) -> bool:
+        return responder in self._keys
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
 
 
 def needed_holders(
@@ -173,24 +274,17 @@ class _Blame:
     """Stage 4's bookkeeping of bad shares: who sent one, and the evidence to publish."""
 
     roster: Roster
-    responses: Mapping[str, UnmaskResponse]
     threshold: int
     cheaters: dict[str, str] = field(default_factory=dict)
     evidence: dict[str, list[BadShare]] = field(default_factory=dict)
-    # Shares by (kind, owner), responders in arrival order: one pass over all responses
-    # instead of one per secret.
-    held: dict[tuple[str, str], list[tuple[str, bytes]]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        for r, resp in self.responses.items():
-            for kind, shares in (("b", resp.self_mask_shares), ("s", resp.mask_key_shares)):
-                for owner, raw in shares.items():
-                    self.held.setdefault((kind, owner), []).append((r, raw))
-
-    def gather(self, owner: str, kind: str) -> tuple[dict[str, tuple[int, int]], list[str]]:
-        """Each responder's share of `owner`'s secret ("b" or "s"); who sent a malformed one."""
+    def gather(
+        self, owner: str, held: Sequence[tuple[str, bytes]]
+    ) -> tuple[dict[str, tuple[int, int]], list[str]]:
+        """Each responder's share of `owner`'s secret (`held`: responder, raw share); who sent
+        a malformed one."""
         points, malformed = {}, []
-        for r, raw in self.held.get((kind, owner), ()):
+        for r, raw in held:
             try:
                 y = shamir.share_from_bytes(raw)
             except ValueError as exc:
@@ -225,11 +319,13 @@ class SecAggServer:
         min_survivors: int = 1,
         blobs: Callable[[bytes], bytes] | None = None,
         engine: Engine | None = None,
+        holdings: Holdings | None = None,
     ) -> None:
         """`blobs` reads an accepted masked vector back by its hash (the blob store keeps
         them; the server holds only their running sum). Without it the server keeps the
         accepted blobs itself (small in-memory rounds). `engine` runs the unmask step's mask
-        regeneration (default: inline)."""
+        regeneration (default: inline). `holdings` keeps the relayed shares and unmask
+        responses (default: in memory; the coordinator spools them to disk)."""
         if len(seed) != 32:
             raise ConfigError(f"round seed must be 32 bytes, got {len(seed)}")
         if vector_length < 1:
@@ -242,7 +338,8 @@ class SecAggServer:
         self.roster: Roster | None = None
         self.graph: NeighbourGraph | None = None
         self._neigh: dict[str, list[str]] = {}
-        self._shares: dict[str, ShareKeysMessage] = {}
+        self.holdings: Holdings = holdings if holdings is not None else MemoryHoldings()
+        self._shares: dict[str, int] = {}  # sharer -> its share count (the shares: holdings)
         # Streaming: every accepted masked vector is added here mod 2^32 on arrival; the
         # vectors themselves stay in the blob store (re-read only to take one out again).
         self._masked_sum = np.zeros(vector_length, dtype=np.uint32)
@@ -254,7 +351,7 @@ class SecAggServer:
         self._unmasked: dict[str, frozenset[str]] = {}  # sender -> sharers it did not mask with
         self._reports: dict[str, LocalDropouts] = {}  # sender -> its signed report of those
         self._request: UnmaskRequest | None = None
-        self._responses: dict[str, UnmaskResponse] = {}
+        self._responses: dict[str, None] = {}  # responders in arrival order (shares: holdings)
 
     # -- helpers -----------------------------------------------------------------
     def _expect(self, stage: str) -> None:
@@ -337,22 +434,18 @@ class SecAggServer:
             )
         # Signed, so a recipient's accusation is provable: one recovery per signed list.
         verify_shares(self.ctx, message.shares)
-        self._shares[sender] = message
+        self.holdings.add_shares(message)
+        self._shares[sender] = len(message.shares)
 
-    def close_share_keys(self) -> dict[str, list[EncryptedShare]]:
-        """U2 is fixed; returns, per recipient, the shares addressed to it."""
+    def close_share_keys(self) -> Inbox:
+        """U2 is fixed; returns, per recipient, the shares addressed to it (read on demand)."""
         self._expect(SHARE_KEYS)
         if len(self._shares) < self.min_survivors:
             raise RoundAborted(
                 SHARE_KEYS, "too_few_participants", f"only {len(self._shares)} shared keys"
             )
-        inbox: dict[str, list[EncryptedShare]] = {a: [] for a in self._shares}
-        for message in self._shares.values():
-            for item in message.shares:
-                if item.recipient in inbox:
-                    inbox[item.recipient].append(item)
         self._advance()
-        return inbox
+        return Inbox(self.holdings, self._shares)
 
     # -- stage 3 -----------------------------------------------------------------
     def add_masked_input(
@@ -475,7 +568,8 @@ class SecAggServer:
                     UNMASK, "maskKeyShares", f"share of {owner} was not requested from {sender}"
                 )
         response.verify(self.ctx)  # it is published as evidence: it must be the sender's own
-        self._responses[sender] = response
+        self.holdings.add_response(response)
+        self._responses[sender] = None
 
     def _refuse_out_of_range(self, aggregate: np.ndarray, n: int) -> None:
         """Refuse what no n clipped updates can produce (docs/threat-model.md, bounded
@@ -500,43 +594,49 @@ class SecAggServer:
         survivors = list(self._request.survivors)
         surv_set = set(survivors)
         t = self.params.threshold
-        blame = _Blame(roster, self._responses, t)
-
-        # The first basis each secret will try (its t lowest x), all inverted at once. (A
-        # malformed share makes its secret's real basis differ: that one is computed alone.)
-        shamir.precompute_weights(
-            [
-                tuple(sorted(roster.index(r) + 1 for r, _ in shares))[:t]
-                for shares in blame.held.values()
-            ]
-        )
-
+        blame = _Blame(roster, t)
+        # b of every survivor, s^SK of every dropped member some survivor masked with.
+        secrets = [(SELF_MASK, u) for u in survivors] + [
+            (MASK_KEY_KIND, v)
+            for v in self._request.dropped
+            if any(u in surv_set and v not in self._unmasked[u] for u in self._neigh[v])
+        ]
         seeds: dict[str, bytes] = {}
-        for u in survivors:
-            points, malformed = blame.gather(u, "b")
-            seed, bad = reconstruct_secret(
-                points,
-                t,
-                self._seed_check(u),
-                what=f"self-mask seed of {u}",
-            )
-            seeds[u] = seed
-            why = f"bad share of the self-mask seed of {u}"
-            blame.blame(u, SELF_MASK_SEED, points, malformed + bad, why)
         mask_keys: dict[str, bytes] = {}
-        for v in self._request.dropped:
-            if not any(u in surv_set and v not in self._unmasked[u] for u in self._neigh[v]):
-                continue  # no survivor masked with v: nothing to remove
-            pk = roster.bundle(v).mask_key
-            points, malformed = blame.gather(v, "s")
-            sk, bad = reconstruct_secret(
-                points,
-                t,
-                lambda s, pk=pk: is_clamped(s) and public_from_private(s) == pk,  # type: ignore[misc]
-                what=f"mask key of dropped {v}",
+        # A pass at a time, each secret's shares are read from the holdings; only one pass's
+        # shares are in memory (a spooled round never holds all n k of them).
+        for start in range(0, len(secrets), _SECRETS_PER_PASS):
+            batch = secrets[start : start + _SECRETS_PER_PASS]
+            held = [self.holdings.held(kind, owner) for kind, owner in batch]
+            # The first basis each secret will try (its t lowest x), inverted at once. (A
+            # malformed share makes its secret's real basis differ: computed alone.)
+            shamir.precompute_weights(
+                [
+                    tuple(sorted(roster.index(r) + 1 for r, _ in shares))[:t]
+                    for shares in held
+                    if shares
+                ]
             )
-            mask_keys[v] = sk
-            blame.blame(v, MASK_KEY, points, malformed + bad, f"bad share of the mask key of {v}")
+            for (kind, owner), shares in zip(batch, held, strict=True):
+                points, malformed = blame.gather(owner, shares)
+                if kind == SELF_MASK:
+                    seed, bad = reconstruct_secret(
+                        points, t, self._seed_check(owner), what=f"self-mask seed of {owner}"
+                    )
+                    seeds[owner] = seed
+                    why = f"bad share of the self-mask seed of {owner}"
+                    blame.blame(owner, SELF_MASK_SEED, points, malformed + bad, why)
+                    continue
+                pk = roster.bundle(owner).mask_key
+                sk, bad = reconstruct_secret(
+                    points,
+                    t,
+                    lambda s, pk=pk: is_clamped(s) and public_from_private(s) == pk,  # type: ignore[misc]
+                    what=f"mask key of dropped {owner}",
+                )
+                mask_keys[owner] = sk
+                why = f"bad share of the mask key of {owner}"
+                blame.blame(owner, MASK_KEY, points, malformed + bad, why)
 
         aggregate = recompute_aggregate(
             self.ctx,
@@ -560,13 +660,14 @@ class SecAggServer:
             unshared,
             seeds,
             mask_keys,
-            unmask_responses={
-                a: self._responses[a] for a in roster.addresses if a in self._responses
-            },
+            unmask_responses=_Responses(
+                self.holdings, [a for a in roster.addresses if a in self._responses]
+            ),
             bad_shares={a: tuple(ev) for a, ev in blame.evidence.items()},
             local_dropouts={a: self._reports[a] for a in roster.addresses if a in self._reports},
         )
         self._advance()
+        reveal_hash, reveal_file = self._write_reveal(reveal)
         return AggregationResult(
             aggregate=aggregate,
             aggregate_blob=encode_vector(aggregate),
@@ -579,7 +680,8 @@ class SecAggServer:
                 participants=len(roster),
             ),
             reveal=reveal,
-            reveal_blob=reveal.to_bytes(),
+            reveal_hash=reveal_hash,
+            reveal_file=reveal_file,
             survivors=tuple(survivors),
             dropped=self._request.dropped,
             unshared=unshared,
@@ -587,3 +689,15 @@ class SecAggServer:
             responders=tuple(reveal.responders),
             unmask_needed=tuple(needed_holders(self._neigh, survivors, mask_keys)),
         )
+
+    def _write_reveal(self, reveal: Reveal) -> tuple[bytes, Path | None]:
+        """The reveal blob's hash, and the file it was streamed to (if the holdings give one)."""
+        path = self.holdings.reveal_path()
+        if path is None:
+            return sha256(reveal.to_bytes()), None
+        tmp = path.with_name(path.name + ".part")
+        with tmp.open("wb") as fh:
+            out = _HashingWriter(fh)
+            reveal.write_to(out, self.holdings.response_json)  # type: ignore[arg-type]
+        tmp.replace(path)
+        return out.digest.digest(), path

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Collection, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, MutableMapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +18,7 @@ from fedledger.secagg.constants import ADVERTISE_KEYS, MASKED_INPUT, SHARE_KEYS,
 from fedledger.secagg.crypto import shamir
 from fedledger.secagg.encoding import encode_input
 from fedledger.secagg.engine import Engine
+from fedledger.secagg.holdings import Holdings
 from fedledger.secagg.messages import EncryptedShare, Roster, UnmaskResponse
 from fedledger.secagg.params import RoundContext, SecAggParams
 from fedledger.secagg.quantize import local_rng, quantize
@@ -75,7 +76,7 @@ class _MaskedStage:
 
 def _keys(
     server: SecAggServer, clients: Sequence[SecAggClient], dropout: _Dropout, seed: bytes
-) -> tuple[Roster, dict[str, list[EncryptedShare]]]:
+) -> tuple[Roster, MutableMapping[str, list[EncryptedShare]]]:
     """Stages 1 and 2: advertise keys, then share them; the roster and each one's inbox."""
     for i, c in enumerate(clients):
         bundle = c.advertise_keys()
@@ -124,7 +125,7 @@ def _masked_input(
 
 def _garble(
     ctx: RoundContext,
-    inbox: dict[str, list[EncryptedShare]],
+    inbox: MutableMapping[str, list[EncryptedShare]],
     pairs: Sequence[tuple[Any, Any]],
 ) -> None:
     """Replace each (sender account, recipient account) ciphertext by random bytes of the
@@ -168,7 +169,7 @@ def _public_transcript(
         commitments=masked.commitments,
         masked_vectors={name: blob for name, blob in masked.blobs.items()},
         reveal=result.reveal_blob,
-        reveal_hash=sha256(result.reveal_blob),
+        reveal_hash=result.reveal_hash,
         survivors=list(result.survivors),
         aggregate=result.aggregate_blob,
         aggregate_hash=sha256(result.aggregate_blob),
@@ -194,6 +195,7 @@ def simulate_round(
     rng: np.random.Generator | None = None,
     blobs: Callable[[bytes], bytes] | None = None,
     engine: Engine | None = None,
+    holdings: Holdings | None = None,
 ) -> SimulationResult:
     """Run stages 1-5 for len(updates) participants and return the result and public transcript.
 
@@ -205,9 +207,9 @@ def simulate_round(
     the sender): the recipient drops the sender and publishes a provable accusation, and
     the round still gives the exact sum and verifies (the reveal carries each committer's
     signed local-dropout report). A client that refuses to mask (TooFewSharers) goes
-    silent. RoundAborted propagates. `blobs` and `engine` go to
+    silent. RoundAborted propagates. `blobs`, `engine` and `holdings` go to
     the SecAggServer (a blob reader by hash, so that it keeps no vectors; where the
-    unmask step's mask regeneration runs).
+    unmask step's mask regeneration runs; where the relayed shares are kept).
     """
     n = len(updates)
     if n < 2:
@@ -230,6 +232,7 @@ def simulate_round(
         min_survivors=min_participants,
         blobs=blobs,
         engine=engine,
+        holdings=holdings,
     )
     clients = [SecAggClient(ctx, params, acct, vector_length=length) for acct in accounts]
     addresses = [c.address for c in clients]

@@ -11,10 +11,12 @@ and the blob store through its folder (a local Ray, or a cluster with a shared f
 A host steps its participants in passes, and a pass costs a handful of actor calls, not
 several per participant (`_PassPort`): the round's status is read once, the reads every
 participant makes (its shares, the unmask request, the dropout reports) are fetched for the
-whole host in one call, and the writes (key bundles, shares, masked inputs, unmask shares)
-go to the coordinator in one call at the end of the pass, receipts handed back to each
-participant's record. This is the in-process simulation's order: the coordinator changes
-stage only in `tick`, between passes. Chain reads are shared the same way: `getRound` once
+whole host in calls of `PER_CALL` participants, and the writes (key bundles, shares, masked
+inputs, unmask shares) go to the coordinator at the end of the pass in calls of `PER_CALL`,
+receipts handed back to each participant's record. (Bounded calls keep the coordinator
+actor's memory independent of n: one call's messages are k shares per participant.) This
+is the in-process simulation's order: the coordinator changes stage only in `tick`, between
+passes. Chain reads are shared the same way: `getRound` once
 per pass and host, the round's events through one EventCache, and commits through one
 TxPipeline per host (explicit nonces, no wait for each receipt), as in-process.
 """
@@ -54,7 +56,10 @@ from fedledger.secagg.messages import (
 from fedledger.sim.simulation import BLOB_CACHE_BYTES, SimClock, Simulation, SimulationConfig
 from fedledger.store.filesystem import FilesystemBlobStore
 
-__all__ = ["ActorPort", "RaySimulation"]
+__all__ = ["PER_CALL", "ActorPort", "RaySimulation"]
+
+PER_CALL = 64
+"""Participants' reads or writes per actor call to the coordinator."""
 
 
 class ActorPort:
@@ -292,9 +297,10 @@ class _PassPort:
         """`name(address)`, fetched for every address of the host on first use."""
         each = self._each.get(name)
         if each is None:
-            each = self._each[name] = import_ray().get(
-                self.handle.call_each.remote(name, self.addresses)
-            )
+            each = self._each[name] = {}
+            for start in range(0, len(self.addresses), PER_CALL):
+                chunk = self.addresses[start : start + PER_CALL]
+                each.update(import_ray().get(self.handle.call_each.remote(name, chunk)))
         if address in each:
             return each[address]
         return self._call(name, address)  # refused in bulk: ask again, to raise the refusal
@@ -345,7 +351,10 @@ class _PassPort:
         if not self._writes:
             return 0
         calls = [(name, args) for _, name, args in self._writes]
-        results = import_ray().get(self.handle.call_many.remote(calls))
+        results: list[tuple[bool, Any]] = []
+        for start in range(0, len(calls), PER_CALL):
+            chunk = calls[start : start + PER_CALL]
+            results += import_ray().get(self.handle.call_many.remote(chunk))
         refused = 0
         for (rec, name, _), (ok, value) in zip(self._writes, results, strict=True):
             if ok:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 from fedledger.encoding import sha256_hex
@@ -15,6 +19,7 @@ __all__ = [
     "BlobStore",
     "BlobTooLargeError",
     "blob_name",
+    "put_file_copy",
     "validate_name",
     "verify_blob",
 ]
@@ -80,3 +85,31 @@ class BlobStore(Protocol):
     def has(self, name: str) -> bool:
         """Whether a blob of that name is stored."""
         ...
+
+
+def put_file_copy(store: BlobStore, name: str, path: Path) -> None:
+    """Store a copy of the file at `path` as blob `name`, leaving `path` in place.
+
+    A store that takes files (`put_file` and `incoming_dir`, as FileSystemBlobStore) gets a
+    copy streamed into its incoming dir and checked chunk by chunk, so a blob of hundreds of
+    MB (a large round's reveal) is never in memory; any other store gets the bytes read
+    whole (`put_expected`).
+    """
+    put_file = getattr(store, "put_file", None)
+    incoming = getattr(store, "incoming_dir", None)
+    if not callable(put_file) or not isinstance(incoming, Path):
+        store.put_expected(name, path.read_bytes())
+        return
+    try:
+        incoming.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=incoming, prefix="copy-")
+        os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"blob {name}: cannot stage a copy in {incoming} ({exc})") from None
+    try:
+        shutil.copyfile(path, tmp)
+        put_file(name, Path(tmp))
+    except OSError as exc:
+        raise StoreError(f"blob {name}: cannot copy {path} into the store ({exc})") from None
+    finally:
+        Path(tmp).unlink(missing_ok=True)
