@@ -444,8 +444,7 @@ class Transitions:
     def _send_finalize(self, r: RoundState) -> TxResult:
         result = r.result
         assert result is not None
-        self.put_blob(result.aggregate_blob)
-        self.put_blob(result.reveal_blob)
+        self.put_blob(result.aggregate_blob)  # the reveal went out from its file (put_reveal)
         self.put_blob(r.new_model)
         assert r.roster is not None
         tree = r.roster.tree()
@@ -455,7 +454,7 @@ class Transitions:
             lambda: log.finalize(
                 r.round_id,
                 aggregate_hash=sha256(result.aggregate_blob),
-                reveal_hash=sha256(result.reveal_blob),
+                reveal_hash=result.reveal_hash,
                 new_model_hash=sha256(r.new_model),
                 excluded=excluded,
                 sender=agg,
