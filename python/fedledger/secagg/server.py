@@ -586,16 +586,15 @@ class SecAggServer:
                 f" = n * (2^b - 1), first at index {int(beyond[0])}",
             )
 
-    def close_unmask(self) -> AggregationResult:
-        """Reconstruct every needed secret, blame bad shares, unmask and decode the sum."""
-        self._expect(UNMASK)
+    def _reconstruct_secrets(
+        self, blame: _Blame, survivors: list[str]
+    ) -> tuple[dict[str, bytes], dict[str, bytes]]:
+        """b of every survivor and s^SK of every dropped member some survivor masked with,
+        each from its shares in the holdings; bad shares are recorded in `blame`."""
         assert self._request is not None and self.roster is not None
         roster = self.roster
-        survivors = list(self._request.survivors)
         surv_set = set(survivors)
         t = self.params.threshold
-        blame = _Blame(roster, t)
-        # b of every survivor, s^SK of every dropped member some survivor masked with.
         secrets = [(SELF_MASK, u) for u in survivors] + [
             (MASK_KEY_KIND, v)
             for v in self._request.dropped
@@ -637,6 +636,16 @@ class SecAggServer:
                 mask_keys[owner] = sk
                 why = f"bad share of the mask key of {owner}"
                 blame.blame(owner, MASK_KEY, points, malformed + bad, why)
+        return seeds, mask_keys
+
+    def close_unmask(self) -> AggregationResult:
+        """Reconstruct every needed secret, blame bad shares, unmask and decode the sum."""
+        self._expect(UNMASK)
+        assert self._request is not None and self.roster is not None
+        roster = self.roster
+        survivors = list(self._request.survivors)
+        blame = _Blame(roster, self.params.threshold)
+        seeds, mask_keys = self._reconstruct_secrets(blame, survivors)
 
         aggregate = recompute_aggregate(
             self.ctx,
