@@ -896,18 +896,8 @@ class Reveal:
         """Canonical JSON; lists in roster order, secrets as 0x-hex keyed by address."""
         return canonical_json(
             {
-                **_document_header(self.ctx),
-                "survivors": sort_addresses(self.survivors),
-                "dropped": sort_addresses(self.dropped),
-                "unshared": sort_addresses(self.unshared),
-                "selfMaskSeeds": {a: to_hex(v) for a, v in self.self_mask_seeds.items()},
-                "maskKeys": {a: to_hex(v) for a, v in self.mask_keys.items()},
+                **self._small_fields(),
                 "unmaskResponses": {a: r.to_json() for a, r in self.unmask_responses.items()},
-                "badShares": {
-                    a: [e.to_json() for e in sorted(ev, key=lambda e: address_bytes(e.owner))]
-                    for a, ev in self.bad_shares.items()
-                },
-                "localDropouts": {a: r.to_json() for a, r in self.local_dropouts.items()},
             }
         )
 
