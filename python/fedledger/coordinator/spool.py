@@ -12,6 +12,8 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from fedledger.encoding import canonical_json
@@ -70,11 +72,13 @@ class ShareSpool:
             for name in (SPOOL_NAME, SPOOL_NAME + "-journal", REVEAL_NAME):
                 (self.directory / name).unlink(missing_ok=True)
 
-    def _write(self, sql: str, rows: list[tuple[object, ...]]) -> None:
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One message's rows, all or none (a failed write leaves no rows behind)."""
         with self._lock:
             try:
                 self._db.execute("BEGIN")
-                self._db.executemany(sql, rows)
+                yield self._db
                 self._db.execute("COMMIT")
             except sqlite3.Error as exc:
                 self._db.execute("ROLLBACK")
@@ -86,7 +90,8 @@ class ShareSpool:
         rows: list[tuple[object, ...]] = [
             (s.recipient, canonical_json(share_to_json(s)).decode()) for s in message.shares
         ]
-        self._write("INSERT INTO shares (recipient, wire) VALUES (?, ?)", rows)
+        with self._transaction() as db:
+            db.executemany("INSERT INTO shares (recipient, wire) VALUES (?, ?)", rows)
 
     def inbox(self, recipient: str) -> list[EncryptedShare]:
         """The shares addressed to `recipient`, in arrival order."""
@@ -102,18 +107,11 @@ class ShareSpool:
         sender = response.sender
         wire = canonical_json(response.to_json()).decode()
         held = [(k, owner, sender, raw) for k, owner, raw in held_entries(response)]
-        with self._lock:
-            try:
-                self._db.execute("BEGIN")
-                self._db.execute("INSERT INTO responses VALUES (?, ?)", (sender, wire))
-                self._db.executemany(
-                    "INSERT INTO held (kind, owner, responder, share) VALUES (?, ?, ?, ?)",
-                    held,
-                )
-                self._db.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._db.execute("ROLLBACK")
-                raise StoreError(f"share spool {self.path}: write failed ({exc})") from None
+        with self._transaction() as db:
+            db.execute("INSERT INTO responses VALUES (?, ?)", (sender, wire))
+            db.executemany(
+                "INSERT INTO held (kind, owner, responder, share) VALUES (?, ?, ?, ?)", held
+            )
 
     def held(self, kind: str, owner: str) -> list[tuple[str, bytes]]:
         """(responder, raw share) of `owner`'s secret `kind`, in arrival order."""
