@@ -135,7 +135,7 @@ class Inbox(MutableMapping[str, list[EncryptedShare]]):
             return self._set[recipient]
         if recipient not in self:
             raise KeyError(recipient)
-        return [s for s in self._holdings.inbox(recipient) if s.sender in self._sharers]
+        return self._holdings.inbox(recipient)  # the holdings keep accepted messages only
 
     def __setitem__(self, recipient: str, shares: list[EncryptedShare]) -> None:
         self._set[recipient] = shares
@@ -339,7 +339,7 @@ class SecAggServer:
         self.graph: NeighbourGraph | None = None
         self._neigh: dict[str, list[str]] = {}
         self.holdings: Holdings = holdings if holdings is not None else MemoryHoldings()
-        self._shares: dict[str, int] = {}  # sharer -> its share count (the shares: holdings)
+        self._shares: dict[str, None] = {}  # sharers in arrival order (their shares: holdings)
         # Streaming: every accepted masked vector is added here mod 2^32 on arrival; the
         # vectors themselves stay in the blob store (re-read only to take one out again).
         self._masked_sum = np.zeros(vector_length, dtype=np.uint32)
@@ -435,7 +435,7 @@ class SecAggServer:
         # Signed, so a recipient's accusation is provable: one recovery per signed list.
         verify_shares(self.ctx, message.shares)
         self.holdings.add_shares(message)
-        self._shares[sender] = len(message.shares)
+        self._shares[sender] = None
 
     def close_share_keys(self) -> Inbox:
         """U2 is fixed; returns, per recipient, the shares addressed to it (read on demand)."""
