@@ -91,7 +91,7 @@ class Transitions:
         when the store takes files), or from memory for a round without a spool; its hash."""
         t0 = time.perf_counter()
         if result.reveal_file is None:
-            self.store.put_expected(result.reveal_hash.hex(), result.reveal.to_bytes())
+            self.store.put_expected(result.reveal_hash.hex(), result.reveal_blob)
         else:
             put_file_copy(self.store, result.reveal_hash.hex(), result.reveal_file)
         add_time(self.calls.timings, "store", t0)
@@ -424,7 +424,6 @@ class Transitions:
                 why = "the on-chain unmask deadline passed"
                 self.abort(RoundAborted(FINALIZE, "unmask_closed", why))
                 return True
-            self.put_reveal(r.result)
             try:
                 tx = self._send_finalize(r)
             except ContractRevert as exc:
@@ -444,8 +443,9 @@ class Transitions:
     def _send_finalize(self, r: RoundState) -> TxResult:
         result = r.result
         assert result is not None
-        self.put_blob(result.aggregate_blob)  # the reveal went out from its file (put_reveal)
-        self.put_blob(r.new_model)
+        aggregate_hash = self.put_blob(result.aggregate_blob)
+        reveal_hash = self.put_reveal(result)
+        new_model_hash = self.put_blob(r.new_model)
         assert r.roster is not None
         tree = r.roster.tree()
         excluded = [(a, tree.member(r.round_id, a)) for a in self.excluded(r, result.survivors)]
@@ -453,9 +453,9 @@ class Transitions:
         return self.calls.transact(
             lambda: log.finalize(
                 r.round_id,
-                aggregate_hash=sha256(result.aggregate_blob),
-                reveal_hash=result.reveal_hash,
-                new_model_hash=sha256(r.new_model),
+                aggregate_hash=aggregate_hash,
+                reveal_hash=reveal_hash,
+                new_model_hash=new_model_hash,
                 excluded=excluded,
                 sender=agg,
             )
