@@ -6,7 +6,6 @@ import hashlib
 import os
 from pathlib import Path
 
-from fedledger.encoding import sha256_hex
 from fedledger.errors import StoreError
 from fedledger.fsutil import atomic_write_bytes
 from fedledger.store.base import (
@@ -109,15 +108,12 @@ class FilesystemBlobStore:
         """Move the file at `path` in as blob `name` after checking, chunk by chunk, that it
         hashes to `name` (BlobIntegrityError otherwise; the file is left to the caller)."""
         validate_name(name)
-        digest = hashlib.sha256()
         try:
-            with path.open("rb") as fh:
-                while chunk := fh.read(1 << 20):
-                    digest.update(chunk)
+            found = _file_sha256(path)
         except OSError as exc:
             raise StoreError(f"blob {name}: cannot read upload {path} ({exc})") from None
-        if digest.hexdigest() != name:
-            raise BlobIntegrityError(f"blob {name}: upload hashes to {digest.hexdigest()}")
+        if found != name:
+            raise BlobIntegrityError(f"blob {name}: upload hashes to {found}")
         target = self.path_for(name)
         if target.is_file() and self._intact(target, name):
             path.unlink(missing_ok=True)
@@ -144,6 +140,15 @@ class FilesystemBlobStore:
     def _intact(path: Path, name: str) -> bool:
         """True if the existing file hashes to its name (a corrupt copy gets rewritten)."""
         try:
-            return sha256_hex(path.read_bytes()) == name
+            return _file_sha256(path) == name
         except OSError:
             return False
+
+
+def _file_sha256(path: Path) -> str:
+    """Hex sha256 of a file read in 1 MiB chunks (a round's reveal can be hundreds of MB)."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
