@@ -55,7 +55,7 @@ class LedgerEntry:
         ring_tag = ring_word >> 224
         archived = ring_tag != tag and archive_word != 0
         word = ring_word if ring_tag == tag else archive_word
-        entry = (word >> (32 * (round_id % ROUNDS_PER_WORD))) & 0xFFFFFFFF
+        entry = (word >> (32 * (round_id % ROUNDS_PER_WORD))) & WEIGHT_MASK  # 32-bit entry
         dropped = tag < ring_tag < PRIMED_TAG and archive_word == 0
         return cls(entry & MAX_LEDGER_WEIGHT, bool(entry >> 31), archived, dropped)
 
