@@ -135,7 +135,8 @@ class Inbox(MutableMapping[str, list[EncryptedShare]]):
             return self._set[recipient]
         if recipient not in self:
             raise KeyError(recipient)
-        return self._holdings.inbox(recipient)  # the holdings keep accepted messages only
+        # Only shares from U2 as fixed at close (a relay that drops a sharer drops its shares).
+        return [s for s in self._holdings.inbox(recipient) if s.sender in self._sharers]
 
     def __setitem__(self, recipient: str, shares: list[EncryptedShare]) -> None:
         self._set[recipient] = shares
